@@ -1,0 +1,97 @@
+// The resource model: kinds, object shapes and keys. Pure.
+import type * as T from './types.gen.ts';
+
+export type Kind = 'Provider' | 'VlanPool' | 'Network' | 'Cluster' | 'Host' | 'VnicAttachment';
+
+/** Kinds in dependency order: an object only depends on kinds listed before its own. */
+export const KINDS: readonly Kind[] = ['Provider', 'VlanPool', 'Network', 'Cluster', 'Host', 'VnicAttachment'];
+
+export const NAMESPACED: Readonly<Record<Kind, boolean>> = {
+  Provider: false,
+  VlanPool: false,
+  Network: false,
+  Cluster: false,
+  Host: false,
+  VnicAttachment: true,
+};
+
+export interface SpecOf {
+  Provider: T.ProviderSpec;
+  VlanPool: T.VlanPoolSpec;
+  Network: T.NetworkSpec;
+  Cluster: T.ClusterSpec;
+  Host: T.HostSpec;
+  VnicAttachment: T.VnicAttachmentSpec;
+}
+export interface StatusOf {
+  Provider: T.ProviderStatus;
+  VlanPool: T.VlanPoolStatus;
+  Network: T.NetworkStatus;
+  Cluster: T.ClusterStatus;
+  Host: T.HostStatus;
+  VnicAttachment: T.VnicAttachmentStatus;
+}
+
+/** The metadata netform reads; a subset of Kubernetes' ObjectMeta. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+}
+
+/** An admitted object of one kind. */
+export interface Resource<K extends Kind = Kind> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: SpecOf[K];
+  status?: StatusOf[K];
+}
+
+export type Provider = Resource<'Provider'>;
+export type VlanPool = Resource<'VlanPool'>;
+export type Network = Resource<'Network'>;
+export type Cluster = Resource<'Cluster'>;
+export type Host = Resource<'Host'>;
+export type VnicAttachment = Resource<'VnicAttachment'>;
+export type AnyResource = { [K in Kind]: Resource<K> }[Kind];
+
+export type Condition = NonNullable<T.NetworkStatus['conditions']>[number];
+
+export function isKind(k: unknown): k is Kind {
+  return typeof k === 'string' && (KINDS as readonly string[]).includes(k);
+}
+
+/** The key of an object: `Kind/name`, or `Kind/namespace/name` for namespaced kinds. */
+export function objectKey(kind: Kind, name: string, namespace?: string): string {
+  return NAMESPACED[kind] ? `${kind}/${namespace ?? 'default'}/${name}` : `${kind}/${name}`;
+}
+
+export function keyOf(obj: { kind: Kind; metadata: { name: string; namespace?: string } }): string {
+  return objectKey(obj.kind, obj.metadata.name, obj.metadata.namespace);
+}
+
+export interface ParsedKey {
+  kind: Kind;
+  namespace?: string;
+  name: string;
+}
+
+export function parseKey(key: string): ParsedKey {
+  const parts = key.split('/');
+  const kind = parts[0];
+  if (!isKind(kind)) throw new Error(`not an object key: ${key}`);
+  if (NAMESPACED[kind]) {
+    if (parts.length !== 3) throw new Error(`not an object key: ${key}`);
+    return { kind, namespace: parts[1]!, name: parts[2]! };
+  }
+  if (parts.length !== 2) throw new Error(`not an object key: ${key}`);
+  return { kind, name: parts[1]! };
+}

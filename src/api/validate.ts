@@ -1,0 +1,152 @@
+// Schema validation of netform objects with ajv, compiled from the CRD schemas. Pure apart from
+// compiling once per process.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isKind, type Kind } from './kinds.ts';
+import { loadCrds, type OpenApiSchema } from './crds.ts';
+import { isMac, parsePrefix } from './ip.ts';
+
+/** A schema violation: `pointer` is the JSON pointer of the offending field in the object. */
+export interface SchemaViolation {
+  pointer: string;
+  message: string;
+}
+
+function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, validateFormats: true, verbose: true });
+  // Kubernetes formats used in our schemas. Anything else is refused by strict mode at compile time.
+  ajv.addFormat('cidr', { type: 'string', validate: (s: string) => parsePrefix(s) !== undefined });
+  ajv.addFormat('mac', { type: 'string', validate: isMac });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) =>
+      /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+  });
+  ajv.addKeyword({ keyword: 'x-kubernetes-list-type', schemaType: 'string' });
+  // A list-type map's items are unique by their key fields, as the apiserver enforces.
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-list-map-keys',
+    type: 'array',
+    schemaType: 'array',
+    errors: true,
+    validate: function listMapKeys(keys: string[], data: unknown[], _parent?: unknown, cxt?: { instancePath: string }) {
+      const seen = new Map<string, number>();
+      const errors: Partial<ErrorObject>[] = [];
+      data.forEach((item, i) => {
+        if (!item || typeof item !== 'object') return;
+        const id = JSON.stringify(keys.map((k) => (item as Record<string, unknown>)[k]));
+        const first = seen.get(id);
+        if (first === undefined) seen.set(id, i);
+        else
+          errors.push({
+            keyword: 'x-kubernetes-list-map-keys',
+            instancePath: `${cxt?.instancePath ?? ''}/${i}`,
+            message: `duplicate entry: ${keys.map((k) => `${k}=${String((item as Record<string, unknown>)[k])}`).join(', ')} already given at index ${first}`,
+            params: { first },
+          });
+      });
+      (listMapKeys as unknown as { errors: Partial<ErrorObject>[] }).errors = errors;
+      return errors.length === 0;
+    },
+  });
+  return ajv;
+}
+
+/** A copy of a structural schema in which objects with declared properties refuse unknown fields,
+ *  the way the apiserver's strict field validation does (it would otherwise prune them silently). */
+function closed(schema: OpenApiSchema): OpenApiSchema {
+  const s: OpenApiSchema = { ...schema };
+  if (s.properties) {
+    s.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, closed(v)]));
+    if (s.additionalProperties === undefined && !s['x-kubernetes-preserve-unknown-fields']) s.additionalProperties = false;
+  }
+  if (s.items) s.items = closed(s.items);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+    s.additionalProperties = closed(s.additionalProperties as OpenApiSchema);
+  }
+  return s;
+}
+
+let validators: Map<Kind, ValidateFunction> | undefined;
+
+function compiled(): Map<Kind, ValidateFunction> {
+  if (validators) return validators;
+  const ajv = createAjv();
+  const out = new Map<Kind, ValidateFunction>();
+  for (const crd of loadCrds()) {
+    if (!isKind(crd.kind)) throw new Error(`${crd.file}: unknown kind ${crd.kind}`);
+    // Validate spec only: metadata is checked by admission, status is written by netform.
+    const schema: OpenApiSchema = {
+      type: 'object',
+      required: ['spec'],
+      properties: { spec: closed(crd.schema.properties!.spec!) },
+    };
+    out.set(crd.kind, ajv.compile(schema));
+  }
+  validators = out;
+  return out;
+}
+
+/** Validates `obj.spec` against its kind's CRD schema, filling in schema defaults in place.
+ *  Unknown fields are violations (like `kubectl apply --validate=strict`). */
+export function validateSpec(kind: Kind, obj: { spec?: unknown }): SchemaViolation[] {
+  const validate = compiled().get(kind)!;
+  if (validate({ spec: obj.spec })) return [];
+  // ajv validates a wrapper whose spec is the same object, so defaults land in obj.spec.
+  return explain(validate.errors ?? []);
+}
+
+function explain(errors: ErrorObject[]): SchemaViolation[] {
+  const out: SchemaViolation[] = [];
+  // oneOf branches of the form {required:[x]} are reported once, as "exactly one of".
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  for (const e of errors) {
+    const branch = /\/oneOf\/\d+\//.test(e.schemaPath);
+    if (branch && oneOfPaths.has(e.instancePath)) continue;
+    out.push(toViolation(e));
+  }
+  // Stable, de-duplicated order.
+  const seen = new Set<string>();
+  return out
+    .filter((v) => {
+      const k = `${v.pointer}\0${v.message}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
+}
+
+function toViolation(e: ErrorObject): SchemaViolation {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return { pointer: `${e.instancePath}/${String(p.missingProperty)}`, message: 'is required' };
+    case 'additionalProperties':
+      return { pointer: `${e.instancePath}/${String(p.additionalProperty)}`, message: 'is not a known field' };
+    case 'enum':
+      return {
+        pointer: e.instancePath,
+        message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'oneOf': {
+      const schemas = (e.schema as { required?: string[] }[]).map((s) => s.required?.[0]).filter(Boolean);
+      const passing = p.passingSchemas;
+      return {
+        pointer: e.instancePath,
+        message:
+          passing == null
+            ? `needs exactly one of ${schemas.join(', ')}`
+            : `must set only one of ${schemas.join(', ')}, not several`,
+      };
+    }
+    case 'type':
+      return { pointer: e.instancePath, message: `must be of type ${String(p.type)}` };
+    case 'format':
+      return { pointer: e.instancePath, message: `is not a valid ${String(p.format)}` };
+    case 'pattern':
+      return { pointer: e.instancePath, message: `does not match the pattern ${String(p.pattern)}` };
+    default:
+      return { pointer: e.instancePath, message: e.message ?? e.keyword };
+  }
+}

@@ -1,0 +1,215 @@
+// The `netform` command line: validate, plan, apply, run, status. The composition root of file mode.
+import { Command, CommanderError, Option } from 'commander';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig, type Config, type Flags } from '../config.ts';
+import { CHANGING, FAILING, renderPlan, sortPlan, summarizePlan } from '../controllers/runtime/plan.ts';
+import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
+import { builtinDrivers, type DriverRegistry } from '../drivers/registry.ts';
+import { createLogger } from '../log.ts';
+import { readManifests } from '../sources/directory.ts';
+import { watchDirectory } from '../sources/watch.ts';
+import { admit, formatAdmissionError, type AdmissionResult } from '../state/admit.ts';
+import type { ObjectRecord } from '../state/records.ts';
+import { StateDir } from '../state/state-dir.ts';
+import { FileMode } from './file-mode.ts';
+import { statusTable } from './render.ts';
+
+/** What the composition root can be given instead of its defaults (tests use this). */
+export interface MainDeps {
+  registry?: DriverRegistry;
+  hooks?: RuntimeHooks;
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr?: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+  /** Resolves to stop `run` (default: SIGINT or SIGTERM). */
+  stopSignal?: Promise<void>;
+}
+
+export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
+  const out = deps.stdout ?? process.stdout;
+  const err = deps.stderr ?? process.stderr;
+  const print = (s: string) => out.write(s.endsWith('\n') ? s : `${s}\n`);
+  const eprint = (s: string) => err.write(s.endsWith('\n') ? s : `${s}\n`);
+  let code: number = EXIT.ok;
+  const program = new Command('netform')
+    .description('Declarative virtual-datacenter networking: Neutron, UCS Manager and Linux hosts, converged from YAML.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--instance <name>', 'name of this netform installation, part of every owner marker on backends');
+
+  const cfg = (local: Flags): Config => loadConfig({ ...program.opts(), ...local } as Flags, deps.env ?? process.env);
+  const logger = (c: Config): Logger => createLogger({ level: c.logLevel });
+
+  program
+    .command('validate')
+    .description('check manifests: exit 0 when valid, 1 when not, with every error naming file, document, field and reason')
+    .argument('<paths...>', 'files or directories of manifests')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (paths: string[], o: { output: string }) => {
+      const files = await readManifests(paths);
+      const r = admit(files);
+      if (o.output === 'json') {
+        print(JSON.stringify({ valid: r.errors.length === 0, objects: [...r.objects.keys()], errors: r.errors, skipped: r.skipped }, null, 2));
+      } else {
+        for (const e of r.errors) eprint(formatAdmissionError(e));
+        for (const s of r.skipped) print(`note: ${s.file}:${s.line}: document ${s.documentIndex + 1} skipped (${s.what})`);
+        const verdict = r.errors.length ? `invalid: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}` : 'valid';
+        print(`${verdict}: ${r.objects.size} object${r.objects.size === 1 ? '' : 's'} admitted from ${files.length} file${files.length === 1 ? '' : 's'}`);
+      }
+      code = r.errors.length ? EXIT.invalid : EXIT.ok;
+    });
+
+  program
+    .command('plan')
+    .description('show what would change on each backend: exit 0 no changes, 2 changes pending, 1 error')
+    .requiredOption('--dir <dir>', 'directory of manifests')
+    .option('--state <dir>', 'state directory (default ./.netform)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: { dir: string; state?: string; output: string }) => {
+      const c = cfg({ dir: o.dir, state: o.state });
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log: logger(c), dryRun: true });
+      try {
+        const admission = await fm.load();
+        reportAdmission(admission, eprint);
+        const items = sortPlan(await fm.engine.plan());
+        const changing = items.filter((i) => CHANGING.has(i.action));
+        const failing = items.filter((i) => FAILING.has(i.action));
+        if (o.output === 'json') {
+          print(JSON.stringify({ changes: changing.length, items, errors: admission.errors }, null, 2));
+        } else {
+          const text = renderPlan(items);
+          if (text) print(text);
+          const s = summarizePlan(items);
+          print(`plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete${s.other ? `, ${s.other} other` : ''}`);
+        }
+        code = admission.errors.length || failing.length ? EXIT.error : changing.length ? EXIT.changes : EXIT.ok;
+      } finally {
+        await fm.close();
+      }
+    });
+
+  program
+    .command('apply')
+    .description('converge once and exit: 0 when everything is Ready, 1 otherwise')
+    .requiredOption('--dir <dir>', 'directory of manifests')
+    .option('--state <dir>', 'state directory (default ./.netform)')
+    .option('--timeout <seconds>', 'how long to wait for convergence (default 120)')
+    .action(async (o: { dir: string; state?: string; timeout?: string }) => {
+      const c = cfg({ dir: o.dir, state: o.state, timeout: o.timeout });
+      const log = logger(c);
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
+      try {
+        const admission = await fm.load();
+        reportAdmission(admission, eprint);
+        const progress = progressLine(out, fm);
+        const settled = await fm.engine.settle(c.timeoutMs, progress.tick);
+        progress.done();
+        const states = fm.engine.states();
+        print(statusTable(fm.records.list(), new Date()));
+        const bad = states.filter((s) => s.state !== 'ready');
+        if (!settled) eprint(`apply: not converged after ${c.timeoutMs / 1000}s`);
+        for (const s of bad) eprint(`${s.key}: ${s.state}${s.message ? ` — ${s.message}` : ''}`);
+        code = bad.length || !settled || admission.errors.length ? EXIT.error : EXIT.ok;
+      } finally {
+        await fm.close();
+      }
+    });
+
+  program
+    .command('run')
+    .description('watch a directory of manifests and keep the backends converged (file mode)')
+    .requiredOption('--dir <dir>', 'directory of manifests')
+    .option('--state <dir>', 'state directory (default ./.netform)')
+    .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
+    .action(async (o: { dir: string; state?: string; resync?: string }) => {
+      const c = cfg({ dir: o.dir, state: o.state, resync: o.resync });
+      const log = logger(c);
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
+      const reload = async () => {
+        try {
+          const a = await fm.load();
+          for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
+          log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
+        } catch (e) {
+          log.error({ err: e }, 'reading manifests failed');
+        }
+      };
+      log.info({ dir: resolve(c.dir!), state: resolve(c.stateDir), instance: c.instance }, 'netform run: file mode');
+      await reload();
+      fm.engine.resyncAll();
+      const watcher = watchDirectory(c.dir!, () => void reload());
+      await (deps.stopSignal ?? signalled());
+      log.info('stopping');
+      await watcher.close();
+      await fm.close();
+      code = EXIT.ok;
+    });
+
+  program
+    .command('status')
+    .description('show every object\'s status from the state directory')
+    .option('--state <dir>', 'state directory (default ./.netform)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: { state?: string; output: string }) => {
+      const c = cfg({ state: o.state });
+      const records = (await StateDir.readAll(c.stateDir)) as unknown as ObjectRecord[];
+      if (o.output === 'json') {
+        print(JSON.stringify(records.map((r) => ({ key: r.key, kind: r.kind, name: r.name, namespace: r.namespace, generation: r.generation, status: r.status })), null, 2));
+      } else if (!records.length) {
+        print(`no objects in ${resolve(c.stateDir)}`);
+      } else {
+        print(statusTable(records, new Date()));
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.error;
+    eprint(`netform: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.error;
+  }
+  return code;
+}
+
+function reportAdmission(a: AdmissionResult, eprint: (s: string) => void): void {
+  for (const e of a.errors) eprint(formatAdmissionError(e));
+}
+
+function signalled(): Promise<void> {
+  return new Promise((res) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      res();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** On a terminal, one line that keeps saying how far `apply` has got. */
+function progressLine(out: NodeJS.WritableStream & { isTTY?: boolean }, fm: FileMode): { tick: () => void; done: () => void } {
+  if (!out.isTTY) return { tick: () => {}, done: () => {} };
+  let last = 0;
+  let shown = false;
+  return {
+    tick() {
+      const now = Date.now();
+      if (now - last < 250) return;
+      last = now;
+      const s = fm.engine.states();
+      const count = (k: string) => s.filter((x) => x.state === k).length;
+      out.write(`\r\x1b[2Kapplying: ${count('ready')}/${s.length} ready, ${count('pending') + count('deleting')} in progress, ${count('failed') + count('invalid')} failed`);
+      shown = true;
+    },
+    done() {
+      if (shown) out.write('\r\x1b[2K');
+    },
+  };
+}

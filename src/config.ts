@@ -1,0 +1,58 @@
+// The one place that reads the environment. Command-line flags (parsed by the CLI) win over
+// environment variables, which win over defaults.
+import type { LevelWithSilent } from 'pino';
+
+export interface Config {
+  /** Directory of manifests (file mode). */
+  dir?: string;
+  /** State directory (file mode). */
+  stateDir: string;
+  /** The netform installation name, part of every owner marker on backends. */
+  instance: string;
+  logLevel: LevelWithSilent;
+  /** Drift re-check period of converged objects. */
+  resyncMs: number;
+  /** How long `apply` waits for everything to converge. */
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface Flags {
+  dir?: string;
+  state?: string;
+  instance?: string;
+  logLevel?: string;
+  resync?: string;
+  timeout?: string;
+  concurrency?: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function seconds(v: string | undefined, what: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number of seconds, not "${v}"`);
+  return n * 1000;
+}
+
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = flags.logLevel ?? env.NETFORM_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(logLevel)) throw new Error(`log level must be one of ${LEVELS.join(', ')}, not "${logLevel}"`);
+  const instance = flags.instance ?? env.NETFORM_INSTANCE ?? 'netform';
+  if (!/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/.test(instance)) {
+    throw new Error(`instance must be 1-32 lowercase letters, digits and '-', not "${instance}"`);
+  }
+  const concurrency = Number(flags.concurrency ?? env.NETFORM_CONCURRENCY ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('concurrency must be an integer from 1 to 64');
+  const cfg: Config = {
+    stateDir: flags.state ?? env.NETFORM_STATE_DIR ?? '.netform',
+    instance,
+    logLevel: logLevel as LevelWithSilent,
+    resyncMs: seconds(flags.resync ?? env.NETFORM_RESYNC_SECONDS, 'resync') ?? 5 * 60_000,
+    timeoutMs: seconds(flags.timeout ?? env.NETFORM_TIMEOUT_SECONDS, 'timeout') ?? 120_000,
+    concurrency,
+  };
+  if (flags.dir !== undefined) cfg.dir = flags.dir;
+  return cfg;
+}

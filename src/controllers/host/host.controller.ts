@@ -1,0 +1,94 @@
+// Host: publishes which networks the host must carry. The host agent (netform agent --host NAME)
+// converges the host and reports each network's sync state into the same status; until an agent
+// has reported, the host is not Ready.
+import { objectKey, parseKey, type Host } from '../../api/kinds.ts';
+import {
+  isFrozen,
+  jittered,
+  recordFor,
+  removeRecord,
+  reportInvalid,
+  setOutcome,
+  writeRecord,
+  type Controller,
+  type ReconcileResult,
+  type Runtime,
+} from '../runtime/runtime.ts';
+import { hostNetworks } from './host.model.ts';
+
+export class HostController implements Controller {
+  readonly kind = 'Host' as const;
+  readonly #rt: Runtime;
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const rt = this.#rt;
+    if (isFrozen(rt, key)) return reportInvalid(rt, key);
+    const adm = rt.store.get(key);
+    if (!adm) {
+      const users = rt.store.referrers(key).concat(
+        rt.records.list().filter((r) => r.kind === 'VnicAttachment' && (r.spec as { host?: string } | undefined)?.host === parseKey(key).name).map((r) => r.key),
+      );
+      if (users.length && rt.records.get(key)) {
+        const rec = structuredClone(rt.records.get(key)!);
+        setOutcome(rt, rec, {
+          ready: { status: 'False', reason: 'Deleting' },
+          synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${users.join(', ')}` },
+          progressing: true,
+        });
+        await writeRecord(rt, rec);
+        return { requeueAfterMs: rt.waitMs };
+      }
+      await removeRecord(rt, key);
+      return {};
+    }
+    const host = adm.object as Host;
+    const rec = recordFor(rt, adm);
+    const cluster = rt.store.object('Cluster', host.spec.cluster);
+    const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
+    const { placements, unplaced } = hostNetworks(host, cluster, networks);
+    rec.status.networkCount = placements.length;
+    const reported = typeof rec.status.lastObservedTime === 'string';
+    const stateOf = new Map(((rec.status.networks as { name: string; inSync?: boolean; difference?: string }[] | undefined) ?? []).map((n) => [n.name, n]));
+    const rows = [
+      ...placements.map((p) => stateOf.get(p.network) ?? { name: p.network, inSync: false, difference: 'not yet converged by the host agent' }),
+      ...unplaced.map((name) => ({ name, inSync: false, difference: 'required by the cluster but placed on no NIC or bond' })),
+    ].sort((a, b) => (a.name < b.name ? -1 : 1));
+    rec.status.networks = rows;
+    const outOfSync = rows.filter((r) => !r.inSync);
+    rec.status.networksOutOfSync = outOfSync.length;
+    if (!cluster) {
+      setOutcome(rt, rec, {
+        ready: { status: 'False', reason: 'WaitingForDependencies', message: `Cluster ${host.spec.cluster} is not available` },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: true,
+      });
+    } else if (!reported) {
+      setOutcome(rt, rec, {
+        ready: {
+          status: 'False',
+          reason: 'WaitingForDependencies',
+          message: `no host agent has reported yet (run: netform agent --host ${host.metadata.name})`,
+        },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: true,
+      });
+    } else if (outOfSync.length) {
+      setOutcome(rt, rec, {
+        ready: { status: 'False', reason: 'OutOfSync', message: outOfSync.map((r) => `${r.name}: ${r.difference}`).join('; ') },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+      });
+    } else {
+      setOutcome(rt, rec, {
+        ready: { status: 'True', reason: 'Available', message: `${placements.length} networks in sync` },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+      });
+    }
+    await writeRecord(rt, rec);
+    rt.enqueue(objectKey('Cluster', host.spec.cluster));
+    return { requeueAfterMs: jittered(rt, rt.resyncMs) };
+  }
+}

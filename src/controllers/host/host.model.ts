@@ -1,0 +1,54 @@
+// Which networks a host carries and on which interface. Pure; shared by the Host controller and the
+// host agent.
+import type { Cluster, Host, Network } from '../../api/kinds.ts';
+
+export interface Placement {
+  network: string;
+  /** The NIC or bond that carries it. */
+  interface: string;
+  /** How the placement was made: named in the Host's spec, or a label match. */
+  via: 'placement' | 'label';
+  required: boolean;
+  fabric: 'linux-bridge' | 'ovs';
+  /** The host's own address on the network, if the spec gives one. */
+  address?: string;
+}
+
+export interface HostNetworks {
+  placements: Placement[];
+  /** Required networks of the cluster that no NIC or bond carries. */
+  unplaced: string[];
+}
+
+/** The networks of the host's cluster that ride the host's NICs and bonds. */
+export function hostNetworks(host: Host, cluster: Cluster | undefined, networks: ReadonlyMap<string, Network>): HostNetworks {
+  const attached = cluster?.spec.networks ?? [];
+  const defaultFabric = cluster?.spec.defaultFabric ?? 'linux-bridge';
+  const ifaces = new Map<string, { labels: string[]; fabric?: 'linux-bridge' | 'ovs' }>();
+  for (const n of host.spec.nics ?? []) ifaces.set(n.name, { labels: n.labels ?? [], fabric: n.fabric });
+  for (const b of host.spec.bonds ?? []) ifaces.set(b.name, { labels: b.labels ?? [], fabric: b.fabric });
+  const enslaved = new Set((host.spec.bonds ?? []).flatMap((b) => b.members));
+  const placements: Placement[] = [];
+  const unplaced: string[] = [];
+  for (const att of attached) {
+    const explicit = (host.spec.networks ?? []).find((p) => p.name === att.name);
+    let iface = explicit?.interface;
+    let via: Placement['via'] = 'placement';
+    if (!iface) {
+      const label = networks.get(att.name)?.spec.label;
+      if (label) {
+        iface = [...ifaces.entries()].filter(([name, i]) => !enslaved.has(name) && i.labels.includes(label)).map(([name]) => name).sort()[0];
+        via = 'label';
+      }
+    }
+    if (!iface) {
+      if (att.required) unplaced.push(att.name);
+      continue;
+    }
+    const p: Placement = { network: att.name, interface: iface, via, required: att.required, fabric: ifaces.get(iface)?.fabric ?? defaultFabric };
+    if (explicit?.address) p.address = explicit.address;
+    placements.push(p);
+  }
+  placements.sort((a, b) => (a.network < b.network ? -1 : 1));
+  return { placements, unplaced: unplaced.sort() };
+}

@@ -1,0 +1,81 @@
+// Resolving a Provider's credentials and CA bundle. File mode reads files (the credentials file
+// must be 0600); cluster mode reads Secrets (another source implementing the same interface).
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { load } from 'js-yaml';
+import type { Provider } from '../../api/kinds.ts';
+import type { Credentials } from '../../drivers/driver.ts';
+
+/** A credentials problem the user must fix; its message never contains secret values. */
+export class CredentialsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialsError';
+  }
+}
+
+export interface ResolvedSecrets {
+  credentials?: Credentials;
+  ca?: string;
+}
+
+export interface CredentialSource {
+  /** Reads what the provider's spec points at. `baseDir` is the directory of its manifest. */
+  resolve(provider: Provider, baseDir: string | undefined): Promise<ResolvedSecrets>;
+}
+
+/** File mode: `spec.credentials.file` (must not be readable by group or others) and `spec.tls.caFile`. */
+export class FileCredentialSource implements CredentialSource {
+  async resolve(provider: Provider, baseDir: string | undefined): Promise<ResolvedSecrets> {
+    const out: ResolvedSecrets = {};
+    const spec = provider.spec;
+    const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir ?? '.', p));
+    if (spec.credentials?.secretRef) {
+      throw new CredentialsError('credentials.secretRef needs cluster mode; in file mode use credentials.file');
+    }
+    if (spec.credentials?.file) {
+      const path = at(spec.credentials.file);
+      let st;
+      try {
+        st = await stat(path);
+      } catch {
+        throw new CredentialsError(`credentials file ${path} cannot be read`);
+      }
+      if ((st.mode & 0o077) !== 0) {
+        throw new CredentialsError(
+          `credentials file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`,
+        );
+      }
+      out.credentials = parseCredentials(await readFile(path, 'utf8'), path);
+    }
+    if (spec.tls?.caBundle) out.ca = spec.tls.caBundle;
+    if (spec.tls?.caFile) {
+      const path = at(spec.tls.caFile);
+      try {
+        out.ca = await readFile(path, 'utf8');
+      } catch {
+        throw new CredentialsError(`CA file ${path} cannot be read`);
+      }
+    }
+    return out;
+  }
+}
+
+/** Parses a YAML or JSON mapping of strings. The error names the file and the key, never a value. */
+export function parseCredentials(text: string, where: string): Credentials {
+  let data: unknown;
+  try {
+    data = load(text);
+  } catch {
+    throw new CredentialsError(`credentials file ${where} is not valid YAML or JSON`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new CredentialsError(`credentials file ${where} must be a mapping of names to strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v !== 'string') throw new CredentialsError(`credentials file ${where}: the value of ${k} must be a string`);
+    out[k] = v;
+  }
+  return Object.freeze(out);
+}

@@ -1,0 +1,118 @@
+// Provider: resolve credentials, build the driver, probe the backend. Ready means the backend
+// answers and accepts the credentials; networks wait for it.
+import { dirname } from 'node:path';
+import { classify, messageOf } from '../../api/errors.ts';
+import { parseKey, type Provider } from '../../api/kinds.ts';
+import {
+  isFrozen,
+  jittered,
+  recordFor,
+  removeRecord,
+  reportInvalid,
+  setOutcome,
+  writeRecord,
+  type Controller,
+  type ReconcileResult,
+  type Runtime,
+} from '../runtime/runtime.ts';
+import { CredentialsError } from './credentials.ts';
+
+export class ProviderController implements Controller {
+  readonly kind = 'Provider' as const;
+  readonly #rt: Runtime;
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const rt = this.#rt;
+    if (isFrozen(rt, key)) return reportInvalid(rt, key);
+    const adm = rt.store.get(key);
+    if (!adm) return this.#remove(key);
+    const provider = adm.object as Provider;
+    const rec = recordFor(rt, adm);
+    const ready = (reason: 'Available', version?: string): ReconcileResult => {
+      setOutcome(rt, rec, {
+        ready: { status: 'True', reason, message: version ? `reachable, version ${version}` : 'reachable' },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+      });
+      if (version) rec.status.version = version;
+      rec.status.lastProbeTime = rt.now().toISOString();
+      return { requeueAfterMs: jittered(rt, rt.resyncMs) };
+    };
+    if (rt.dryRun) return {};
+    let result: ReconcileResult;
+    try {
+      const driver = await rt.sessions.get(provider, dirname(adm.source.file));
+      const probe = await driver.probe({ signal, log: rt.log.child({ provider: provider.metadata.name }) });
+      result = ready('Available', probe.version);
+    } catch (err) {
+      const message = messageOf(err);
+      if (err instanceof CredentialsError) {
+        setOutcome(rt, rec, {
+          ready: { status: 'False', reason: 'Unavailable', message },
+          synced: { status: 'False', reason: 'CredentialsError', message },
+          stalled: true,
+        });
+        result = { requeueAfterMs: jittered(rt, rt.resyncMs) };
+      } else if (!rt.sessions.registry.has(provider.spec.type)) {
+        setOutcome(rt, rec, {
+          ready: { status: 'False', reason: 'Unavailable', message },
+          synced: { status: 'False', reason: 'DriverUnavailable', message },
+          stalled: true,
+        });
+        result = {};
+      } else if (classify(err) === 'Terminal') {
+        setOutcome(rt, rec, {
+          ready: { status: 'False', reason: 'Unavailable', message },
+          synced: { status: 'False', reason: 'BackendRejected', message },
+          stalled: true,
+        });
+        result = { requeueAfterMs: jittered(rt, rt.resyncMs) };
+      } else {
+        setOutcome(rt, rec, {
+          ready: { status: 'False', reason: 'Unavailable', message },
+          synced: { status: 'False', reason: 'ReconcileError', message },
+          progressing: true,
+        });
+        result = { retry: err };
+      }
+    }
+    await writeRecord(rt, rec);
+    return result;
+  }
+
+  /** A removed provider goes once nothing holds objects on it any more. */
+  async #remove(key: string): Promise<ReconcileResult> {
+    const rt = this.#rt;
+    const rec = rt.records.get(key);
+    if (!rec) return {};
+    const name = parseKey(key).name;
+    const holders = holdersOf(rt, name);
+    if (holders.length) {
+      const next = structuredClone(rec);
+      setOutcome(rt, next, {
+        ready: { status: 'False', reason: 'Deleting', message: 'waiting for dependents to go' },
+        synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${holders.join(', ')}` },
+        progressing: true,
+      });
+      await writeRecord(rt, next);
+      return { requeueAfterMs: rt.waitMs };
+    }
+    if (!rt.dryRun) await rt.sessions.drop(name);
+    await removeRecord(rt, key);
+    return {};
+  }
+}
+
+/** Objects that reference the provider or still hold backend objects on it. */
+export function holdersOf(rt: Runtime, provider: string): string[] {
+  const out = new Set(rt.store.referrers(`Provider/${provider}`));
+  for (const r of rt.records.list()) {
+    const bindings = (r.status.providers as { name: string }[] | undefined) ?? [];
+    if (bindings.some((b) => b.name === provider)) out.add(r.key);
+  }
+  return [...out].sort();
+}
+

@@ -1,0 +1,166 @@
+// What every controller is given, and the helpers they share for records and conditions.
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { applyOutcome, type Outcome } from '../../api/conditions.ts';
+import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
+import type { AdmittedObject } from '../../state/admit.ts';
+import { contentHash, type DesiredStore } from '../../state/store.ts';
+import type { ProviderSessions } from '../provider/sessions.ts';
+import type { PlanItem } from './plan.ts';
+import type { ObjectRecord, RecordStore } from '../../state/records.ts';
+
+/** Test-only hooks; production code never sets them. */
+export interface RuntimeHooks {
+  /** Awaited after a backend object was created and before its id is persisted. */
+  afterCreate?: (object: string) => Promise<void>;
+}
+
+export interface Runtime {
+  /** The netform installation, part of every owner marker. */
+  instance: string;
+  store: DesiredStore;
+  records: RecordStore;
+  sessions: ProviderSessions;
+  log: Logger;
+  now(): Date;
+  random(): number;
+  /** Period of the drift re-check of a converged object; jittered ±20%. */
+  resyncMs: number;
+  /** How soon an object waiting for a dependency looks again (dependencies also wake it). */
+  waitMs: number;
+  /** Plan only: observe and decide, never write to a backend or the record store. */
+  dryRun: boolean;
+  /** Where plan items are collected in dry-run. */
+  plan: PlanItem[];
+  /** Ask for a key to be reconciled (used to wake objects that depend on one that changed). */
+  enqueue(key: string): void;
+  hooks?: RuntimeHooks;
+}
+
+/** What a controller's reconcile returns to the engine. */
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+  /** A transient failure: the engine retries the key with per-key backoff. */
+  retry?: unknown;
+}
+
+export interface Controller {
+  readonly kind: Kind;
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
+}
+
+export function jittered(rt: Runtime, ms: number): number {
+  return Math.round(ms * (0.8 + 0.4 * rt.random()));
+}
+
+/** The record for an admitted object, created or brought to its current spec (not yet persisted). */
+export function recordFor(rt: Runtime, admitted: AdmittedObject): ObjectRecord {
+  const o = admitted.object;
+  const hash = contentHash(o);
+  const old = rt.records.get(admitted.key);
+  if (old && old.specHash === hash) {
+    return { ...structuredClone(old), source: admitted.source };
+  }
+  const rec: ObjectRecord = {
+    key: admitted.key,
+    kind: o.kind,
+    name: o.metadata.name,
+    uid: old?.uid ?? randomUUID(),
+    generation: (old?.generation ?? 0) + 1,
+    specHash: hash,
+    createdAt: old?.createdAt ?? rt.now().toISOString(),
+    spec: structuredClone(o.spec),
+    source: admitted.source,
+    status: old ? structuredClone(old.status) : {},
+  };
+  if (o.metadata.namespace) rec.namespace = o.metadata.namespace;
+  if (o.metadata.labels) rec.labels = { ...o.metadata.labels };
+  return rec;
+}
+
+/** The object a record was last admitted as: what a removed object is deleted with. */
+export function objectFromRecord<K extends Kind>(rec: ObjectRecord): Extract<AnyResource, { kind: K }> {
+  const metadata: AnyResource['metadata'] = { name: rec.name, generation: rec.generation, uid: rec.uid };
+  if (rec.namespace) metadata.namespace = rec.namespace;
+  return { apiVersion: 'netform.io/v1alpha1', kind: rec.kind, metadata, spec: rec.spec } as Extract<AnyResource, { kind: K }>;
+}
+
+/** The desired object of a kind and name, or the one its record last held (for objects being removed). */
+export function lookup<K extends Kind>(
+  rt: Runtime,
+  kind: K,
+  name: string,
+  namespace?: string,
+): { object: Extract<AnyResource, { kind: K }>; record?: ObjectRecord; desired: boolean; baseDir?: string } | undefined {
+  const key = objectKey(kind, name, namespace);
+  const adm = rt.store.get(key);
+  const record = rt.records.get(key);
+  if (adm) return { object: adm.object as Extract<AnyResource, { kind: K }>, record, desired: true, baseDir: dirname(adm.source.file) };
+  if (record?.spec !== undefined) {
+    return { object: objectFromRecord<K>(record), record, desired: false, baseDir: record.source ? dirname(record.source.file) : undefined };
+  }
+  return undefined;
+}
+
+export function setOutcome(rt: Runtime, rec: ObjectRecord, outcome: Outcome): void {
+  rec.status.conditions = applyOutcome(rec.status.conditions, outcome, rec.generation, rt.now());
+  rec.status.observedGeneration = rec.generation;
+}
+
+/** Persists a record unless it is unchanged (or this is a dry run). */
+export async function writeRecord(rt: Runtime, rec: ObjectRecord): Promise<void> {
+  if (rt.dryRun) return;
+  const old = rt.records.get(rec.key);
+  if (old && JSON.stringify(normalize(old)) === JSON.stringify(normalize(rec))) return;
+  await rt.records.put(rec);
+}
+
+function normalize(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalize);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = normalize(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+export async function removeRecord(rt: Runtime, key: string): Promise<void> {
+  if (rt.dryRun) return;
+  if (rt.records.get(key)) await rt.records.delete(key);
+}
+
+/** Whether the object's declaration is currently invalid or its file is held: then nothing may
+ *  change for it (not even a deletion), only its status. */
+export function isFrozen(rt: Runtime, key: string): boolean {
+  if (rt.store.invalid(key)) return true;
+  const rec = rt.records.get(key);
+  return !rt.store.get(key) && !!rec?.source && rt.store.isHeld(rec.source.file);
+}
+
+/** Reports an invalid declaration on the object's record; the last good spec stays in force. */
+export async function reportInvalid(rt: Runtime, key: string): Promise<ReconcileResult> {
+  const errors = rt.store.invalid(key);
+  if (!errors) return {};
+  const rec = rt.records.get(key);
+  const { kind, name, namespace } = parseKey(key);
+  // A new object that was never valid gets a record holding only its status, so `netform status` shows it.
+  const next: ObjectRecord = rec
+    ? structuredClone(rec)
+    : { key, kind, name, uid: randomUUID(), generation: 1, createdAt: rt.now().toISOString(), status: {} };
+  if (!rec && namespace) next.namespace = namespace;
+  const message = errors.map((e) => `${e.file}:${e.line}: ${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ');
+  const ready = next.status.conditions?.find((c) => c.type === 'Ready');
+  setOutcome(rt, next, {
+    ready: { status: ready?.status ?? 'Unknown', reason: (ready?.reason as Outcome['ready']['reason']) ?? 'WaitingForDependencies', message: ready?.message },
+    synced: { status: 'False', reason: 'InvalidSpec', message },
+    stalled: true,
+  });
+  await writeRecord(rt, next);
+  return {};
+}
+

@@ -1,0 +1,103 @@
+// VLAN allocations, kept in each pool's status (its record). Allocation for one pool is serialized,
+// and persisted before the VLAN is used anywhere, so a crash never leaves a backend holding a VLAN
+// the pool does not know it handed out.
+import { objectKey, type Network, type VlanPool } from '../../api/kinds.ts';
+import type { VlanAllocation } from '../../state/semantic.ts';
+import { allocate, type Allocation } from '../../state/vlan-allocator.ts';
+import { recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
+
+export class PoolAllocations {
+  readonly #rt: Runtime;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  /** Every allocation of every pool, from the pools' records. */
+  all(): VlanAllocation[] {
+    const out: VlanAllocation[] = [];
+    for (const r of this.#rt.records.list()) {
+      if (r.kind !== 'VlanPool') continue;
+      for (const a of (r.status.allocations as Allocation[] | undefined) ?? []) out.push({ pool: r.name, ...a });
+    }
+    return out;
+  }
+
+  /** VLANs held outside `pool`: fixed VLANs of networks (desired, or still on backends) and other pools' allocations. */
+  taken(pool: string): Set<string> {
+    const rt = this.#rt;
+    const out = new Set<string>();
+    for (const n of rt.store.list('Network')) {
+      if (n.spec.vlan?.id !== undefined) out.add(`${n.spec.physicalNetwork}/${n.spec.vlan.id}`);
+    }
+    for (const r of rt.records.list()) {
+      if (r.kind === 'Network' && typeof r.status.vlan === 'number' && typeof r.status.physicalNetwork === 'string') {
+        const spec = r.spec as Network['spec'] | undefined;
+        if (spec?.vlan?.poolRef?.name !== pool) out.add(`${r.status.physicalNetwork}/${r.status.vlan}`);
+      }
+    }
+    for (const a of this.all()) if (a.pool !== pool) out.add(`${a.physicalNetwork}/${a.vlan}`);
+    return out;
+  }
+
+  /**
+   * The VLAN of a network that draws from a pool. When the network has none yet, every waiting
+   * network of the pool is served at once, deterministically (see `allocate`), and the pool's
+   * record is persisted before this returns. In dry-run nothing is persisted.
+   */
+  async vlanFor(network: Network): Promise<{ vlan: number; allocated: boolean } | { error: string }> {
+    const poolName = network.spec.vlan!.poolRef!.name;
+    return this.#locked(poolName, async () => {
+      const rt = this.#rt;
+      const adm = rt.store.get(objectKey('VlanPool', poolName));
+      if (!adm) return { error: `VlanPool "${poolName}" is not available` };
+      const pool = adm.object as VlanPool;
+      const rec = recordFor(rt, adm);
+      const existing = (rec.status.allocations as Allocation[] | undefined) ?? [];
+      const mine = existing.find((a) => a.network === network.metadata.name && a.physicalNetwork === network.spec.physicalNetwork);
+      if (mine) return { vlan: mine.vlan, allocated: false };
+      const requests = rt.store
+        .list('Network')
+        .filter((n) => n.spec.vlan?.poolRef?.name === poolName)
+        .map((n) => ({ network: n.metadata.name, physicalNetwork: n.spec.physicalNetwork }));
+      const result = allocate({ pool: pool.spec, existing, requests, taken: this.taken(poolName) });
+      const got = result.allocations.find((a) => a.network === network.metadata.name);
+      if (!got) {
+        return { error: `VlanPool "${poolName}" has no free VLAN left on ${network.spec.physicalNetwork}` };
+      }
+      rec.status.allocations = result.allocations;
+      await writeRecord(rt, rec);
+      for (const a of result.added) if (a.network !== network.metadata.name) rt.enqueue(objectKey('Network', a.network));
+      rt.enqueue(adm.key);
+      return { vlan: got.vlan, allocated: true };
+    });
+  }
+
+  /** Gives a network's VLAN back to the pool. */
+  async release(poolName: string, network: string): Promise<void> {
+    await this.#locked(poolName, async () => {
+      const rt = this.#rt;
+      const rec = rt.records.get(objectKey('VlanPool', poolName));
+      if (!rec) return;
+      const existing = (rec.status.allocations as Allocation[] | undefined) ?? [];
+      if (!existing.some((a) => a.network === network)) return;
+      const next = structuredClone(rec);
+      next.status.allocations = existing.filter((a) => a.network !== network);
+      await writeRecord(rt, next);
+      rt.enqueue(rec.key);
+    });
+  }
+
+  async #locked<T>(pool: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(pool) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(pool, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(pool) === tail) this.#locks.delete(pool);
+    }
+  }
+}

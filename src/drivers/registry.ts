@@ -1,0 +1,34 @@
+// Driver lookup by provider type.
+import type { Logger } from 'pino';
+import type { DriverFactory, ProviderConfig, ProviderDriver, ProviderType } from './driver.ts';
+
+/** Maps provider types to driver factories. The production registry holds only real drivers;
+ *  tests compose their own (the in-memory test driver is never registered in production). */
+export class DriverRegistry {
+  readonly #factories = new Map<ProviderType, DriverFactory>();
+
+  register(type: ProviderType, factory: DriverFactory): this {
+    this.#factories.set(type, factory);
+    return this;
+  }
+
+  has(type: ProviderType): boolean {
+    return this.#factories.has(type);
+  }
+
+  types(): ProviderType[] {
+    return [...this.#factories.keys()].sort();
+  }
+
+  /** Builds a driver for a provider; throws if no driver is registered for its type. */
+  create(config: ProviderConfig, deps: { log: Logger }): ProviderDriver {
+    const f = this.#factories.get(config.type);
+    if (!f) throw new Error(`no driver for provider type ${config.type} in this build`);
+    return f(config, deps);
+  }
+}
+
+/** The drivers built into netform. */
+export function builtinDrivers(): DriverRegistry {
+  return new DriverRegistry();
+}

@@ -1,0 +1,34 @@
+// Watching a manifest directory: chokidar events, debounced into one "something changed" call.
+import { watch, type FSWatcher } from 'chokidar';
+import { isManifestName } from './directory.ts';
+
+export interface DirectoryWatch {
+  close(): Promise<void>;
+}
+
+/** Calls `onChange` once per burst of changes to manifest files under `dir`, `debounceMs` after the last one. */
+export function watchDirectory(dir: string, onChange: () => void, debounceMs = 250): DirectoryWatch {
+  let timer: NodeJS.Timeout | undefined;
+  const watcher: FSWatcher = watch(dir, {
+    ignoreInitial: true,
+    ignored: (path: string, stats?: { isFile(): boolean }) => {
+      const name = path.split('/').pop() ?? '';
+      if (name.startsWith('.') && path !== dir) return true;
+      return stats?.isFile() === true && !isManifestName(name);
+    },
+  });
+  const fire = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      onChange();
+    }, debounceMs);
+  };
+  watcher.on('add', fire).on('change', fire).on('unlink', fire).on('unlinkDir', fire).on('addDir', fire);
+  return {
+    async close() {
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}

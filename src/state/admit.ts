@@ -1,0 +1,260 @@
+// Admission: multi-document YAML in, validated objects out. Every error names the file, the document
+// (index and line), the field path and the reason. An invalid object is never admitted, and never
+// stops the valid ones. Pure: the caller reads the files.
+import { GROUP_VERSION, API_GROUP } from '../api/crds.ts';
+import { isKind, keyOf, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
+import { validateSpec } from '../api/validate.ts';
+import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
+import { parseYamlDocuments, type YamlDocument } from './yaml-docs.ts';
+
+export interface ManifestFile {
+  /** Path as the user should see it in messages. */
+  path: string;
+  text: string;
+}
+
+/** Where an object was declared. */
+export interface SourceRef {
+  file: string;
+  /** 0-based index of the YAML document in the file. */
+  documentIndex: number;
+  /** 1-based line where the document starts. */
+  line: number;
+}
+
+export interface AdmissionError {
+  file: string;
+  /** 0-based document index; undefined when the file could not be split into documents. */
+  documentIndex?: number;
+  line: number;
+  column?: number;
+  /** `Kind/[namespace/]name` when the object's identity is known. */
+  key?: string;
+  /** Field path in kubectl style, e.g. `spec.subnets[1].cidr`. */
+  field?: string;
+  message: string;
+}
+
+export interface AdmittedObject {
+  key: string;
+  object: AnyResource;
+  source: SourceRef;
+}
+
+export interface AdmissionResult {
+  /** Valid objects by key, in input order. */
+  objects: Map<string, AdmittedObject>;
+  /** Every error, in file and document order. */
+  errors: AdmissionError[];
+  /** Objects whose identity is known but which are invalid, with their errors. */
+  invalid: Map<string, AdmissionError[]>;
+  /** Files with at least one error. Objects that came from them before must not be deleted. */
+  heldFiles: Set<string>;
+  /** Documents that are not netform objects (another API group), which admission leaves alone. */
+  skipped: { file: string; documentIndex: number; line: number; what: string }[];
+}
+
+export interface AdmissionContext extends SemanticContext {
+  /** Keys known from earlier runs, with the file that declared them: when that file is held (has
+   *  errors), they still count as declared, so references to them are not dangling. */
+  knownSources?: ReadonlyMap<string, string>;
+}
+
+/** Turns a JSON pointer (`/spec/subnets/1/cidr`) into a kubectl-style field path (`spec.subnets[1].cidr`). */
+export function fieldPath(pointer: string): string {
+  if (pointer === '') return '(document)';
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(part)) out += `[${part}]`;
+    else out += out ? `.${part}` : part;
+  }
+  return out;
+}
+
+/** One line per error: `file:line: document N (Kind/name): field: reason`. */
+export function formatAdmissionError(e: AdmissionError): string {
+  const where = `${e.file}:${e.line}${e.column ? `:${e.column}` : ''}`;
+  const doc = e.documentIndex === undefined ? '' : ` document ${e.documentIndex + 1}`;
+  const who = e.key ? ` (${e.key})` : '';
+  const field = e.field ? `${e.field}: ` : '';
+  return `${where}:${doc}${who}: ${field}${e.message}`;
+}
+
+interface Candidate {
+  object: AnyResource;
+  doc: YamlDocument;
+  file: string;
+}
+
+export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}): AdmissionResult {
+  const result: AdmissionResult = {
+    objects: new Map(),
+    errors: [],
+    invalid: new Map(),
+    heldFiles: new Set(),
+    skipped: [],
+  };
+  const candidates: Candidate[] = [];
+  const fail = (e: AdmissionError) => {
+    result.errors.push(e);
+    result.heldFiles.add(e.file);
+    if (e.key) {
+      const list = result.invalid.get(e.key) ?? [];
+      list.push(e);
+      result.invalid.set(e.key, list);
+    }
+  };
+
+  for (const f of files) {
+    const parsed = parseYamlDocuments(f.text, f.path);
+    if (!parsed.ok) {
+      fail({
+        file: f.path,
+        documentIndex: parsed.error.documentIndex,
+        line: parsed.error.line,
+        column: parsed.error.column,
+        message: `YAML syntax error: ${parsed.error.message}`,
+      });
+      continue;
+    }
+    for (const doc of parsed.documents) {
+      const c = checkDocument(f.path, doc, fail, result);
+      if (c) candidates.push(c);
+    }
+  }
+
+  const alsoDeclared = new Set(ctx.alsoDeclared ?? []);
+  for (const [key, file] of ctx.knownSources ?? []) if (result.heldFiles.has(file)) alsoDeclared.add(key);
+  for (const key of result.invalid.keys()) alsoDeclared.add(key);
+
+  const violations = checkSemantics(
+    candidates.map((c) => c.object),
+    { alsoDeclared, allocations: ctx.allocations },
+  );
+  // A duplicate key is reported on its second declaration; map violations back to the candidate.
+  const seen = new Map<string, Candidate>();
+  const dupes = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    const key = keyOf(c.object);
+    if (seen.has(key)) dupes.set(key, [...(dupes.get(key) ?? []), c]);
+    else seen.set(key, c);
+  }
+  const dupeCursor = new Map<string, number>();
+  for (const v of violations) {
+    let c = seen.get(v.key)!;
+    let message = v.message;
+    if (v.message.startsWith('duplicate:')) {
+      // The n-th duplicate violation of a key belongs to its n-th repeated declaration.
+      const n = dupeCursor.get(v.key) ?? 0;
+      dupeCursor.set(v.key, n + 1);
+      const first = c;
+      c = dupes.get(v.key)![n]!;
+      message = `${v.key} is already declared in ${first.file} document ${first.doc.index + 1} (line ${first.doc.line})`;
+    }
+    const pos = c.doc.positionOf(v.pointer);
+    fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: v.key, field: fieldPath(v.pointer), message });
+  }
+  for (const c of seen.values()) {
+    const key = keyOf(c.object);
+    if (result.invalid.has(key)) continue;
+    result.objects.set(key, { key, object: c.object, source: { file: c.file, documentIndex: c.doc.index, line: c.doc.line } });
+  }
+  result.errors.sort((a, b) => (a.file === b.file ? (a.documentIndex ?? -1) - (b.documentIndex ?? -1) || a.line - b.line : a.file < b.file ? -1 : 1));
+  return result;
+}
+
+/** Checks one document on its own: shape, identity, schema. Returns the object if it passed. */
+function checkDocument(
+  file: string,
+  doc: YamlDocument,
+  fail: (e: AdmissionError) => void,
+  result: AdmissionResult,
+): Candidate | undefined {
+  const v = doc.value;
+  if (v === null || v === undefined) return undefined; // an empty document
+  const at = (pointer: string) => {
+    const p = doc.positionOf(pointer);
+    return { file, documentIndex: doc.index, line: p.line, column: p.column };
+  };
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    fail({ ...at(''), message: 'a document must be a mapping with apiVersion, kind, metadata and spec' });
+    return undefined;
+  }
+  const raw = v as Record<string, unknown>;
+  const apiVersion = raw.apiVersion;
+  if (apiVersion === undefined && raw.kind === undefined) {
+    // Not a Kubernetes object at all (e.g. a credentials file next to the manifests).
+    result.skipped.push({ file, documentIndex: doc.index, line: doc.line, what: 'a document with neither apiVersion nor kind' });
+    return undefined;
+  }
+  if (typeof apiVersion !== 'string') {
+    fail({ ...at('/apiVersion'), field: 'apiVersion', message: 'is required' });
+    return undefined;
+  }
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  if (group !== API_GROUP) {
+    result.skipped.push({ file, documentIndex: doc.index, line: doc.line, what: `${apiVersion} ${String(raw.kind)}` });
+    return undefined;
+  }
+  if (apiVersion !== GROUP_VERSION) {
+    fail({ ...at('/apiVersion'), field: 'apiVersion', message: `"${apiVersion}" is not served; use ${GROUP_VERSION}` });
+    return undefined;
+  }
+  const kind = raw.kind;
+  if (!isKind(kind)) {
+    fail({
+      ...at('/kind'),
+      field: 'kind',
+      message: `"${String(kind)}" is not a netform kind (Provider, VlanPool, Network, Cluster, Host, VnicAttachment)`,
+    });
+    return undefined;
+  }
+  const meta = raw.metadata;
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) {
+    fail({ ...at('/metadata'), field: 'metadata', message: 'is required and must be a mapping with a name' });
+    return undefined;
+  }
+  const m = meta as Record<string, unknown>;
+  const nameProblem = checkName(kind, m.name);
+  if (nameProblem) {
+    fail({ ...at('/metadata/name'), field: 'metadata.name', message: nameProblem });
+    return undefined;
+  }
+  const name = m.name as string;
+  let namespace: string | undefined;
+  if (NAMESPACED[kind]) {
+    namespace = m.namespace === undefined ? 'default' : (m.namespace as string);
+    const nsProblem = checkNamespace(namespace);
+    if (nsProblem) {
+      fail({ ...at('/metadata/namespace'), field: 'metadata.namespace', message: nsProblem });
+      return undefined;
+    }
+  } else if (m.namespace !== undefined) {
+    fail({ ...at('/metadata/namespace'), field: 'metadata.namespace', message: `${kind} is cluster-scoped and takes no namespace` });
+    return undefined;
+  }
+  const key = keyOf({ kind, metadata: { name, namespace } });
+  const unknownTop = Object.keys(raw).filter((k) => !['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k));
+  for (const k of unknownTop) fail({ ...at(`/${k}`), key, field: k, message: 'is not a known field' });
+  const labels = checkStringMap(m.labels) ?? checkStringMap(m.annotations);
+  if (labels) fail({ ...at('/metadata'), key, field: 'metadata', message: labels });
+  const spec = structuredClone(raw.spec);
+  const violations = validateSpec(kind as Kind, { spec });
+  for (const sv of violations) fail({ ...at(sv.pointer), key, field: fieldPath(sv.pointer), message: sv.message });
+  if (unknownTop.length || labels || violations.length) return undefined;
+  const metadata: AnyResource['metadata'] = { name };
+  if (namespace !== undefined) metadata.namespace = namespace;
+  if (m.labels) metadata.labels = m.labels as Record<string, string>;
+  if (m.annotations) metadata.annotations = m.annotations as Record<string, string>;
+  const object = { apiVersion, kind, metadata, spec } as AnyResource;
+  return { object, doc, file };
+}
+
+function checkStringMap(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    return 'labels and annotations must map strings to strings';
+  }
+  return undefined;
+}

@@ -1,0 +1,356 @@
+// Semantic admission checks across objects: references, duplicates, VLAN claims, subnets, names.
+// Pure: objects in, violations out.
+import {
+  keyOf,
+  objectKey,
+  type AnyResource,
+  type Cluster,
+  type Host,
+  type Network,
+  type Provider,
+  type VlanPool,
+  type VnicAttachment,
+} from '../api/kinds.ts';
+import { parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../api/ip.ts';
+
+/** One semantic violation: the object (by key), the JSON pointer of the field, and why. */
+export interface SemanticViolation {
+  key: string;
+  pointer: string;
+  message: string;
+}
+
+/** A VLAN already held by a network through a pool allocation (from the state). */
+export interface VlanAllocation {
+  pool: string;
+  network: string;
+  physicalNetwork: string;
+  vlan: number;
+}
+
+export interface SemanticContext {
+  /** Keys that exist although they are not among the objects checked (e.g. objects of a file that
+   *  failed to parse, kept at their last good state). References to them are not dangling. */
+  alsoDeclared?: ReadonlySet<string>;
+  /** Current pool allocations, so a fixed VLAN cannot take one that a pool already handed out. */
+  allocations?: readonly VlanAllocation[];
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Checks a metadata.name (and namespace); returns the reason it is unsafe, or undefined. */
+export function checkName(kind: AnyResource['kind'], name: unknown): string | undefined {
+  if (typeof name !== 'string' || name === '') return 'is required';
+  if (kind === 'Network') {
+    // Network names reach backend object names and host device names: a DNS-1123 label, no dots.
+    if (name.length > 63 || !DNS1123_LABEL.test(name)) {
+      return `"${name}" is not a valid network name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`;
+    }
+    return undefined;
+  }
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    return `"${name}" is not a valid name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253)`;
+  }
+  return undefined;
+}
+
+export function checkNamespace(ns: unknown): string | undefined {
+  if (typeof ns !== 'string' || ns.length > 63 || !DNS1123_LABEL.test(ns)) {
+    return `"${String(ns)}" is not a valid namespace: use at most 63 lowercase letters, digits and '-'`;
+  }
+  return undefined;
+}
+
+/** Runs every cross-object check. Objects are assumed schema-valid (defaults applied). Violations
+ *  are reported on the object that is wrong; for a clash, on the later object in input order. */
+export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticContext = {}): SemanticViolation[] {
+  const out: SemanticViolation[] = [];
+  const declared = new Set<string>(ctx.alsoDeclared ?? []);
+  const firstByKey = new Map<string, number>();
+  objects.forEach((o, i) => {
+    const key = keyOf(o);
+    if (firstByKey.has(key)) {
+      out.push({ key, pointer: '/metadata/name', message: `duplicate: ${key} is declared more than once` });
+    } else firstByKey.set(key, i);
+    declared.add(key);
+  });
+  // Only the first declaration of a key takes part in the remaining checks.
+  const unique = objects.filter((o, i) => firstByKey.get(keyOf(o)) === i);
+  const byKind = <K extends AnyResource['kind']>(k: K) =>
+    unique.filter((o): o is Extract<AnyResource, { kind: K }> => o.kind === k);
+  const providers = new Map(byKind('Provider').map((p) => [p.metadata.name, p] as const));
+  const pools = new Map(byKind('VlanPool').map((p) => [p.metadata.name, p] as const));
+  const networks = new Map(byKind('Network').map((n) => [n.metadata.name, n] as const));
+  const clusters = new Map(byKind('Cluster').map((c) => [c.metadata.name, c] as const));
+  const hosts = new Map(byKind('Host').map((h) => [h.metadata.name, h] as const));
+  const has = (kind: AnyResource['kind'], name: string) => declared.has(objectKey(kind, name));
+  const report = (o: AnyResource, pointer: string, message: string) => out.push({ key: keyOf(o), pointer, message });
+
+  for (const p of providers.values()) checkProvider(p, report);
+  for (const p of pools.values()) checkPool(p, report);
+  checkNetworks([...networks.values()], { providers, pools, has, report, allocations: ctx.allocations ?? [] });
+  for (const c of clusters.values()) checkCluster(c, has, report);
+  for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
+  for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, has, report });
+  return out;
+}
+
+type Report = (o: AnyResource, pointer: string, message: string) => void;
+
+function checkProvider(p: Provider, report: Report): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(p.spec.endpoint);
+  } catch {
+    report(p, '/spec/endpoint', `"${p.spec.endpoint}" is not a URL`);
+  }
+  if (url && (url.username || url.password)) {
+    report(p, '/spec/endpoint', 'must not carry credentials; use spec.credentials');
+  }
+  if (p.spec.type === 'neutron' && p.spec.ucsm) report(p, '/spec/ucsm', 'is only for providers of type ucsm');
+  if (p.spec.type === 'ucsm' && p.spec.neutron) report(p, '/spec/neutron', 'is only for providers of type neutron');
+  if (p.spec.type === 'ucsm' && !p.spec.credentials) report(p, '/spec/credentials', 'is required for type ucsm');
+  if (p.spec.type === 'neutron' && (p.spec.neutron?.auth ?? 'keystone') === 'keystone') {
+    if (!p.spec.credentials) report(p, '/spec/credentials', 'is required with neutron.auth keystone');
+    if (!p.spec.neutron?.authUrl) report(p, '/spec/neutron/authUrl', 'is required with neutron.auth keystone');
+  }
+}
+
+function checkPool(p: VlanPool, report: Report): void {
+  p.spec.ranges.forEach((r, i) => {
+    if (r.min > r.max) report(p, `/spec/ranges/${i}/max`, `${r.max} is below min ${r.min}`);
+    p.spec.ranges.slice(0, i).forEach((o, j) => {
+      if (o.physicalNetwork === r.physicalNetwork && o.min <= r.max && r.min <= o.max) {
+        report(p, `/spec/ranges/${i}`, `overlaps range ${j} (${o.min}-${o.max}) on ${r.physicalNetwork}`);
+      }
+    });
+  });
+  const physnets = new Set(p.spec.ranges.map((r) => r.physicalNetwork));
+  (p.spec.reserved ?? []).forEach((r, i) => {
+    if (r.max !== undefined && r.min > r.max) report(p, `/spec/reserved/${i}/max`, `${r.max} is below min ${r.min}`);
+    if (r.physicalNetwork !== undefined && !physnets.has(r.physicalNetwork)) {
+      report(p, `/spec/reserved/${i}/physicalNetwork`, `the pool has no range on physical network "${r.physicalNetwork}"`);
+    }
+  });
+}
+
+/** The reservation of a pool covering `vlan` on `physnet`, if any. */
+export function reservationOf(pool: VlanPool, physnet: string, vlan: number): { min: number; max?: number; reason?: string } | undefined {
+  if (!pool.spec.ranges.some((r) => r.physicalNetwork === physnet)) return undefined;
+  return (pool.spec.reserved ?? []).find(
+    (r) => (r.physicalNetwork === undefined || r.physicalNetwork === physnet) && vlan >= r.min && vlan <= (r.max ?? r.min),
+  );
+}
+
+function checkNetworks(
+  nets: Network[],
+  c: {
+    providers: Map<string, Provider>;
+    pools: Map<string, VlanPool>;
+    has: (k: AnyResource['kind'], n: string) => boolean;
+    report: Report;
+    allocations: readonly VlanAllocation[];
+  },
+): void {
+  const fixedClaims = new Map<string, string>(); // physnet/vlan -> network name
+  const allocated = new Map<string, VlanAllocation>(c.allocations.map((a) => [`${a.physicalNetwork}/${a.vlan}`, a]));
+  for (const n of nets) {
+    const physnet = n.spec.physicalNetwork;
+    // Providers.
+    let neutrons = 0;
+    (n.spec.providerRefs ?? []).forEach((ref, i) => {
+      const p = c.providers.get(ref.name);
+      if (!p) {
+        if (!c.has('Provider', ref.name)) c.report(n, `/spec/providerRefs/${i}/name`, `Provider "${ref.name}" does not exist`);
+        return;
+      }
+      if (p.spec.type === 'neutron' && ++neutrons > 1) {
+        c.report(n, `/spec/providerRefs/${i}`, 'a network can be carried by at most one neutron provider');
+      }
+      if (p.spec.physicalNetworks && !p.spec.physicalNetworks.includes(physnet)) {
+        c.report(n, `/spec/providerRefs/${i}/name`, `Provider "${ref.name}" does not serve physical network "${physnet}"`);
+      }
+    });
+    // VLAN.
+    const vlan = n.spec.vlan;
+    if (vlan?.poolRef) {
+      const pool = c.pools.get(vlan.poolRef.name);
+      if (!pool) {
+        if (!c.has('VlanPool', vlan.poolRef.name)) {
+          c.report(n, '/spec/vlan/poolRef/name', `VlanPool "${vlan.poolRef.name}" does not exist`);
+        }
+      } else if (!pool.spec.ranges.some((r) => r.physicalNetwork === physnet)) {
+        c.report(n, '/spec/vlan/poolRef/name', `VlanPool "${vlan.poolRef.name}" has no range on physical network "${physnet}"`);
+      }
+    } else if (vlan?.id !== undefined) {
+      const claim = `${physnet}/${vlan.id}`;
+      const other = fixedClaims.get(claim);
+      const alloc = allocated.get(claim);
+      if (other) {
+        c.report(n, '/spec/vlan/id', `VLAN ${vlan.id} on ${physnet} is already claimed by network "${other}"`);
+      } else if (alloc && alloc.network !== n.metadata.name) {
+        c.report(n, '/spec/vlan/id', `VLAN ${vlan.id} on ${physnet} is allocated to network "${alloc.network}" from pool "${alloc.pool}"`);
+      } else {
+        fixedClaims.set(claim, n.metadata.name);
+      }
+      for (const pool of c.pools.values()) {
+        const r = reservationOf(pool, physnet, vlan.id);
+        if (r) {
+          c.report(
+            n,
+            '/spec/vlan/id',
+            `VLAN ${vlan.id} on ${physnet} is reserved by VlanPool "${pool.metadata.name}"${r.reason ? ` (${r.reason})` : ''}`,
+          );
+        }
+      }
+    }
+    checkSubnets(n, c.report);
+  }
+}
+
+function checkSubnets(n: Network, report: Report): void {
+  const seen: { prefix: Prefix; name: string }[] = [];
+  (n.spec.subnets ?? []).forEach((s, i) => {
+    const at = `/spec/subnets/${i}`;
+    const prefix = parsePrefix(s.cidr);
+    if (!prefix) {
+      report(n, `${at}/cidr`, `"${s.cidr}" is not a prefix in CIDR notation`);
+      return;
+    }
+    if (prefix.address !== prefix.first) {
+      report(n, `${at}/cidr`, `"${s.cidr}" has host bits set; the prefix is ${prefix.canonical}`);
+    }
+    if (s.ipVersion !== undefined && s.ipVersion !== prefix.version) {
+      report(n, `${at}/ipVersion`, `is ${s.ipVersion} but ${s.cidr} is an IPv${prefix.version} prefix`);
+    }
+    for (const o of seen) {
+      if (prefixesOverlap(o.prefix, prefix)) {
+        report(n, `${at}/cidr`, `${s.cidr} overlaps subnet "${o.name}" (${o.prefix.canonical})`);
+      }
+    }
+    seen.push({ prefix, name: s.name });
+    const inside = (text: string, pointer: string, what: string) => {
+      const a = parseAddress(text);
+      if (!a) report(n, pointer, `"${text}" is not an IP address`);
+      else if (!prefixContains(prefix, a)) report(n, pointer, `${what} ${text} is outside ${s.cidr}`);
+      return a;
+    };
+    if (s.gateway !== undefined && s.gateway !== 'none') inside(s.gateway, `${at}/gateway`, 'gateway');
+    (s.allocationPools ?? []).forEach((p, j) => {
+      const a = inside(p.start, `${at}/allocationPools/${j}/start`, 'start');
+      const b = inside(p.end, `${at}/allocationPools/${j}/end`, 'end');
+      if (a && b && a.version === b.version && a.value > b.value) {
+        report(n, `${at}/allocationPools/${j}/end`, `${p.end} comes before start ${p.start}`);
+      }
+      const gw = s.gateway && s.gateway !== 'none' ? parseAddress(s.gateway) : undefined;
+      if (a && b && gw && gw.version === a.version && gw.value >= a.value && gw.value <= b.value) {
+        report(n, `${at}/allocationPools/${j}`, `contains the gateway ${s.gateway}`);
+      }
+    });
+    (s.dnsServers ?? []).forEach((d, j) => {
+      if (!parseAddress(d)) report(n, `${at}/dnsServers/${j}`, `"${d}" is not an IP address`);
+    });
+    (s.hostRoutes ?? []).forEach((r, j) => {
+      const dst = parsePrefix(r.destination);
+      if (!dst) report(n, `${at}/hostRoutes/${j}/destination`, `"${r.destination}" is not a prefix in CIDR notation`);
+      const hop = parseAddress(r.nexthop);
+      if (!hop) report(n, `${at}/hostRoutes/${j}/nexthop`, `"${r.nexthop}" is not an IP address`);
+      else if (dst && dst.version !== hop.version) {
+        report(n, `${at}/hostRoutes/${j}/nexthop`, `is IPv${hop.version} but the destination is IPv${dst.version}`);
+      }
+    });
+    if (prefix.version === 4 && (s.ipv6AddressMode || s.ipv6RaMode)) {
+      report(n, s.ipv6AddressMode ? `${at}/ipv6AddressMode` : `${at}/ipv6RaMode`, 'is only for IPv6 subnets');
+    }
+  });
+}
+
+const EXCLUSIVE_ROLES = ['migration', 'display', 'management'] as const;
+
+function checkCluster(c: Cluster, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {
+  const holder = new Map<string, string>();
+  (c.spec.networks ?? []).forEach((att, i) => {
+    if (!has('Network', att.name)) report(c, `/spec/networks/${i}/name`, `Network "${att.name}" does not exist`);
+    for (const role of att.roles ?? []) {
+      if (!(EXCLUSIVE_ROLES as readonly string[]).includes(role)) continue;
+      const other = holder.get(role);
+      if (other) report(c, `/spec/networks/${i}/roles`, `role ${role} is already held by network "${other}"; a cluster has one`);
+      else holder.set(role, att.name);
+    }
+  });
+}
+
+function checkHost(
+  h: Host,
+  c: {
+    clusters: Map<string, Cluster>;
+    networks: Map<string, Network>;
+    has: (k: AnyResource['kind'], n: string) => boolean;
+    report: Report;
+  },
+): void {
+  if (!c.has('Cluster', h.spec.cluster)) c.report(h, '/spec/cluster', `Cluster "${h.spec.cluster}" does not exist`);
+  const nics = new Set((h.spec.nics ?? []).map((n) => n.name));
+  const bonds = new Set((h.spec.bonds ?? []).map((b) => b.name));
+  const enslaved = new Map<string, string>();
+  (h.spec.bonds ?? []).forEach((b, i) => {
+    if (nics.has(b.name)) c.report(h, `/spec/bonds/${i}/name`, `"${b.name}" is also the name of a NIC`);
+    b.members.forEach((m, j) => {
+      if (!nics.has(m)) c.report(h, `/spec/bonds/${i}/members/${j}`, `"${m}" is not a NIC of this host`);
+      const other = enslaved.get(m);
+      if (other) c.report(h, `/spec/bonds/${i}/members/${j}`, `NIC "${m}" is already a member of bond "${other}"`);
+      else enslaved.set(m, b.name);
+    });
+  });
+  const cluster = c.clusters.get(h.spec.cluster);
+  const attached = new Set((cluster?.spec.networks ?? []).map((a) => a.name));
+  (h.spec.networks ?? []).forEach((p, i) => {
+    if (!c.has('Network', p.name)) c.report(h, `/spec/networks/${i}/name`, `Network "${p.name}" does not exist`);
+    else if (cluster && !attached.has(p.name)) {
+      c.report(h, `/spec/networks/${i}/name`, `Network "${p.name}" is not attached to cluster "${h.spec.cluster}"`);
+    }
+    if (!nics.has(p.interface) && !bonds.has(p.interface)) {
+      c.report(h, `/spec/networks/${i}/interface`, `"${p.interface}" is neither a NIC nor a bond of this host`);
+    } else if (enslaved.has(p.interface)) {
+      c.report(h, `/spec/networks/${i}/interface`, `NIC "${p.interface}" is a member of bond "${enslaved.get(p.interface)}"; place the network on the bond`);
+    }
+    if (p.address !== undefined) {
+      const a = parsePrefix(p.address);
+      if (!a) c.report(h, `/spec/networks/${i}/address`, `"${p.address}" is not an address in CIDR notation`);
+    }
+  });
+  (h.spec.probes ?? []).forEach((p, i) => {
+    if (!parseAddress(p.address)) c.report(h, `/spec/probes/${i}/address`, `"${p.address}" is not an IP address`);
+    if (p.network !== undefined && !c.has('Network', p.network)) {
+      c.report(h, `/spec/probes/${i}/network`, `Network "${p.network}" does not exist`);
+    }
+  });
+  if (h.spec.address !== undefined && !parseAddress(h.spec.address)) {
+    c.report(h, '/spec/address', `"${h.spec.address}" is not an IP address`);
+  }
+}
+
+function checkVnic(
+  v: VnicAttachment,
+  c: {
+    networks: Map<string, Network>;
+    hosts: Map<string, Host>;
+    clusters: Map<string, Cluster>;
+    has: (k: AnyResource['kind'], n: string) => boolean;
+    report: Report;
+  },
+): void {
+  const ns = v.metadata.namespace ?? 'default';
+  const net = c.networks.get(v.spec.network);
+  if (!c.has('Network', v.spec.network)) c.report(v, '/spec/network', `Network "${v.spec.network}" does not exist`);
+  if (net && !net.spec.shared && !(net.spec.allowedNamespaces ?? []).includes(ns)) {
+    c.report(v, '/spec/network', `Network "${v.spec.network}" is neither shared nor open to namespace "${ns}"`);
+  }
+  const host = c.hosts.get(v.spec.host);
+  if (!c.has('Host', v.spec.host)) c.report(v, '/spec/host', `Host "${v.spec.host}" does not exist`);
+  const cluster = host ? c.clusters.get(host.spec.cluster) : undefined;
+  if (net && host && cluster && !(cluster.spec.networks ?? []).some((a) => a.name === v.spec.network)) {
+    c.report(v, '/spec/network', `Network "${v.spec.network}" is not attached to cluster "${host.spec.cluster}" of host "${host.metadata.name}"`);
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * The file-mode state store: one JSON record per object key under a local directory.
+ *
+ * Layout (`root` is e.g. `./.netform`):
+ *
+ *     root/lock                                   pid of the process that has the directory open
+ *     root/meta.json                              store-level metadata (e.g. schema version)
+ *     root/objects/<Kind>/<name>.json             cluster-scoped object
+ *     root/objects/<Kind>/<namespace>/<name>.json namespaced object
+ *
+ * Records are pretty-printed JSON with keys sorted recursively, so files are deterministic and
+ * diff well. Files are written with mode 0600 (records may name credential files), directories
+ * created here with 0700.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  errorCode,
+  fsyncDir,
+  isTempFileName,
+  mkdirDurable,
+  readJsonFile,
+  removeFileDurable,
+  writeFileAtomic,
+} from './atomic-file.ts';
+
+/**
+ * One persisted object. `key` is `<Kind>/<name>` or `<Kind>/<namespace>/<name>`; the engine
+ * defines the other fields. Values must be JSON-serializable; what is stored (and what get()
+ * returns afterwards) is the JSON round trip of the record, so e.g. `undefined` fields vanish and
+ * Dates become strings.
+ */
+export interface StateRecord {
+  key: string;
+  [k: string]: unknown;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const RECORD_SUFFIX = '.json';
+const STALE_LOCK_PREFIX = 'lock.stale.';
+/** Queue key for meta.json; cannot collide with record keys (they contain '/'). */
+const META_QUEUE = '\0meta';
+/** How long to wait for a just-created lock file to receive its pid before giving up. */
+const LOCK_CONTENT_GRACE_MS = 1000;
+
+/**
+ * Persistent, single-writer store of {@link StateRecord}s, one file per key.
+ *
+ * Contract callers may rely on:
+ * - **Exclusive**: while open, the directory is locked (root/lock, created with O_EXCL, holding
+ *   the pid). A second opener — another process or another instance in this process — fails with
+ *   `state directory <root> is in use by pid <N>`. A lock whose pid is no longer alive (the owner
+ *   crashed) is taken over. (Liveness is judged by pid only: if the OS has since reused the pid for
+ *   an unrelated live process, open() refuses until the lock file is removed by hand.)
+ * - **Atomic & durable writes**: each put()/delete()/setMeta() replaces exactly one file via
+ *   {@link writeFileAtomic} / {@link removeFileDurable}. After a crash at any point every record
+ *   file is complete (the old or the new version), and once the returned promise has resolved the
+ *   change survives a crash or power loss.
+ * - **Per-key ordering**: put()/delete() calls for the same key are applied to disk and memory in
+ *   call order, each starting after the previous one settled (a failed call does not block later
+ *   ones). Calls for different keys run in parallel with no ordering between them.
+ * - **Memory mirrors disk**: get()/list() answer from memory without I/O and reflect the last
+ *   *completed* write for each key; a put() still in flight is not visible yet. A failed write
+ *   leaves memory unchanged. The returned records are deep-frozen snapshots — to change one, put()
+ *   a new object (e.g. `{ ...old, status }`).
+ * - close() waits for writes already issued, then releases the lock. Calls after close() (or before
+ *   open()) reject.
+ */
+export class StateDir {
+  readonly root: string;
+  private readonly objectsDir: string;
+  private readonly lockPath: string;
+  private readonly metaPath: string;
+  private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
+  private records = new Map<string, StateRecord>();
+  /** Per-key tail of the operation queue; the promise never rejects. */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.objectsDir = join(this.root, 'objects');
+    this.lockPath = join(this.root, 'lock');
+    this.metaPath = join(this.root, 'meta.json');
+  }
+
+  /**
+   * Create the directory if needed (root/objects, mode 0700), take the lock, delete temp files
+   * left by crashed writes, and load every record into memory. Rejects with an error naming the
+   * file if a record file is corrupt or does not match its path; the lock is released in that case.
+   */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`StateDir ${this.root} was already opened`);
+    this.state = 'opening';
+    try {
+      await mkdirDurable(this.objectsDir, DIR_MODE);
+      await this.acquireLock();
+    } catch (err) {
+      this.state = 'closed';
+      throw err;
+    }
+    try {
+      await this.removeLeftovers();
+      const records = new Map<string, StateRecord>();
+      await this.loadDir(this.objectsDir, records);
+      this.records = records;
+      this.state = 'open';
+    } catch (err) {
+      await this.releaseLock().catch(() => {});
+      this.state = 'closed';
+      throw err;
+    }
+  }
+
+  /**
+   * Read every record of a state directory without locking or changing it (for `plan` and
+   * `status`, which may run beside a `run` process). A missing directory reads as empty. What a
+   * concurrent writer is doing may or may not be seen, but every record read is complete.
+   */
+  static async readAll(root: string): Promise<StateRecord[]> {
+    const dir = new StateDir(root);
+    const records = new Map<string, StateRecord>();
+    try {
+      await dir.loadDir(dir.objectsDir, records);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+    return [...records.values()].sort((a, b) => compareStrings(a.key, b.key));
+  }
+
+  /** Wait for issued writes to settle, then release the lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+    await this.releaseLock();
+    this.state = 'closed';
+  }
+
+  /** The last completed write for `key` (deep-frozen), or undefined. No I/O. */
+  get(key: string): StateRecord | undefined {
+    this.assertOpen();
+    return this.records.get(key);
+  }
+
+  /** All records, sorted by key (code-unit order). No I/O. */
+  list(): StateRecord[] {
+    this.assertOpen();
+    return [...this.records.keys()].sort(compareStrings).map((k) => this.records.get(k)!);
+  }
+
+  /**
+   * Persist `record` (atomically, durably — see the class doc) under `record.key`, then update
+   * memory. The record is serialized at call time, so later mutation of the argument has no effect.
+   * Rejects (without writing) if the key is malformed or the record is not JSON-serializable.
+   */
+  async put(record: StateRecord): Promise<void> {
+    this.assertOpen();
+    if (!isPlainObject(record)) throw new TypeError('StateDir.put: record must be a plain object');
+    const key = record.key;
+    const file = this.pathForKey(key);
+    const text = stableStringify(record);
+    const stored = deepFreeze(JSON.parse(text) as StateRecord);
+    return this.enqueue(key, async () => {
+      await writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE });
+      this.records.set(key, stored);
+    });
+  }
+
+  /** Remove the record for `key` (durably) and forget it. A missing key is not an error. */
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    const file = this.pathForKey(key);
+    return this.enqueue(key, async () => {
+      await removeFileDurable(file);
+      this.records.delete(key);
+    });
+  }
+
+  /** Contents of root/meta.json (`{}` if absent). Ordered after earlier setMeta() calls. */
+  async meta(): Promise<Record<string, unknown>> {
+    this.assertOpen();
+    return this.enqueue(META_QUEUE, async () => {
+      const value = await readJsonFile<unknown>(this.metaPath);
+      if (value === undefined) return {};
+      if (!isPlainObject(value)) throw new Error(`${this.metaPath}: expected a JSON object`);
+      return value;
+    });
+  }
+
+  /** Replace root/meta.json atomically and durably (same format and mode as records). */
+  async setMeta(m: Record<string, unknown>): Promise<void> {
+    this.assertOpen();
+    if (!isPlainObject(m)) throw new TypeError('StateDir.setMeta: meta must be a plain object');
+    const text = stableStringify(m);
+    return this.enqueue(META_QUEUE, () =>
+      writeFileAtomic(this.metaPath, text, { mode: FILE_MODE, dirMode: DIR_MODE }),
+    );
+  }
+
+  /**
+   * File that holds `key`: root/objects/<Kind>/[<namespace>/]<name>.json, each segment
+   * encodeURIComponent-ed. Throws on malformed keys.
+   */
+  pathForKey(key: string): string {
+    return join(this.objectsDir, ...keyToRelativePath(key));
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.state !== 'open') {
+      throw new Error(`StateDir ${this.root} is not open (state: ${this.state})`);
+    }
+  }
+
+  private enqueue<T>(queue: string, op: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(queue) ?? Promise.resolve();
+    const result = prev.then(op);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.tails.set(queue, tail);
+    void tail.then(() => {
+      if (this.tails.get(queue) === tail) this.tails.delete(queue);
+    });
+    return result;
+  }
+
+  private async acquireLock(): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await this.tryCreateLock()) return;
+      const holder = await this.readLockHolder();
+      if (holder === undefined) continue; // vanished meanwhile: try again
+      if (isProcessAlive(holder)) {
+        throw new Error(`state directory ${this.root} is in use by pid ${holder}`);
+      }
+      await this.removeStaleLock();
+    }
+    throw new Error(`state directory ${this.root}: could not acquire ${this.lockPath} (contended)`);
+  }
+
+  /** O_EXCL-create the lock file holding our pid. False if it already exists. */
+  private async tryCreateLock(): Promise<boolean> {
+    let fh;
+    try {
+      fh = await open(this.lockPath, 'wx', FILE_MODE);
+    } catch (err) {
+      if (errorCode(err) === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.sync();
+      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(this.lockPath).catch(() => {});
+      throw err;
+    }
+    await fsyncDir(this.root);
+    return true;
+  }
+
+  /**
+   * Pid in the lock file; undefined if the file is gone. A lock file is briefly empty between its
+   * O_EXCL creation and the write of the pid, so invalid content is re-read for a grace period
+   * before giving up (we never guess that such a lock is stale).
+   */
+  private async readLockHolder(): Promise<number | undefined> {
+    const deadline = Date.now() + LOCK_CONTENT_GRACE_MS;
+    for (;;) {
+      let text: string;
+      try {
+        text = await readFile(this.lockPath, 'utf8');
+      } catch (err) {
+        if (errorCode(err) === 'ENOENT') return undefined;
+        throw err;
+      }
+      const pid = parsePid(text);
+      if (pid !== undefined) return pid;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `state directory ${this.root}: lock file ${this.lockPath} does not hold a valid pid ` +
+            `(${JSON.stringify(text.slice(0, 40))}); if no netform process uses this directory, delete it`,
+        );
+      }
+      await sleep(25);
+    }
+  }
+
+  /**
+   * Remove a lock whose pid is dead. Done by renaming it aside first, so that of several processes
+   * racing to take over, only one removes it; if what we moved turns out to be a fresh lock of a
+   * live process (it replaced the stale one after we read it), it is put back.
+   */
+  private async removeStaleLock(): Promise<void> {
+    const aside = join(
+      this.root,
+      `${STALE_LOCK_PREFIX}${process.pid}.${randomBytes(6).toString('hex')}`,
+    );
+    try {
+      await rename(this.lockPath, aside);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    const movedPid = parsePid(await readFile(aside, 'utf8').catch(() => ''));
+    if (movedPid !== undefined && !isProcessAlive(movedPid)) {
+      await removeFileDurable(aside);
+      return;
+    }
+    // Not the stale lock we judged: restore it without clobbering any lock created since.
+    try {
+      await link(aside, this.lockPath);
+    } catch (err) {
+      if (errorCode(err) !== 'EEXIST') {
+        await rename(aside, this.lockPath).catch(() => {});
+        return;
+      }
+    }
+    await unlink(aside).catch(() => {});
+  }
+
+  private async releaseLock(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.lockPath, 'utf8');
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    // Never remove a lock that is not ours (e.g. if it was removed by hand and retaken).
+    if (parsePid(text) === process.pid) await removeFileDurable(this.lockPath);
+  }
+
+  /** Delete temp files of crashed writes (root and objects tree) and stale lock leftovers. */
+  private async removeLeftovers(): Promise<void> {
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(this.root, entry.name);
+      if (isTempFileName(entry.name)) {
+        await removeFileDurable(path);
+      } else if (entry.name.startsWith(STALE_LOCK_PREFIX)) {
+        const pid = Number.parseInt(entry.name.slice(STALE_LOCK_PREFIX.length), 10);
+        if (!(pid > 0 && isProcessAlive(pid))) await removeFileDurable(path);
+      }
+    }
+    await this.removeTempFilesUnder(this.objectsDir);
+  }
+
+  private async removeTempFilesUnder(dir: string): Promise<void> {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await this.removeTempFilesUnder(path);
+      else if (entry.isFile() && isTempFileName(entry.name)) await removeFileDurable(path);
+    }
+  }
+
+  private async loadDir(dir: string, into: Map<string, StateRecord>): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => compareStrings(a.name, b.name));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await this.loadDir(path, into);
+      } else if (entry.isFile() && entry.name.endsWith(RECORD_SUFFIX) && !entry.name.startsWith('.')) {
+        const record = await readJsonFile<unknown>(path);
+        if (!isPlainObject(record) || typeof record.key !== 'string') {
+          throw new Error(`corrupt state record ${path}: expected a JSON object with a string "key"`);
+        }
+        let expected: string;
+        try {
+          expected = this.pathForKey(record.key);
+        } catch (err) {
+          throw new Error(`corrupt state record ${path}: ${(err as Error).message}`, { cause: err });
+        }
+        if (expected !== path) {
+          throw new Error(
+            `corrupt state record ${path}: its key ${JSON.stringify(record.key)} belongs in ` +
+              `${expected.slice(this.root.length + 1)}`,
+          );
+        }
+        into.set(record.key, deepFreeze(record as StateRecord));
+      }
+    }
+  }
+}
+
+// ---- helpers (exported for tests and tooling) ----------------------------------------------------
+
+/**
+ * Relative path segments for a key `<Kind>/<name>` or `<Kind>/<namespace>/<name>`.
+ * Each segment is encodeURIComponent-ed; a leading '.' (and every '.' in the Kind/namespace
+ * directories) is escaped as %2E, so no record path is hidden, a temp file, '.'/'..', or a
+ * directory ending in ".json" — the mapping is injective.
+ */
+export function keyToRelativePath(key: string): string[] {
+  if (typeof key !== 'string') throw new TypeError(`state key must be a string, got ${typeof key}`);
+  const parts = key.split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw new Error(
+      `invalid state key ${JSON.stringify(key)}: expected "<Kind>/<name>" or "<Kind>/<namespace>/<name>"`,
+    );
+  }
+  if (parts.some((p) => p === '.' || p === '..')) {
+    throw new Error(`invalid state key ${JSON.stringify(key)}: "." and ".." are not valid names`);
+  }
+  const name = parts.pop()!;
+  const dirs = parts.map((p) => encodeURIComponent(p).replaceAll('.', '%2E'));
+  const file = encodeURIComponent(name).replace(/^\./, '%2E') + RECORD_SUFFIX;
+  return [...dirs, file];
+}
+
+/**
+ * JSON text with object keys sorted recursively (code-unit order), 2-space indent and a trailing
+ * newline. Array order is preserved. Throws on values JSON cannot represent (cycles, BigInt).
+ */
+export function stableStringify(value: unknown): string {
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+      const obj = v as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.keys(obj)
+          .sort(compareStrings)
+          .map((k) => [k, obj[k]]),
+      );
+    },
+    2,
+  );
+  if (text === undefined) throw new TypeError('value is not JSON-serializable');
+  return text + '\n';
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function parsePid(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*$/.exec(text);
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Whether a process with this pid exists (EPERM means it exists but belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

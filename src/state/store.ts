@@ -1,0 +1,136 @@
+// The desired-state store: admitted objects with a reverse reference index, plus the keys that
+// are currently invalid and the files that are held. Pure in-memory data; no I/O.
+import { createHash } from 'node:crypto';
+import { objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
+import type { AdmissionError, AdmissionResult, AdmittedObject } from './admit.ts';
+
+/** The keys an object refers to (its dependencies). */
+export function referencesOf(o: AnyResource): string[] {
+  const out = new Set<string>();
+  switch (o.kind) {
+    case 'Network':
+      for (const p of o.spec.providerRefs ?? []) out.add(objectKey('Provider', p.name));
+      if (o.spec.vlan?.poolRef) out.add(objectKey('VlanPool', o.spec.vlan.poolRef.name));
+      break;
+    case 'Cluster':
+      for (const n of o.spec.networks ?? []) out.add(objectKey('Network', n.name));
+      break;
+    case 'Host':
+      out.add(objectKey('Cluster', o.spec.cluster));
+      for (const n of o.spec.networks ?? []) out.add(objectKey('Network', n.name));
+      break;
+    case 'VnicAttachment':
+      out.add(objectKey('Network', o.spec.network));
+      out.add(objectKey('Host', o.spec.host));
+      break;
+    default:
+      break;
+  }
+  return [...out].sort();
+}
+
+/** A digest of what a reconcile reads from an object (spec, labels): equal digests need no new work. */
+export function contentHash(o: AnyResource): string {
+  return createHash('sha256')
+    .update(stable({ spec: o.spec, labels: o.metadata.labels ?? {} }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+interface Entry {
+  admitted: AdmittedObject;
+  hash: string;
+  refs: string[];
+}
+
+/**
+ * Holds the latest admitted desired state. `replace` swaps in a new admission result and returns
+ * the keys whose desired state changed (added, removed, edited, or became valid/invalid), so only
+ * those are reconciled.
+ */
+export class DesiredStore {
+  #entries = new Map<string, Entry>();
+  #referrers = new Map<string, Set<string>>();
+  #invalid = new Map<string, AdmissionError[]>();
+  #heldFiles = new Set<string>();
+
+  get(key: string): AdmittedObject | undefined {
+    return this.#entries.get(key)?.admitted;
+  }
+
+  object<K extends Kind>(kind: K, name: string, namespace?: string): Extract<AnyResource, { kind: K }> | undefined {
+    return this.#entries.get(objectKey(kind, name, namespace))?.admitted.object as Extract<AnyResource, { kind: K }> | undefined;
+  }
+
+  hashOf(key: string): string | undefined {
+    return this.#entries.get(key)?.hash;
+  }
+
+  keys(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  list<K extends Kind>(kind: K): Extract<AnyResource, { kind: K }>[] {
+    const out: Extract<AnyResource, { kind: K }>[] = [];
+    for (const e of this.#entries.values()) if (e.admitted.object.kind === kind) out.push(e.admitted.object as Extract<AnyResource, { kind: K }>);
+    return out;
+  }
+
+  /** Admission errors of a key whose latest declaration is invalid. */
+  invalid(key: string): AdmissionError[] | undefined {
+    return this.#invalid.get(key);
+  }
+
+  invalidKeys(): string[] {
+    return [...this.#invalid.keys()];
+  }
+
+  /** Whether the file has errors, so objects that came from it earlier must be kept, not deleted. */
+  isHeld(file: string): boolean {
+    return this.#heldFiles.has(file);
+  }
+
+  /** Keys of desired objects that refer to `key`. */
+  referrers(key: string): string[] {
+    return [...(this.#referrers.get(key) ?? [])].sort();
+  }
+
+  replace(result: Pick<AdmissionResult, 'objects' | 'invalid' | 'heldFiles'>): Set<string> {
+    const changed = new Set<string>();
+    const next = new Map<string, Entry>();
+    for (const [key, admitted] of result.objects) {
+      const hash = contentHash(admitted.object);
+      const old = this.#entries.get(key);
+      if (!old || old.hash !== hash) changed.add(key);
+      next.set(key, { admitted, hash, refs: referencesOf(admitted.object) });
+    }
+    for (const key of this.#entries.keys()) if (!next.has(key)) changed.add(key);
+    for (const key of new Set([...this.#invalid.keys(), ...result.invalid.keys()])) {
+      if (JSON.stringify(this.#invalid.get(key)) !== JSON.stringify(result.invalid.get(key))) changed.add(key);
+    }
+    this.#entries = next;
+    this.#invalid = new Map(result.invalid);
+    this.#heldFiles = new Set(result.heldFiles);
+    this.#referrers = new Map();
+    for (const [key, e] of next) {
+      for (const r of e.refs) {
+        let set = this.#referrers.get(r);
+        if (!set) this.#referrers.set(r, (set = new Set()));
+        set.add(key);
+      }
+    }
+    return changed;
+  }
+}
+
