@@ -1,0 +1,66 @@
+// Spawning the netform CLI (with the test driver) from tests, and small polling helpers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TEST_CLI = fileURLToPath(new URL('./netform-test-cli.ts', import.meta.url));
+const REAL_CLI = fileURLToPath(new URL('../../bin/netform.mjs', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  result: Promise<CliResult>;
+  /** Output so far. */
+  output(): { stdout: string; stderr: string };
+}
+
+/** Starts the CLI. `real: true` runs bin/netform.mjs (no test driver); otherwise the test-driver CLI. */
+export function startCli(args: string[], opts: { real?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Spawned {
+  const script = opts.real ? REAL_CLI : TEST_CLI;
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NETFORM_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const result = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, result, output: () => ({ stdout, stderr }) };
+}
+
+export function runCli(args: string[], opts: { real?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return startCli(args, opts).result;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `netform-${prefix}-`));
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
