@@ -85,7 +85,8 @@ export interface DriverContext {
  *   when nothing is found. An object found by id that carries another owner's marker is a Terminal error.
  * - `diff` is pure: the changes that would bring `observed` to `desired`. Changes the backend cannot
  *   apply in place carry `immutable: true`; the engine turns them into an explicit replace, never a
- *   silent delete + create.
+ *   silent delete + create. A model's `name` is what a created object is called; an imported object
+ *   keeps its own name, so a differing name SHOULD NOT be reported for it.
  * - `create` marks the object with the owner, is idempotent (it may be retried after any failure,
  *   including a crash after the backend committed), and does nothing fallible after the primary object
  *   exists except what a later `update` can finish (so a failure never leaves a duplicate behind).

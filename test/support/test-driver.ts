@@ -67,7 +67,8 @@ const IMMUTABLE = new Set(['vlan', 'physicalNetwork', 'network']);
 function diffFields(desired: Fields, observed: Fields): FieldChange[] {
   const out: FieldChange[] = [];
   for (const k of Object.keys(desired).sort()) {
-    if (k === 'subnets') continue;
+    // The name is set at creation; an imported object keeps its own, so it is never drift.
+    if (k === 'subnets' || k === 'name') continue;
     if (JSON.stringify(desired[k]) !== JSON.stringify(observed[k])) {
       const c: FieldChange = { path: k, from: observed[k], to: desired[k] };
       if (IMMUTABLE.has(k)) c.immutable = true;
