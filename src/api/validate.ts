@@ -100,9 +100,13 @@ function explain(errors: ErrorObject[]): SchemaViolation[] {
   const out: SchemaViolation[] = [];
   // oneOf branches of the form {required:[x]} are reported once, as "exactly one of".
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  // A value of the wrong type (e.g. `credentials: file.yaml`) passes every {required:[x]} branch,
+  // since `required` ignores non-objects; its oneOf error would wrongly say "not several".
+  const typePaths = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   for (const e of errors) {
     const branch = /\/oneOf\/\d+\//.test(e.schemaPath);
     if (branch && oneOfPaths.has(e.instancePath)) continue;
+    if (e.keyword === 'oneOf' && typePaths.has(e.instancePath)) continue;
     out.push(toViolation(e));
   }
   // Stable, de-duplicated order.
@@ -117,13 +121,18 @@ function explain(errors: ErrorObject[]): SchemaViolation[] {
     .sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
 }
 
+/** A property name as a JSON pointer token (RFC 6901): `~` -> `~0`, `/` -> `~1`. */
+function pointerToken(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 function toViolation(e: ErrorObject): SchemaViolation {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
-      return { pointer: `${e.instancePath}/${String(p.missingProperty)}`, message: 'is required' };
+      return { pointer: `${e.instancePath}/${pointerToken(String(p.missingProperty))}`, message: 'is required' };
     case 'additionalProperties':
-      return { pointer: `${e.instancePath}/${String(p.additionalProperty)}`, message: 'is not a known field' };
+      return { pointer: `${e.instancePath}/${pointerToken(String(p.additionalProperty))}`, message: 'is not a known field' };
     case 'enum':
       return {
         pointer: e.instancePath,

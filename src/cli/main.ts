@@ -130,21 +130,34 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const c = cfg({ dir: o.dir, state: o.state, resync: o.resync });
       const log = logger(c);
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
+      let generation = 0;
+      let stopping = false;
       const reload = async () => {
+        const mine = ++generation;
         try {
           const a = await fm.load();
           for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
           log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
         } catch (e) {
           log.error({ err: e }, 'reading manifests failed');
+          return;
         }
+        // Once this load has converged (and no newer one started), say where everything stands.
+        const settled = await fm.engine.settle(c.timeoutMs);
+        if (mine !== generation || stopping) return;
+        const states = fm.engine.states();
+        const notReady = states.filter((s) => s.state !== 'ready');
+        if (settled && !notReady.length) log.info({ objects: states.length }, 'converged: every object is Ready');
+        for (const s of notReady) log.warn({ object: s.key, state: s.state }, s.message ?? s.state);
+        if (out.isTTY) print(statusTable(fm.records.list(), new Date()));
       };
       log.info({ dir: resolve(c.dir!), state: resolve(c.stateDir), instance: c.instance }, 'netform run: file mode');
-      await reload();
       fm.engine.resyncAll();
+      void reload();
       const watcher = watchDirectory(c.dir!, () => void reload());
       await (deps.stopSignal ?? signalled());
       log.info('stopping');
+      stopping = true;
       await watcher.close();
       await fm.close();
       code = EXIT.ok;

@@ -44,7 +44,7 @@ export interface AdmittedObject {
 export interface AdmissionResult {
   /** Valid objects by key, in input order. */
   objects: Map<string, AdmittedObject>;
-  /** Every error, in file and document order. */
+  /** Every error, sorted by file name, then document and line. */
   errors: AdmissionError[];
   /** Objects whose identity is known but which are invalid, with their errors. */
   invalid: Map<string, AdmissionError[]>;
@@ -78,7 +78,8 @@ export function formatAdmissionError(e: AdmissionError): string {
   const doc = e.documentIndex === undefined ? '' : ` document ${e.documentIndex + 1}`;
   const who = e.key ? ` (${e.key})` : '';
   const field = e.field ? `${e.field}: ` : '';
-  return `${where}:${doc}${who}: ${field}${e.message}`;
+  const head = `${doc}${who}`;
+  return `${where}:${head ? `${head}:` : ''} ${field}${e.message}`;
 }
 
 interface Candidate {
@@ -236,7 +237,7 @@ function checkDocument(
   }
   const key = keyOf({ kind, metadata: { name, namespace } });
   const unknownTop = Object.keys(raw).filter((k) => !['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k));
-  for (const k of unknownTop) fail({ ...at(`/${k}`), key, field: k, message: 'is not a known field' });
+  for (const k of unknownTop) fail({ ...at(`/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`), key, field: k, message: 'is not a known field' });
   const labels = checkStringMap(m.labels) ?? checkStringMap(m.annotations);
   if (labels) fail({ ...at('/metadata'), key, field: 'metadata', message: labels });
   const spec = structuredClone(raw.spec);

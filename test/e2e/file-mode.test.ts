@@ -246,8 +246,8 @@ describe('file mode', () => {
       run.child.kill('SIGTERM');
     }
     const r = await run.result;
-    expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
     rmSync(t.dir, { recursive: true, force: true });
   });
 });

@@ -37,7 +37,7 @@ export function hostNetworks(host: Host, cluster: Cluster | undefined, networks:
     if (!iface) {
       const label = networks.get(att.name)?.spec.label;
       if (label) {
-        iface = [...ifaces.entries()].filter(([name, i]) => !enslaved.has(name) && i.labels.includes(label)).map(([name]) => name).sort()[0];
+        iface = [...ifaces.entries()].filter(([name, i]) => !enslaved.has(name) && i.labels.includes(label)).map(([name]) => name).sort(byNaturalName)[0];
         via = 'label';
       }
     }
@@ -51,4 +51,9 @@ export function hostNetworks(host: Host, cluster: Cluster | undefined, networks:
   }
   placements.sort((a, b) => (a.network < b.network ? -1 : 1));
   return { placements, unplaced: unplaced.sort() };
+}
+
+/** eth2 before eth10. */
+function byNaturalName(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
 }

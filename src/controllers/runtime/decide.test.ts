@@ -81,7 +81,7 @@ const TABLE: { r: Row; want: Decision }[] = [
   { r: row({ mp: 'ObserveOnly', obs: 'foreign', imported: true, chg: 'mixed', allowReplace: true }), want: { action: 'drift' } },
   // ── Managed, not deleting ────────────────────────────────────────────────
   { r: row({ obs: 'absent' }), want: { action: 'create' } },
-  { r: row({ obs: 'absent', imported: true }), want: { action: 'create' } },
+  { r: row({ obs: 'absent', imported: true }), want: { action: 'missing' } },
   { r: row({ obs: 'absent', dp: 'Orphan', allowReplace: true }), want: { action: 'create' } },
   { r: row({ obs: 'owned' }), want: { action: 'noop' } },
   { r: row({ obs: 'foreign' }), want: { action: 'noop' } },

@@ -41,7 +41,8 @@ export function decide(i: DecisionInput): Decision {
     if (!i.observed) return { action: 'missing' };
     return i.changes.length ? { action: 'drift' } : { action: 'noop' };
   }
-  if (!i.observed) return { action: 'create' };
+  // An import names an existing object: if it is not there, say so rather than create a new one.
+  if (!i.observed) return i.imported ? { action: 'missing' } : { action: 'create' };
   if (!i.changes.length) return { action: 'noop' };
   if (!i.observed.owned && !i.imported) return { action: 'blocked', why: 'not-owned' };
   if (i.changes.some((c) => c.immutable)) return i.allowReplace ? { action: 'replace' } : { action: 'blocked', why: 'immutable' };

@@ -179,7 +179,8 @@ describe('summarizePlan', () => {
 });
 
 describe('CHANGING and FAILING', () => {
-  // changing: the action changes a backend or netform's local state (a VLAN allocation).
+  // changing: the action changes a backend or netform's local state (a VLAN allocation, a
+  // backend object let go by deletionPolicy Orphan).
   // failing: the plan could not be made, or cannot be carried out as it stands.
   const CLASS = {
     create: { changing: true, failing: false },
@@ -191,7 +192,7 @@ describe('CHANGING and FAILING', () => {
     blocked: { changing: false, failing: true },
     unknown: { changing: false, failing: true },
     noop: { changing: false, failing: false },
-    orphan: { changing: false, failing: false },
+    orphan: { changing: true, failing: false },
     drift: { changing: false, failing: false },
     missing: { changing: false, failing: false },
     wait: { changing: false, failing: false },
@@ -206,7 +207,7 @@ describe('CHANGING and FAILING', () => {
   );
 
   it('contain only known actions and are disjoint', () => {
-    expect([...CHANGING].sort()).toEqual(['allocate', 'create', 'delete', 'release', 'replace', 'update']);
+    expect([...CHANGING].sort()).toEqual(['allocate', 'create', 'delete', 'orphan', 'release', 'replace', 'update']);
     expect([...FAILING].sort()).toEqual(['blocked', 'unknown']);
     for (const a of CHANGING) expect(FAILING.has(a)).toBe(false);
   });

@@ -31,7 +31,7 @@ export interface PlanItem {
 }
 
 /** Actions that change something. */
-export const CHANGING: ReadonlySet<PlanAction> = new Set(['create', 'update', 'replace', 'delete', 'allocate', 'release']);
+export const CHANGING: ReadonlySet<PlanAction> = new Set(['create', 'update', 'replace', 'delete', 'orphan', 'allocate', 'release']);
 /** Actions that mean the plan could not be made, or cannot be carried out as it stands. */
 export const FAILING: ReadonlySet<PlanAction> = new Set(['blocked', 'unknown']);
 
