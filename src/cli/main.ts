@@ -1,5 +1,6 @@
 // The `netform` command line: validate, plan, apply, run, status. The composition root of file mode.
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type Flags } from '../config.ts';
@@ -26,6 +27,8 @@ export interface MainDeps {
   stopSignal?: Promise<void>;
 }
 
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
 
 /** Runs the CLI and returns the exit code. */
@@ -37,6 +40,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   let code: number = EXIT.ok;
   const program = new Command('netform')
     .description('Declarative virtual-datacenter networking: Neutron, UCS Manager and Linux hosts, converged from YAML.')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
