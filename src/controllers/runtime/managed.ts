@@ -98,6 +98,12 @@ export async function reconcileBinding<D>(req: BindingRequest<D>): Promise<Bindi
       if (req.dryRun) return { plan, done: decision.action === 'noop', status: req.current };
       phase = decision.action;
       const now = req.now().toISOString();
+      if (decision.action !== 'noop') {
+        req.ctx.log.info(
+          { action: decision.action, resource: req.resource, externalId: observed?.externalId, changes: changes.map((c) => c.path) },
+          `${decision.action} ${req.resource} on ${req.provider.name}`,
+        );
+      }
       try {
         switch (decision.action) {
           case 'noop':
