@@ -2,6 +2,7 @@
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, type Cluster } from '../../api/kinds.ts';
 import {
+  blockDeletion,
   isFrozen,
   jittered,
   recordFor,
@@ -29,16 +30,7 @@ export class ClusterController implements Controller {
     if (!adm) {
       const hosts = rt.store.referrers(key);
       const rec = rt.records.get(key);
-      if (hosts.length && rec) {
-        const next = structuredClone(rec);
-        setOutcome(rt, next, {
-          ready: { status: 'False', reason: 'Deleting' },
-          synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${hosts.join(', ')}` },
-          progressing: true,
-        });
-        await writeRecord(rt, next);
-        return { requeueAfterMs: rt.waitMs };
-      }
+      if (hosts.length && rec) return blockDeletion(rt, rec, hosts, 'waiting for its hosts to go');
       await removeRecord(rt, key);
       return {};
     }

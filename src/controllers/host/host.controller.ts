@@ -3,6 +3,7 @@
 // has reported, the host is not Ready.
 import { objectKey, parseKey, type Host } from '../../api/kinds.ts';
 import {
+  blockDeletion,
   isFrozen,
   jittered,
   recordFor,
@@ -32,16 +33,8 @@ export class HostController implements Controller {
       const users = rt.store.referrers(key).concat(
         rt.records.list().filter((r) => r.kind === 'VnicAttachment' && (r.spec as { host?: string } | undefined)?.host === parseKey(key).name).map((r) => r.key),
       );
-      if (users.length && rt.records.get(key)) {
-        const rec = structuredClone(rt.records.get(key)!);
-        setOutcome(rt, rec, {
-          ready: { status: 'False', reason: 'Deleting' },
-          synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${users.join(', ')}` },
-          progressing: true,
-        });
-        await writeRecord(rt, rec);
-        return { requeueAfterMs: rt.waitMs };
-      }
+      const rec = rt.records.get(key);
+      if (users.length && rec) return blockDeletion(rt, rec, users, 'waiting for its vNICs to go');
       await removeRecord(rt, key);
       return {};
     }

@@ -5,10 +5,11 @@ import { isReady } from '../../api/conditions.ts';
 import { objectKey, parseKey, type Network, type Provider } from '../../api/kinds.ts';
 import type { ImportRef } from '../../drivers/driver.ts';
 import type { NetworkModel } from '../../drivers/model.ts';
-import { bindOn, mergeBindings } from '../runtime/bind.ts';
+import { bindOn, deleteEverywhere, mergeBindings } from '../runtime/bind.ts';
 import type { BindingOutcome, BindingStatus } from '../runtime/managed.ts';
 import type { ObjectRecord } from '../../state/records.ts';
 import {
+  blockDeletion,
   isFrozen,
   jittered,
   lookup,
@@ -135,38 +136,15 @@ export class NetworkController implements Controller {
     const rec = structuredClone(old);
     const name = parseKey(key).name;
     const users = vnicsOn(rt, name);
-    if (users.length) {
-      setOutcome(rt, rec, {
-        ready: { status: 'False', reason: 'Deleting', message: 'waiting for vNICs to leave the network' },
-        synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${users.join(', ')}` },
-        progressing: true,
-      });
-      await writeRecord(rt, rec);
-      return { requeueAfterMs: rt.waitMs };
-    }
+    if (users.length) return blockDeletion(rt, rec, users, 'waiting for vNICs to leave the network');
     if (rec.spec === undefined) {
       await removeRecord(rt, key);
       return {};
     }
     const net = objectFromRecord<'Network'>(rec);
     const model = toNetworkModel(net, rec.status.vlan as number | undefined);
-    const outcomes: BindingOutcome[] = [];
-    for (const b of (rec.status.providers as BindingStatus[] | undefined) ?? []) {
-      const found = lookup(rt, 'Provider', b.name);
-      if (!found) {
-        rt.log.warn({ network: key, provider: b.name }, 'provider gone; forgetting the network on it');
-        continue;
-      }
-      outcomes.push(await this.#bind(rec, found, net, model, { deleting: true, current: b, signal }));
-    }
-    const remaining = mergeBindings(outcomes);
-    if (remaining.length) {
-      rec.status.providers = remaining;
-      const { outcome, retry } = summarizeBindings(outcomes, 'network', true);
-      setOutcome(rt, rec, outcome);
-      await writeRecord(rt, rec);
-      return retry ? { retry } : { requeueAfterMs: rt.waitMs };
-    }
+    const pending = await deleteEverywhere(rt, rec, 'network', (found, b) => this.#bind(rec, found, net, model, { deleting: true, current: b, signal }));
+    if (pending) return pending;
     const pool = net.spec.vlan?.poolRef?.name;
     if (pool && !rt.dryRun) await this.#pools.release(pool, name);
     if (rt.dryRun && pool && rec.status.vlan !== undefined) {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { classify, messageOf } from '../../api/errors.ts';
 import { parseKey, type Provider } from '../../api/kinds.ts';
 import {
+  blockDeletion,
   isFrozen,
   jittered,
   recordFor,
@@ -90,16 +91,7 @@ export class ProviderController implements Controller {
     if (!rec) return {};
     const name = parseKey(key).name;
     const holders = holdersOf(rt, name);
-    if (holders.length) {
-      const next = structuredClone(rec);
-      setOutcome(rt, next, {
-        ready: { status: 'False', reason: 'Deleting', message: 'waiting for dependents to go' },
-        synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${holders.join(', ')}` },
-        progressing: true,
-      });
-      await writeRecord(rt, next);
-      return { requeueAfterMs: rt.waitMs };
-    }
+    if (holders.length) return blockDeletion(rt, rec, holders, 'waiting for dependents to go');
     if (!rt.dryRun) await rt.sessions.drop(name);
     await removeRecord(rt, key);
     return {};

@@ -5,7 +5,8 @@ import type { ImportRef, ProviderDriver, ResourceDriver } from '../../drivers/dr
 import { CredentialsError } from '../provider/credentials.ts';
 import { reconcileBinding, type BindingOutcome, type BindingStatus } from './managed.ts';
 import type { ObjectRecord } from '../../state/records.ts';
-import { writeRecord, type Runtime } from './runtime.ts';
+import { summarizeBindings } from './bindings.ts';
+import { lookup, setOutcome, writeRecord, type ReconcileResult, type Runtime } from './runtime.ts';
 
 export interface BindArgs<D> {
   rec: ObjectRecord;
@@ -70,6 +71,35 @@ export async function bindOn<D>(rt: Runtime, a: BindArgs<D>): Promise<BindingOut
   });
   if (rt.dryRun) rt.plan.push(o.plan);
   return o;
+}
+
+/**
+ * Removes a netform object's backend objects from every provider its status names (delete or let go,
+ * per policy). Returns undefined once none is left; otherwise records how far it got and returns
+ * when to look again.
+ */
+export async function deleteEverywhere(
+  rt: Runtime,
+  rec: ObjectRecord,
+  resource: string,
+  unbind: (provider: { object: Provider; baseDir?: string }, current: BindingStatus) => Promise<BindingOutcome>,
+): Promise<ReconcileResult | undefined> {
+  const outcomes: BindingOutcome[] = [];
+  for (const b of (rec.status.providers as BindingStatus[] | undefined) ?? []) {
+    const found = lookup(rt, 'Provider', b.name);
+    if (!found) {
+      rt.log.warn({ object: rec.key, provider: b.name }, `provider gone; forgetting the ${resource} on it`);
+      continue;
+    }
+    outcomes.push(await unbind(found, b));
+  }
+  const remaining = mergeBindings(outcomes);
+  if (!remaining.length) return undefined;
+  rec.status.providers = remaining;
+  const { outcome, retry } = summarizeBindings(outcomes, resource, true);
+  setOutcome(rt, rec, outcome);
+  await writeRecord(rt, rec);
+  return retry ? { retry } : { requeueAfterMs: rt.waitMs };
 }
 
 /** The bindings to keep in status: every outcome that still has a backend object, by provider name. */

@@ -129,6 +129,19 @@ function normalize(v: unknown): unknown {
   return v;
 }
 
+/** A removed object that others still use: say so on its record, and look again later (the users
+ *  going away also wakes it). */
+export async function blockDeletion(rt: Runtime, rec: ObjectRecord, users: Iterable<string>, waitingFor: string): Promise<ReconcileResult> {
+  const next = structuredClone(rec);
+  setOutcome(rt, next, {
+    ready: { status: 'False', reason: 'Deleting', message: waitingFor },
+    synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${[...users].sort().join(', ')}` },
+    progressing: true,
+  });
+  await writeRecord(rt, next);
+  return { requeueAfterMs: rt.waitMs };
+}
+
 export async function removeRecord(rt: Runtime, key: string): Promise<void> {
   if (rt.dryRun) return;
   if (rt.records.get(key)) await rt.records.delete(key);

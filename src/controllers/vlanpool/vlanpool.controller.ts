@@ -4,6 +4,7 @@ import type { VlanPool } from '../../api/kinds.ts';
 import type { Allocation } from '../../state/vlan-allocator.ts';
 import { usage } from '../../state/vlan-allocator.ts';
 import {
+  blockDeletion,
   isFrozen,
   jittered,
   recordFor,
@@ -53,16 +54,7 @@ export class VlanPoolController implements Controller {
     if (!rec) return {};
     const holders = new Set(rt.store.referrers(key));
     for (const a of (rec.status.allocations as Allocation[] | undefined) ?? []) holders.add(`Network/${a.network}`);
-    if (holders.size) {
-      const next = structuredClone(rec);
-      setOutcome(rt, next, {
-        ready: { status: 'False', reason: 'Deleting', message: 'waiting for networks to give their VLANs back' },
-        synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${[...holders].sort().join(', ')}` },
-        progressing: true,
-      });
-      await writeRecord(rt, next);
-      return { requeueAfterMs: rt.waitMs };
-    }
+    if (holders.size) return blockDeletion(rt, rec, holders, 'waiting for networks to give their VLANs back');
     await removeRecord(rt, key);
     return {};
   }

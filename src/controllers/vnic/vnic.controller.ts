@@ -2,7 +2,7 @@
 // provider of the network that has per-vNIC objects; on removal, delete (or orphan) them.
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, type Provider, type VnicAttachment } from '../../api/kinds.ts';
-import { bindOn, mergeBindings } from '../runtime/bind.ts';
+import { bindOn, deleteEverywhere, mergeBindings } from '../runtime/bind.ts';
 import { summarizeBindings } from '../runtime/bindings.ts';
 import type { BindingOutcome, BindingStatus } from '../runtime/managed.ts';
 import type { ObjectRecord } from '../../state/records.ts';
@@ -111,20 +111,8 @@ export class VnicController implements Controller {
       return {};
     }
     const vnic = objectFromRecord<'VnicAttachment'>(rec);
-    const outcomes: BindingOutcome[] = [];
-    for (const b of (rec.status.providers as BindingStatus[] | undefined) ?? []) {
-      const found = lookup(rt, 'Provider', b.name);
-      if (!found) continue;
-      outcomes.push(await this.#bind(rec, found, vnic, '', { deleting: true, current: b, signal }));
-    }
-    const remaining = mergeBindings(outcomes);
-    if (remaining.length) {
-      rec.status.providers = remaining;
-      const { outcome, retry } = summarizeBindings(outcomes, 'vNIC', true);
-      setOutcome(rt, rec, outcome);
-      await writeRecord(rt, rec);
-      return retry ? { retry } : { requeueAfterMs: rt.waitMs };
-    }
+    const pending = await deleteEverywhere(rt, rec, 'vNIC', (found, b) => this.#bind(rec, found, vnic, '', { deleting: true, current: b, signal }));
+    if (pending) return pending;
     await removeRecord(rt, key);
     return {};
   }
