@@ -52,6 +52,8 @@ export interface Observed<S> {
   version?: string;
   /** Whether the object carries this owner's marker. Objects found by import are not owned. */
   owned: boolean;
+  /** Facts for the netform object's status (a port's MAC and addresses). Never secrets. */
+  facts?: Record<string, unknown>;
 }
 
 /** How a user names an existing backend object to adopt (Network spec.providerRefs[].import). */

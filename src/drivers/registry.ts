@@ -1,6 +1,7 @@
 // Driver lookup by provider type.
 import type { Logger } from 'pino';
 import type { DriverFactory, ProviderConfig, ProviderDriver, ProviderType } from './driver.ts';
+import { neutronDriverFactory } from './neutron/driver.ts';
 
 /** Maps provider types to driver factories. The production registry holds only real drivers;
  *  tests compose their own (the in-memory test driver is never registered in production). */
@@ -30,5 +31,5 @@ export class DriverRegistry {
 
 /** The drivers built into netform. */
 export function builtinDrivers(): DriverRegistry {
-  return new DriverRegistry();
+  return new DriverRegistry().register('neutron', neutronDriverFactory);
 }

@@ -139,8 +139,11 @@ export function driverContract(name: string, setup: () => Promise<ContractHarnes
       try {
         const m2 = h.mutate(m);
         await nets().update(ctx(), o, created, m2, nets().diff(m2, created.state));
+        // A change computed from the first observation, after someone (here: us) moved the object on.
+        const stale = { ...m, description: 'from a stale observation' };
+        expect(nets().diff(stale, created.state).length).toBeGreaterThan(0);
         const err = await nets()
-          .update(ctx(), o, created, m, nets().diff(m, created.state))
+          .update(ctx(), o, created, stale, nets().diff(stale, created.state))
           .then(() => undefined, (e: unknown) => e);
         expect(err).toBeInstanceOf(BackendError);
         expect((err as BackendError).errorClass).toBe('Conflict');

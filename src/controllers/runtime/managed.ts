@@ -48,6 +48,8 @@ export interface BindingOutcome {
   done: boolean;
   /** Why the binding is not done although nothing failed, as a condition reason. */
   reason?: Reason;
+  /** The backend's facts for status (see Observed.facts). */
+  facts?: Record<string, unknown>;
   error?: { errorClass: ErrorClass; message: string; code?: string };
 }
 
@@ -107,23 +109,23 @@ export async function reconcileBinding<D>(req: BindingRequest<D>): Promise<Bindi
       try {
         switch (decision.action) {
           case 'noop':
-            return { plan, done: true, status: fromObserved(observed!, { synced: true, lastSyncTime: now }) };
+            return { plan, done: true, status: fromObserved(observed!, { synced: true, lastSyncTime: now }), facts: observed!.facts };
           case 'create': {
             const created = await req.driver.create(req.ctx, req.owner, req.desired);
             const status = fromObserved(created, { synced: true, lastSyncTime: now });
             await req.persist(status);
-            return { plan: { ...plan, externalId: created.externalId }, done: true, status };
+            return { plan: { ...plan, externalId: created.externalId }, done: true, status, facts: created.facts };
           }
           case 'update': {
             const updated = await req.driver.update(req.ctx, req.owner, observed!, req.desired, changes);
-            return { plan, done: true, status: fromObserved(updated, { synced: true, lastSyncTime: now }) };
+            return { plan, done: true, status: fromObserved(updated, { synced: true, lastSyncTime: now }), facts: updated.facts };
           }
           case 'replace': {
             await req.driver.delete(req.ctx, observed!);
             const created = await req.driver.create(req.ctx, req.owner, req.desired);
             const status = fromObserved(created, { synced: true, lastSyncTime: now });
             await req.persist(status);
-            return { plan: { ...plan, externalId: created.externalId }, done: true, status };
+            return { plan: { ...plan, externalId: created.externalId }, done: true, status, facts: created.facts };
           }
           case 'delete':
             await req.driver.delete(req.ctx, observed!);

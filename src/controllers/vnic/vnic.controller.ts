@@ -63,7 +63,8 @@ export class VnicController implements Controller {
       const netId = netBindings.get(ref.name)?.externalId;
       if (!found || !netId) continue; // dry-run before the network exists; a Ready network has both
       wanted.add(ref.name);
-      outcomes.push(await this.#bind(rec, found, vnic, netId, { deleting: false, current: current.get(ref.name), signal }));
+      // An unplugged vNIC keeps no port.
+      outcomes.push(await this.#bind(rec, found, vnic, netId, { deleting: !vnic.spec.plugged, current: current.get(ref.name), signal }));
     }
     for (const [name, b] of current) {
       if (wanted.has(name)) continue;
@@ -72,7 +73,10 @@ export class VnicController implements Controller {
       outcomes.push(await this.#bind(rec, found, vnic, netBindings.get(name)?.externalId ?? '', { deleting: true, current: b, signal }));
     }
     rec.status.providers = mergeBindings(outcomes);
-    if (vnic.spec.mac) rec.status.mac = vnic.spec.mac.toLowerCase();
+    const facts = outcomes.find((o) => o.facts)?.facts as { mac?: string; addresses?: string[] } | undefined;
+    const mac = facts?.mac ?? vnic.spec.mac?.toLowerCase();
+    if (mac) rec.status.mac = mac;
+    if (facts?.addresses) rec.status.addresses = facts.addresses;
     const { outcome, retry } = summarizeBindings(outcomes, 'vNIC');
     setOutcome(rt, rec, outcome);
     await writeRecord(rt, rec);

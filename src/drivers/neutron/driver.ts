@@ -1,0 +1,451 @@
+// The Neutron (Quantum) driver: networks with their subnets and QoS policy, and ports for vNICs.
+// Every object carries netform's owner tags; the Neutron UUIDs are kept by the engine in status.
+import type { Logger } from 'pino';
+import { BackendError, terminal } from '../../api/errors.ts';
+import {
+  type DriverContext,
+  type DriverFactory,
+  type FieldChange,
+  type Observed,
+  type ObserveRequest,
+  type Owner,
+  type ProviderConfig,
+  type ProviderDriver,
+  type ResourceDriver,
+} from '../driver.ts';
+import type { NetworkModel, VnicModel } from '../model.ts';
+import { NeutronClient, type NeutronAuth } from './client.ts';
+import {
+  diffNetwork,
+  diffPort,
+  foreignOwner,
+  hasTag,
+  instanceTag,
+  pendingMarker,
+  policyName,
+  networkBody,
+  normalizeNetwork,
+  normalizePort,
+  ownerTag,
+  ownerTags,
+  portBody,
+  portMutableBody,
+  qosOf,
+  subnetBody,
+  subnetMutableBody,
+  type NetworkState,
+  type NeutronNetwork,
+  type NeutronPort,
+  type NeutronQosPolicy,
+  type NeutronSubnet,
+  type PortState,
+} from './mapping.ts';
+
+/** Extensions the driver relies on; the probe refuses a Neutron without them. */
+export const REQUIRED_EXTENSIONS = ['provider', 'net-mtu', 'standard-attr-tag', 'revision-if-match', 'pagination', 'port-security'];
+
+export interface NeutronDriverOptions {
+  /** How long a listing of netform's objects may serve periodic re-checks. Default 10 s. */
+  snapshotTtlMs?: number;
+  /** Test hook: awaited after Neutron answered a network create, before the driver returns. */
+  afterNetworkCreate?: (id: string) => Promise<void>;
+}
+
+const isNotFound = (err: unknown) => err instanceof BackendError && err.errorClass === 'NotFound';
+
+export class NeutronDriver implements ProviderDriver {
+  readonly type = 'neutron' as const;
+  readonly client: NeutronClient;
+  readonly networks: NeutronNetworks;
+  readonly vnics: NeutronPorts;
+
+  constructor(config: ProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
+    const o = config.options as { auth?: 'keystone' | 'noauth'; authUrl?: string; projectId?: string };
+    let auth: NeutronAuth;
+    if ((o.auth ?? 'keystone') === 'noauth') auth = { kind: 'noauth' };
+    else {
+      if (!o.authUrl || !config.credentials) throw terminal('neutron.auth keystone needs neutron.authUrl and credentials');
+      auth = { kind: 'keystone', authUrl: o.authUrl, credentials: config.credentials };
+    }
+    this.client = new NeutronClient({
+      endpoint: config.endpoint,
+      auth,
+      tls: config.tls,
+      timeoutMs: config.requestTimeoutMs,
+      maxConcurrency: config.maxConcurrency,
+      log,
+    });
+    const projectId = o.auth === 'noauth' ? o.projectId : undefined;
+    this.networks = new NeutronNetworks(this.client, projectId, opts);
+    this.vnics = new NeutronPorts(this.client, projectId);
+  }
+
+  async probe(ctx: DriverContext): Promise<{ version?: string }> {
+    const ext = await this.client.request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', {
+      query: { fields: 'alias' },
+      signal: ctx.signal,
+    });
+    const have = new Set(ext.extensions.map((e) => e.alias));
+    const missing = REQUIRED_EXTENSIONS.filter((a) => !have.has(a));
+    if (missing.length) throw terminal(`this Neutron lacks the API extensions ${missing.join(', ')}`);
+    return { version: `v2.0 (${have.size} extensions)` };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+interface Listing {
+  startedAt: number;
+  networks: Map<string, NeutronNetwork>;
+  subnets: Map<string, NeutronSubnet[]>;
+  policies: Map<string, NeutronQosPolicy>;
+}
+
+/** Networks, with their subnets and bandwidth-limit QoS policy, as one backend object. */
+export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkState> {
+  readonly #c: NeutronClient;
+  readonly #projectId: string | undefined;
+  readonly #opts: NeutronDriverOptions;
+  /** A recent listing of every object of one netform installation (re-checks read it). */
+  readonly #listings = new Map<string, Promise<Listing>>();
+  /** When this driver last wrote each network: a listing older than that is not used for it. */
+  readonly #lastWrite = new Map<string, number>();
+
+  constructor(client: NeutronClient, projectId: string | undefined, opts: NeutronDriverOptions) {
+    this.#c = client;
+    this.#projectId = projectId;
+    this.#opts = opts;
+  }
+
+  async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
+    const owner = req.owner;
+    if (req.externalId) {
+      const listed = await this.#fromListing(ctx, owner.instance, req.externalId);
+      if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true);
+      const fresh = await this.#get(ctx, req.externalId);
+      if (fresh) return this.#observedFresh(ctx, fresh, owner, true);
+    }
+    if (req.import) {
+      let found: NeutronNetwork | undefined;
+      if (req.import.id) found = await this.#get(ctx, req.import.id);
+      else {
+        const query: Record<string, string> = { name: req.import.name! };
+        if (req.import.project) query.project_id = req.import.project;
+        const hits = await this.#c.list<NeutronNetwork>('networks', query, ctx.signal);
+        if (hits.length > 1) throw terminal(`${hits.length} Neutron networks are named ${req.import.name}; import by id`);
+        found = hits[0];
+      }
+      return found ? this.#observedFresh(ctx, found, owner, false) : undefined;
+    }
+    const mine = await this.#byOwner(ctx, owner);
+    return mine ? this.#observedFresh(ctx, mine, owner, false) : undefined;
+  }
+
+  diff(desired: NetworkModel, observed: NetworkState): FieldChange[] {
+    return diffNetwork(desired, observed);
+  }
+
+  async create(ctx: DriverContext, owner: Owner, desired: NetworkModel): Promise<Observed<NetworkState>> {
+    // Adopt what an earlier attempt created (the process may have died before recording it).
+    const existing = await this.#byOwner(ctx, owner);
+    if (existing) return this.#observedFresh(ctx, existing, owner, false);
+    const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
+    const body = networkBody(desired, owner, this.#projectId);
+    if (policyId) body.qos_policy_id = policyId;
+    const { network } = await this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal });
+    this.#touch(network.id);
+    await this.#opts.afterNetworkCreate?.(network.id);
+    // From here on the network is found by its marker; whatever fails below, an update finishes.
+    await this.#c.request('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
+    await this.#c.request('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal });
+    await this.#addSubnets(ctx, owner, network.id, desired.subnets);
+    return this.#observedFresh(ctx, (await this.#get(ctx, network.id)) ?? fail(network.id), owner, true);
+  }
+
+  /** Subnets in one bulk request, then tagged. */
+  async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, subnets: NetworkModel['subnets']): Promise<void> {
+    if (!subnets.length) return;
+    const created = await this.#c.request<{ subnets: NeutronSubnet[] }>('POST', '/v2.0/subnets', {
+      body: { subnets: subnets.map((x) => subnetBody(x, networkId, owner, this.#projectId)) },
+      signal: ctx.signal,
+    });
+    for (const sn of created.subnets) {
+      await this.#c.request('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
+    }
+  }
+
+  async update(ctx: DriverContext, owner: Owner, observed: Observed<NetworkState>, desired: NetworkModel, changes: FieldChange[]): Promise<Observed<NetworkState>> {
+    const id = observed.externalId;
+    const s = observed.state;
+    const body: Record<string, unknown> = {};
+    const fields: Record<string, string> = { name: 'name', description: 'description', mtu: 'mtu', shared: 'shared', adminStateUp: 'admin_state_up', portSecurity: 'port_security_enabled' };
+    for (const c of changes) if (fields[c.path]) body[fields[c.path]!] = c.to;
+    let dropPolicy: string | undefined;
+    if (changes.some((c) => c.path === 'qos')) {
+      if (qosOf(desired)) {
+        const policy = await this.#ensurePolicy(ctx, owner, desired, s.qosPolicyId ?? undefined);
+        if (policy.id !== s.qosPolicyId) body.qos_policy_id = policy.id;
+      } else if (s.qosPolicyId) {
+        body.qos_policy_id = null;
+        dropPolicy = s.qosPolicyId;
+      }
+    }
+    this.#touch(id);
+    if (Object.keys(body).length) {
+      await this.#c.request('PUT', `/v2.0/networks/${id}`, { body: { network: body }, ifMatchRevision: Number(observed.version), signal: ctx.signal });
+    }
+    if (changes.some((c) => c.path === 'tags')) await addTags(this.#c, 'networks', id, owner, ctx.signal);
+    if (dropPolicy) await this.#deletePolicy(ctx, dropPolicy);
+    // Subnets: add the missing ones in bulk, change the changed ones (each compare-and-swap), remove extra ones.
+    const want = new Map(desired.subnets.map((x) => [x.name, x]));
+    const have = new Map(s.subnets.map((x) => [x.name, x]));
+    await this.#addSubnets(ctx, owner, id, desired.subnets.filter((x) => !have.has(x.name)));
+    const touched = new Map<string, Set<string>>();
+    for (const c of changes) {
+      const m = /^subnets\[([^\]]+)\]\.(\w+)$/.exec(c.path);
+      if (m) touched.set(m[1]!, (touched.get(m[1]!) ?? new Set()).add(m[2]!));
+    }
+    for (const [name, what] of touched) {
+      const h = have.get(name)!;
+      if ([...what].some((f) => f !== 'tags')) {
+        await this.#c.request('PUT', `/v2.0/subnets/${h.id}`, { body: { subnet: subnetMutableBody(want.get(name)!) }, ifMatchRevision: h.revision, signal: ctx.signal });
+      }
+      if (what.has('tags')) await addTags(this.#c, 'subnets', h.id, owner, ctx.signal);
+    }
+    for (const [name, h] of have) {
+      if (want.has(name)) continue;
+      try {
+        await this.#c.request('DELETE', `/v2.0/subnets/${h.id}`, { signal: ctx.signal });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true);
+  }
+
+  async delete(ctx: DriverContext, observed: Observed<NetworkState>): Promise<void> {
+    this.#touch(observed.externalId);
+    try {
+      await this.#c.request('DELETE', `/v2.0/networks/${observed.externalId}`, { signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    // The network's own QoS policy goes with it (never a policy netform did not create).
+    if (observed.state.qosPolicyId && observed.owned) await this.#deletePolicy(ctx, observed.state.qosPolicyId);
+  }
+
+  // ---- reading ----
+
+  async #get(ctx: DriverContext, id: string): Promise<NeutronNetwork | undefined> {
+    try {
+      return (await this.#c.request<{ network: NeutronNetwork }>('GET', `/v2.0/networks/${id}`, { signal: ctx.signal })).network;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async #byOwner(ctx: DriverContext, owner: Owner): Promise<NeutronNetwork | undefined> {
+    return findOwned<NeutronNetwork>(this.#c, 'networks', owner, ctx.signal);
+  }
+
+  /** The network from a recent listing, if the listing is newer than this driver's last write to it. */
+  async #fromListing(ctx: DriverContext, instance: string, id: string): Promise<{ net: NeutronNetwork; subnets: NeutronSubnet[]; policy?: NeutronQosPolicy } | undefined> {
+    const ttl = this.#opts.snapshotTtlMs ?? 10_000;
+    if (ttl <= 0) return undefined;
+    let p = this.#listings.get(instance);
+    const now = Date.now();
+    const cached = p ? await p.catch(() => undefined) : undefined;
+    if (!cached || now - cached.startedAt > ttl) {
+      p = this.#list(ctx, instance);
+      this.#listings.set(instance, p);
+      p.catch(() => this.#listings.delete(instance));
+    }
+    const l = await p!;
+    if ((this.#lastWrite.get(id) ?? -1) >= l.startedAt) return undefined;
+    const net = l.networks.get(id);
+    if (!net) return undefined;
+    const policy = net.qos_policy_id ? l.policies.get(net.qos_policy_id) : undefined;
+    if (net.qos_policy_id && !policy) return undefined; // a policy netform does not own: read it directly
+    const subnets = l.subnets.get(id) ?? [];
+    // A subnet without our tags (someone else's, or one a crash left untagged) is not in the listing.
+    if ((net.subnets ?? []).length !== subnets.length) return undefined;
+    return { net, subnets, policy };
+  }
+
+  async #list(ctx: DriverContext, instance: string): Promise<Listing> {
+    const startedAt = Date.now();
+    const tag = instanceTag(instance);
+    const [nets, subs, pols] = await Promise.all([
+      this.#c.list<NeutronNetwork>('networks', { tags: tag }, ctx.signal),
+      this.#c.list<NeutronSubnet>('subnets', { tags: tag }, ctx.signal),
+      this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, ctx.signal).catch(() => [] as NeutronQosPolicy[]),
+    ]);
+    const subnets = new Map<string, NeutronSubnet[]>();
+    for (const s of subs) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
+    return {
+      startedAt,
+      networks: new Map(nets.map((n) => [n.id, n])),
+      subnets,
+      policies: new Map(pols.map((p) => [p.id, p])),
+    };
+  }
+
+  async #observedFresh(ctx: DriverContext, net: NeutronNetwork, owner: Owner, recorded: boolean): Promise<Observed<NetworkState>> {
+    const subnets = await this.#c.list<NeutronSubnet>('subnets', { network_id: net.id }, ctx.signal);
+    let policy: NeutronQosPolicy | undefined;
+    if (net.qos_policy_id) {
+      try {
+        policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('GET', `/v2.0/qos/policies/${net.qos_policy_id}`, { signal: ctx.signal })).policy;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return this.#observed(net, subnets, policy, owner, recorded);
+  }
+
+  #observed(net: NeutronNetwork, subnets: NeutronSubnet[], policy: NeutronQosPolicy | undefined, owner: Owner, recorded: boolean): Observed<NetworkState> {
+    const other = foreignOwner(net.tags, owner);
+    const state = normalizeNetwork(net, subnets, policy, owner);
+    if (recorded && other && !state.ours) throw terminal(`Neutron network ${net.id} belongs to another owner (${other})`);
+    const externalIds: Record<string, string> = {};
+    for (const s of state.subnets) externalIds[`subnet/${s.name}`] = s.id;
+    if (state.qosPolicyId) externalIds.qosPolicy = state.qosPolicyId;
+    return { externalId: net.id, externalIds, state, version: String(net.revision_number), owned: state.ours || (recorded && !other) };
+  }
+
+  // ---- QoS ----
+
+  /** The network's own bandwidth-limit policy, created or brought to the model. */
+  async #ensurePolicy(ctx: DriverContext, owner: Owner, m: NetworkModel, currentId?: string): Promise<NeutronQosPolicy> {
+    const q = qosOf(m)!;
+    let policy: NeutronQosPolicy | undefined;
+    if (currentId) {
+      policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('GET', `/v2.0/qos/policies/${currentId}`, { signal: ctx.signal })).policy;
+      if (policy.name !== policyName(owner)) policy = undefined; // someone else's policy: use our own
+    }
+    policy ??= (await this.#c.list<NeutronQosPolicy>('qos/policies', { name: policyName(owner) }, ctx.signal))[0];
+    if (!policy) {
+      const body: Record<string, unknown> = { name: policyName(owner), description: `bandwidth limit of netform network ${m.name}` };
+      if (this.#projectId) body.project_id = this.#projectId;
+      policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('POST', '/v2.0/qos/policies', { body: { policy: body }, signal: ctx.signal })).policy;
+    }
+    if (!hasTag(policy.tags, ownerTag(owner))) await addTags(this.#c, 'qos/policies', policy.id, owner, ctx.signal);
+    const rule = (policy.rules ?? []).find((r) => r.type === 'bandwidth_limit') as { id?: string; max_kbps?: number; max_burst_kbps?: number } | undefined;
+    const want = { max_kbps: q.maxRateKbps, max_burst_kbps: q.maxBurstKbps ?? 0 };
+    if (!rule) {
+      await this.#c.request('POST', `/v2.0/qos/policies/${policy.id}/bandwidth_limit_rules`, { body: { bandwidth_limit_rule: want }, signal: ctx.signal });
+    } else if (rule.max_kbps !== want.max_kbps || (rule.max_burst_kbps ?? 0) !== want.max_burst_kbps) {
+      await this.#c.request('PUT', `/v2.0/qos/policies/${policy.id}/bandwidth_limit_rules/${rule.id}`, { body: { bandwidth_limit_rule: want }, signal: ctx.signal });
+    }
+    return policy;
+  }
+
+  async #deletePolicy(ctx: DriverContext, id: string): Promise<void> {
+    try {
+      await this.#c.request('DELETE', `/v2.0/qos/policies/${id}`, { signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  #touch(id: string): void {
+    this.#lastWrite.set(id, Date.now());
+  }
+}
+
+function fail(id: string): never {
+  throw new BackendError('Transient', `Neutron network ${id} vanished during the update`);
+}
+
+/** Ports for VM vNICs. */
+export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
+  readonly #c: NeutronClient;
+  readonly #projectId: string | undefined;
+
+  constructor(client: NeutronClient, projectId: string | undefined) {
+    this.#c = client;
+    this.#projectId = projectId;
+  }
+
+  async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
+    if (req.externalId) {
+      const p = await this.#get(ctx, req.externalId);
+      if (p) return this.#observed(p, req.owner, true);
+    }
+    const mine = await findOwned<NeutronPort>(this.#c, 'ports', req.owner, ctx.signal);
+    return mine ? this.#observed(mine, req.owner, false) : undefined;
+  }
+
+  diff(desired: VnicModel, observed: PortState): FieldChange[] {
+    return diffPort(desired, observed);
+  }
+
+  async create(ctx: DriverContext, owner: Owner, desired: VnicModel): Promise<Observed<PortState>> {
+    const existing = await this.observe(ctx, { owner, desired });
+    if (existing) return existing;
+    const { port } = await this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal });
+    await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
+    const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });
+    return this.#observed(done.port, owner, true);
+  }
+
+  async update(ctx: DriverContext, owner: Owner, observed: Observed<PortState>, desired: VnicModel, changes: FieldChange[]): Promise<Observed<PortState>> {
+    const body: Record<string, unknown> = portMutableBody(desired);
+    if (observed.state.ours) body.description = '';
+    let { port } = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${observed.externalId}`, {
+      body: { port: body },
+      ifMatchRevision: Number(observed.version),
+      signal: ctx.signal,
+    });
+    if (changes.some((c) => c.path === 'tags')) {
+      await addTags(this.#c, 'ports', port.id, owner, ctx.signal);
+      port = (await this.#get(ctx, port.id)) ?? port;
+    }
+    return this.#observed(port, owner, true);
+  }
+
+  async delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
+    try {
+      await this.#c.request('DELETE', `/v2.0/ports/${observed.externalId}`, { signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #get(ctx: DriverContext, id: string): Promise<NeutronPort | undefined> {
+    try {
+      return (await this.#c.request<{ port: NeutronPort }>('GET', `/v2.0/ports/${id}`, { signal: ctx.signal })).port;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  #observed(p: NeutronPort, owner: Owner, recorded: boolean): Observed<PortState> {
+    const other = foreignOwner(p.tags, owner);
+    const state = normalizePort(p, owner);
+    if (recorded && other && !state.ours) throw terminal(`Neutron port ${p.id} belongs to another owner (${other})`);
+    return { externalId: p.id, state, version: String(p.revision_number), owned: state.ours || (recorded && !other), facts: { mac: state.mac, addresses: state.addresses } };
+  }
+}
+
+/**
+ * The object of a collection that this owner created: by owner tag, or — if a create died before
+ * tagging it — by the pending marker in its description. More than one is an error to look at.
+ */
+async function findOwned<T extends { id: string }>(c: NeutronClient, collection: string, owner: Owner, signal: AbortSignal): Promise<T | undefined> {
+  let hits = await c.list<T>(collection, { tags: ownerTag(owner) }, signal);
+  if (!hits.length) hits = await c.list<T>(collection, { description: pendingMarker(owner) }, signal);
+  if (hits.length > 1) throw terminal(`${hits.length} Neutron ${collection} belong to ${owner.kind}/${owner.name}: ${hits.map((h) => h.id).join(', ')}`);
+  return hits[0];
+}
+
+/** Adds netform's owner tags one by one, leaving other tags alone (PUT …/tags/{tag} is idempotent). */
+async function addTags(c: NeutronClient, collection: string, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
+  for (const tag of ownerTags(owner)) await c.request('PUT', `/v2.0/${collection}/${id}/tags/${encodeURIComponent(tag)}`, { signal });
+}
+
+export const neutronDriverFactory: DriverFactory = (config, deps) => new NeutronDriver(config, deps.log);

@@ -1,0 +1,385 @@
+// Neutron v2.0 ⇄ netform's model: request bodies, normalized observed state, diffs, owner tags and
+// error classification. Pure.
+import { BackendError, type ErrorClass } from '../../api/errors.ts';
+import { formatAddress, parseAddress, parsePrefix } from '../../api/ip.ts';
+import { ownerDigest, type FieldChange, type Owner } from '../driver.ts';
+import type { NetworkModel, SubnetModel, VnicModel } from '../model.ts';
+
+/** Marks every Neutron object netform creates. Neutron tags are at most 60 characters. */
+export const NETFORM_TAG = 'netform';
+export const instanceTag = (instance: string) => `nf-inst:${instance}`;
+export const ownerTag = (o: Owner) => `nf-own:${ownerDigest(o)}`;
+export const ownerTags = (o: Owner) => [NETFORM_TAG, instanceTag(o.instance), ownerTag(o)];
+/** The owner-tag prefix: an object carrying one that is not ours belongs to someone else. */
+export const OWNER_PREFIX = 'nf-own:';
+/**
+ * Neutron (Zed) refuses `tags` in a POST, so an object is created with this marker as its
+ * description and tagged right after. A process that dies in between leaves an object that is still
+ * found by its marker and adopted — never a duplicate.
+ */
+export const pendingMarker = (o: Owner) => `netform-pending:${ownerDigest(o)}`;
+/** The name of a network's own QoS policy (found by name, so it needs no tag to be adopted). */
+export const policyName = (o: Owner) => `nf-${ownerDigest(o)}`;
+
+// ---- what Neutron returns (the fields we read) -----------------------------------------------------
+
+export interface NeutronNetwork {
+  id: string;
+  name: string;
+  description?: string;
+  project_id?: string;
+  /** Ids of the network's subnets. */
+  subnets?: string[];
+  'provider:network_type'?: string | null;
+  'provider:physical_network'?: string | null;
+  'provider:segmentation_id'?: number | null;
+  mtu: number;
+  shared: boolean;
+  admin_state_up: boolean;
+  port_security_enabled?: boolean;
+  qos_policy_id?: string | null;
+  tags?: string[];
+  revision_number: number;
+}
+
+export interface NeutronSubnet {
+  id: string;
+  name: string;
+  network_id: string;
+  ip_version: 4 | 6;
+  cidr: string;
+  gateway_ip: string | null;
+  allocation_pools: { start: string; end: string }[];
+  dns_nameservers: string[];
+  host_routes: { destination: string; nexthop: string }[];
+  enable_dhcp: boolean;
+  ipv6_address_mode?: string | null;
+  ipv6_ra_mode?: string | null;
+  tags?: string[];
+  revision_number: number;
+}
+
+export interface NeutronPort {
+  id: string;
+  name: string;
+  network_id: string;
+  mac_address: string;
+  device_id: string;
+  device_owner: string;
+  admin_state_up: boolean;
+  'binding:host_id'?: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  status?: string;
+  tags?: string[];
+  revision_number: number;
+}
+
+export interface NeutronQosPolicy {
+  id: string;
+  name: string;
+  rules?: { type: string; max_kbps?: number; max_burst_kbps?: number; direction?: string }[];
+  tags?: string[];
+  revision_number: number;
+}
+
+// ---- normalized observed state -------------------------------------------------------------------
+
+export interface SubnetState extends SubnetModel {
+  id: string;
+  revision: number;
+  tagged: boolean;
+}
+
+export interface NetworkState {
+  /** Whether netform created the object (owner tag or pending marker): only then is a different name
+   *  drift, and only then does netform tag it. */
+  ours: boolean;
+  /** Whether it carries the owner tags (false right after a create that did not get to tag it). */
+  tagged: boolean;
+  name: string;
+  description: string;
+  networkType: string | null;
+  physicalNetwork: string | null;
+  vlan: number | null;
+  mtu: number;
+  shared: boolean;
+  adminStateUp: boolean;
+  portSecurity: boolean;
+  qos: { maxRateKbps?: number; maxBurstKbps?: number } | null;
+  qosPolicyId: string | null;
+  subnets: SubnetState[];
+}
+
+export interface PortState {
+  ours: boolean;
+  tagged: boolean;
+  description: string;
+  name: string;
+  networkId: string;
+  mac: string;
+  deviceId: string;
+  host: string;
+  adminStateUp: boolean;
+  addresses: string[];
+}
+
+export const hasTag = (tags: readonly string[] | undefined, tag: string) => (tags ?? []).includes(tag);
+
+/** The owner tag on an object that is someone else's (another netform object or installation). */
+export function foreignOwner(tags: readonly string[] | undefined, o: Owner): string | undefined {
+  const mine = ownerTag(o);
+  return (tags ?? []).find((t) => t.startsWith(OWNER_PREFIX) && t !== mine);
+}
+
+function canonicalIp(ip: string | null | undefined): string | null {
+  if (ip === null || ip === undefined) return null;
+  const a = parseAddress(ip);
+  return a ? formatAddress(a) : ip;
+}
+
+function canonicalCidr(cidr: string): string {
+  return parsePrefix(cidr)?.canonical ?? cidr;
+}
+
+export function normalizeSubnet(s: NeutronSubnet, tag?: string): SubnetState {
+  const out: SubnetState = {
+    id: s.id,
+    revision: s.revision_number,
+    tagged: tag !== undefined && hasTag(s.tags, tag),
+    name: s.name,
+    cidr: canonicalCidr(s.cidr),
+    ipVersion: s.ip_version,
+    gateway: canonicalIp(s.gateway_ip),
+    allocationPools: s.allocation_pools.map((p) => ({ start: canonicalIp(p.start)!, end: canonicalIp(p.end)! })),
+    dnsServers: s.dns_nameservers.map((d) => canonicalIp(d)!),
+    hostRoutes: s.host_routes.map((r) => ({ destination: canonicalCidr(r.destination), nexthop: canonicalIp(r.nexthop)! })),
+    dhcp: s.enable_dhcp,
+  };
+  if (s.ipv6_address_mode) out.ipv6AddressMode = s.ipv6_address_mode;
+  if (s.ipv6_ra_mode) out.ipv6RaMode = s.ipv6_ra_mode;
+  return out;
+}
+
+/** Whether an object was created by this owner: it has the owner tag, or the pending marker. */
+export function isOurs(o: { tags?: string[]; description?: string }, owner: Owner): boolean {
+  return hasTag(o.tags, ownerTag(owner)) || o.description === pendingMarker(owner);
+}
+
+export function normalizeNetwork(n: NeutronNetwork, subnets: readonly NeutronSubnet[], qos: NeutronQosPolicy | undefined, owner: Owner): NetworkState {
+  const rule = qos?.rules?.find((r) => r.type === 'bandwidth_limit');
+  let q: NetworkState['qos'] = null;
+  if (rule) {
+    q = {};
+    if (rule.max_kbps !== undefined) q.maxRateKbps = rule.max_kbps;
+    if (rule.max_burst_kbps) q.maxBurstKbps = rule.max_burst_kbps;
+  }
+  const tag = ownerTag(owner);
+  return {
+    ours: isOurs(n, owner),
+    tagged: hasTag(n.tags, tag),
+    name: n.name,
+    description: n.description ?? '',
+    networkType: n['provider:network_type'] ?? null,
+    physicalNetwork: n['provider:physical_network'] ?? null,
+    vlan: n['provider:segmentation_id'] ?? null,
+    mtu: n.mtu,
+    shared: n.shared,
+    adminStateUp: n.admin_state_up,
+    portSecurity: n.port_security_enabled ?? true,
+    qos: q,
+    qosPolicyId: n.qos_policy_id ?? null,
+    subnets: subnets.map((s) => normalizeSubnet(s, tag)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+export function normalizePort(p: NeutronPort & { description?: string }, owner: Owner): PortState {
+  return {
+    ours: isOurs(p, owner),
+    tagged: hasTag(p.tags, ownerTag(owner)),
+    description: p.description ?? '',
+    name: p.name,
+    networkId: p.network_id,
+    mac: p.mac_address.toLowerCase(),
+    deviceId: p.device_id,
+    host: p['binding:host_id'] ?? '',
+    adminStateUp: p.admin_state_up,
+    addresses: p.fixed_ips.map((f) => f.ip_address),
+  };
+}
+
+// ---- request bodies ------------------------------------------------------------------------------
+
+export function networkType(m: NetworkModel): 'vlan' | 'flat' {
+  return m.vlan === undefined ? 'flat' : 'vlan';
+}
+
+/** The body of a network POST: its description is the pending marker until it is tagged. */
+export function networkBody(m: NetworkModel, owner: Owner, projectId: string | undefined): Record<string, unknown> {
+  const b: Record<string, unknown> = {
+    name: m.name,
+    description: pendingMarker(owner),
+    'provider:network_type': networkType(m),
+    'provider:physical_network': m.physicalNetwork,
+    mtu: m.mtu,
+    shared: m.shared,
+    admin_state_up: m.adminStateUp,
+    port_security_enabled: m.portSecurity,
+  };
+  if (m.vlan !== undefined) b['provider:segmentation_id'] = m.vlan;
+  if (projectId) b.project_id = projectId;
+  return b;
+}
+
+/** The mutable subnet fields as Neutron names them; undefined model fields are left to Neutron. */
+export function subnetMutableBody(s: SubnetModel): Record<string, unknown> {
+  const b: Record<string, unknown> = {
+    name: s.name,
+    enable_dhcp: s.dhcp,
+    dns_nameservers: s.dnsServers ?? [],
+    host_routes: s.hostRoutes ?? [],
+  };
+  if (s.gateway !== undefined) b.gateway_ip = s.gateway;
+  if (s.allocationPools !== undefined) b.allocation_pools = s.allocationPools;
+  return b;
+}
+
+export function subnetBody(s: SubnetModel, networkId: string, owner: Owner, projectId: string | undefined): Record<string, unknown> {
+  const b: Record<string, unknown> = {
+    ...subnetMutableBody(s),
+    network_id: networkId,
+    ip_version: s.ipVersion,
+    cidr: s.cidr,
+    description: `netform network ${owner.name}`,
+  };
+  if (s.ipv6AddressMode) b.ipv6_address_mode = s.ipv6AddressMode;
+  if (s.ipv6RaMode) b.ipv6_ra_mode = s.ipv6RaMode;
+  if (projectId) b.project_id = projectId;
+  return b;
+}
+
+export function portBody(m: VnicModel, owner: Owner, projectId: string | undefined): Record<string, unknown> {
+  const b: Record<string, unknown> = {
+    ...portMutableBody(m),
+    network_id: m.networkExternalId,
+    device_owner: 'compute:netform',
+    description: pendingMarker(owner),
+  };
+  if (m.mac) b.mac_address = m.mac;
+  if (projectId) b.project_id = projectId;
+  return b;
+}
+
+export function portMutableBody(m: VnicModel): Record<string, unknown> {
+  return {
+    name: portName(m),
+    device_id: m.vmUid ?? m.vmName,
+    'binding:host_id': m.host,
+    admin_state_up: m.linked,
+  };
+}
+
+/** `<vm>-<interface>`, as operators know a vNIC. */
+export function portName(m: VnicModel): string {
+  return `${m.vmName}-${m.interfaceName}`;
+}
+
+// ---- diffs ---------------------------------------------------------------------------------------
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** What differs between the model and the observed network. Provider attributes and a subnet's
+ *  CIDR, IP version and IPv6 modes cannot change in place. */
+export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
+  const out: FieldChange[] = [];
+  const cmp = (path: string, to: unknown, from: unknown, immutable = false) => {
+    if (!same(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
+  };
+  if (s.ours) cmp('name', m.name, s.name);
+  cmp('description', m.description ?? '', s.description);
+  if (s.ours && !s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
+  cmp('networkType', networkType(m), s.networkType, true);
+  cmp('physicalNetwork', m.physicalNetwork, s.physicalNetwork, true);
+  cmp('vlan', m.vlan ?? null, s.vlan, true);
+  cmp('mtu', m.mtu, s.mtu);
+  cmp('shared', m.shared, s.shared);
+  cmp('adminStateUp', m.adminStateUp, s.adminStateUp);
+  cmp('portSecurity', m.portSecurity, s.portSecurity);
+  cmp('qos', qosOf(m), s.qos);
+  const have = new Map(s.subnets.map((x) => [x.name, x]));
+  const want = new Map(m.subnets.map((x) => [x.name, x]));
+  for (const [name, w] of want) {
+    const h = have.get(name);
+    const at = `subnets[${name}]`;
+    if (!h) {
+      out.push({ path: at, to: w.cidr });
+      continue;
+    }
+    cmp(`${at}.cidr`, canonicalCidr(w.cidr), h.cidr, true);
+    cmp(`${at}.ipVersion`, w.ipVersion, h.ipVersion, true);
+    cmp(`${at}.ipv6AddressMode`, w.ipv6AddressMode ?? null, h.ipv6AddressMode ?? null, true);
+    cmp(`${at}.ipv6RaMode`, w.ipv6RaMode ?? null, h.ipv6RaMode ?? null, true);
+    if (w.gateway !== undefined) cmp(`${at}.gateway`, canonicalIp(w.gateway), h.gateway);
+    if (w.allocationPools !== undefined) {
+      cmp(`${at}.allocationPools`, w.allocationPools.map((p) => ({ start: canonicalIp(p.start), end: canonicalIp(p.end) })), h.allocationPools);
+    }
+    cmp(`${at}.dnsServers`, (w.dnsServers ?? []).map(canonicalIp), h.dnsServers);
+    cmp(`${at}.hostRoutes`, (w.hostRoutes ?? []).map((r) => ({ destination: canonicalCidr(r.destination), nexthop: canonicalIp(r.nexthop) })), h.hostRoutes);
+    cmp(`${at}.dhcp`, w.dhcp, h.dhcp);
+    if (s.ours && !h.tagged) out.push({ path: `${at}.tags`, from: 'untagged', to: 'owner tags' });
+  }
+  for (const [name, h] of have) if (!want.has(name)) out.push({ path: `subnets[${name}]`, from: h.cidr });
+  return out;
+}
+
+export function qosOf(m: NetworkModel): NetworkState['qos'] {
+  if (!m.qos || m.qos.maxRateKbps === undefined) return null;
+  const q: { maxRateKbps?: number; maxBurstKbps?: number } = { maxRateKbps: m.qos.maxRateKbps };
+  if (m.qos.maxBurstKbps) q.maxBurstKbps = m.qos.maxBurstKbps;
+  return q;
+}
+
+export function diffPort(m: VnicModel, s: PortState): FieldChange[] {
+  const out: FieldChange[] = [];
+  const cmp = (path: string, to: unknown, from: unknown, immutable = false) => {
+    if (!same(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
+  };
+  cmp('network', m.networkExternalId, s.networkId, true);
+  if (m.mac) cmp('mac', m.mac.toLowerCase(), s.mac, true);
+  cmp('name', portName(m), s.name);
+  cmp('deviceId', m.vmUid ?? m.vmName, s.deviceId);
+  cmp('host', m.host, s.host);
+  cmp('linked', m.linked, s.adminStateUp);
+  if (s.ours) {
+    cmp('description', '', s.description);
+    if (!s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
+  }
+  return out;
+}
+
+// ---- errors --------------------------------------------------------------------------------------
+
+/** Neutron error types that retrying cannot fix even though they are 409s. */
+const TERMINAL_CONFLICTS = new Set([
+  'VlanIdInUse',
+  'FlatNetworkInUse',
+  'MacAddressInUse',
+  'IpAddressAlreadyAllocated',
+  'OverQuota',
+  'GatewayConflictWithAllocationPools',
+  'ParentPortInUse',
+]);
+
+/** Classifies a Neutron error response once, at the driver boundary. */
+export function classifyNeutronError(status: number, type: string | undefined): ErrorClass {
+  if (status === 404) return 'NotFound';
+  if (status === 412) return 'Conflict';
+  if (status === 409) return type && TERMINAL_CONFLICTS.has(type) ? 'Terminal' : 'Transient'; // NetworkInUse, SubnetInUse: wait for the ports to go
+  if (status === 408 || status === 429 || status >= 500) return 'Transient';
+  return 'Terminal'; // 400 invalid input, 401/403 refused credentials
+}
+
+export function neutronError(status: number, body: unknown, what: string): BackendError {
+  const e = (body as { NeutronError?: { type?: string; message?: string } } | undefined)?.NeutronError;
+  const message = e?.message ? `${what}: ${e.message}` : `${what}: HTTP ${status}`;
+  return new BackendError(classifyNeutronError(status, e?.type), message, { code: e?.type ?? `HTTP${status}` });
+}
