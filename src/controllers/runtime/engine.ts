@@ -165,7 +165,10 @@ export class Engine {
         continue;
       }
       const gen = rec?.generation;
-      if (rec && isReady(rec.status, gen)) out.push({ key, state: 'ready' });
+      // A record of an older declaration says nothing about this one yet.
+      const current = rec?.specHash === this.store.hashOf(key);
+      if (!current) out.push({ key, state: 'pending' });
+      else if (rec && isReady(rec.status, gen)) out.push({ key, state: 'ready' });
       else if (rec && isStalled(rec.status)) out.push({ key, state: 'failed', message: messageOf(rec, 'Synced') ?? messageOf(rec, 'Ready') });
       else out.push({ key, state: 'pending', message: rec ? messageOf(rec, 'Ready') : undefined });
     }

@@ -122,8 +122,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
     const owner = req.owner;
     if (req.externalId) {
-      const listed = await this.#fromListing(ctx, owner.instance, req.externalId);
-      if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true);
+      const listed = await this.#fromListing(ctx, owner, req.externalId);
+      if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId);
       const fresh = await this.#get(ctx, req.externalId);
       if (fresh) return this.#observedFresh(ctx, fresh, owner, true);
     }
@@ -187,9 +187,9 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (qosOf(desired)) {
         const policy = await this.#ensurePolicy(ctx, owner, desired, s.qosPolicyId ?? undefined);
         if (policy.id !== s.qosPolicyId) body.qos_policy_id = policy.id;
-      } else if (s.qosPolicyId) {
-        body.qos_policy_id = null;
-        dropPolicy = s.qosPolicyId;
+      } else {
+        if (s.qosPolicyId) body.qos_policy_id = null;
+        dropPolicy = s.ownPolicyId ?? undefined;
       }
     }
     this.#touch(id);
@@ -233,7 +233,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (!isNotFound(err)) throw err;
     }
     // The network's own QoS policy goes with it (never a policy netform did not create).
-    if (observed.state.qosPolicyId && observed.owned) await this.#deletePolicy(ctx, observed.state.qosPolicyId);
+    if (observed.state.ownPolicyId) await this.#deletePolicy(ctx, observed.state.ownPolicyId);
   }
 
   // ---- reading ----
@@ -252,7 +252,12 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   }
 
   /** The network from a recent listing, if the listing is newer than this driver's last write to it. */
-  async #fromListing(ctx: DriverContext, instance: string, id: string): Promise<{ net: NeutronNetwork; subnets: NeutronSubnet[]; policy?: NeutronQosPolicy } | undefined> {
+  async #fromListing(
+    ctx: DriverContext,
+    owner: Owner,
+    id: string,
+  ): Promise<{ net: NeutronNetwork; subnets: NeutronSubnet[]; policy?: NeutronQosPolicy; ownPolicyId: string | null } | undefined> {
+    const instance = owner.instance;
     const ttl = this.#opts.snapshotTtlMs ?? 10_000;
     if (ttl <= 0) return undefined;
     let p = this.#listings.get(instance);
@@ -269,10 +274,11 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     if (!net) return undefined;
     const policy = net.qos_policy_id ? l.policies.get(net.qos_policy_id) : undefined;
     if (net.qos_policy_id && !policy) return undefined; // a policy netform does not own: read it directly
+    const own = [...l.policies.values()].find((x) => x.name === policyName(owner));
     const subnets = l.subnets.get(id) ?? [];
     // A subnet without our tags (someone else's, or one a crash left untagged) is not in the listing.
     if ((net.subnets ?? []).length !== subnets.length) return undefined;
-    return { net, subnets, policy };
+    return { net, subnets, policy, ownPolicyId: own?.id ?? null };
   }
 
   async #list(ctx: DriverContext, instance: string): Promise<Listing> {
@@ -303,12 +309,20 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
         if (!isNotFound(err)) throw err;
       }
     }
-    return this.#observed(net, subnets, policy, owner, recorded);
+    const own = policy?.name === policyName(owner) ? policy : (await this.#c.list<NeutronQosPolicy>('qos/policies', { name: policyName(owner) }, ctx.signal))[0];
+    return this.#observed(net, subnets, policy, owner, recorded, own?.id ?? null);
   }
 
-  #observed(net: NeutronNetwork, subnets: NeutronSubnet[], policy: NeutronQosPolicy | undefined, owner: Owner, recorded: boolean): Observed<NetworkState> {
+  #observed(
+    net: NeutronNetwork,
+    subnets: NeutronSubnet[],
+    policy: NeutronQosPolicy | undefined,
+    owner: Owner,
+    recorded: boolean,
+    ownPolicyId: string | null,
+  ): Observed<NetworkState> {
     const other = foreignOwner(net.tags, owner);
-    const state = normalizeNetwork(net, subnets, policy, owner);
+    const state = normalizeNetwork(net, subnets, policy, owner, ownPolicyId);
     if (recorded && other && !state.ours) throw terminal(`Neutron network ${net.id} belongs to another owner (${other})`);
     const externalIds: Record<string, string> = {};
     for (const s of state.subnets) externalIds[`subnet/${s.name}`] = s.id;

@@ -107,6 +107,8 @@ export interface NetworkState {
   portSecurity: boolean;
   qos: { maxRateKbps?: number; maxBurstKbps?: number } | null;
   qosPolicyId: string | null;
+  /** The network's own QoS policy (by name), attached or not: a left-over one is removed. */
+  ownPolicyId: string | null;
   subnets: SubnetState[];
 }
 
@@ -165,7 +167,13 @@ export function isOurs(o: { tags?: string[]; description?: string }, owner: Owne
   return hasTag(o.tags, ownerTag(owner)) || o.description === pendingMarker(owner);
 }
 
-export function normalizeNetwork(n: NeutronNetwork, subnets: readonly NeutronSubnet[], qos: NeutronQosPolicy | undefined, owner: Owner): NetworkState {
+export function normalizeNetwork(
+  n: NeutronNetwork,
+  subnets: readonly NeutronSubnet[],
+  qos: NeutronQosPolicy | undefined,
+  owner: Owner,
+  ownPolicyId: string | null = null,
+): NetworkState {
   const rule = qos?.rules?.find((r) => r.type === 'bandwidth_limit');
   let q: NetworkState['qos'] = null;
   if (rule) {
@@ -188,6 +196,7 @@ export function normalizeNetwork(n: NeutronNetwork, subnets: readonly NeutronSub
     portSecurity: n.port_security_enabled ?? true,
     qos: q,
     qosPolicyId: n.qos_policy_id ?? null,
+    ownPolicyId,
     subnets: subnets.map((s) => normalizeSubnet(s, tag)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
@@ -305,6 +314,7 @@ export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
   cmp('adminStateUp', m.adminStateUp, s.adminStateUp);
   cmp('portSecurity', m.portSecurity, s.portSecurity);
   cmp('qos', qosOf(m), s.qos);
+  if (!qosOf(m) && !s.qos && s.ownPolicyId) out.push({ path: 'qos', from: 'an unattached policy of this network', to: null });
   const have = new Map(s.subnets.map((x) => [x.name, x]));
   const want = new Map(m.subnets.map((x) => [x.name, x]));
   for (const [name, w] of want) {
