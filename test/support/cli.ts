@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEST_CLI = fileURLToPath(new URL('./netform-test-cli.ts', import.meta.url));
+const HOLD_CLI = fileURLToPath(new URL('./netform-neutron-hold-cli.ts', import.meta.url));
 const REAL_CLI = fileURLToPath(new URL('../../bin/netform.mjs', import.meta.url));
 
 export interface CliResult {
@@ -23,9 +24,18 @@ export interface Spawned {
   output(): { stdout: string; stderr: string };
 }
 
-/** Starts the CLI. `real: true` runs bin/netform.mjs (no test driver); otherwise the test-driver CLI. */
-export function startCli(args: string[], opts: { real?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Spawned {
-  const script = opts.real ? REAL_CLI : TEST_CLI;
+export interface CliOptions {
+  /** bin/netform.mjs with the production drivers (default: the CLI with the test driver). */
+  real?: boolean;
+  /** The CLI with the real Neutron driver and a hold-after-create test hook. */
+  neutronHold?: boolean;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts the CLI in a child process. */
+export function startCli(args: string[], opts: CliOptions = {}): Spawned {
+  const script = opts.real ? REAL_CLI : opts.neutronHold ? HOLD_CLI : TEST_CLI;
   const child = spawn(process.execPath, [script, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NETFORM_LOG_LEVEL: 'warn', ...opts.env },
@@ -41,7 +51,7 @@ export function startCli(args: string[], opts: { real?: boolean; cwd?: string; e
   return { child, result, output: () => ({ stdout, stderr }) };
 }
 
-export function runCli(args: string[], opts: { real?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return startCli(args, opts).result;
 }
 

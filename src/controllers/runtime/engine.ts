@@ -111,7 +111,8 @@ export class Engine {
       if (!this.store.get(r.key) && !this.store.invalid(r.key)) changed.add(r.key);
     }
     const keys = sortKeys([...changed]);
-    for (const k of keys) this.#queue.add(k);
+    // A plan runs every controller itself, once, in order (plan()); nothing is queued.
+    if (!this.rt.dryRun) for (const k of keys) this.#queue.add(k);
     return keys;
   }
 
