@@ -90,14 +90,16 @@ describe('netform apply / plan / status on the embedded default', () => {
 
   it('a provider type without a driver in this build stalls with a reason, and apply exits 1', async () => {
     const dir = tempDir('nodriver');
+    // UCS Manager has no driver in this build yet (its issue is still open).
+    writeFileSync(join(dir, 'creds.yaml'), 'username: u\npassword: p\n', { mode: 0o600 });
     writeFileSync(
       join(dir, 'p.yaml'),
-      'apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "http://127.0.0.1:1", neutron: {auth: noauth}}\n',
+      'apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: ucsm, endpoint: "http://127.0.0.1:1", credentials: {file: creds.yaml}}\n',
     );
     const state = join(dir, 'state');
     const r = await runCli(['apply', '--dir', dir, '--state', state, '--timeout', '5'], { real: true });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Provider/os: failed — no driver for provider type neutron in this build');
+    expect(r.stderr).toContain('Provider/os: failed — no driver for provider type ucsm in this build');
     const s = await runCli(['status', '--state', state, '-o', 'json'], { real: true });
     const cond = (JSON.parse(s.stdout) as { status: { conditions: { type: string; reason: string }[] } }[])[0]!.status.conditions;
     expect(cond.find((c) => c.type === 'Synced')?.reason).toBe('DriverUnavailable');

@@ -190,15 +190,17 @@ export class Engine {
     const { kind } = parseKey(key);
     const controller = this.#controllers.get(kind)!;
     const started = Date.now();
+    // What the object referred to before: a removed object's record is gone afterwards.
+    const before = this.#related(key, this.rt.records.get(key));
     let result;
     try {
       result = await controller.reconcile(key, signal);
     } catch (err) {
       this.#retrying.add(key);
-      this.#wakeIfChanged(key);
+      this.#wakeIfChanged(key, before);
       throw err;
     }
-    this.#wakeIfChanged(key);
+    this.#wakeIfChanged(key, before);
     this.#log.debug({ object: key, ms: Date.now() - started, requeueAfterMs: result.requeueAfterMs }, 'reconciled');
     if (result.retry !== undefined) {
       this.#retrying.add(key);
@@ -208,16 +210,18 @@ export class Engine {
     return result.requeueAfterMs === undefined ? undefined : { requeueAfterMs: result.requeueAfterMs };
   }
 
-  /** When an object's readiness, generation or existence changed, reconcile the objects related to it. */
-  #wakeIfChanged(key: string): void {
+  /** When an object's readiness, generation or existence changed, reconcile the objects related to it
+   *  (before and after the change). */
+  #wakeIfChanged(key: string, relatedBefore: readonly string[]): void {
     const rec = this.rt.records.get(key);
-    const summary = rec
-      ? JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, rec.status.providers ?? null])
-      : 'gone';
+    // What dependents can care about: readiness, generation, and which backend objects exist (not
+    // timestamps, which change on every re-check).
+    const bindings = ((rec?.status.providers as { name: string; externalId?: string }[] | undefined) ?? []).map((b) => [b.name, b.externalId]);
+    const summary = rec ? JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]) : 'gone';
     if (this.#summaries.get(key) === summary) return;
     if (summary === 'gone') this.#summaries.delete(key);
     else this.#summaries.set(key, summary);
-    for (const k of this.#related(key, rec)) this.#queue.add(k);
+    for (const k of new Set([...relatedBefore, ...this.#related(key, rec)])) this.#queue.add(k);
   }
 
   #related(key: string, rec: ObjectRecord | undefined): string[] {

@@ -70,15 +70,17 @@ export class NeutronClient {
     const out: T[] = [];
     let marker: string | undefined;
     const limit = 500;
+    const key = collection.slice(collection.lastIndexOf('/') + 1); // `qos/policies` answers with `policies`
     for (;;) {
       const page = await this.request<Record<string, unknown>>('GET', `/v2.0/${collection}`, {
         query: { ...query, limit, ...(marker ? { marker } : {}) },
         signal,
       });
-      const items = (page[collection] as T[] | undefined) ?? [];
+      const items = (page[key] as T[] | undefined) ?? [];
       out.push(...items);
-      const next = ((page[`${collection}_links`] as { rel: string }[] | undefined) ?? []).some((l) => l.rel === 'next');
-      if (!next || items.length < limit) return out;
+      const next = ((page[`${key}_links`] as { rel: string }[] | undefined) ?? []).some((l) => l.rel === 'next');
+      // Not `items.length < limit`: a server with pagination_max_limit returns smaller pages with a next link.
+      if (!next || items.length === 0) return out;
       marker = items[items.length - 1]!.id;
     }
   }
@@ -114,7 +116,12 @@ export class NeutronClient {
     } catch (err) {
       throw connectionError(err, what, this.#opts.timeoutMs);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw connectionError(err, what, this.#opts.timeoutMs); // the timeout or a reset while reading the body
+    }
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : undefined;
@@ -142,12 +149,13 @@ export class NeutronClient {
   async #authenticate(signal?: AbortSignal): Promise<string> {
     const auth = this.#opts.auth as Extract<NeutronAuth, { kind: 'keystone' }>;
     const url = `${auth.authUrl.replace(/\/+$/, '')}/auth/tokens`;
+    const authBody = JSON.stringify(keystoneAuthBody(auth.credentials)); // outside the try: incomplete credentials stay Terminal
     let res;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(keystoneAuthBody(auth.credentials)),
+        body: authBody,
         signal: AbortSignal.any([AbortSignal.timeout(this.#opts.timeoutMs), ...(signal ? [signal] : [])]),
         dispatcher: this.#dispatcher,
       });

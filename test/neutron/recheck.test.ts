@@ -1,0 +1,95 @@
+// Cheap drift re-checks and vNIC ports, on the real Neutron.
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Engine } from '../../src/controllers/runtime/engine.ts';
+import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { DriverRegistry } from '../../src/drivers/registry.ts';
+import { NeutronDriver } from '../../src/drivers/neutron/driver.ts';
+import { admit } from '../../src/state/admit.ts';
+import { MemoryRecords } from '../../src/state/records.ts';
+import { waitFor } from '../support/cli.ts';
+import { api, networksNamed, neutronUrl, uniq } from './support.ts';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+
+function start(): { e: Engine; records: MemoryRecords; drivers: NeutronDriver[] } {
+  const drivers: NeutronDriver[] = [];
+  const records = new MemoryRecords();
+  const registry = new DriverRegistry().register('neutron', (c, d) => {
+    const x = new NeutronDriver(c, d.log);
+    drivers.push(x);
+    return x;
+  });
+  engine = new Engine({ records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? 'trace' : 'silent' }, pino.destination(process.env.TEST_LOG ?? '/dev/null')), waitMs: 200, concurrency: 8 });
+  return { e: engine, records, drivers };
+}
+
+const provider = (instance: string) =>
+  `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os-${instance}}\nspec: {type: neutron, endpoint: "${neutronUrl()}", neutron: {auth: noauth}}`;
+
+describe('re-checks and ports on Neutron', () => {
+  it('a no-op re-check of 30 networks lists by tag instead of reading each network', async () => {
+    const run = uniq();
+    const { e, drivers } = start();
+    const docs = [provider(run)];
+    for (let i = 0; i < 30; i++) {
+      docs.push(`apiVersion: netform.io/v1alpha1
+kind: Network
+metadata: {name: rc-${run}-${i}}
+spec:
+  physicalNetwork: physnet2
+  vlan: {id: ${2300 + i}}
+  subnets: [{name: s, cidr: 10.77.${i}.0/24}]
+  providerRefs: [{name: os-${run}}]`);
+    }
+    e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
+    expect(await e.settle(120_000)).toBe(true);
+    expect(e.states().every((s) => s.state === 'ready')).toBe(true);
+    const calls = drivers[0]!.client.calls;
+    const before = { ...calls };
+    e.resyncAll();
+    expect(await e.settle(60_000)).toBe(true);
+    const gets = calls.GET - before.GET;
+    // One listing of networks, subnets and QoS policies (plus the provider's probe), not 30 × (network + subnets).
+    expect(gets).toBeLessThanOrEqual(5);
+    expect(calls.POST - before.POST + calls.PUT - before.PUT + calls.DELETE - before.DELETE).toBe(0);
+    e.sync(admit([{ path: 'm.yaml', text: provider(run) }]));
+    expect(await e.settle(120_000)).toBe(true);
+    expect((await networksNamed(`rc-${run}-0`)).length).toBe(0);
+  });
+
+  it('a VnicAttachment becomes a Neutron port with its MAC, host and VM; unplugging removes the port', async () => {
+    const run = uniq();
+    const { e, records } = start();
+    const base = [
+      provider(run),
+      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: vn-${run}}\nspec: {physicalNetwork: physnet2, vlan: {id: 2390}, shared: true, subnets: [{name: s, cidr: 10.88.0.0/24}], providerRefs: [{name: os-${run}}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c-${run}}\nspec: {networks: [{name: vn-${run}}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv-${run}}\nspec: {cluster: c-${run}, nics: [{name: eth1}], networks: [{name: vn-${run}, interface: eth1}]}`,
+    ];
+    const vnic = (plugged: boolean) =>
+      `apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: web1-nic1, namespace: t-${run}}\nspec: {vm: {name: web1, uid: vm-${run}}, interfaceName: nic1, mac: "56:6f:00:aa:00:01", network: vn-${run}, host: hv-${run}, plugged: ${plugged}}`;
+    e.sync(admit([{ path: 'm.yaml', text: [...base, vnic(true)].join('\n---\n') }]));
+    const key = `VnicAttachment/t-${run}/web1-nic1`;
+    await waitFor('the port', () => e.states().find((s) => s.key === key)?.state === 'ready', 60_000);
+    const ports = (await api<{ ports: { id: string; mac_address: string; device_id: string; 'binding:host_id': string; fixed_ips: { ip_address: string }[]; tags: string[] }[] }>('GET', `/v2.0/ports?device_id=vm-${run}`)).body.ports;
+    expect(ports).toHaveLength(1);
+    expect(ports[0]).toMatchObject({ mac_address: '56:6f:00:aa:00:01', device_id: `vm-${run}`, 'binding:host_id': `hv-${run}` });
+    expect(ports[0]!.tags).toEqual(expect.arrayContaining(['netform']));
+    const status = records.get(key)!.status as { mac?: string; addresses?: string[]; providers?: { externalId: string }[] };
+    expect(status.mac).toBe('56:6f:00:aa:00:01');
+    expect(status.addresses).toEqual(ports[0]!.fixed_ips.map((f) => f.ip_address));
+    expect(status.addresses![0]).toMatch(/^10\.88\.0\./);
+    expect(status.providers![0]!.externalId).toBe(ports[0]!.id);
+
+    e.sync(admit([{ path: 'm.yaml', text: [...base, vnic(false)].join('\n---\n') }]));
+    await waitFor('the port to go', async () => (await api<{ ports: unknown[] }>('GET', `/v2.0/ports?device_id=vm-${run}`)).body.ports.length === 0, 60_000);
+    e.sync(admit([{ path: 'm.yaml', text: provider(run) }]));
+    expect(await e.settle(60_000)).toBe(true);
+    expect(await networksNamed(`vn-${run}`)).toEqual([]);
+  });
+});
