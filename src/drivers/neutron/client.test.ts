@@ -509,6 +509,13 @@ describe('Keystone v3', () => {
     expect(auth[0]!.headers['x-auth-token']).toBeUndefined();
   });
 
+  it('an authUrl without /v3 means its /v3 API root', async () => {
+    const f = await fake();
+    await client(f.srv.url, { auth: { kind: 'keystone', authUrl: f.srv.url, credentials: password } }).request('GET', '/v2.0/networks');
+    expect(f.srv.seen.filter((s) => s.path === '/v3/auth/tokens')).toHaveLength(1);
+    expect(f.neutronTokens).toEqual(['tok-1']);
+  });
+
   it('sends the password auth body to Keystone', async () => {
     const f = await fake();
     await keystoneClient(f).request('GET', '/v2.0/networks');

@@ -148,7 +148,9 @@ export class NeutronClient {
 
   async #authenticate(signal?: AbortSignal): Promise<string> {
     const auth = this.#opts.auth as Extract<NeutronAuth, { kind: 'keystone' }>;
-    const url = `${auth.authUrl.replace(/\/+$/, '')}/auth/tokens`;
+    // The Keystone v3 API root; a bare https://keystone:5000 means its /v3.
+    const root = auth.authUrl.replace(/\/+$/, '');
+    const url = `${/\/v3$/.test(root) ? root : `${root}/v3`}/auth/tokens`;
     const authBody = JSON.stringify(keystoneAuthBody(auth.credentials)); // outside the try: incomplete credentials stay Terminal
     let res;
     try {

@@ -913,3 +913,16 @@ describe('neutronError', () => {
     expect(e.message).toBe(message);
   });
 });
+
+describe('diffNetwork on an imported network', () => {
+  // state() builds a network without owner tags: not ours, like an imported one.
+  it('keeps its description unless the spec gives one', () => {
+    const s = state({ description: 'made by hand', tags: [] });
+    expect(s.ours).toBe(false);
+    expect(diffNetwork(model({ description: undefined }), s).filter((c) => c.path === 'description')).toEqual([]);
+    expect(diffNetwork(model({ description: 'managed now' }), s).filter((c) => c.path === 'description')).toEqual([
+      { path: 'description', from: 'made by hand', to: 'managed now' },
+    ]);
+  });
+});
+

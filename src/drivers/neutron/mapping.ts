@@ -304,7 +304,8 @@ export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
     if (!same(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
   };
   if (s.ours) cmp('name', m.name, s.name);
-  cmp('description', m.description ?? '', s.description);
+  // An imported network keeps its description unless the spec gives one.
+  if (s.ours || m.description !== undefined) cmp('description', m.description ?? '', s.description);
   if (s.ours && !s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
   cmp('networkType', networkType(m), s.networkType, true);
   cmp('physicalNetwork', m.physicalNetwork, s.physicalNetwork, true);
