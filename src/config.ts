@@ -15,6 +15,13 @@ export interface Config {
   /** How long `apply` waits for everything to converge. */
   timeoutMs: number;
   concurrency: number;
+  /** The Host this process runs the agent for (file mode); undefined: the Host named like this machine, if any. */
+  host?: string;
+  /** Host agent target. */
+  netns?: string;
+  ovsDb?: string;
+  ovsDatapath: 'system' | 'netdev';
+  sysfsRoot: string;
 }
 
 export interface Flags {
@@ -25,6 +32,11 @@ export interface Flags {
   resync?: string;
   timeout?: string;
   concurrency?: string;
+  host?: string;
+  netns?: string;
+  ovsDb?: string;
+  ovsDatapath?: string;
+  sysfs?: string;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -34,6 +46,11 @@ function seconds(v: string | undefined, what: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number of seconds, not "${v}"`);
   return n * 1000;
+}
+
+function datapath(v: string): 'system' | 'netdev' {
+  if (v !== 'system' && v !== 'netdev') throw new Error(`ovs datapath must be system or netdev, not "${v}"`);
+  return v;
 }
 
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
@@ -52,7 +69,18 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     resyncMs: seconds(flags.resync ?? env.NETFORM_RESYNC_SECONDS, 'resync') ?? 5 * 60_000,
     timeoutMs: seconds(flags.timeout ?? env.NETFORM_TIMEOUT_SECONDS, 'timeout') ?? 120_000,
     concurrency,
+    ovsDatapath: datapath(flags.ovsDatapath ?? env.NETFORM_OVS_DATAPATH ?? 'system'),
+    sysfsRoot: flags.sysfs ?? env.NETFORM_SYSFS ?? '/sys',
   };
   if (flags.dir !== undefined) cfg.dir = flags.dir;
+  const host = flags.host ?? env.NETFORM_HOST;
+  if (host !== undefined) cfg.host = host;
+  const netns = flags.netns ?? env.NETFORM_NETNS;
+  if (netns !== undefined) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(netns)) throw new Error(`"${netns}" is not a network namespace name`);
+    cfg.netns = netns;
+  }
+  const ovsDb = flags.ovsDb ?? env.NETFORM_OVS_DB;
+  if (ovsDb !== undefined) cfg.ovsDb = ovsDb;
   return cfg;
 }

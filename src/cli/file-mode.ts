@@ -1,6 +1,12 @@
 // File mode: a manifest directory as the source of desired state, a state directory as the record
 // store. Used by `apply`, `run` and (read-only, in memory) `plan`.
+import { constants, existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
+import type { HostTarget } from '../drivers/host/agent.ts';
+import { OvsdbClient } from '../drivers/host/ovsdb.ts';
 import type { Config } from '../config.ts';
 import { Engine } from '../controllers/runtime/engine.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
@@ -11,6 +17,9 @@ import { admit, type AdmissionResult } from '../state/admit.ts';
 import { MemoryRecords, StateDirRecords, type RecordStore } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
 import type { VlanAllocation } from '../state/semantic.ts';
+
+/** Where Debian's Open vSwitch puts its database socket. */
+export const DEFAULT_OVS_DB = '/var/run/openvswitch/db.sock';
 
 export interface FileModeOptions {
   config: Config;
@@ -24,6 +33,8 @@ export interface FileModeOptions {
 export class FileMode {
   readonly engine: Engine;
   readonly records: RecordStore;
+  /** The host agent of this process, when it runs one (see `startAgent`). */
+  agent: HostAgentLoop | undefined;
   readonly #state: StateDir | undefined;
   readonly #dir: string;
 
@@ -75,7 +86,37 @@ export class FileMode {
     return result;
   }
 
+  /**
+   * Runs the host agent for `config.host`, or for the Host named like this machine when there is one.
+   * Returns the Host's name, or undefined when this process carries no Host.
+   */
+  startAgent(config: Config, log: Logger, opts: { loop: boolean; intervalMs?: number }): string | undefined {
+    const name = config.host ?? (this.engine.store.object('Host', hostname()) ? hostname() : undefined);
+    if (!name) return undefined;
+    const socket = config.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
+    const target: HostTarget = {
+      ovsBridge: 'br-int',
+      ovsDatapath: config.ovsDatapath,
+      sysfsRoot: config.sysfsRoot,
+      ...(config.netns ? { netns: config.netns } : {}),
+      ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
+    };
+    const dir = this.#dir;
+    this.agent = new HostAgentLoop({
+      engine: this.engine,
+      host: name,
+      target,
+      log,
+      intervalMs: opts.intervalMs,
+      // A change is kept only if this process can still read its manifests afterwards.
+      reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
+    });
+    if (opts.loop) this.agent.start();
+    return name;
+  }
+
   async close(): Promise<void> {
+    await this.agent?.stop();
     await this.engine.stop();
     await this.#state?.close();
   }

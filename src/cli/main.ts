@@ -13,7 +13,8 @@ import { watchDirectory } from '../sources/watch.ts';
 import { admit, formatAdmissionError, type AdmissionResult } from '../state/admit.ts';
 import type { ObjectRecord } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
-import { FileMode } from './file-mode.ts';
+import { DEFAULT_OVS_DB, FileMode } from './file-mode.ts';
+import { hostname } from 'node:os';
 import { statusTable } from './render.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
@@ -47,6 +48,16 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .option('--instance <name>', 'name of this netform installation, part of every owner marker on backends');
 
   const cfg = (local: Flags): Config => loadConfig({ ...program.opts(), ...local } as Flags, deps.env ?? process.env);
+  /** The host-agent options `run` and `apply` share. */
+  const hostOptions = (c: Command) =>
+    c
+      .option('--host <name>', 'run the host agent for this Host (default: the Host named like this machine, if declared)')
+      .option('--netns <name>', "the host's devices live in this network namespace")
+      .option('--ovs-db <path>', `the host's OVSDB socket (default ${DEFAULT_OVS_DB} when it exists)`)
+      .addOption(new Option('--ovs-datapath <type>', 'datapath_type of the integration bridge netform creates').choices(['system', 'netdev']))
+      .option('--sysfs <path>', 'sysfs root for link speeds and Cisco VIC dynamic vNICs (default /sys)');
+  type HostFlags = { host?: string; netns?: string; ovsDb?: string; ovsDatapath?: string; sysfs?: string };
+  const hostFlags = (o: HostFlags): Flags => ({ host: o.host, netns: o.netns, ovsDb: o.ovsDb, ovsDatapath: o.ovsDatapath, sysfs: o.sysfs });
   const logger = (c: Config): Logger => createLogger({ level: c.logLevel });
 
   program
@@ -97,21 +108,27 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       }
     });
 
-  program
-    .command('apply')
-    .description('converge once and exit: 0 when everything is Ready, 1 otherwise')
-    .requiredOption('--dir <dir>', 'directory of manifests')
-    .option('--state <dir>', 'state directory (default ./.netform)')
-    .option('--timeout <seconds>', 'how long to wait for convergence (default 120)')
-    .action(async (o: { dir: string; state?: string; timeout?: string }) => {
-      const c = cfg({ dir: o.dir, state: o.state, timeout: o.timeout });
+  hostOptions(
+    program
+      .command('apply')
+      .description('converge once and exit: 0 when everything is Ready, 1 otherwise')
+      .requiredOption('--dir <dir>', 'directory of manifests')
+      .option('--state <dir>', 'state directory (default ./.netform)')
+      .option('--timeout <seconds>', 'how long to wait for convergence (default 120)'),
+  ).action(async (o: { dir: string; state?: string; timeout?: string } & HostFlags) => {
+      const c = cfg({ dir: o.dir, state: o.state, timeout: o.timeout, ...hostFlags(o) });
       const log = logger(c);
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
       try {
         const admission = await fm.load();
         reportAdmission(admission, eprint);
         const progress = progressLine(out, fm);
-        const settled = await fm.engine.settle(c.timeoutMs, progress.tick);
+        let settled = await fm.engine.settle(c.timeoutMs, progress.tick);
+        // The host agent runs once the networks (and their VLANs) have settled, then the Host's status.
+        if (fm.startAgent(c, log, { loop: false })) {
+          await fm.agent!.kick();
+          settled = (await fm.engine.settle(c.timeoutMs, progress.tick)) && settled;
+        }
         progress.done();
         const states = fm.engine.states();
         print(statusTable(fm.records.list(), new Date()));
@@ -124,14 +141,15 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       }
     });
 
-  program
-    .command('run')
-    .description('watch a directory of manifests and keep the backends converged (file mode)')
-    .requiredOption('--dir <dir>', 'directory of manifests')
-    .option('--state <dir>', 'state directory (default ./.netform)')
-    .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
-    .action(async (o: { dir: string; state?: string; resync?: string }) => {
-      const c = cfg({ dir: o.dir, state: o.state, resync: o.resync });
+  hostOptions(
+    program
+      .command('run')
+      .description('watch a directory of manifests and keep the backends and this host converged (file mode)')
+      .requiredOption('--dir <dir>', 'directory of manifests')
+      .option('--state <dir>', 'state directory (default ./.netform)')
+      .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)'),
+  ).action(async (o: { dir: string; state?: string; resync?: string } & HostFlags) => {
+      const c = cfg({ dir: o.dir, state: o.state, resync: o.resync, ...hostFlags(o) });
       const log = logger(c);
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
       let generation = 0;
@@ -147,7 +165,11 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           return;
         }
         // Once this load has converged (and no newer one started), say where everything stands.
-        const settled = await fm.engine.settle(c.timeoutMs);
+        let settled = await fm.engine.settle(c.timeoutMs);
+        if (mine !== generation || stopping) return;
+        if (!fm.agent && fm.startAgent(c, log, { loop: true })) log.info({ host: c.host ?? hostname() }, 'host agent started');
+        else if (fm.agent) await fm.agent.kick();
+        settled = (await fm.engine.settle(c.timeoutMs)) && settled;
         if (mine !== generation || stopping) return;
         const states = fm.engine.states();
         const notReady = states.filter((s) => s.state !== 'ready');

@@ -44,22 +44,28 @@ export class HostController implements Controller {
     const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
     const { placements, unplaced } = hostNetworks(host, cluster, networks);
     rec.status.networkCount = placements.length;
-    const reported = typeof rec.status.lastObservedTime === 'string';
-    const stateOf = new Map(((rec.status.networks as { name: string; inSync?: boolean; difference?: string }[] | undefined) ?? []).map((n) => [n.name, n]));
+    const report = rt.hostReports.get(host.metadata.name);
+    if (report) {
+      rec.status.lastObservedTime = report.lastObservedTime;
+      rec.status.interfaces = report.interfaces;
+      rec.status.dynamicVnics = report.dynamicVnics;
+    }
+    const stateOf = new Map((report?.networks ?? []).map((n) => [n.name, n]));
     const rows = [
-      ...placements.map((p) => stateOf.get(p.network) ?? { name: p.network, inSync: false, difference: 'not yet converged by the host agent' }),
+      ...placements.map((p) => stateOf.get(p.network) ?? { name: p.network, inSync: false, difference: report ? 'not realized on the host' : 'not yet converged by the host agent' }),
       ...unplaced.map((name) => ({ name, inSync: false, difference: 'required by the cluster but placed on no NIC or bond' })),
     ].sort((a, b) => (a.name < b.name ? -1 : 1));
     rec.status.networks = rows;
     const outOfSync = rows.filter((r) => !r.inSync);
     rec.status.networksOutOfSync = outOfSync.length;
+    const differences = outOfSync.map((r) => `${r.name}: ${r.difference ?? 'out of sync'}`).join('; ');
     if (!cluster) {
       setOutcome(rt, rec, {
         ready: { status: 'False', reason: 'WaitingForDependencies', message: `Cluster ${host.spec.cluster} is not available` },
         synced: { status: 'True', reason: 'ReconcileSuccess' },
         progressing: true,
       });
-    } else if (!reported) {
+    } else if (!report) {
       setOutcome(rt, rec, {
         ready: {
           status: 'False',
@@ -69,14 +75,30 @@ export class HostController implements Controller {
         synced: { status: 'True', reason: 'ReconcileSuccess' },
         progressing: true,
       });
-    } else if (outOfSync.length) {
+    } else if (report.problems.length) {
       setOutcome(rt, rec, {
-        ready: { status: 'False', reason: 'OutOfSync', message: outOfSync.map((r) => `${r.name}: ${r.difference}`).join('; ') },
-        synced: { status: 'True', reason: 'ReconcileSuccess' },
+        ready: { status: outOfSync.length ? 'False' : 'True', reason: outOfSync.length ? 'OutOfSync' : 'Available', message: differences || undefined },
+        synced: { status: 'False', reason: 'BackendRejected', message: report.problems.join('; ') },
+        stalled: true,
+      });
+    } else if (report.lastApply && report.lastApply.result !== 'applied' && outOfSync.length) {
+      setOutcome(rt, rec, {
+        ready: { status: 'False', reason: 'OutOfSync', message: differences },
+        synced: { status: 'False', reason: 'ReconcileError', message: `change ${report.lastApply.result}: ${report.lastApply.error ?? ''}` },
+        progressing: true,
+      });
+    } else if (outOfSync.length) {
+      const manual = report.syncPolicy === 'Manual';
+      setOutcome(rt, rec, {
+        ready: { status: 'False', reason: 'OutOfSync', message: differences },
+        synced: manual
+          ? { status: 'True', reason: 'ReconcileSuccess', message: 'syncPolicy Manual: differences are reported, not healed' }
+          : { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: !manual,
       });
     } else {
       setOutcome(rt, rec, {
-        ready: { status: 'True', reason: 'Available', message: `${placements.length} networks in sync` },
+        ready: { status: 'True', reason: 'Available', message: `${placements.length} network${placements.length === 1 ? '' : 's'} in sync` },
         synced: { status: 'True', reason: 'ReconcileSuccess' },
       });
     }

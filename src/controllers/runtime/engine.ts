@@ -3,7 +3,8 @@
 // readiness changes, re-checks converged objects periodically, and retries failures with backoff.
 import type { Logger } from 'pino';
 import { isReady, isStalled } from '../../api/conditions.ts';
-import { KINDS, parseKey, type Kind } from '../../api/kinds.ts';
+import { KINDS, objectKey, parseKey, type Kind } from '../../api/kinds.ts';
+import type { HostReport } from '../../drivers/host/agent.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../state/admit.ts';
 import { DesiredStore, referencesOf } from '../../state/store.ts';
@@ -74,6 +75,7 @@ export class Engine {
       waitMs: opts.waitMs ?? 30_000,
       dryRun: opts.dryRun ?? false,
       plan: [],
+      hostReports: new Map(),
       enqueue: (key) => {
         if (!this.rt.dryRun) this.#queue.add(key);
       },
@@ -174,6 +176,12 @@ export class Engine {
       else out.push({ key, state: 'pending', message: rec ? messageOf(rec, 'Ready') : undefined });
     }
     return out;
+  }
+
+  /** Takes a host agent's report; the Host's status is written from it. */
+  reportHost(name: string, report: HostReport): void {
+    this.rt.hostReports.set(name, report);
+    this.#queue.add(objectKey('Host', name));
   }
 
   queueStats() {

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import type { HostReport } from '../../drivers/host/agent.ts';
 import { applyOutcome, type Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import type { AdmittedObject } from '../../state/admit.ts';
@@ -35,6 +36,8 @@ export interface Runtime {
   plan: PlanItem[];
   /** Ask for a key to be reconciled (used to wake objects that depend on one that changed). */
   enqueue(key: string): void;
+  /** The latest report of each host's agent, by Host name. */
+  hostReports: Map<string, HostReport>;
   hooks?: RuntimeHooks;
 }
 

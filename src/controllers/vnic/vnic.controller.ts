@@ -21,6 +21,7 @@ import {
   type Runtime,
 } from '../runtime/runtime.ts';
 import { toVnicModel } from './vnic.model.ts';
+import { vnicDeviceName } from '../../drivers/host/model.ts';
 
 export class VnicController implements Controller {
   readonly kind = 'VnicAttachment' as const;
@@ -77,6 +78,7 @@ export class VnicController implements Controller {
     const mac = facts?.mac ?? vnic.spec.mac?.toLowerCase();
     if (mac) rec.status.mac = mac;
     if (facts?.addresses) rec.status.addresses = facts.addresses;
+    rec.status.deviceName = vnicDeviceName(key.slice('VnicAttachment/'.length));
     const { outcome, retry } = summarizeBindings(outcomes, 'vNIC');
     setOutcome(rt, rec, outcome);
     await writeRecord(rt, rec);

@@ -1,0 +1,34 @@
+// What the host agent needs from the desired state: the Host, its Cluster, the Networks with the
+// VLANs they actually use (from their status), and the vNICs placed on the host. Reads the store and
+// records only.
+import { objectKey, type Network } from '../../api/kinds.ts';
+import type { HostInputs, HostNetworkInput, VnicInput } from '../../drivers/host/desired.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+
+export function hostInputs(rt: Runtime, hostName: string, o: { ovsBridge: string; ovsDatapath: 'system' | 'netdev' }): HostInputs | undefined {
+  const host = rt.store.object('Host', hostName);
+  if (!host) return undefined;
+  const cluster = rt.store.object('Cluster', host.spec.cluster);
+  const networks = new Map<string, HostNetworkInput>();
+  for (const n of rt.store.list('Network') as Network[]) {
+    const rec = rt.records.get(objectKey('Network', n.metadata.name));
+    const vlan = n.spec.vlan?.id ?? (rec?.status.vlan as number | undefined);
+    networks.set(n.metadata.name, vlan === undefined ? { spec: n.spec } : { spec: n.spec, vlan });
+  }
+  const vnics: VnicInput[] = rt.store
+    .list('VnicAttachment')
+    .filter((v) => v.spec.host === hostName)
+    .map((v) => {
+      const x: VnicInput = {
+        key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
+        network: v.spec.network,
+        vmName: v.spec.vm.name,
+        plugged: v.spec.plugged,
+        linked: v.spec.linked,
+      };
+      if (v.spec.mac) x.mac = v.spec.mac.toLowerCase();
+      if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
+      return x;
+    });
+  return { host, cluster, networks, vnics, instance: rt.instance, ovsBridge: o.ovsBridge, ovsDatapath: o.ovsDatapath };
+}

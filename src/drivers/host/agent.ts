@@ -1,0 +1,300 @@
+// The host agent: observes one host (its kernel devices and Open vSwitch), converges it to the
+// desired layout as one transaction — snapshot → ip -batch + one OVSDB transaction → verify
+// (re-observe, probes, the source of desired state still reachable) → commit, or roll back to the
+// snapshot — and reports the interface table and each network's sync state.
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { diffHost, isEmpty, networkSync, type HostDiff, type NetworkSync } from './diff.ts';
+import { ip, ipBatch } from './ip.ts';
+import { OVS_NETWORK_KEY, OVS_OWNER_KEY, isOwnedPort, type DesiredHost, type ObservedHost } from './model.ts';
+import { parseAddresses, parseLinks, parseOvs } from './parse.ts';
+import { addressLines, planHost } from './plan.ts';
+import { restoreTarget } from './restore.ts';
+
+/** What the agent needs of an OVSDB connection. */
+export interface OvsDb {
+  transact(db: string, ops: unknown[]): Promise<unknown[]>;
+  transactAndWait(ops: unknown[], opts?: { timeoutMs?: number }): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export interface HostTarget {
+  /** The network namespace the host's devices live in (tests and the demo); undefined: the agent's own. */
+  netns?: string;
+  /** Connects to the host's OVSDB, when the host runs Open vSwitch. */
+  ovs?: () => Promise<OvsDb>;
+  ovsBridge: string;
+  ovsDatapath: 'system' | 'netdev';
+  /** Root of sysfs, for link speeds and Cisco VIC dynamic vNICs (tests feed a recorded tree). */
+  sysfsRoot: string;
+}
+
+export interface HostInterfaceRow {
+  name: string;
+  address?: string;
+  mac?: string;
+  speedMbps?: number;
+  rxMbps?: number;
+  txMbps?: number;
+  drops?: number;
+  bond?: string;
+  fabric?: string;
+  network?: string;
+}
+
+export interface HostReport {
+  lastObservedTime: string;
+  interfaces: HostInterfaceRow[];
+  dynamicVnics: { total: number; free: number };
+  networks: NetworkSync[];
+  /** Why the spec cannot be realized as it stands (a NIC missing, a device that is someone else's). */
+  problems: string[];
+  /** The last change attempted, if any. */
+  lastApply?: { time: string; result: 'applied' | 'rolled back' | 'rollback failed'; error?: string; changes: number };
+  /** Stale OVS ports (device gone) that were removed. */
+  collected: string[];
+  syncPolicy: 'Auto' | 'Manual';
+}
+
+export interface AgentOptions {
+  target: HostTarget;
+  instance: string;
+  log: Logger;
+  /** Must answer for a change to be kept (e.g. the file-mode source directory is readable). */
+  reachSource?: () => Promise<boolean>;
+  now?: () => Date;
+}
+
+export class VerifyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyError';
+  }
+}
+
+/** Vendor and device of the dynamic vNICs of a Cisco VIC ("Palo") adapter. */
+export const DYNAMIC_VNIC = { vendor: '0x1137', device: '0x0044' };
+
+export class HostAgent {
+  readonly #o: AgentOptions;
+  #ovs: OvsDb | undefined;
+  #samples = new Map<string, { at: number; rx: number; tx: number }>();
+
+  constructor(o: AgentOptions) {
+    this.#o = o;
+  }
+
+  async close(): Promise<void> {
+    await this.#ovs?.close();
+    this.#ovs = undefined;
+  }
+
+  async #db(): Promise<OvsDb | undefined> {
+    if (!this.#o.target.ovs) return undefined;
+    this.#ovs ??= await this.#o.target.ovs();
+    return this.#ovs;
+  }
+
+  /** The host as it is: links with details and counters, addresses, and the OVS bridges. */
+  async observe(): Promise<ObservedHost> {
+    const ns = this.#o.target.netns;
+    const [links, addrs] = await Promise.all([ip(ns, ['-json', '-details', '-stats', 'link', 'show']), ip(ns, ['-json', 'address', 'show'])]);
+    const out: ObservedHost = { links: parseLinks(links), addresses: parseAddresses(addrs) };
+    const db = await this.#db();
+    if (db) {
+      const [b, p, i] = (await db.transact('Open_vSwitch', [
+        { op: 'select', table: 'Bridge', where: [], columns: ['_uuid', 'name', 'datapath_type', 'ports'] },
+        { op: 'select', table: 'Port', where: [], columns: ['_uuid', 'name', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'interfaces', 'external_ids'] },
+        { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'type', 'ofport', 'error', 'mtu_request', 'external_ids'] },
+      ])) as { rows: Record<string, unknown>[] }[];
+      out.ovs = { bridges: parseOvs(b!.rows, p!.rows, i!.rows) };
+    }
+    return out;
+  }
+
+  /** Brings the host to `desired` (unless the policy is Manual) and reports where it stands. */
+  async converge(desired: DesiredHost, syncPolicy: 'Auto' | 'Manual' = 'Auto', probes: { address: string }[] = []): Promise<HostReport> {
+    const log = this.#o.log;
+    const before = await this.observe();
+    let d = diffHost(desired, before, { instance: this.#o.instance });
+    const problems = [...desired.problems, ...d.problems];
+    let lastApply: HostReport['lastApply'];
+    const collected: string[] = [];
+    if (syncPolicy === 'Auto' && !problems.length && !isEmpty(d)) {
+      const changes = d.links.length + d.ports.length + d.addresses.length + (d.createBridge ? 1 : 0);
+      const time = (this.#o.now?.() ?? new Date()).toISOString();
+      try {
+        await this.#apply(d, desired.ovs?.bridge ?? this.#o.target.ovsBridge);
+        const after = await this.observe();
+        const rest = diffHost(desired, after, { instance: this.#o.instance });
+        if (!isEmpty(rest)) throw new VerifyError(`after the change the host still differs: ${describe(rest)}`);
+        for (const p of probes) {
+          if (!(await this.ping(p.address))) throw new VerifyError(`probe ${p.address} does not answer`);
+        }
+        if (this.#o.reachSource && !(await this.#o.reachSource())) throw new VerifyError('the source of desired state is no longer reachable');
+        collected.push(...d.ports.filter((c) => c.stale && c.op === 'delete').map((c) => c.name));
+        lastApply = { time, result: 'applied', changes };
+        log.info({ changes }, 'host converged');
+        d = rest;
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        log.warn({ err: error }, 'host change failed; rolling back');
+        try {
+          await this.rollback(before, desired);
+          lastApply = { time, result: 'rolled back', error, changes };
+        } catch (rb) {
+          lastApply = { time, result: 'rollback failed', error: `${error}; rollback: ${rb instanceof Error ? rb.message : String(rb)}`, changes };
+        }
+        d = diffHost(desired, await this.observe(), { instance: this.#o.instance });
+      }
+    }
+    const now = await this.observe();
+    return {
+      lastObservedTime: (this.#o.now?.() ?? new Date()).toISOString(),
+      interfaces: await this.#table(now, desired),
+      dynamicVnics: await this.dynamicVnics(now),
+      networks: networkSync(desired, d),
+      problems,
+      ...(lastApply ? { lastApply } : {}),
+      collected,
+      syncPolicy,
+    };
+  }
+
+  /** Puts back every device and port the failed change touched exactly as the snapshot had them. */
+  async rollback(snapshot: ObservedHost, touched: DesiredHost): Promise<void> {
+    const target = restoreTarget(snapshot, touched, this.#o.instance);
+    const current = await this.observe();
+    const d = diffHost(target, current, { instance: this.#o.instance });
+    await this.#apply(d, touched.ovs?.bridge ?? this.#o.target.ovsBridge);
+    // A bridge the failed change created goes too (only one netform made).
+    const bridgeName = touched.ovs?.bridge;
+    const had = snapshot.ovs?.bridges.some((b) => b.name === bridgeName);
+    const now = (await this.observe()).ovs?.bridges.find((b) => b.name === bridgeName);
+    const db = await this.#db();
+    if (db && bridgeName && !had && now) {
+      const rows = (await db.transact('Open_vSwitch', [{ op: 'select', table: 'Bridge', where: [['name', '==', bridgeName]], columns: ['_uuid', 'external_ids'] }])) as { rows: { _uuid: unknown; external_ids: unknown }[] }[];
+      const row = rows[0]?.rows[0];
+      const ext = Array.isArray(row?.external_ids) && row.external_ids[0] === 'map' ? Object.fromEntries(row.external_ids[1] as [string, string][]) : {};
+      if (row && ext[OVS_OWNER_KEY] === this.#o.instance) {
+        await db.transactAndWait([{ op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'delete', ['set', [row._uuid]]]] }]);
+      }
+    }
+    const rest = diffHost(target, await this.observe(), { instance: this.#o.instance });
+    if (!isEmpty(rest)) throw new Error(`the host differs from the snapshot after rollback: ${describe(rest)}`);
+  }
+
+  async #apply(d: HostDiff, bridge: string): Promise<void> {
+    const plan = planHost(d, { instance: this.#o.instance, bridge });
+    await ipBatch(this.#o.target.netns, plan.ip);
+    if (plan.ovs.length) {
+      const db = await this.#db();
+      if (!db) throw new Error('the host has no Open vSwitch to configure');
+      await db.transactAndWait(plan.ovs, { timeoutMs: 30_000 });
+    }
+    await ipBatch(this.#o.target.netns, addressLines(d));
+  }
+
+  /** One ICMP echo to `address` from the host. */
+  ping(address: string): Promise<boolean> {
+    const args = ['-c', '1', '-W', '2', address];
+    const argv = this.#o.target.netns ? ['netns', 'exec', this.#o.target.netns, 'ping', ...args] : args;
+    return new Promise((resolve) => {
+      const child = spawn(this.#o.target.netns ? 'ip' : 'ping', argv, { stdio: 'ignore' });
+      child.on('error', () => resolve(false));
+      child.on('close', (code) => resolve(code === 0));
+    });
+  }
+
+  /** Cisco VIC dynamic vNICs (PCI 1137:0044) under the sysfs root; a free one carries no traffic of a VM. */
+  async dynamicVnics(observed: ObservedHost): Promise<{ total: number; free: number }> {
+    const dir = join(this.#o.target.sysfsRoot, 'bus/pci/devices');
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch {
+      return { total: 0, free: 0 };
+    }
+    let total = 0;
+    let free = 0;
+    for (const e of entries) {
+      const read = (f: string) => readFile(join(dir, e, f), 'utf8').then((s) => s.trim(), () => '');
+      if ((await read('vendor')) !== DYNAMIC_VNIC.vendor || (await read('device')) !== DYNAMIC_VNIC.device) continue;
+      total++;
+      const nets = await readdir(join(dir, e, 'net')).catch(() => [] as string[]);
+      const inUse = nets.some((n) => {
+        const l = observed.links.find((x) => x.name === n);
+        return l ? l.up || !!l.master : false;
+      });
+      if (!inUse) free++;
+    }
+    return { total, free };
+  }
+
+  async #speeds(names: string[]): Promise<Map<string, number>> {
+    const files = names.map((n) => join('/sys/class/net', n, 'speed'));
+    const out = new Map<string, number>();
+    if (!files.length) return out;
+    const netns = this.#o.target.netns;
+    const argv = netns ? ['netns', 'exec', netns, 'grep', '-H', '.', ...files] : ['-H', '.', ...files];
+    const text = await new Promise<string>((resolve) => {
+      const child = spawn(netns ? 'ip' : 'grep', argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+      let s = '';
+      child.stdout.on('data', (d: Buffer) => (s += d.toString()));
+      child.on('error', () => resolve(''));
+      child.on('close', () => resolve(s));
+    });
+    for (const line of text.split('\n')) {
+      const m = /^\/sys\/class\/net\/([^/]+)\/speed:(-?\d+)$/.exec(line);
+      if (m && Number(m[2]) > 0) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+
+  async #table(h: ObservedHost, desired: DesiredHost): Promise<HostInterfaceRow[]> {
+    const now = Date.now();
+    const speeds = await this.#speeds(h.links.map((l) => l.name));
+    const bridges = new Set(h.links.filter((l) => l.kind === 'bridge').map((l) => l.name));
+    const bonds = new Set(h.links.filter((l) => l.kind === 'bond').map((l) => l.name));
+    const ovsPorts = new Map<string, string | undefined>();
+    for (const b of h.ovs?.bridges ?? []) {
+      for (const p of b.ports) for (const i of p.interfaces) ovsPorts.set(i.name, p.external[OVS_NETWORK_KEY] ?? (isOwnedPort(p, this.#o.instance) ? undefined : undefined));
+    }
+    const netOfDevice = new Map<string, string>();
+    for (const n of desired.networks) for (const d of [...n.devices, ...n.ovsPorts]) if (!netOfDevice.has(d)) netOfDevice.set(d, n.name);
+    return h.links.map((l) => {
+      const row: HostInterfaceRow = { name: l.name, mac: l.mac };
+      const addr = h.addresses.find((a) => a.device === l.name);
+      if (addr) row.address = addr.cidr;
+      const speed = speeds.get(l.name);
+      if (speed) row.speedMbps = speed;
+      if (l.rxBytes !== undefined && l.txBytes !== undefined) {
+        const prev = this.#samples.get(l.name);
+        if (prev && now > prev.at) {
+          const secs = (now - prev.at) / 1000;
+          row.rxMbps = Math.round((((l.rxBytes - prev.rx) * 8) / secs / 1e6) * 1000) / 1000;
+          row.txMbps = Math.round((((l.txBytes - prev.tx) * 8) / secs / 1e6) * 1000) / 1000;
+        }
+        this.#samples.set(l.name, { at: now, rx: l.rxBytes, tx: l.txBytes });
+      }
+      if (l.drops !== undefined) row.drops = l.drops;
+      if (l.master && bonds.has(l.master)) row.bond = l.master;
+      if (ovsPorts.has(l.name) || l.master === 'ovs-system') row.fabric = 'ovs';
+      else if (l.kind === 'bridge' || (l.master && bridges.has(l.master))) row.fabric = 'linux-bridge';
+      const network = netOfDevice.get(l.name) ?? ovsPorts.get(l.name) ?? (l.alias?.startsWith('netform:network/') ? l.alias.slice('netform:network/'.length) : undefined);
+      if (network) row.network = network;
+      return row;
+    });
+  }
+}
+
+function describe(d: HostDiff): string {
+  return [
+    ...d.links.map((c) => `${c.name}: ${c.op} (${c.fields.join(', ')})`),
+    ...d.ports.map((c) => `ovs ${c.name}: ${c.op} (${c.fields.join(', ')})`),
+    ...d.addresses.map((a) => `${a.device}: ${a.op} ${a.cidr}`),
+    ...(d.createBridge ? [`ovs bridge ${d.createBridge.name} missing`] : []),
+  ].join('; ');
+}

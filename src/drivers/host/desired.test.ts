@@ -1,0 +1,595 @@
+// desiredHost: Host + Cluster + Networks (with resolved VLANs) + vNICs → the host's desired kernel
+// devices, addresses, OVS ports, per-network device lists and problems. Table-driven; every case
+// pins the exact output (names, MTUs, masters, ports) so a changed layout fails here.
+import { describe, expect, it } from 'vitest';
+import { GROUP_VERSION } from '../../api/crds.ts';
+import type { Cluster, Host } from '../../api/kinds.ts';
+import type { ClusterSpec, HostSpec, NetworkSpec } from '../../api/types.gen.ts';
+import { desiredHost, ovsBondMode, type HostInputs, type HostNetworkInput, type VnicInput } from './desired.ts';
+import { bridgeName, internalPortName, vlanDeviceName, vnicDeviceName, type DesiredHost } from './model.ts';
+
+interface NetDef {
+  /** A fixed VLAN id. */
+  vlan?: number;
+  /** A pool, and (optionally) the VLAN allocated from it so far. */
+  pool?: string;
+  allocated?: number;
+  mtu?: number;
+  label?: string;
+}
+
+function networkInput(d: NetDef): HostNetworkInput {
+  const spec: NetworkSpec = {
+    physicalNetwork: 'physnet1',
+    mtu: d.mtu ?? 1500,
+    shared: false,
+    adminStateUp: true,
+    portSecurity: true,
+    portMirroring: false,
+    managementPolicy: 'Managed',
+    deletionPolicy: 'Delete',
+    allowReplace: false,
+  };
+  if (d.label) spec.label = d.label;
+  if (d.vlan !== undefined) {
+    spec.vlan = { id: d.vlan };
+    return { spec, vlan: d.vlan };
+  }
+  if (d.pool !== undefined) {
+    spec.vlan = { poolRef: { name: d.pool } };
+    return d.allocated !== undefined ? { spec, vlan: d.allocated } : { spec };
+  }
+  return { spec };
+}
+
+interface Setup {
+  nics?: HostSpec['nics'];
+  bonds?: HostSpec['bonds'];
+  place?: HostSpec['networks'];
+  /** Networks attached to the cluster: name, or [name, required]. */
+  attach: (string | [string, boolean])[];
+  nets: Record<string, NetDef>;
+  fabric?: ClusterSpec['defaultFabric'];
+  vnics?: VnicInput[];
+}
+
+function inputs(s: Setup): HostInputs {
+  const host: Host = {
+    apiVersion: GROUP_VERSION,
+    kind: 'Host',
+    metadata: { name: 'hv1' },
+    spec: { cluster: 'c1', syncPolicy: 'Auto', nics: s.nics ?? [], ...(s.bonds ? { bonds: s.bonds } : {}), networks: s.place ?? [] },
+  };
+  const cluster: Cluster = {
+    apiVersion: GROUP_VERSION,
+    kind: 'Cluster',
+    metadata: { name: 'c1' },
+    spec: {
+      defaultFabric: s.fabric ?? 'linux-bridge',
+      networks: s.attach.map((a) => (typeof a === 'string' ? { name: a, required: false } : { name: a[0], required: a[1] })),
+    },
+  };
+  return {
+    host,
+    cluster,
+    networks: new Map(Object.entries(s.nets).map(([n, d]) => [n, networkInput(d)])),
+    vnics: s.vnics ?? [],
+    instance: 'nf-test',
+    ovsBridge: 'br-int',
+    ovsDatapath: 'netdev',
+  };
+}
+
+const vnic = (key: string, network: string, o: Partial<VnicInput> = {}): VnicInput => ({ key, network, vmName: `vm-${key.split('/')[1]}`, plugged: true, linked: true, ...o });
+
+// Names derived by hashing, pinned literally (they are kept across restarts: a change renames devices).
+const TAP1 = 'nfva83079d97b59'; // vnicDeviceName('tenant-a/vm1-nic0')
+const TAP2 = 'nfv679035cc71ba'; // vnicDeviceName('tenant-a/vm2-nic0')
+const TAP3 = 'nfv713a9bc2a83d'; // vnicDeviceName('tenant-b/db-0')
+const INT_WEB = 'nfi-4b5e57f6eb2'; // internalPortName('web')
+
+describe('device names', () => {
+  it.each([
+    ['web', 'web'],
+    ['exactly-15-char', 'exactly-15-char'],
+    ['production-web-frontend', 'production-7447'],
+    ['production-db-replication', 'production-7a3f'],
+  ])('bridgeName(%s) = %s', (network, want) => {
+    expect(bridgeName(network)).toBe(want);
+    expect(bridgeName(network).length).toBeLessThanOrEqual(15);
+  });
+
+  it.each([
+    ['ens3', 100, 'ens3.100'],
+    ['bond0', 4094, 'bond0.4094'],
+    ['enp175s0f1np1', 100, 'v100-fcc179a339'],
+    ['enp175s0f1np1', 4094, 'v4094-fcc179a33'],
+  ] as const)('vlanDeviceName(%s, %d) = %s', (parent, vlan, want) => {
+    expect(vlanDeviceName(parent, vlan)).toBe(want);
+    expect(vlanDeviceName(parent, vlan).length).toBeLessThanOrEqual(15);
+  });
+
+  it.each([
+    ['tenant-a/vm1-nic0', TAP1],
+    ['tenant-a/vm2-nic0', TAP2],
+    ['tenant-b/db-0', TAP3],
+  ])('vnicDeviceName(%s) = %s', (key, want) => expect(vnicDeviceName(key)).toBe(want));
+
+  it('internalPortName is stable and fits', () => {
+    expect(internalPortName('web')).toBe(INT_WEB);
+    expect(internalPortName('a-very-long-network-name-indeed')).toMatch(/^nfi-[0-9a-f]{11}$/);
+  });
+});
+
+describe('ovsBondMode', () => {
+  it.each([
+    ['802.3ad', 'balance-tcp', 'active'],
+    ['active-backup', 'active-backup', 'off'],
+    ['balance-rr', 'balance-slb', 'off'],
+    ['balance-xor', 'balance-slb', 'off'],
+    ['broadcast', 'balance-slb', 'off'],
+    ['balance-tlb', 'balance-slb', 'off'],
+    ['balance-alb', 'balance-slb', 'off'],
+  ])('%s → bond_mode %s, lacp %s', (mode, bondMode, lacp) => expect(ovsBondMode(mode)).toStrictEqual({ bondMode, lacp }));
+});
+
+describe('desiredHost', () => {
+  it.each<{ name: string; setup: Setup; want: Partial<DesiredHost> }>([
+    {
+      name: 'linux-bridge VLAN network: bridge named after the network, VLAN sub-interface enslaved, network MTU everywhere, address on the bridge',
+      setup: {
+        nics: [{ name: 'ens3' }],
+        place: [{ name: 'web', interface: 'ens3', address: '192.0.2.11/24' }],
+        attach: [['web', true]],
+        nets: { web: { vlan: 100, mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9000 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 9000, purpose: 'network/web' },
+          { name: 'web', kind: 'bridge', mtu: 9000, purpose: 'network/web' },
+        ],
+        addresses: [{ device: 'web', cidr: '192.0.2.11/24' }],
+        networks: [{ name: 'web', fabric: 'linux-bridge', interface: 'ens3', vlan: 100, mtu: 9000, devices: ['web', 'ens3.100'], ovsPorts: [] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'long network and NIC names: bridge and VLAN device shortened deterministically to 15 characters',
+      setup: {
+        nics: [{ name: 'enp175s0f1np1' }],
+        place: [{ name: 'production-web-frontend', interface: 'enp175s0f1np1' }],
+        attach: ['production-web-frontend'],
+        nets: { 'production-web-frontend': { vlan: 100 } },
+      },
+      want: {
+        links: [
+          { name: 'enp175s0f1np1', kind: 'nic', mtu: 1500 },
+          { name: 'production-7447', kind: 'bridge', mtu: 1500, purpose: 'network/production-web-frontend' },
+          { name: 'v100-fcc179a339', kind: 'vlan', parent: 'enp175s0f1np1', vlanId: 100, master: 'production-7447', mtu: 1500, purpose: 'network/production-web-frontend' },
+        ],
+        networks: [
+          {
+            name: 'production-web-frontend',
+            fabric: 'linux-bridge',
+            interface: 'enp175s0f1np1',
+            vlan: 100,
+            mtu: 1500,
+            devices: ['production-7447', 'v100-fcc179a339'],
+            ovsPorts: [],
+          },
+        ],
+        problems: [],
+      },
+    },
+    {
+      name: 'NIC MTU is the largest of its networks; each sub-interface and bridge keeps its own network MTU',
+      setup: {
+        nics: [{ name: 'ens3' }, { name: 'ens4' }],
+        place: [
+          { name: 'web', interface: 'ens3' },
+          { name: 'storage', interface: 'ens3' },
+        ],
+        attach: ['web', 'storage'],
+        nets: { web: { vlan: 100, mtu: 1500 }, storage: { vlan: 200, mtu: 9000 } },
+      },
+      want: {
+        // ens4 carries nothing and has no MTU of its own: netform leaves it alone.
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9000 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1500, purpose: 'network/web' },
+          { name: 'ens3.200', kind: 'vlan', parent: 'ens3', vlanId: 200, master: 'storage', mtu: 9000, purpose: 'network/storage' },
+          { name: 'storage', kind: 'bridge', mtu: 9000, purpose: 'network/storage' },
+          { name: 'web', kind: 'bridge', mtu: 1500, purpose: 'network/web' },
+        ],
+        addresses: [],
+        problems: [],
+      },
+    },
+    {
+      name: 'an explicit NIC MTU wins over its networks; a NIC with only an MTU is still configured',
+      setup: {
+        nics: [{ name: 'ens3', mtu: 9216 }, { name: 'ens4', mtu: 9000 }],
+        place: [{ name: 'web', interface: 'ens3' }],
+        attach: ['web'],
+        nets: { web: { vlan: 100, mtu: 1500 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9216 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1500, purpose: 'network/web' },
+          { name: 'ens4', kind: 'nic', mtu: 9000 },
+          { name: 'web', kind: 'bridge', mtu: 1500, purpose: 'network/web' },
+        ],
+        problems: [],
+      },
+    },
+    {
+      name: 'untagged network: the NIC itself is enslaved to the bridge and listed as the network device',
+      setup: {
+        nics: [{ name: 'ens3' }],
+        place: [
+          { name: 'mgmt', interface: 'ens3', address: '198.51.100.11/24' },
+          { name: 'web', interface: 'ens3' },
+        ],
+        attach: [['mgmt', true], 'web'],
+        nets: { mgmt: { mtu: 1500 }, web: { vlan: 100, mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9000, master: 'mgmt' },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 9000, purpose: 'network/web' },
+          { name: 'mgmt', kind: 'bridge', mtu: 1500, purpose: 'network/mgmt' },
+          { name: 'web', kind: 'bridge', mtu: 9000, purpose: 'network/web' },
+        ],
+        addresses: [{ device: 'mgmt', cidr: '198.51.100.11/24' }],
+        networks: [
+          { name: 'mgmt', fabric: 'linux-bridge', interface: 'ens3', mtu: 1500, devices: ['mgmt', 'ens3'], ovsPorts: [] },
+          { name: 'web', fabric: 'linux-bridge', interface: 'ens3', vlan: 100, mtu: 9000, devices: ['web', 'ens3.100'], ovsPorts: [] },
+        ],
+        problems: [],
+      },
+    },
+    {
+      name: 'two untagged networks on one NIC: a problem; only the first is realized',
+      setup: {
+        nics: [{ name: 'ens3' }],
+        place: [
+          { name: 'mgmt', interface: 'ens3' },
+          { name: 'backup', interface: 'ens3' },
+        ],
+        attach: ['mgmt', 'backup'],
+        nets: { mgmt: {}, backup: {} },
+      },
+      want: {
+        links: [
+          { name: 'backup', kind: 'bridge', mtu: 1500, purpose: 'network/backup' },
+          { name: 'ens3', kind: 'nic', mtu: 1500, master: 'backup' },
+        ],
+        networks: [{ name: 'backup', fabric: 'linux-bridge', interface: 'ens3', mtu: 1500, devices: ['backup', 'ens3'], ovsPorts: [] }],
+        problems: ['networks backup and mgmt are both untagged on ens3'],
+      },
+    },
+    {
+      name: 'vNICs on a linux-bridge network: plugged → tap on the bridge, unlinked → down, unplugged or elsewhere → absent',
+      setup: {
+        nics: [{ name: 'ens3' }],
+        place: [{ name: 'web', interface: 'ens3' }],
+        attach: ['web'],
+        nets: { web: { vlan: 100, mtu: 1450 } },
+        vnics: [
+          vnic('tenant-a/vm1-nic0', 'web', { mac: '52:54:00:00:00:01' }),
+          vnic('tenant-a/vm2-nic0', 'web', { linked: false }),
+          vnic('tenant-b/db-0', 'web', { plugged: false }),
+          vnic('tenant-b/other', 'not-on-this-host'),
+        ],
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1450 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1450, purpose: 'network/web' },
+          { name: TAP2, kind: 'tap', master: 'web', mtu: 1450, purpose: 'vnic/tenant-a/vm2-nic0', down: true },
+          { name: TAP1, kind: 'tap', master: 'web', mtu: 1450, purpose: 'vnic/tenant-a/vm1-nic0' },
+          { name: 'web', kind: 'bridge', mtu: 1450, purpose: 'network/web' },
+        ],
+        networks: [{ name: 'web', fabric: 'linux-bridge', interface: 'ens3', vlan: 100, mtu: 1450, devices: ['web', 'ens3.100', TAP1, TAP2], ovsPorts: [] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'ovs fabric: uplink trunks sorted and unique, VM ports tagged with external_ids, internal port carries the host address',
+      setup: {
+        fabric: 'ovs',
+        nics: [{ name: 'ens3' }],
+        place: [
+          { name: 'web', interface: 'ens3', address: '192.0.2.11/24' },
+          { name: 'storage', interface: 'ens3' },
+          { name: 'web-dr', interface: 'ens3' },
+        ],
+        attach: ['web', 'storage', 'web-dr'],
+        nets: { web: { vlan: 300, mtu: 1500 }, storage: { vlan: 200, mtu: 9000 }, 'web-dr': { vlan: 300, mtu: 1500 } },
+        vnics: [
+          vnic('tenant-a/vm1-nic0', 'web', { mac: '52:54:00:00:00:01', vmUid: '0f3e3c3a-1111-2222-3333-444444444444' }),
+          vnic('tenant-a/vm2-nic0', 'web', { linked: false }),
+          vnic('tenant-b/db-0', 'web', { plugged: false }),
+        ],
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9000 },
+          { name: TAP2, kind: 'tap', mtu: 1500, purpose: 'vnic/tenant-a/vm2-nic0', down: true },
+          { name: TAP1, kind: 'tap', mtu: 1500, purpose: 'vnic/tenant-a/vm1-nic0' },
+        ],
+        addresses: [{ device: INT_WEB, cidr: '192.0.2.11/24' }],
+        ovs: {
+          bridge: 'br-int',
+          datapath: 'netdev',
+          ports: [
+            { name: 'ens3', type: 'system', trunks: [200, 300], mtu: 9000 },
+            { name: INT_WEB, type: 'internal', tag: 300, mtu: 1500, network: 'web' },
+            { name: TAP2, type: 'system', tag: 300, mtu: 1500, network: 'web', external: { 'iface-id': 'tenant-a/vm2-nic0', 'vm-id': 'vm-vm2-nic0' } },
+            {
+              name: TAP1,
+              type: 'system',
+              tag: 300,
+              mtu: 1500,
+              network: 'web',
+              external: { 'iface-id': 'tenant-a/vm1-nic0', 'vm-id': '0f3e3c3a-1111-2222-3333-444444444444', 'attached-mac': '52:54:00:00:00:01' },
+            },
+          ],
+        },
+        networks: [
+          { name: 'storage', fabric: 'ovs', interface: 'ens3', vlan: 200, mtu: 9000, devices: [], ovsPorts: ['ens3'] },
+          { name: 'web', fabric: 'ovs', interface: 'ens3', vlan: 300, mtu: 1500, devices: [TAP1, TAP2], ovsPorts: ['ens3', INT_WEB, TAP1, TAP2] },
+          { name: 'web-dr', fabric: 'ovs', interface: 'ens3', vlan: 300, mtu: 1500, devices: [], ovsPorts: ['ens3'] },
+        ],
+        problems: [],
+      },
+    },
+    {
+      name: 'untagged network on the ovs fabric: a problem, not placed',
+      setup: { fabric: 'ovs', nics: [{ name: 'ens3' }], place: [{ name: 'mgmt', interface: 'ens3' }], attach: ['mgmt'], nets: { mgmt: {} } },
+      want: { networks: [], problems: ['network mgmt is untagged; on the ovs fabric a network needs a VLAN'] },
+    },
+    {
+      name: 'kernel bond (linux-bridge): mode, members enslaved at the bond MTU, lacpRate and miimon; an idle bond has no MTU',
+      setup: {
+        nics: [{ name: 'ens3', mtu: 1500 }, { name: 'ens4' }, { name: 'ens5' }, { name: 'ens6' }],
+        bonds: [
+          { name: 'bond0', mode: '802.3ad', members: ['ens3', 'ens4'], lacpRate: 'fast', miimonMs: 100 },
+          { name: 'bond1', mode: 'active-backup', members: ['ens5', 'ens6'] },
+        ],
+        place: [{ name: 'web', interface: 'bond0' }],
+        attach: ['web'],
+        nets: { web: { vlan: 100, mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'bond0', kind: 'bond', bond: { mode: '802.3ad', members: ['ens3', 'ens4'], lacpRate: 'fast', miimonMs: 100 }, purpose: 'bond', mtu: 9000 },
+          { name: 'bond0.100', kind: 'vlan', parent: 'bond0', vlanId: 100, master: 'web', mtu: 9000, purpose: 'network/web' },
+          { name: 'bond1', kind: 'bond', bond: { mode: 'active-backup', members: ['ens5', 'ens6'] }, purpose: 'bond' },
+          // A member takes the bond's MTU, not its own explicit one.
+          { name: 'ens3', kind: 'nic', master: 'bond0', mtu: 9000 },
+          { name: 'ens4', kind: 'nic', master: 'bond0', mtu: 9000 },
+          { name: 'ens5', kind: 'nic', master: 'bond1' },
+          { name: 'ens6', kind: 'nic', master: 'bond1' },
+          { name: 'web', kind: 'bridge', mtu: 9000, purpose: 'network/web' },
+        ],
+        networks: [{ name: 'web', fabric: 'linux-bridge', interface: 'bond0', vlan: 100, mtu: 9000, devices: ['web', 'bond0.100'], ovsPorts: [] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'untagged network on a kernel bond: the bond is enslaved to the bridge',
+      setup: {
+        nics: [{ name: 'ens3' }, { name: 'ens4' }],
+        bonds: [{ name: 'bond0', mode: 'active-backup', members: ['ens3', 'ens4'] }],
+        place: [{ name: 'mgmt', interface: 'bond0', address: '198.51.100.11/24' }],
+        attach: ['mgmt'],
+        nets: { mgmt: { mtu: 1500 } },
+      },
+      want: {
+        links: [
+          { name: 'bond0', kind: 'bond', bond: { mode: 'active-backup', members: ['ens3', 'ens4'] }, purpose: 'bond', mtu: 1500, master: 'mgmt' },
+          { name: 'ens3', kind: 'nic', master: 'bond0', mtu: 1500 },
+          { name: 'ens4', kind: 'nic', master: 'bond0', mtu: 1500 },
+          { name: 'mgmt', kind: 'bridge', mtu: 1500, purpose: 'network/mgmt' },
+        ],
+        addresses: [{ device: 'mgmt', cidr: '198.51.100.11/24' }],
+        networks: [{ name: 'mgmt', fabric: 'linux-bridge', interface: 'bond0', mtu: 1500, devices: ['mgmt', 'bond0'], ovsPorts: [] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'OVS bond: 802.3ad → balance-tcp with LACP active, trunks of its networks, members configured but not enslaved',
+      setup: {
+        fabric: 'ovs',
+        nics: [{ name: 'ens3' }, { name: 'ens4' }],
+        bonds: [{ name: 'bond0', mode: '802.3ad', members: ['ens3', 'ens4'], lacpRate: 'fast' }],
+        place: [
+          { name: 'web', interface: 'bond0' },
+          { name: 'storage', interface: 'bond0' },
+        ],
+        attach: ['web', 'storage'],
+        nets: { web: { vlan: 300, mtu: 1500 }, storage: { vlan: 100, mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 9000 },
+          { name: 'ens4', kind: 'nic', mtu: 9000 },
+        ],
+        ovs: {
+          bridge: 'br-int',
+          datapath: 'netdev',
+          ports: [{ name: 'bond0', type: 'bond', bondMembers: ['ens3', 'ens4'], bondMode: 'balance-tcp', lacp: 'active', trunks: [100, 300], mtu: 9000 }],
+        },
+        problems: [],
+      },
+    },
+    {
+      name: 'OVS bond modes: active-backup kept, balance-xor → balance-slb without LACP',
+      setup: {
+        nics: [{ name: 'ens3' }, { name: 'ens4' }, { name: 'ens5' }, { name: 'ens6' }],
+        bonds: [
+          { name: 'bond0', mode: 'active-backup', members: ['ens3', 'ens4'], fabric: 'ovs' },
+          { name: 'bond1', mode: 'balance-xor', members: ['ens5', 'ens6'], fabric: 'ovs' },
+        ],
+        place: [{ name: 'web', interface: 'bond0' }],
+        attach: ['web'],
+        nets: { web: { vlan: 100 } },
+      },
+      want: {
+        ovs: {
+          bridge: 'br-int',
+          datapath: 'netdev',
+          ports: [
+            { name: 'bond0', type: 'bond', bondMembers: ['ens3', 'ens4'], bondMode: 'active-backup', lacp: 'off', trunks: [100], mtu: 1500 },
+            { name: 'bond1', type: 'bond', bondMembers: ['ens5', 'ens6'], bondMode: 'balance-slb', lacp: 'off', trunks: [] },
+          ],
+        },
+        problems: [],
+      },
+    },
+    {
+      name: 'label placement: a labelled NIC carries the network; an optional network without a match is not carried',
+      setup: {
+        nics: [{ name: 'ens3', labels: ['tenant'] }, { name: 'ens4' }],
+        attach: ['vm', 'elsewhere'],
+        nets: { vm: { vlan: 300, label: 'tenant' }, elsewhere: { vlan: 301, label: 'nowhere' } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens3.300', kind: 'vlan', parent: 'ens3', vlanId: 300, master: 'vm', mtu: 1500, purpose: 'network/vm' },
+          { name: 'vm', kind: 'bridge', mtu: 1500, purpose: 'network/vm' },
+        ],
+        networks: [{ name: 'vm', fabric: 'linux-bridge', interface: 'ens3', vlan: 300, mtu: 1500, devices: ['vm', 'ens3.300'], ovsPorts: [] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'pool network: without a VLAN yet → a problem, not placed; with its allocated VLAN → placed',
+      setup: {
+        nics: [{ name: 'ens3' }],
+        place: [
+          { name: 'pending', interface: 'ens3' },
+          { name: 'pooled', interface: 'ens3' },
+        ],
+        attach: ['pending', 'pooled'],
+        nets: { pending: { pool: 'tenant-pool', mtu: 9000 }, pooled: { pool: 'tenant-pool', allocated: 1234 } },
+      },
+      want: {
+        // The pending network does not raise the NIC MTU to 9000 either.
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens3.1234', kind: 'vlan', parent: 'ens3', vlanId: 1234, master: 'pooled', mtu: 1500, purpose: 'network/pooled' },
+          { name: 'pooled', kind: 'bridge', mtu: 1500, purpose: 'network/pooled' },
+        ],
+        networks: [{ name: 'pooled', fabric: 'linux-bridge', interface: 'ens3', vlan: 1234, mtu: 1500, devices: ['pooled', 'ens3.1234'], ovsPorts: [] }],
+        problems: ['network pending has no VLAN from its pool yet'],
+      },
+    },
+    {
+      name: 'required networks placed nowhere: one problem each',
+      setup: { nics: [{ name: 'ens3' }], attach: [['mgmt', true], ['vm', true], 'optional'], nets: { mgmt: { vlan: 10 }, vm: { vlan: 20, label: 'vm' }, optional: { vlan: 30 } } },
+      want: {
+        links: [],
+        networks: [],
+        problems: ['required network mgmt is placed on no NIC or bond', 'required network vm is placed on no NIC or bond'],
+      },
+    },
+    {
+      name: "a bridge name equal to one of the host's NICs: a problem, no bridge",
+      setup: {
+        nics: [{ name: 'ens3' }, { name: 'ens4' }],
+        place: [
+          { name: 'ens4', interface: 'ens3' },
+          { name: 'web', interface: 'ens3' },
+        ],
+        attach: ['ens4', 'web'],
+        nets: { ens4: { vlan: 44 }, web: { vlan: 100 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1500, purpose: 'network/web' },
+          { name: 'web', kind: 'bridge', mtu: 1500, purpose: 'network/web' },
+        ],
+        networks: [{ name: 'web', fabric: 'linux-bridge', interface: 'ens3', vlan: 100, mtu: 1500, devices: ['web', 'ens3.100'], ovsPorts: [] }],
+        problems: ['network ens4: its bridge name ens4 is also a NIC or bond of this host'],
+      },
+    },
+    {
+      name: 'NIC fabric overrides the cluster default (linux-bridge default, one NIC on ovs)',
+      setup: {
+        fabric: 'linux-bridge',
+        nics: [{ name: 'ens3' }, { name: 'ens4', fabric: 'ovs' }],
+        place: [
+          { name: 'web', interface: 'ens3' },
+          { name: 'storage', interface: 'ens4' },
+        ],
+        attach: ['web', 'storage'],
+        nets: { web: { vlan: 100 }, storage: { vlan: 200, mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1500, purpose: 'network/web' },
+          { name: 'ens4', kind: 'nic', mtu: 9000 },
+          { name: 'web', kind: 'bridge', mtu: 1500, purpose: 'network/web' },
+        ],
+        ovs: { bridge: 'br-int', datapath: 'netdev', ports: [{ name: 'ens4', type: 'system', trunks: [200], mtu: 9000 }] },
+        networks: [
+          { name: 'storage', fabric: 'ovs', interface: 'ens4', vlan: 200, mtu: 9000, devices: [], ovsPorts: ['ens4'] },
+          { name: 'web', fabric: 'linux-bridge', interface: 'ens3', vlan: 100, mtu: 1500, devices: ['web', 'ens3.100'], ovsPorts: [] },
+        ],
+        problems: [],
+      },
+    },
+    {
+      name: 'NIC fabric overrides the cluster default (ovs default, one NIC on linux-bridge)',
+      setup: {
+        fabric: 'ovs',
+        nics: [{ name: 'ens3', fabric: 'linux-bridge' }, { name: 'ens4' }],
+        place: [
+          { name: 'web', interface: 'ens3' },
+          { name: 'storage', interface: 'ens4' },
+        ],
+        attach: ['web', 'storage'],
+        nets: { web: { vlan: 100 }, storage: { vlan: 200 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens3.100', kind: 'vlan', parent: 'ens3', vlanId: 100, master: 'web', mtu: 1500, purpose: 'network/web' },
+          { name: 'ens4', kind: 'nic', mtu: 1500 },
+          { name: 'web', kind: 'bridge', mtu: 1500, purpose: 'network/web' },
+        ],
+        ovs: { bridge: 'br-int', datapath: 'netdev', ports: [{ name: 'ens4', type: 'system', trunks: [200], mtu: 1500 }] },
+        problems: [],
+      },
+    },
+  ])('$name', ({ setup, want }) => {
+    const got = desiredHost(inputs(setup));
+    for (const key of Object.keys(want) as (keyof DesiredHost)[]) expect(got[key], key).toStrictEqual(want[key]);
+    if (!('ovs' in want)) expect(got.ovs, 'ovs').toBeUndefined();
+  });
+
+  it('is independent of the order of NICs in the Host spec', () => {
+    const a = inputs({
+      fabric: 'ovs',
+      nics: [{ name: 'ens3' }, { name: 'ens4' }],
+      place: [
+        { name: 'web', interface: 'ens3' },
+        { name: 'storage', interface: 'ens4' },
+      ],
+      attach: ['web', 'storage'],
+      nets: { web: { vlan: 100 }, storage: { vlan: 200 } },
+      vnics: [vnic('tenant-a/vm1-nic0', 'web'), vnic('tenant-b/db-0', 'storage'), vnic('tenant-a/vm2-nic0', 'web')],
+    });
+    const b: HostInputs = { ...a, host: { ...a.host, spec: { ...a.host.spec, nics: [...(a.host.spec.nics ?? [])].reverse() } } };
+    const da = desiredHost(a);
+    expect(desiredHost(b)).toStrictEqual(da);
+    expect(da.links.map((l) => l.name)).toStrictEqual(['ens3', 'ens4', TAP1, TAP3, TAP2].sort());
+  });
+});

@@ -1,0 +1,67 @@
+// What "as it was" means for a rollback: the snapshot taken before a change, as a desired host. Pure.
+import { isOwnedLink, isOwnedPort, OVS_NETWORK_KEY, type DesiredHost, type DesiredLink, type DesiredOvsPort, type ObservedHost } from './model.ts';
+
+/**
+ * The state to roll back to: every device netform owns, and every device or OVS port the failed
+ * change touched (named in `touched`), exactly as the snapshot had them — MTU, master, up/down, MAC
+ * of netform's own devices (so a re-created device is indistinguishable), addresses, tags and trunks.
+ */
+export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, instance: string): DesiredHost {
+  const names = new Set(touched.links.map((l) => l.name));
+  const kinds: Record<string, DesiredLink['kind'] | undefined> = { vlan: 'vlan', bridge: 'bridge', bond: 'bond', tun: 'tap' };
+  const links: DesiredLink[] = [];
+  for (const l of snapshot.links) {
+    const owned = isOwnedLink(l);
+    if (!owned && !names.has(l.name)) continue;
+    const kind: DesiredLink['kind'] = owned ? (kinds[l.kind] ?? 'tap') : names.has(l.name) && touched.links.find((t) => t.name === l.name)?.kind === 'tap' ? 'tap' : 'nic';
+    const d: DesiredLink = { name: l.name, kind, mtu: l.mtu };
+    if (!l.up) d.down = true;
+    if (l.master && l.master !== 'ovs-system') d.master = l.master;
+    if (owned) {
+      d.mac = l.mac;
+      if (l.alias) d.purpose = l.alias.replace(/^netform:/, '');
+    }
+    if (kind === 'vlan') {
+      d.parent = l.parent;
+      d.vlanId = l.vlanId;
+    }
+    if (kind === 'bond') {
+      d.bond = { mode: l.bondMode ?? 'balance-rr', members: snapshot.links.filter((m) => m.master === l.name).map((m) => m.name) };
+    }
+    links.push(d);
+  }
+  const devices = new Set(links.map((l) => l.name));
+  const out: DesiredHost = {
+    links,
+    addresses: snapshot.addresses.filter((a) => devices.has(a.device)),
+    networks: [],
+    problems: [],
+  };
+  const bridge = touched.ovs ? snapshot.ovs?.bridges.find((b) => b.name === touched.ovs!.bridge) : undefined;
+  if (touched.ovs && bridge) {
+    const touchedPorts = new Set(touched.ovs.ports.map((p) => p.name));
+    const ports: DesiredOvsPort[] = [];
+    for (const p of bridge.ports) {
+      if (p.name === bridge.name || (!isOwnedPort(p, instance) && !touchedPorts.has(p.name))) continue;
+      const bond = p.interfaces.length > 1;
+      const d: DesiredOvsPort = { name: p.name, type: bond ? 'bond' : p.interfaces[0]?.type === 'internal' ? 'internal' : 'system', trunks: [...p.trunks].sort((a, b) => a - b) };
+      if (p.tag !== undefined) d.tag = p.tag;
+      if (bond) {
+        d.bondMembers = p.interfaces.map((i) => i.name);
+        if (p.bondMode) d.bondMode = p.bondMode;
+        d.lacp = (p.lacp as DesiredOvsPort['lacp']) ?? 'off';
+      } else if (p.interfaces[0]?.mtuRequest !== undefined) d.mtu = p.interfaces[0].mtuRequest;
+      if (p.external[OVS_NETWORK_KEY]) d.network = p.external[OVS_NETWORK_KEY];
+      if (p.interfaces[0] && Object.keys(p.interfaces[0].external).length) d.external = p.interfaces[0].external;
+      ports.push(d);
+    }
+    out.ovs = { bridge: bridge.name, datapath: bridge.datapath === 'netdev' ? 'netdev' : 'system', ports };
+  }
+  // Addresses on internal ports come back with them.
+  for (const a of snapshot.addresses) {
+    if (out.ovs?.ports.some((p) => p.name === a.device && p.type === 'internal') && !out.addresses.some((x) => x.device === a.device && x.cidr === a.cidr)) {
+      out.addresses.push(a);
+    }
+  }
+  return out;
+}
