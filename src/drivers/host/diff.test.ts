@@ -544,7 +544,7 @@ describe('networkSync', () => {
       ],
     },
     {
-      name: 'the NIC missing: a problem of the untagged network that lists it; the VLAN networks differ by their missing parent only through problems',
+      name: 'the NIC missing: a problem of the untagged network that lists it as its device',
       observed: () => {
         const h = realized();
         h.links = h.links.filter((l) => l.name !== 'ens3');

@@ -74,7 +74,7 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
       else out.links.push({ name: w.name, op: 'replace', want: w, have: h, fields: [`vlan ${h.parent}.${h.vlanId}→${w.parent}.${w.vlanId}`] });
       continue;
     }
-    if (w.kind === 'bond' && w.bond && h.bondMode && h.bondMode !== w.bond.mode) {
+    if (owned && w.kind === 'bond' && w.bond && h.bondMode && h.bondMode !== w.bond.mode) {
       out.links.push({ name: w.name, op: 'replace', want: w, have: h, fields: [`bond mode ${h.bondMode}→${w.bond.mode}`] });
       continue;
     }
@@ -93,6 +93,27 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
     const up = !w.down;
     if (up !== h.up) fields.push(`${up ? 'up' : 'down'}`);
     if (fields.length) out.links.push({ name: w.name, op: 'modify', want: w, have: h, fields });
+  }
+  // A device that is re-created takes its dependants along: the kernel deletes the VLANs on it and
+  // releases what was enslaved to it. Re-create those, enslave these again.
+  const recreated = new Set(out.links.filter((c) => c.op === 'replace').map((c) => c.name));
+  for (let more = recreated.size > 0; more; ) {
+    more = false;
+    for (const w of want.links) {
+      const h = observed.get(w.name);
+      const c = out.links.find((x) => x.name === w.name);
+      if (!h || c?.op === 'create' || c?.op === 'replace' || (KIND_OF[w.kind] && !isOwnedLink(h))) continue;
+      if (w.parent !== undefined && recreated.has(w.parent)) {
+        if (c) out.links.splice(out.links.indexOf(c), 1);
+        out.links.push({ name: w.name, op: 'replace', want: w, have: h, fields: [`parent ${w.parent} re-created`] });
+        recreated.add(w.name);
+        more = true;
+      } else if (w.master !== undefined && recreated.has(w.master) && !c?.fields.some((f) => f.startsWith('master '))) {
+        const field = `master ${w.master} re-created`;
+        if (c) c.fields.push(field);
+        else out.links.push({ name: w.name, op: 'modify', want: w, have: h, fields: [field] });
+      }
+    }
   }
   for (const h of have.links) {
     if (!wanted.has(h.name) && isOwnedLink(h)) out.links.push({ name: h.name, op: 'delete', have: h, fields: ['not wanted'] });

@@ -753,7 +753,8 @@ describe('OvsdbClient against a real ovsdb-server', () => {
     expect((await ovs.vsctl('get', 'Port', 'mp0', '_uuid')).trim()).toBe(u);
 
     await ovs.vsctl('--no-wait', 'set', 'Port', 'mp0', 'tag=8');
-    await until('modify of mp0', () => find((uu, r) => uu === u && r?.tag === 8));
+    const [, modified] = await until('modify of mp0', () => find((uu, r) => uu === u && r?.tag === 8));
+    expect(modified).toEqual({ name: 'mp0', tag: 8 }); // a modify carries every monitored column, not just the changed one
     await ovs.vsctl('--no-wait', 'del-port', 'mp0');
     await until('delete of mp0', () => find((uu, r) => uu === u && r === null));
 

@@ -86,7 +86,7 @@ export class JsonStreamFramer {
       const c = chunk[i]!;
       if (this.#inString) {
         if (this.#escape) this.#escape = false;
-        
+        else if (c === BACKSLASH) this.#escape = true;
         else if (c === QUOTE) this.#inString = false;
         continue;
       }

@@ -380,7 +380,8 @@ async function killByPidfile(pidfile: string, dir: string): Promise<void> {
     return;
   }
   if (!OVS_DAEMONS.has(comm) || !cmdline.includes(dir)) return;
-  for (const [signal, waitMs] of [['SIGTERM', 1500], ['SIGKILL', 3000]] as const) {
+  // A vswitchd that just removed many ports can sit in D state while the kernel unregisters them.
+  for (const [signal, waitMs] of [['SIGTERM', 1500], ['SIGKILL', 30000]] as const) {
     try {
       process.kill(pid, signal);
     } catch {

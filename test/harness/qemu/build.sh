@@ -35,9 +35,12 @@ BASE="$(readlink -f "$BASE")"
 # ---------------------------------------------------------------- packages
 need_pkgs=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx switch_root || need_pkgs+=(busybox-static)
+# The initramfs needs a STATIC busybox (Debian's plain `busybox` package is dynamically linked).
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need_pkgs+=(busybox-static)
 command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 command -v depmod >/dev/null 2>&1 || need_pkgs+=(kmod)
+command -v xz >/dev/null 2>&1 || need_pkgs+=(xz-utils)
+command -v readelf >/dev/null 2>&1 || need_pkgs+=(binutils)   # PVH-note check of the extracted vmlinux
 [ -f /usr/share/qemu/qboot.rom ] || { [[ " ${need_pkgs[*]-} " == *qemu-system-x86* ]] || need_pkgs+=(qemu-system-x86); }
 
 apt_updated=0
@@ -223,7 +226,11 @@ cwd=/
 [ -s /run/job/cwd ] && read -r cwd </run/job/cwd
 [ -f /run/job/env ] && . /run/job/env
 if cd "$cwd" 2>/dev/null; then
-  /bin/sh /run/job/cmd </dev/null >/run/job/out 2>&1
+  first=; read -r first </run/job/cmd || true
+  case "$first" in
+    '#!'*) /run/job/cmd </dev/null >/run/job/out 2>&1 ;;   # honour a shebang (e.g. bash)
+    *) /bin/sh /run/job/cmd </dev/null >/run/job/out 2>&1 ;;
+  esac
   rc=$?
 else
   echo "netform-guest: cannot cd to $cwd (hidden by a guest tmpfs or missing?)" >/run/job/out
@@ -231,8 +238,7 @@ else
 fi
 echo "$rc" >/run/job/rc
 echo "netform-guest: job exited $rc"
-sync
-/bin/busybox poweroff -f
+/bin/busybox poweroff -f   # syncs first (no -n)
 echo o >/proc/sysrq-trigger
 EOF
 chmod 755 "$G.tmp/init"

@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,8 +90,22 @@ async function runBuild(): Promise<GuestBuild> {
 
 /** Build (or reuse) the kernel + initramfs; at most one build.sh run per process. */
 export function ensureGuestBuild(): Promise<GuestBuild> {
-  buildPromise ??= runBuild();
+  buildPromise ??= runBuild().then(async (b) => {
+    await pruneJobs(join(dirname(b.dir), 'jobs'));
+    return b;
+  });
   return buildPromise;
+}
+
+/** Remove job directories older than a day (failed runs keep theirs for inspection). */
+async function pruneJobs(jobsDir: string): Promise<void> {
+  const cutoff = Date.now() - 24 * 3600_000;
+  const names = await readdir(jobsDir).catch(() => [] as string[]);
+  for (const n of names) {
+    const p = join(jobsDir, n);
+    const st = await stat(p).catch(() => undefined);
+    if (st && st.mtimeMs < cutoff) await rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 function onPath(bin: string): boolean {
@@ -149,7 +163,7 @@ function tail(text: string, lines: number): string {
 }
 
 /**
- * Boot the guest, run `script` with /bin/sh inside it, power off. Resolves with the script's exit code
+ * Boot the guest, run `script` inside it (with /bin/sh, or its own `#!` interpreter), power off. Resolves with the script's exit code
  * and output; rejects when the guest never reported an exit code (timeout, boot failure) — the error
  * carries the console tail. Set NETFORM_QEMU_KEEP=1 to keep the job directory.
  */
@@ -165,7 +179,7 @@ export async function runInGuest(script: string, opts: GuestRunOptions = {}): Pr
   const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const jobDir = join(jobsDir, id);
   await mkdir(jobDir, { recursive: true });
-  await writeFile(join(jobDir, 'cmd'), script.endsWith('\n') ? script : script + '\n');
+  await writeFile(join(jobDir, 'cmd'), script.endsWith('\n') ? script : script + '\n', { mode: 0o755 });
   await writeFile(join(jobDir, 'cwd'), cwd + '\n');
   const envLines: string[] = [];
   for (const [k, v] of Object.entries(opts.env ?? {})) {
