@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond npm (idempotent; CI runs it on every fresh machine):
+#   - Neutron server, MariaDB, the openstack CLI      (test/harness/neutron.sh install)
+#   - Open vSwitch and ping                            (fake hypervisor hosts, the host agent)
+#   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/neutron.sh" install
+need=()
+command -v ovs-vswitchd >/dev/null || need+=(openvswitch-switch)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+if [ ${#need[@]} -gt 0 ]; then
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  echo "[install-tools] installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
