@@ -65,6 +65,8 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
   // (4) MTUs that grow, parents first
   const grow = mods.filter((c) => c.want?.mtu !== undefined && c.have && c.want.mtu > c.have.mtu);
   for (const c of byDepth(grow, 1)) ip.push(`link set dev ${check(c.name)} mtu ${c.want!.mtu}`);
+  // …and of new bonds, before the VLANs on them are created (a VLAN's MTU cannot exceed its parent's)
+  for (const w of fresh.filter((l) => l.kind === 'bond' && l.mtu !== undefined)) ip.push(`link set dev ${w.name} mtu ${w.mtu}`);
   // (5) new devices, parents first
   for (const w of [...fresh].sort((a, b) => DEPTH[a.kind] - DEPTH[b.kind] || (a.name < b.name ? -1 : 1))) {
     const mac = w.mac ? ` address ${w.mac}` : '';
@@ -77,17 +79,19 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
     } else continue;
     ip.push(`link set dev ${w.name} alias ${alias(w.purpose)}`);
   }
-  for (const w of fresh.filter((l) => l.kind === 'bond' && l.mtu !== undefined)) ip.push(`link set dev ${w.name} mtu ${w.mtu}`);
   // (6) masters (bond members first, while down)
   const masters: { name: string; master: string; kind: DesiredLink['kind'] }[] = [];
   for (const w of fresh) if (w.master) masters.push({ name: w.name, master: w.master, kind: w.kind });
   for (const c of mods) if (c.want?.master && c.fields.some((f) => f.startsWith('master '))) masters.push({ name: c.name, master: c.want.master, kind: c.want.kind });
+  // A NIC goes down before `master` whatever the master: a bond refuses a member that is up, and a
+  // bond that does not change is not in the diff to tell it from a bridge. (8) sets it up again.
   const bonds = new Set([...fresh, ...mods.map((c) => c.want!)].filter((l) => l.kind === 'bond').map((l) => l.name));
-  for (const m of masters.filter((x) => bonds.has(x.master))) {
+  const downFirst = (x: (typeof masters)[number]) => bonds.has(x.master) || x.kind === 'nic';
+  for (const m of masters.filter(downFirst)) {
     ip.push(`link set dev ${check(m.name)} down`);
     ip.push(`link set dev ${m.name} master ${check(m.master)}`);
   }
-  for (const m of masters.filter((x) => !bonds.has(x.master))) ip.push(`link set dev ${check(m.name)} master ${check(m.master)}`);
+  for (const m of masters.filter((x) => !downFirst(x))) ip.push(`link set dev ${check(m.name)} master ${check(m.master)}`);
   // (7) MTUs that shrink, children first
   const shrink = mods.filter((c) => c.want?.mtu !== undefined && c.have && c.want.mtu < c.have.mtu);
   for (const c of byDepth(shrink, -1)) ip.push(`link set dev ${check(c.name)} mtu ${c.want!.mtu}`);

@@ -8,7 +8,7 @@
 #   ${NETFORM_CACHE:-$HOME/.cache/netform}/qemu/
 #     .build.lock                 flock(1) serialising concurrent builds
 #     <kver>/                     e.g. 6.1.0-56-amd64; shared read-only into the guest as tag "netform"
-#       linux-image-<kver>_*.deb  the downloaded package
+#       linux-image-<kver>_*.deb  the downloaded package (deleted once extracted)
 #       root/                     dpkg-deb -x of the package (+ depmod -b): boot/, lib/modules/<kver>/
 #       vmlinux                   uncompressed ELF with PVH note (absent if extraction failed)
 #       initrd.gz                 busybox-static initramfs (virtio + 9p modules, /init)
@@ -79,9 +79,14 @@ if [ -z "$PKG" ] && [ -f "$BASE/.kernel-pkg" ]; then
 fi
 if [ -z "$PKG" ]; then
   PKG="$(kernel_pkg || true)"
-  [ -n "$PKG" ] && echo "$lists_sig $PKG" >"$BASE/.kernel-pkg"
-  if [ -z "$PKG" ]; then apt_update_once; PKG="$(kernel_pkg || true)"; fi
   if [ -z "$PKG" ]; then
+    apt_update_once
+    PKG="$(kernel_pkg || true)"
+    lists_sig="$( (stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null || true) | sha256sum | cut -c1-16)"
+  fi
+  if [ -n "$PKG" ]; then
+    echo "$lists_sig $PKG" >"$BASE/.kernel-pkg"
+  else
     # Offline and no apt lists: reuse the newest complete cache entry, if any.
     for d in $(ls -1d "$BASE"/*-amd64 2>/dev/null | sort -V -r); do
       [ -f "$d/guest.env" ] && PKG="linux-image-$(basename "$d")" && break
@@ -119,6 +124,7 @@ if [ ! -f "$ROOT/.extracted" ]; then
   dpkg-deb -x "$deb" "$ROOT"
   depmod -b "$ROOT" "$KVER"
   touch "$ROOT/.extracted"
+  rm -f "$deb"   # 70 MB we no longer need
 fi
 BZ="$ROOT/boot/vmlinuz-$KVER"
 MODDIR="$ROOT/lib/modules/$KVER"

@@ -118,6 +118,9 @@ export async function guestAvailable(): Promise<{ ok: boolean; reason?: string }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { ok: false, reason: `needs linux/x64 (this is ${process.platform}/${process.arch})` };
   }
+  if (isHidden(process.cwd())) {
+    return { ok: false, reason: `cwd ${process.cwd()} would be hidden in the guest (tmpfs on ${HIDDEN_IN_GUEST.join(', ')})` };
+  }
   const isRoot = process.getuid?.() === 0;
   if (!onPath(QEMU) && !isRoot) return { ok: false, reason: `${QEMU} not installed and not root (cannot apt-get install it)` };
   try {
