@@ -10,8 +10,9 @@ export default defineConfig({
         test: { name: 'unit', include: ['src/**/*.test.ts'] },
       },
       {
+        // The engine, file mode and CLI with the test driver; the host agent on the sandbox kernel.
         extends: true,
-        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**'] },
+        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**', 'test/qemu-smoke/**', 'test/host-qemu/**'] },
       },
       {
         // Against a real Neutron API server (Debian's packages), started once for the project.
@@ -22,6 +23,17 @@ export default defineConfig({
           globalSetup: ['test/harness/neutron-global-setup.ts'],
           hookTimeout: 300_000,
           testTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Inside a QEMU guest with Debian's stock kernel: 8021q VLANs, kernel bonds, dummy NICs.
+        extends: true,
+        test: {
+          name: 'qemu',
+          include: ['test/qemu-smoke/**/*.test.ts', 'test/host-qemu/**/*.test.ts'],
+          hookTimeout: 300_000,
+          testTimeout: 300_000,
           fileParallelism: false,
         },
       },

@@ -6,7 +6,9 @@ import { GROUP_VERSION } from '../../api/crds.ts';
 import type { Cluster, Host } from '../../api/kinds.ts';
 import type { ClusterSpec, HostSpec, NetworkSpec } from '../../api/types.gen.ts';
 import { desiredHost, ovsBondMode, type HostInputs, type HostNetworkInput, type VnicInput } from './desired.ts';
-import { bridgeName, internalPortName, vlanDeviceName, vnicDeviceName, type DesiredHost } from './model.ts';
+import { diffHost } from './diff.ts';
+import { bridgeName, internalPortName, OVS_NETWORK_KEY, OVS_OWNER_KEY, vlanDeviceName, vnicDeviceName, type DesiredHost, type ObservedHost, type ObservedOvsPort } from './model.ts';
+import { planOvs } from './plan.ts';
 
 interface NetDef {
   /** A fixed VLAN id. */
@@ -427,7 +429,7 @@ describe('desiredHost', () => {
       },
     },
     {
-      name: 'OVS bond modes: active-backup kept, balance-xor → balance-slb without LACP',
+      name: 'OVS bond modes: active-backup kept; a bond that carries no network (no trunks) stays off the bridge, its members without MTU',
       setup: {
         nics: [{ name: 'ens3' }, { name: 'ens4' }, { name: 'ens5' }, { name: 'ens6' }],
         bonds: [
@@ -439,15 +441,58 @@ describe('desiredHost', () => {
         nets: { web: { vlan: 100 } },
       },
       want: {
+        links: [
+          { name: 'ens3', kind: 'nic', mtu: 1500 },
+          { name: 'ens4', kind: 'nic', mtu: 1500 },
+          { name: 'ens5', kind: 'nic' },
+          { name: 'ens6', kind: 'nic' },
+        ],
+        // Empty trunks would pass every VLAN: bond1 gets no port at all.
         ovs: {
           bridge: 'br-int',
           datapath: 'netdev',
-          ports: [
-            { name: 'bond0', type: 'bond', bondMembers: ['ens3', 'ens4'], bondMode: 'active-backup', lacp: 'off', trunks: [100], mtu: 1500 },
-            { name: 'bond1', type: 'bond', bondMembers: ['ens5', 'ens6'], bondMode: 'balance-slb', lacp: 'off', trunks: [] },
-          ],
+          ports: [{ name: 'bond0', type: 'bond', bondMembers: ['ens3', 'ens4'], bondMode: 'active-backup', lacp: 'off', trunks: [100], mtu: 1500 }],
+        },
+        networks: [{ name: 'web', fabric: 'ovs', interface: 'bond0', vlan: 100, mtu: 1500, devices: [], ovsPorts: ['bond0'] }],
+        problems: [],
+      },
+    },
+    {
+      name: 'OVS bond mode balance-xor → balance-slb without LACP, once it carries a network',
+      setup: {
+        nics: [{ name: 'ens5' }, { name: 'ens6' }],
+        bonds: [{ name: 'bond1', mode: 'balance-xor', members: ['ens5', 'ens6'], fabric: 'ovs' }],
+        place: [{ name: 'db', interface: 'bond1' }],
+        attach: ['db'],
+        nets: { db: { vlan: 200, mtu: 9000 } },
+      },
+      want: {
+        ovs: {
+          bridge: 'br-int',
+          datapath: 'netdev',
+          ports: [{ name: 'bond1', type: 'bond', bondMembers: ['ens5', 'ens6'], bondMode: 'balance-slb', lacp: 'off', trunks: [200], mtu: 9000 }],
         },
         problems: [],
+      },
+    },
+    {
+      name: 'an OVS bond whose only network is a pool network without a VLAN yet: no port (no trunks), a problem',
+      setup: {
+        fabric: 'ovs',
+        nics: [{ name: 'ens3' }, { name: 'ens4' }],
+        bonds: [{ name: 'bond0', mode: '802.3ad', members: ['ens3', 'ens4'] }],
+        place: [{ name: 'pending', interface: 'bond0' }],
+        attach: ['pending'],
+        nets: { pending: { pool: 'tenant-pool', mtu: 9000 } },
+      },
+      want: {
+        links: [
+          { name: 'ens3', kind: 'nic' },
+          { name: 'ens4', kind: 'nic' },
+        ],
+        ovs: { bridge: 'br-int', datapath: 'netdev', ports: [] },
+        networks: [],
+        problems: ['network pending has no VLAN from its pool yet'],
       },
     },
     {
@@ -572,7 +617,8 @@ describe('desiredHost', () => {
   ])('$name', ({ setup, want }) => {
     const got = desiredHost(inputs(setup));
     for (const key of Object.keys(want) as (keyof DesiredHost)[]) expect(got[key], key).toStrictEqual(want[key]);
-    if (!('ovs' in want)) expect(got.ovs, 'ovs').toBeUndefined();
+    // The integration bridge is always named, with no ports when nothing rides the ovs fabric.
+    if (!('ovs' in want)) expect(got.ovs, 'ovs').toStrictEqual({ bridge: 'br-int', datapath: 'netdev', ports: [] });
   });
 
   it('is independent of the order of NICs in the Host spec', () => {
@@ -591,5 +637,109 @@ describe('desiredHost', () => {
     const da = desiredHost(a);
     expect(desiredHost(b)).toStrictEqual(da);
     expect(da.links.map((l) => l.name)).toStrictEqual(['ens3', 'ens4', TAP1, TAP3, TAP2].sort());
+  });
+});
+
+// desiredHost feeding diffHost and planOvs: what happens on the integration bridge when the ovs
+// fabric loses its last network, or never had one.
+describe('desiredHost → diffHost → planOvs: the integration bridge', () => {
+  const mine = (network?: string): Record<string, string> => ({ [OVS_OWNER_KEY]: 'nf-test', ...(network ? { [OVS_NETWORK_KEY]: network } : {}) });
+  const oport = (name: string, uuid: string, o: Partial<ObservedOvsPort> = {}): ObservedOvsPort => ({
+    uuid,
+    name,
+    tag: undefined,
+    trunks: [],
+    vlanMode: undefined,
+    bondMode: undefined,
+    lacp: undefined,
+    interfaces: [{ name, type: '', ofport: 4, error: undefined, mtuRequest: 1500, external: {} }],
+    external: {},
+    ...o,
+  });
+  // The host as netform left it with `web` (VLAN 100) on the ovs fabric and one VM on it.
+  const observed = (): ObservedHost => ({
+    links: [
+      { name: 'ens3', ifindex: 2, kind: '', mtu: 1500, up: true, operstate: 'UP', mac: '52:54:00:00:00:03', group: 0, master: 'ovs-system' },
+      { name: TAP1, ifindex: 9, kind: 'tun', mtu: 1500, up: true, operstate: 'UP', mac: 'fe:54:00:00:00:01', group: 28262, alias: 'netform:vnic/tenant-a/vm1-nic0', master: 'ovs-system' },
+    ],
+    addresses: [],
+    ovs: {
+      bridges: [
+        {
+          name: 'br-int',
+          uuid: 'b-int',
+          datapath: 'netdev',
+          ports: [
+            oport('br-int', 'u-br', { interfaces: [{ name: 'br-int', type: 'internal', ofport: 65534, error: undefined, mtuRequest: undefined, external: {} }] }),
+            oport('ens3', 'u-ens3', { trunks: [100], external: mine() }),
+            oport(TAP1, 'u-tap1', { tag: 100, external: mine('web') }),
+            oport('vnet9', 'u-vnet9', { tag: 100 }), // someone else's
+            oport('other-nf', 'u-other', { tag: 100, external: { [OVS_OWNER_KEY]: 'nf-other' } }), // another instance's
+          ],
+        },
+      ],
+    },
+  });
+  const withWeb: Setup = { fabric: 'ovs', nics: [{ name: 'ens3' }], place: [{ name: 'web', interface: 'ens3' }], attach: ['web'], nets: { web: { vlan: 100 } }, vnics: [vnic('tenant-a/vm1-nic0', 'web')] };
+
+  it('with web still on the ovs fabric: the bridge as observed is in sync', () => {
+    const d = diffHost(desiredHost(inputs(withWeb)), observed(), { instance: 'nf-test' });
+    expect(d).toStrictEqual({ links: [], ports: [], addresses: [], problems: [] });
+  });
+
+  it("removing the last ovs network deletes netform's uplink and VM port, nothing else, and creates no bridge", () => {
+    // web detached from the cluster; its VnicAttachment gone with it. ens3 is still declared.
+    const want = desiredHost(inputs({ fabric: 'ovs', nics: [{ name: 'ens3' }], attach: [], nets: {} }));
+    expect(want.ovs).toStrictEqual({ bridge: 'br-int', datapath: 'netdev', ports: [] });
+    const have = observed();
+    const d = diffHost(want, have, { instance: 'nf-test' });
+    const ports = have.ovs!.bridges[0]!.ports;
+    expect(d.ports).toStrictEqual([
+      { name: 'ens3', op: 'delete', have: ports[1], fields: ['not wanted'], stale: false },
+      { name: TAP1, op: 'delete', have: ports[2], fields: ['not wanted'], stale: false },
+    ]);
+    expect(d.createBridge).toBeUndefined();
+    // The tap is netform's too: it goes with the port.
+    expect(d.links.map((c) => `${c.op} ${c.name}: ${c.fields.join(', ')}`)).toStrictEqual([`delete ${TAP1}: not wanted`]);
+    expect(planOvs(d, 'nf-test', 'br-int')).toStrictEqual([
+      {
+        op: 'mutate',
+        table: 'Bridge',
+        where: [['name', '==', 'br-int']],
+        mutations: [
+          [
+            'ports',
+            'delete',
+            [
+              'set',
+              [
+                ['uuid', 'u-ens3'],
+                ['uuid', 'u-tap1'],
+              ],
+            ],
+          ],
+        ],
+      },
+    ]);
+  });
+
+  it('no port wanted and no bridge on the host: no bridge is created, nothing for OVS', () => {
+    const want = desiredHost(inputs({ fabric: 'ovs', nics: [{ name: 'ens3' }], attach: [], nets: {} }));
+    const noBridge: ObservedHost = { links: [], addresses: [], ovs: { bridges: [] } };
+    const noOvs: ObservedHost = { links: [], addresses: [] };
+    for (const have of [noBridge, noOvs]) {
+      const d = diffHost(want, have, { instance: 'nf-test' });
+      expect(d).toStrictEqual({ links: [], ports: [], addresses: [], problems: [] });
+      expect(planOvs(d, 'nf-test', 'br-int')).toStrictEqual([]);
+    }
+  });
+
+  it('a linux-bridge-only host: the integration bridge is named but never created', () => {
+    const want = desiredHost(inputs({ nics: [{ name: 'ens3' }], place: [{ name: 'web', interface: 'ens3' }], attach: ['web'], nets: { web: { vlan: 100 } } }));
+    expect(want.ovs).toStrictEqual({ bridge: 'br-int', datapath: 'netdev', ports: [] });
+    const d = diffHost(want, { links: [], addresses: [] }, { instance: 'nf-test' });
+    expect(d.createBridge).toBeUndefined();
+    expect(d.ports).toStrictEqual([]);
+    expect(d.problems).toStrictEqual(['NIC ens3 is not on the host']);
   });
 });

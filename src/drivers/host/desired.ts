@@ -160,7 +160,8 @@ export function desiredHost(i: HostInputs): DesiredHost {
       const { bondMode, lacp } = ovsBondMode(b.mode);
       const port: DesiredOvsPort = { name: b.name, type: 'bond', bondMembers: [...b.members], bondMode, lacp, trunks: [...new Set(trunks)].sort((x, y) => x - y) };
       if (mtu !== undefined) port.mtu = mtu;
-      ports.set(b.name, port);
+      // Empty trunks would pass every VLAN: a bond that carries no network stays off the bridge.
+      if (trunks.length) ports.set(b.name, port);
       for (const m of b.members) links.set(m, { name: m, kind: 'nic', ...(mtu !== undefined ? { mtu } : {}) });
     }
   }
@@ -187,6 +188,8 @@ export function desiredHost(i: HostInputs): DesiredHost {
     networks: networks.sort((a, b) => (a.name < b.name ? -1 : 1)),
     problems,
   };
-  if (ports.size) out.ovs = { bridge: i.ovsBridge, datapath: i.ovsDatapath, ports: [...ports.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  // Always name the integration bridge, even with no ports: netform's ports there go when the last
+  // network on the ovs fabric does (the bridge itself is only created when a port needs it).
+  out.ovs = { bridge: i.ovsBridge, datapath: i.ovsDatapath, ports: [...ports.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
   return out;
 }

@@ -345,6 +345,47 @@ describe('diffHost: Open vSwitch', () => {
       diff: { ...nothing, ports: [`create ${INT}: missing`], createBridge: { name: 'br-int', datapath: 'netdev' } },
     },
     {
+      name: 'no port wanted and no OVS on the host: no bridge created',
+      want: ovsWant([]),
+      have: have([]),
+      diff: nothing,
+    },
+    {
+      name: 'no port wanted and the integration bridge missing (another bridge there): no bridge created, nothing deleted elsewhere',
+      want: ovsWant([]),
+      have: have([], { ovs: { bridges: [{ name: 'br-other', uuid: 'b-2', datapath: 'system', ports: [port('x', { external: mine('web') })] }] } }),
+      diff: nothing,
+    },
+    {
+      name: "no port wanted (the last ovs network gone): every port this instance owns on the bridge deleted; the bridge, foreign and other instances' ports stay",
+      want: ovsWant([]),
+      have: bridgeWith([
+        port('br-int', { interfaces: [iface('br-int', { type: 'internal', ofport: 65534 })], external: mine() }),
+        ...REALIZED().slice(1),
+        port('vnet9', { tag: 100 }),
+        port('other-nf', { tag: 100, external: { [OVS_OWNER_KEY]: 'nf-other' } }),
+      ]),
+      diff: { ...nothing, ports: ['delete bond0: not wanted', `delete ${INT}: not wanted`, `delete ${TAP}: not wanted`] },
+    },
+    {
+      name: 'a one-member OVS bond observed as a port with one interface: no change',
+      want: ovsWant([{ name: 'bond0', type: 'bond', bondMembers: ['ens3'], bondMode: 'active-backup', lacp: 'off', trunks: [100] }]),
+      have: bridgeWith([port('bond0', { trunks: [100], bondMode: 'active-backup', lacp: 'off', interfaces: [iface('ens3')], external: mine() })]),
+      diff: nothing,
+    },
+    {
+      name: 'a one-member OVS bond with another member: replaced for its members, never for its type',
+      want: ovsWant([{ name: 'bond0', type: 'bond', bondMembers: ['ens3'], bondMode: 'active-backup', lacp: 'off', trunks: [100] }]),
+      have: bridgeWith([port('bond0', { trunks: [100], bondMode: 'active-backup', lacp: 'off', interfaces: [iface('ens4')], external: mine() })]),
+      diff: { ...nothing, ports: ['replace bond0: members ens4→ens3'] },
+    },
+    {
+      name: 'a one-member OVS bond with its trunks changed: modified in place, not replaced',
+      want: ovsWant([{ name: 'bond0', type: 'bond', bondMembers: ['ens3'], bondMode: 'active-backup', lacp: 'off', trunks: [100, 200] }]),
+      have: bridgeWith([port('bond0', { trunks: [100], bondMode: 'active-backup', lacp: 'off', interfaces: [iface('ens3')], external: mine() })]),
+      diff: { ...nothing, ports: ['modify bond0: trunks 100→100,200'] },
+    },
+    {
       name: 'ports missing are created; extra ones deleted only when owned by this instance; the bridge port stays',
       want: ovsWant([WANT_PORTS[1]!]),
       have: bridgeWith([

@@ -133,7 +133,7 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
 
   // Open vSwitch.
   const bridge = want.ovs ? have.ovs?.bridges.find((b) => b.name === want.ovs!.bridge) : undefined;
-  if (want.ovs && !bridge) out.createBridge = { name: want.ovs.bridge, datapath: want.ovs.datapath };
+  if (want.ovs && !bridge && want.ovs.ports.length) out.createBridge = { name: want.ovs.bridge, datapath: want.ovs.datapath };
   const havePorts = new Map((bridge?.ports ?? []).map((p) => [p.name, p]));
   const wantPorts = new Map((want.ovs?.ports ?? []).map((p) => [p.name, p]));
   for (const w of want.ovs?.ports ?? []) {
@@ -146,7 +146,8 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
     const fields = portFields(w, h);
     const members = (h.interfaces.map((i) => i.name).sort()).join(',');
     const wantMembers = (w.type === 'bond' ? [...(w.bondMembers ?? [])].sort() : [w.name]).join(',');
-    const typeOf = h.interfaces.length === 1 ? (h.interfaces[0]!.type || 'system') : 'bond';
+    // A bond of one member is a port with one interface: compare bonds by their members only.
+    const typeOf = w.type === 'bond' ? 'bond' : h.interfaces.length === 1 ? (h.interfaces[0]!.type || 'system') : 'bond';
     if (stale || members !== wantMembers || typeOf !== w.type) {
       const why = stale ? [`stale: ${h.interfaces.find((i) => i.error)?.error ?? 'no ofport'}`] : members !== wantMembers ? [`members ${members}→${wantMembers}`] : [`type ${typeOf}→${w.type}`];
       out.ports.push({ name: w.name, op: 'replace', want: w, have: h, fields: why, stale });

@@ -49,6 +49,7 @@ describe('planHost: ip lines', () => {
         'link set dev ens3.100 master web',
         `link set dev ${TAP} master web`,
         `link set dev ${TAP2} master web`,
+        'link set dev web mtu 9000',
         'link set dev ens3.100 up',
         'link set dev web up',
         `link set dev ${TAP2} down`,
@@ -121,6 +122,7 @@ describe('planHost: ip lines', () => {
         'link set dev ens4 down',
         'link set dev ens4 master bond0',
         'link set dev bond0.100 master web',
+        'link set dev web mtu 9000',
         'link set dev ens3 up',
         'link set dev ens4 up',
         'link set dev bond0 up',
@@ -200,6 +202,7 @@ describe('planHost: ip lines', () => {
         `tuntap add dev ${TAP} mode tap`,
         `link set dev ${TAP} group 28262 address 52:54:00:aa:bb:03`,
         `link set dev ${TAP} alias netform:vnic/tenant_a/vm_1_rm_-rf`,
+        'link set dev web mtu 1500',
         `link set dev bond0 up`,
         'link set dev ens3.100 up',
         'link set dev web up',
@@ -282,6 +285,71 @@ describe('planHost: ip lines', () => {
       'link set dev ens4 up',
       'link set dev bond0 up',
       'link set dev bond0.100 up',
+    ]);
+  });
+});
+
+describe('planHost: the MTU of a new bridge is pinned', () => {
+  // A new bridge follows its smallest port's MTU until one is set on it explicitly.
+  it('right after the masters step and before MTUs that shrink', () => {
+    const ip = planHost(
+      diff({
+        links: [
+          create(WEB),
+          create(SUB),
+          modify({ name: 'ens3.200', kind: 'vlan', parent: 'ens3', vlanId: 200, master: 'db', mtu: 1400 }, owned('ens3.200', 'vlan', { parent: 'ens3', vlanId: 200, master: 'db' }), ['mtu 1500→1400']),
+        ],
+      }),
+      OPTS,
+    ).ip;
+    expect(ip).toStrictEqual([
+      'link add link ens3 name ens3.100 mtu 9000 group 28262 type vlan id 100',
+      'link set dev ens3.100 alias netform:network/web',
+      'link add name web mtu 9000 group 28262 type bridge',
+      'link set dev web alias netform:network/web',
+      'link set dev ens3.100 master web',
+      'link set dev web mtu 9000',
+      'link set dev ens3.200 mtu 1400',
+      'link set dev ens3.100 up',
+      'link set dev web up',
+    ]);
+    expect(ip.indexOf('link set dev web mtu 9000')).toBe(ip.indexOf('link set dev ens3.100 master web') + 1);
+    expect(ip.indexOf('link set dev web mtu 9000')).toBe(ip.indexOf('link set dev ens3.200 mtu 1400') - 1);
+  });
+
+  it('one line per new or re-created bridge with an MTU, in diff order; none for a bridge without one, a modified bridge or another kind', () => {
+    const ip = planHost(
+      diff({
+        links: [
+          create({ name: 'db', kind: 'bridge', mtu: 1500, purpose: 'network/db' }),
+          replace({ name: 'storage', kind: 'bridge', mtu: 9000, purpose: 'network/storage' }, owned('storage', 'veth', { mtu: 9000 }), 'kind veth→bridge'),
+          create({ name: 'nomtu', kind: 'bridge', purpose: 'network/nomtu' }),
+          modify({ ...WEB, mtu: 1500 }, owned('web', 'bridge', { mtu: 9000 }), ['mtu 9000→1500']),
+          create(VM1),
+        ],
+      }),
+      OPTS,
+    ).ip;
+    expect(ip).toStrictEqual([
+      'link set dev storage group 28263',
+      'link del group 28263',
+      'link add name db mtu 1500 group 28262 type bridge',
+      'link set dev db alias netform:network/db',
+      'link add name nomtu group 28262 type bridge',
+      'link set dev nomtu alias netform:network/nomtu',
+      'link add name storage mtu 9000 group 28262 type bridge',
+      'link set dev storage alias netform:network/storage',
+      `tuntap add dev ${TAP} mode tap`,
+      `link set dev ${TAP} group 28262 mtu 9000`,
+      `link set dev ${TAP} alias netform:vnic/tenant-a/vm1-nic0`,
+      `link set dev ${TAP} master web`,
+      'link set dev db mtu 1500',
+      'link set dev storage mtu 9000',
+      'link set dev web mtu 1500',
+      'link set dev db up',
+      'link set dev nomtu up',
+      'link set dev storage up',
+      `link set dev ${TAP} up`,
     ]);
   });
 });
@@ -454,7 +522,7 @@ describe('planOvs: one OVSDB transaction', () => {
       ],
     },
     {
-      name: 'modified: Port updated by uuid (tag an empty set when none, external_ids merged), Interface mtu_request by name; bonds without mtu_request',
+      name: 'modified: Port updated by uuid (tag an empty set when none, external_ids kept plus the network, no netform-owner stamped), Interface mtu_request by name; bonds without mtu_request',
       diff: diff({
         ports: [
           { name: TAP, op: 'modify', want: VMPORT, have: oport(TAP, 'uuid-tap', { keep: 'me', [OVS_NETWORK_KEY]: 'db' }), fields: ['tag 200→100', 'network db→web'] },
@@ -473,17 +541,16 @@ describe('planOvs: one OVSDB transaction', () => {
             external_ids: map([
               ['keep', 'me'],
               [OVS_NETWORK_KEY, 'web'],
-              [OVS_OWNER_KEY, INSTANCE],
             ]),
           },
         },
         { op: 'update', table: 'Interface', where: [['name', '==', TAP]], row: { mtu_request: 1500 } },
-        { op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', 'uuid-ens5']]], row: { tag: set([]), trunks: set([300, 301]), external_ids: map([[OVS_OWNER_KEY, INSTANCE]]) } },
+        { op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', 'uuid-ens5']]], row: { tag: set([]), trunks: set([300, 301]), external_ids: map([]) } },
         {
           op: 'update',
           table: 'Port',
           where: [['_uuid', '==', ['uuid', 'uuid-bond']]],
-          row: { tag: set([]), trunks: set([100, 200]), bond_mode: 'active-backup', lacp: 'off', external_ids: map([[OVS_OWNER_KEY, INSTANCE]]) },
+          row: { tag: set([]), trunks: set([100, 200]), bond_mode: 'active-backup', lacp: 'off', external_ids: map([]) },
         },
       ],
     },
@@ -510,6 +577,75 @@ describe('planOvs: one OVSDB transaction', () => {
   ])('$name', ({ diff: d, ops }) => {
     expect(planOvs(d, INSTANCE, 'br-int')).toStrictEqual(ops);
     expect(planHost(d, OPTS).ovs).toStrictEqual(ops);
+  });
+
+  it("modifying someone else's uplink keeps its external_ids as they are: no netform-owner, so never netform's to delete", () => {
+    const uplink = oport('ens7', 'uuid-ens7', { 'ovn-bridge-mappings': 'physnet1', managed_by: 'ops' });
+    const ops = planOvs(diff({ ports: [{ name: 'ens7', op: 'modify', want: { name: 'ens7', type: 'system', trunks: [100, 200] }, have: uplink, fields: ['trunks none→100,200'] }] }), INSTANCE, 'br-int');
+    expect(ops).toStrictEqual([
+      {
+        op: 'update',
+        table: 'Port',
+        where: [['_uuid', '==', ['uuid', 'uuid-ens7']]],
+        row: {
+          tag: set([]),
+          trunks: set([100, 200]),
+          external_ids: map([
+            ['managed_by', 'ops'],
+            ['ovn-bridge-mappings', 'physnet1'],
+          ]),
+        },
+      },
+    ]);
+    // Once modified, the port still is not netform's: wanted on no network any more, it is left alone.
+    const after: ObservedOvsPort = { ...uplink, trunks: [100, 200], external: { managed_by: 'ops', 'ovn-bridge-mappings': 'physnet1' } };
+    const d = diffHost(
+      { links: [], addresses: [], networks: [], problems: [], ovs: { bridge: 'br-int', datapath: 'netdev', ports: [] } },
+      { links: [], addresses: [], ovs: { bridges: [{ name: 'br-int', uuid: 'b', datapath: 'netdev', ports: [after] }] } },
+      { instance: INSTANCE },
+    );
+    expect(d.ports).toStrictEqual([]);
+  });
+
+  it('modifying a port this instance owns keeps its netform-owner; a port carrying a network gets netform-network added or corrected', () => {
+    const ops = planOvs(
+      diff({
+        ports: [
+          { name: TAP, op: 'modify', want: VMPORT, have: oport(TAP, 'uuid-tap', { [OVS_OWNER_KEY]: INSTANCE, [OVS_NETWORK_KEY]: 'db' }), fields: ['network db→web'] },
+          { name: TAP2, op: 'modify', want: { ...VMPORT, name: TAP2 }, have: oport(TAP2, 'uuid-tap2', { 'iface-note': 'x' }), fields: ['network none→web'] },
+        ],
+      }),
+      INSTANCE,
+      'br-int',
+    );
+    expect(ops.filter((o) => (o as { table: string }).table === 'Port')).toStrictEqual([
+      {
+        op: 'update',
+        table: 'Port',
+        where: [['_uuid', '==', ['uuid', 'uuid-tap']]],
+        row: {
+          tag: 100,
+          trunks: set([]),
+          external_ids: map([
+            [OVS_NETWORK_KEY, 'web'],
+            [OVS_OWNER_KEY, INSTANCE],
+          ]),
+        },
+      },
+      {
+        op: 'update',
+        table: 'Port',
+        where: [['_uuid', '==', ['uuid', 'uuid-tap2']]],
+        row: {
+          tag: 100,
+          trunks: set([]),
+          external_ids: map([
+            ['iface-note', 'x'],
+            [OVS_NETWORK_KEY, 'web'],
+          ]),
+        },
+      },
+    ]);
   });
 
   it('the bridge named in the options is the one mutated', () => {

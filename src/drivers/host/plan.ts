@@ -92,6 +92,8 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
     ip.push(`link set dev ${m.name} master ${check(m.master)}`);
   }
   for (const m of masters.filter((x) => !downFirst(x))) ip.push(`link set dev ${check(m.name)} master ${check(m.master)}`);
+  // A new bridge follows its smallest port's MTU until one is set on it explicitly: pin it now.
+  for (const w of fresh.filter((l) => l.kind === 'bridge' && l.mtu !== undefined)) ip.push(`link set dev ${w.name} mtu ${w.mtu}`);
   // (7) MTUs that shrink, children first
   const shrink = mods.filter((c) => c.want?.mtu !== undefined && c.have && c.want.mtu < c.have.mtu);
   for (const c of byDepth(shrink, -1)) ip.push(`link set dev ${check(c.name)} mtu ${c.want!.mtu}`);
@@ -176,7 +178,8 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
         row.bond_mode = p.bondMode ?? 'active-backup';
         row.lacp = p.lacp ?? 'off';
       }
-      const external: Record<string, string> = { ...c.have!.external, [OVS_OWNER_KEY]: instance };
+      // Modifying a port (an uplink someone else added, say) does not make it netform's to delete.
+      const external: Record<string, string> = { ...c.have!.external };
       if (p.network) external[OVS_NETWORK_KEY] = p.network;
       row.external_ids = map(external);
       ops.push({ op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', c.have!.uuid]]], row });

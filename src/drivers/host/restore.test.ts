@@ -149,6 +149,13 @@ describe('restoreTarget', () => {
     });
   });
 
+  it('a change whose desired host names the integration bridge with no ports (desiredHost always names it): the owned ports come back, no foreign one', () => {
+    const r = restoreTarget(SNAPSHOT, touched([['ens3', 'nic']], { bridge: 'br-int', ports: [] }), INSTANCE);
+    expect(r.ovs?.ports.map((p) => p.name)).toStrictEqual(['bond1', INT, TAP2]);
+    expect(r.addresses.map((a) => a.device)).toStrictEqual(['ens3', 'web', INT]);
+    expect(diffHost(r, SNAPSHOT, { instance: INSTANCE })).toStrictEqual({ links: [], ports: [], addresses: [], problems: [] });
+  });
+
   it.each<[string, DesiredHost, ObservedHost]>([
     ['the change did not touch OVS', touched([['ens3', 'nic']]), SNAPSHOT],
     ['the bridge did not exist before the change', touched([['ens3', 'nic']], { bridge: 'br-new', ports: [] }), SNAPSHOT],
@@ -208,5 +215,42 @@ describe('restoreTarget round trip: diffHost(restoreTarget(snapshot), snapshot) 
     expect(d.addresses).toStrictEqual([{ device: 'web', cidr: '192.0.2.99/24', op: 'remove' }]);
     expect(d.ports.map((c) => `${c.op} ${c.name}: ${c.fields.join(', ')}`)).toStrictEqual([`modify ${TAP2}: tag 200→100`]);
     expect(d.problems).toStrictEqual([]);
+  });
+});
+
+describe('restoreTarget and one-member OVS bonds', () => {
+  it('keeps a one-member bond a bond, so the round trip is empty', async () => {
+    const { restoreTarget } = await import('./restore.ts');
+    const { diffHost, isEmpty } = await import('./diff.ts');
+    const snapshot = {
+      links: [],
+      addresses: [],
+      ovs: {
+        bridges: [
+          {
+            name: 'br-int',
+            uuid: 'b',
+            datapath: 'netdev',
+            ports: [
+              {
+                uuid: 'p1',
+                name: 'bond1',
+                tag: undefined,
+                trunks: [100],
+                vlanMode: undefined,
+                bondMode: 'active-backup',
+                lacp: 'off',
+                interfaces: [{ name: 'ens8', type: '', ofport: 3, error: undefined, mtuRequest: undefined, external: {} }],
+                external: { 'netform-owner': 'netform' },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    const touched = { links: [], addresses: [], networks: [], problems: [], ovs: { bridge: 'br-int', datapath: 'netdev' as const, ports: [] } };
+    const target = restoreTarget(snapshot, touched, 'netform');
+    expect(target.ovs!.ports).toEqual([{ name: 'bond1', type: 'bond', trunks: [100], bondMembers: ['ens8'], bondMode: 'active-backup', lacp: 'off' }]);
+    expect(isEmpty(diffHost(target, snapshot, { instance: 'netform' }))).toBe(true);
   });
 });

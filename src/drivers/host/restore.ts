@@ -43,7 +43,8 @@ export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, inst
     const ports: DesiredOvsPort[] = [];
     for (const p of bridge.ports) {
       if (p.name === bridge.name || (!isOwnedPort(p, instance) && !touchedPorts.has(p.name))) continue;
-      const bond = p.interfaces.length > 1;
+      // A bond of one member still has a bond mode, or an interface named unlike the port.
+      const bond = p.interfaces.length > 1 || p.bondMode !== undefined || (p.interfaces.length === 1 && p.interfaces[0]!.name !== p.name);
       const d: DesiredOvsPort = { name: p.name, type: bond ? 'bond' : p.interfaces[0]?.type === 'internal' ? 'internal' : 'system', trunks: [...p.trunks].sort((a, b) => a - b) };
       if (p.tag !== undefined) d.tag = p.tag;
       if (bond) {
