@@ -14,6 +14,7 @@ import { admit, formatAdmissionError, type AdmissionResult } from '../state/admi
 import type { ObjectRecord } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
 import { DEFAULT_OVS_DB, FileMode } from './file-mode.ts';
+import { startDemoHost, type DemoHost } from './demo.ts';
 import { hostname } from 'node:os';
 import { statusTable } from './render.ts';
 
@@ -55,8 +56,22 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       .option('--netns <name>', "the host's devices live in this network namespace")
       .option('--ovs-db <path>', `the host's OVSDB socket (default ${DEFAULT_OVS_DB} when it exists)`)
       .addOption(new Option('--ovs-datapath <type>', 'datapath_type of the integration bridge netform creates').choices(['system', 'netdev']))
-      .option('--sysfs <path>', 'sysfs root for link speeds and Cisco VIC dynamic vNICs (default /sys)');
-  type HostFlags = { host?: string; netns?: string; ovsDb?: string; ovsDatapath?: string; sysfs?: string };
+      .option('--sysfs <path>', 'sysfs root for link speeds and Cisco VIC dynamic vNICs (default /sys)')
+      .option('--demo [netns]', "converge the Host in a demo namespace netform creates (default netform-demo), with its NICs as veth pairs and a private Open vSwitch; removed on exit");
+  type HostFlags = { host?: string; netns?: string; ovsDb?: string; ovsDatapath?: string; sysfs?: string; demo?: string | boolean };
+  /** With --demo: creates the demo host for the Host the manifests declare, and points the agent at it. */
+  const startDemo = async (fm: FileMode, c: Config, o: HostFlags, log: Logger): Promise<DemoHost | undefined> => {
+    if (!o.demo) return undefined;
+    const hosts = fm.engine.store.list('Host');
+    const host = c.host ? hosts.find((h) => h.metadata.name === c.host) : hosts.length === 1 ? hosts[0] : undefined;
+    if (!host) throw new Error(c.host ? `--demo: no Host ${c.host} is declared` : '--demo: declare exactly one Host, or name it with --host');
+    const demo = await startDemoHost(typeof o.demo === 'string' ? o.demo : 'netform-demo', (host.spec.nics ?? []).map((n) => n.name), c.stateDir, log);
+    c.host = host.metadata.name;
+    c.netns = demo.netns;
+    c.ovsDb = demo.ovsDb;
+    c.ovsDatapath = 'netdev';
+    return demo;
+  };
   const hostFlags = (o: HostFlags): Flags => ({ host: o.host, netns: o.netns, ovsDb: o.ovsDb, ovsDatapath: o.ovsDatapath, sysfs: o.sysfs });
   const logger = (c: Config): Logger => createLogger({ level: c.logLevel });
 
@@ -119,9 +134,11 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const c = cfg({ dir: o.dir, state: o.state, timeout: o.timeout, ...hostFlags(o) });
       const log = logger(c);
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
+      let demo: DemoHost | undefined;
       try {
         const admission = await fm.load();
         reportAdmission(admission, eprint);
+        demo = await startDemo(fm, c, o, log);
         const progress = progressLine(out, fm);
         let settled = await fm.engine.settle(c.timeoutMs, progress.tick);
         // The host agent runs once the networks (and their VLANs) have settled, then the Host's status.
@@ -138,6 +155,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         code = bad.length || !settled || admission.errors.length ? EXIT.error : EXIT.ok;
       } finally {
         await fm.close();
+        await demo?.stop();
       }
     });
 
@@ -168,7 +186,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         let settled = await fm.engine.settle(c.timeoutMs);
         if (mine !== generation || stopping) return;
         if (!fm.agent && fm.startAgent(c, log, { loop: true })) log.info({ host: c.host ?? hostname() }, 'host agent started');
-        else if (fm.agent) await fm.agent.kick();
+        await fm.agent?.kick();
         settled = (await fm.engine.settle(c.timeoutMs)) && settled;
         if (mine !== generation || stopping) return;
         const states = fm.engine.states();
@@ -178,6 +196,16 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         if (out.isTTY) print(statusTable(fm.records.list(), new Date()));
       };
       log.info({ dir: resolve(c.dir!), state: resolve(c.stateDir), instance: c.instance }, 'netform run: file mode');
+      let demo: DemoHost | undefined;
+      if (o.demo) {
+        await fm.load();
+        try {
+          demo = await startDemo(fm, c, o, log);
+        } catch (e) {
+          await fm.close();
+          throw e;
+        }
+      }
       fm.engine.resyncAll();
       void reload();
       const watcher = watchDirectory(c.dir!, () => void reload());
@@ -186,6 +214,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       stopping = true;
       await watcher.close();
       await fm.close();
+      await demo?.stop();
       code = EXIT.ok;
     });
 

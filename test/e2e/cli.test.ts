@@ -75,11 +75,15 @@ describe('netform apply / plan / status on the embedded default', () => {
     expect(plan0.stdout).toContain('+ Network/web  netform vlan  (allocate) — VLAN 102 from VlanPool tenant-vlans');
     expect(existsSync(state)).toBe(false); // plan never writes
 
-    const r = await runCli(['apply', '--dir', 'examples/quickstart', '--state', state], { real: true });
+    // The demo host is a network namespace of this test's own (not the quick start's default name).
+    const demo = ['--demo', `nfqs-${process.pid}`, '--log-level', 'warn'];
+    const r = await runCli(['apply', '--dir', 'examples/quickstart', '--state', state, ...demo], { real: true });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const again = await runCli(['apply', '--dir', 'examples/quickstart', '--state', state], { real: true });
+    const again = await runCli(['apply', '--dir', 'examples/quickstart', '--state', state, ...demo], { real: true });
     expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Host\/demo\s+True\s+True\s+0\/3 out of sync/);
+    expect(again.stdout).toMatch(/VnicAttachment\/shop\/web1-nic1\s+True\s+True\s+56:6f:00:00:01:01/);
     const status = await runCli(['status', '--state', state], { real: true });
     expect(status.stdout).toMatch(/Network\/db\s+True\s+True\s+VLAN 101/);
     expect(status.stdout).toMatch(/Network\/web\s+True\s+True\s+VLAN 102/);
@@ -149,7 +153,7 @@ describe('the Node version shim', () => {
   const major = existsSync(systemNode) ? Number(execFileSync(systemNode, ['-p', 'process.versions.node.split(".")[0]']).toString()) : 0;
   it.runIf(major > 0 && major < 24)(`bin/netform.mjs started by the system Node (v${major}) hands over to the Node that npm ci installed`, () => {
     const out = execFileSync(systemNode, ['bin/netform.mjs', 'validate', 'examples/quickstart'], { cwd: ROOT }).toString();
-    expect(out).toContain('valid: 5 objects admitted from 3 files');
+    expect(out).toContain('valid: 8 objects admitted from 5 files');
     const version = execFileSync(systemNode, ['bin/netform.mjs', '--version'], { cwd: ROOT }).toString().trim();
     expect(version).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
