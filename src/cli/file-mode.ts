@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
-import type { HostTarget } from '../drivers/host/agent.ts';
+import type { HostReport, HostTarget } from '../drivers/host/agent.ts';
 import { OvsdbClient } from '../drivers/host/ovsdb.ts';
 import type { Config } from '../config.ts';
 import { Engine } from '../controllers/runtime/engine.ts';
@@ -14,9 +14,28 @@ import { FileCredentialSource } from '../controllers/provider/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import { readManifests } from '../sources/directory.ts';
 import { admit, type AdmissionResult } from '../state/admit.ts';
-import { MemoryRecords, StateDirRecords, type RecordStore } from '../state/records.ts';
+import { MemoryRecords, StateDirRecords, type ObjectRecord, type RecordStore } from '../state/records.ts';
+import { readJsonFile } from '../state/atomic-file.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StateDir } from '../state/state-dir.ts';
 import type { VlanAllocation } from '../state/semantic.ts';
+
+/** Standalone agents write their reports to `<state>/hosts/<Host>.json`. */
+export const HOST_REPORTS_DIR = 'hosts';
+
+/** What admission needs to know from the records: current pool allocations, and where known objects came from. */
+export function admissionContext(records: readonly ObjectRecord[]): { allocations: VlanAllocation[]; knownSources: Map<string, string> } {
+  const allocations: VlanAllocation[] = [];
+  const knownSources = new Map<string, string>();
+  for (const r of records) {
+    if (r.source) knownSources.set(r.key, r.source.file);
+    if (r.kind === 'VlanPool') {
+      for (const a of (r.status.allocations as Omit<VlanAllocation, 'pool'>[] | undefined) ?? []) allocations.push({ pool: r.name, ...a });
+    }
+  }
+  return { allocations, knownSources };
+}
 
 /** Where Debian's Open vSwitch puts its database socket. */
 export const DEFAULT_OVS_DB = '/var/run/openvswitch/db.sock';
@@ -37,6 +56,9 @@ export class FileMode {
   agent: HostAgentLoop | undefined;
   readonly #state: StateDir | undefined;
   readonly #dir: string;
+  #agentHost: string | undefined;
+  #reportTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   private constructor(engine: Engine, records: RecordStore, state: StateDir | undefined, dir: string) {
     this.engine = engine;
@@ -72,18 +94,35 @@ export class FileMode {
 
   /** Reads and admits the manifests, and hands the result to the engine. */
   async load(): Promise<AdmissionResult> {
-    const files = await readManifests([this.#dir]);
-    const allocations: VlanAllocation[] = [];
-    const knownSources = new Map<string, string>();
-    for (const r of this.records.list()) {
-      if (r.source) knownSources.set(r.key, r.source.file);
-      if (r.kind === 'VlanPool') {
-        for (const a of (r.status.allocations as Omit<VlanAllocation, 'pool'>[] | undefined) ?? []) allocations.push({ pool: r.name, ...a });
-      }
-    }
-    const result = admit(files, { allocations, knownSources });
+    const result = admit(await readManifests([this.#dir]), admissionContext(this.records.list()));
     this.engine.sync(result);
     return result;
+  }
+
+  /**
+   * Folds in the reports that standalone agents (`netform agent --host NAME`) write to
+   * `<state>/hosts/NAME.json`, for the Hosts this process runs no agent for. Polls every `everyMs`.
+   */
+  watchHostReports(stateDir: string, everyMs = 5000): void {
+    const dir = join(stateDir, HOST_REPORTS_DIR);
+    const seen = new Map<string, string>();
+    const poll = async () => {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const f of names.filter((n) => n.endsWith('.json'))) {
+        const host = f.slice(0, -'.json'.length);
+        if (host === this.#agentHost) continue; // this process's own agent reports directly
+        const report = await readJsonFile<HostReport>(join(dir, f)).catch(() => undefined);
+        if (!report || seen.get(host) === report.lastObservedTime) continue;
+        seen.set(host, report.lastObservedTime);
+        this.engine.reportHost(host, report);
+      }
+    };
+    const tick = () => {
+      void poll().finally(() => {
+        if (!this.#closed) this.#reportTimer = setTimeout(tick, everyMs);
+      });
+    };
+    tick();
   }
 
   /**
@@ -103,7 +142,8 @@ export class FileMode {
     };
     const dir = this.#dir;
     this.agent = new HostAgentLoop({
-      engine: this.engine,
+      source: this.engine.rt,
+      report: (h, r) => this.engine.reportHost(h, r),
       host: name,
       target,
       log,
@@ -111,11 +151,14 @@ export class FileMode {
       // A change is kept only if this process can still read its manifests afterwards.
       reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
     });
+    this.#agentHost = name;
     if (opts.loop) this.agent.start();
     return name;
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#reportTimer) clearTimeout(this.#reportTimer);
     await this.agent?.stop();
     await this.engine.stop();
     await this.#state?.close();

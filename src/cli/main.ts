@@ -15,6 +15,7 @@ import type { ObjectRecord } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
 import { DEFAULT_OVS_DB, FileMode } from './file-mode.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
+import { runAgent } from './agent-mode.ts';
 import { hostname } from 'node:os';
 import { statusTable } from './render.ts';
 
@@ -207,6 +208,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         }
       }
       fm.engine.resyncAll();
+      fm.watchHostReports(c.stateDir);
       void reload();
       const watcher = watchDirectory(c.dir!, () => void reload());
       await (deps.stopSignal ?? signalled());
@@ -217,6 +219,24 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       await demo?.stop();
       code = EXIT.ok;
     });
+
+  hostOptions(
+    program
+      .command('agent')
+      .description("converge this host's networking and report it (file mode: the report goes to <state>/hosts/<host>.json, which netform run reads)")
+      .requiredOption('--dir <dir>', 'directory of manifests')
+      .option('--state <dir>', 'state directory of the netform run this host belongs to (default ./.netform)')
+      .option('--interval <seconds>', 'how often to re-check the host (default 10)')
+      .option('--once', 'converge once and exit: 0 when every network of the host is in sync'),
+  ).action(async (o: { dir: string; state?: string; interval?: string; once?: boolean } & HostFlags) => {
+    if (o.demo) throw new Error('--demo is for run and apply');
+    const c = cfg({ dir: o.dir, state: o.state, ...hostFlags(o) });
+    if (!c.host) throw new Error('netform agent needs --host NAME');
+    const interval = o.interval === undefined ? 10_000 : Number(o.interval) * 1000;
+    if (!Number.isFinite(interval) || interval <= 0) throw new Error('--interval must be a positive number of seconds');
+    const ok = await runAgent(c, logger(c), { intervalMs: interval, once: !!o.once, stop: deps.stopSignal ?? signalled() });
+    code = ok ? EXIT.ok : EXIT.error;
+  });
 
   program
     .command('status')

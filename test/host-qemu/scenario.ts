@@ -53,7 +53,7 @@ const text = [
 const records = new MemoryRecords();
 const engine = new Engine({ records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
 const loops = [a, b].map(
-  (h) => new HostAgentLoop({ engine, host: h.id, log: pino({ level: 'silent' }), target: { netns: h.ns, ovsBridge: 'br-int', ovsDatapath: 'system', sysfsRoot: '/sys' } }),
+  (h) => new HostAgentLoop({ source: engine.rt, report: (n, r) => engine.reportHost(n, r), host: h.id, log: pino({ level: 'silent' }), target: { netns: h.ns, ovsBridge: 'br-int', ovsDatapath: 'system', sysfsRoot: '/sys' } }),
 );
 try {
   const r = admit([{ path: 'guest.yaml', text }]);

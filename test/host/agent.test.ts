@@ -123,7 +123,8 @@ beforeAll(async () => {
   engine = new Engine({ records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
   for (const h of [a, b]) {
     loops[h.id] = new HostAgentLoop({
-      engine,
+      source: engine.rt,
+      report: (n, r) => engine.reportHost(n, r),
       host: h.id,
       log: pino({ level: 'silent' }),
       target: { netns: h.ns, ovs: () => OvsdbClient.connect(h.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: sysfs },

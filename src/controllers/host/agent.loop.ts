@@ -4,11 +4,16 @@
 import type { Logger } from 'pino';
 import { HostAgent, type HostReport, type HostTarget } from '../../drivers/host/agent.ts';
 import { desiredHost } from '../../drivers/host/desired.ts';
-import type { Engine } from '../runtime/engine.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { hostInputs } from './host.inputs.ts';
 
 export interface AgentLoopOptions {
-  engine: Engine;
+  /** Where the desired state is read (an engine's store and records, or a read-only copy). */
+  source: Pick<Runtime, 'store' | 'records' | 'instance'>;
+  /** Where reports go (the engine of this process, or a file a `run` process reads). */
+  report: (host: string, report: HostReport) => void | Promise<void>;
+  /** Called before each pass, to refresh a read-only source. */
+  refresh?: () => Promise<void>;
   host: string;
   target: HostTarget;
   log: Logger;
@@ -27,7 +32,7 @@ export class HostAgentLoop {
 
   constructor(o: AgentLoopOptions) {
     this.#o = o;
-    this.agent = new HostAgent({ target: o.target, instance: o.engine.rt.instance, log: o.log.child({ host: o.host }), reachSource: o.reachSource });
+    this.agent = new HostAgent({ target: o.target, instance: o.source.instance, log: o.log.child({ host: o.host }), reachSource: o.reachSource });
   }
 
   start(): void {
@@ -61,13 +66,14 @@ export class HostAgentLoop {
 
   /** One pass: desired → converge → report. Undefined when the Host is not declared. */
   async runOnce(): Promise<HostReport | undefined> {
-    const { engine, host, target, log } = this.#o;
-    const inputs = hostInputs(engine.rt, host, { ovsBridge: target.ovsBridge, ovsDatapath: target.ovsDatapath });
-    if (!inputs) return undefined;
+    const { source, host, target, log } = this.#o;
     try {
+      await this.#o.refresh?.();
+      const inputs = hostInputs(source, host, { ovsBridge: target.ovsBridge, ovsDatapath: target.ovsDatapath });
+      if (!inputs) return undefined;
       const desired = desiredHost(inputs);
       const report = await this.agent.converge(desired, inputs.host.spec.syncPolicy, inputs.host.spec.probes ?? []);
-      engine.reportHost(host, report);
+      await this.#o.report(host, report);
       return report;
     } catch (err) {
       log.warn({ host, err: err instanceof Error ? err.message : String(err) }, 'host agent pass failed');

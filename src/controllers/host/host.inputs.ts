@@ -5,7 +5,11 @@ import { objectKey, type Network } from '../../api/kinds.ts';
 import type { HostInputs, HostNetworkInput, VnicInput } from '../../drivers/host/desired.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
-export function hostInputs(rt: Runtime, hostName: string, o: { ovsBridge: string; ovsDatapath: 'system' | 'netdev' }): HostInputs | undefined {
+export function hostInputs(
+  rt: Pick<Runtime, 'store' | 'records' | 'instance'>,
+  hostName: string,
+  o: { ovsBridge: string; ovsDatapath: 'system' | 'netdev' },
+): HostInputs | undefined {
   const host = rt.store.object('Host', hostName);
   if (!host) return undefined;
   const cluster = rt.store.object('Cluster', host.spec.cluster);

@@ -1,0 +1,67 @@
+// `netform agent --host NAME`: the host agent on its own, in file mode. It reads the manifests (and,
+// read-only, the state directory of the `netform run` that owns the backends, for the VLANs pools
+// handed out), converges this host, and writes its report to <state>/hosts/<NAME>.json, which that
+// `run` folds into the Host's status.
+import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
+import type { HostTarget } from '../drivers/host/agent.ts';
+import { OvsdbClient } from '../drivers/host/ovsdb.ts';
+import { readManifests } from '../sources/directory.ts';
+import { admit } from '../state/admit.ts';
+import { writeFileAtomic } from '../state/atomic-file.ts';
+import { MemoryRecords } from '../state/records.ts';
+import { StateDir } from '../state/state-dir.ts';
+import { DesiredStore } from '../state/store.ts';
+import { admissionContext, DEFAULT_OVS_DB, HOST_REPORTS_DIR } from './file-mode.ts';
+
+export async function runAgent(c: Config, log: Logger, opts: { intervalMs: number; once: boolean; stop: Promise<void> }): Promise<boolean> {
+  if (!c.host) throw new Error('netform agent needs --host');
+  if (!c.dir) throw new Error('netform agent needs --dir');
+  const store = new DesiredStore();
+  const source = { store, records: new MemoryRecords(), instance: c.instance };
+  const dir = c.dir;
+  const refresh = async () => {
+    source.records = new MemoryRecords((await StateDir.readAll(c.stateDir)) as never);
+    const result = admit(await readManifests([dir]), admissionContext(source.records.list()));
+    for (const e of result.errors) log.warn({ file: e.file, line: e.line, object: e.key }, e.message);
+    store.replace(result);
+  };
+  const socket = c.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
+  const target: HostTarget = {
+    ovsBridge: 'br-int',
+    ovsDatapath: c.ovsDatapath,
+    sysfsRoot: c.sysfsRoot,
+    ...(c.netns ? { netns: c.netns } : {}),
+    ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
+  };
+  let ok = true;
+  const loop = new HostAgentLoop({
+    source,
+    refresh,
+    host: c.host,
+    target,
+    log,
+    intervalMs: opts.intervalMs,
+    reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
+    report: async (host, report) => {
+      ok = report.networks.every((n) => n.inSync) && !report.problems.length;
+      await writeFileAtomic(join(c.stateDir, HOST_REPORTS_DIR, `${host}.json`), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+      log.info({ host, inSync: ok, applied: report.lastApply?.result }, 'host report written');
+    },
+  });
+  if (opts.once) {
+    const report = await loop.kick();
+    await loop.stop();
+    if (!report) throw new Error(`no Host ${c.host} is declared in ${dir}`);
+    return ok;
+  }
+  loop.start();
+  await opts.stop;
+  await loop.stop();
+  return ok;
+}
