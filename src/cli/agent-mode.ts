@@ -2,22 +2,19 @@
 // read-only, the state directory of the `netform run` that owns the backends, for the VLANs pools
 // handed out), converges this host, and writes its report to <state>/hosts/<NAME>.json, which that
 // `run` folds into the Host's status.
-import { existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
-import type { HostTarget } from '../drivers/host/agent.ts';
-import { OvsdbClient } from '../drivers/host/ovsdb.ts';
 import { readManifests } from '../sources/directory.ts';
 import { admit } from '../state/admit.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
 import { MemoryRecords } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
 import { DesiredStore } from '../state/store.ts';
-import { admissionContext, DEFAULT_OVS_DB, HOST_REPORTS_DIR } from './file-mode.ts';
+import { admissionContext, HOST_REPORTS_DIR, hostTarget } from './file-mode.ts';
 
 export async function runAgent(c: Config, log: Logger, opts: { intervalMs: number; once: boolean; stop: Promise<void> }): Promise<boolean> {
   if (!c.host) throw new Error('netform agent needs --host');
@@ -31,14 +28,7 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
     for (const e of result.errors) log.warn({ file: e.file, line: e.line, object: e.key }, e.message);
     store.replace(result);
   };
-  const socket = c.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
-  const target: HostTarget = {
-    ovsBridge: 'br-int',
-    ovsDatapath: c.ovsDatapath,
-    sysfsRoot: c.sysfsRoot,
-    ...(c.netns ? { netns: c.netns } : {}),
-    ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
-  };
+  const target = hostTarget(c);
   let ok = true;
   const loop = new HostAgentLoop({
     source,

@@ -40,6 +40,18 @@ export function admissionContext(records: readonly ObjectRecord[]): { allocation
 /** Where Debian's Open vSwitch puts its database socket. */
 export const DEFAULT_OVS_DB = '/var/run/openvswitch/db.sock';
 
+/** The host the agent works on, from the configuration: namespace, OVSDB socket, datapath, sysfs. */
+export function hostTarget(config: Config): HostTarget {
+  const socket = config.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
+  return {
+    ovsBridge: 'br-int',
+    ovsDatapath: config.ovsDatapath,
+    sysfsRoot: config.sysfsRoot,
+    ...(config.netns ? { netns: config.netns } : {}),
+    ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
+  };
+}
+
 export interface FileModeOptions {
   config: Config;
   registry: DriverRegistry;
@@ -132,20 +144,12 @@ export class FileMode {
   startAgent(config: Config, log: Logger, opts: { loop: boolean; intervalMs?: number }): string | undefined {
     const name = config.host ?? (this.engine.store.object('Host', hostname()) ? hostname() : undefined);
     if (!name) return undefined;
-    const socket = config.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
-    const target: HostTarget = {
-      ovsBridge: 'br-int',
-      ovsDatapath: config.ovsDatapath,
-      sysfsRoot: config.sysfsRoot,
-      ...(config.netns ? { netns: config.netns } : {}),
-      ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
-    };
     const dir = this.#dir;
     this.agent = new HostAgentLoop({
       source: this.engine.rt,
       report: (h, r) => this.engine.reportHost(h, r),
       host: name,
-      target,
+      target: hostTarget(config),
       log,
       intervalMs: opts.intervalMs,
       // A change is kept only if this process can still read its manifests afterwards.

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { HostStatus } from '../../api/types.gen.ts';
 import { diffHost, isEmpty, networkSync, type HostDiff, type NetworkSync } from './diff.ts';
 import { ip, ipBatch } from './ip.ts';
 import { OVS_NETWORK_KEY, OVS_OWNER_KEY, isOwnedPort, type DesiredHost, type ObservedHost } from './model.ts';
@@ -31,23 +32,13 @@ export interface HostTarget {
   sysfsRoot: string;
 }
 
-export interface HostInterfaceRow {
-  name: string;
-  address?: string;
-  mac?: string;
-  speedMbps?: number;
-  rxMbps?: number;
-  txMbps?: number;
-  drops?: number;
-  bond?: string;
-  fabric?: string;
-  network?: string;
-}
+/** One row of the interface table, as the Host CRD's status defines it. */
+export type HostInterfaceRow = NonNullable<HostStatus['interfaces']>[number];
 
 export interface HostReport {
   lastObservedTime: string;
   interfaces: HostInterfaceRow[];
-  dynamicVnics: { total: number; free: number };
+  dynamicVnics: Required<NonNullable<HostStatus['dynamicVnics']>>;
   networks: NetworkSync[];
   /** Why the spec cannot be realized as it stands (a NIC missing, a device that is someone else's). */
   problems: string[];

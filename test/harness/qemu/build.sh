@@ -190,6 +190,11 @@ mount -t 9p -o ro,$o,cache=loose root $N || fail "cannot mount root share"
 for d in tmp run var; do mount -t tmpfs -o mode=1777 tmpfs "$N/$d" || fail "tmpfs /$d"; done
 mkdir -p $N/run/job $N/run/netform $N/run/modprobe.d $N/run/lock $N/var/tmp
 mount -t 9p -o $o job $N/run/job || fail "cannot mount job share"
+# A working directory the tmpfs mounts would hide (a checkout under /tmp) comes as its own share.
+if [ -s $N/run/job/cwd-share ]; then
+  read -r p <$N/run/job/cwd-share
+  mkdir -p "$N$p" && mount -t 9p -o ro,$o,cache=loose cwd "$N$p" || fail "cannot mount the cwd share at $p"
+fi
 mount -t 9p -o ro,$o,cache=loose netform $N/run/netform || fail "cannot mount netform share"
 mount --move /dev $N/dev
 mkdir -p $N/dev/pts $N/dev/shm

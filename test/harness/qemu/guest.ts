@@ -118,7 +118,7 @@ export async function guestAvailable(): Promise<{ ok: boolean; reason?: string }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { ok: false, reason: `needs linux/x64 (this is ${process.platform}/${process.arch})` };
   }
-  if (isHidden(process.cwd())) {
+  if (isHidden(process.cwd()) && !sharable(process.cwd())) {
     return { ok: false, reason: `cwd ${process.cwd()} would be hidden in the guest (tmpfs on ${HIDDEN_IN_GUEST.join(', ')})` };
   }
   const isRoot = process.getuid?.() === 0;
@@ -141,7 +141,12 @@ function isHidden(path: string): boolean {
   return HIDDEN_IN_GUEST.some((p) => path === p || path.startsWith(p + '/'));
 }
 
-function qemuArgs(b: GuestBuild, jobDir: string): string[] {
+/** A working directory under the guest's /tmp or /var tmpfs is shared into the guest on its own. */
+function sharable(path: string): boolean {
+  return ['/tmp', '/var'].some((p) => path.startsWith(p + '/'));
+}
+
+function qemuArgs(b: GuestBuild, jobDir: string, cwdShare?: string): string[] {
   const ninep = (id: string, path: string, tag: string, ro: boolean): string[] => [
     '-fsdev',
     `local,id=${id},path=${path},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
@@ -158,6 +163,7 @@ function qemuArgs(b: GuestBuild, jobDir: string): string[] {
     ...ninep('r', '/', 'root', true),
     ...ninep('j', jobDir, 'job', false),
     ...ninep('n', b.share, 'netform', true),
+    ...(cwdShare ? ninep('c', cwdShare, 'cwd', true) : []),
   ];
 }
 
@@ -173,7 +179,8 @@ function tail(text: string, lines: number): string {
 export async function runInGuest(script: string, opts: GuestRunOptions = {}): Promise<GuestRunResult> {
   const b = await ensureGuestBuild();
   const cwd = resolve(opts.cwd ?? process.cwd());
-  if (isHidden(cwd)) {
+  const shareCwd = isHidden(cwd) && sharable(cwd);
+  if (isHidden(cwd) && !shareCwd) {
     throw new Error(`runInGuest: cwd ${cwd} is hidden in the guest (tmpfs/pseudo-fs on ${HIDDEN_IN_GUEST.join(', ')})`);
   }
   const timeoutMs = opts.timeoutMs ?? 120_000;
@@ -184,6 +191,7 @@ export async function runInGuest(script: string, opts: GuestRunOptions = {}): Pr
   await mkdir(jobDir, { recursive: true });
   await writeFile(join(jobDir, 'cmd'), script.endsWith('\n') ? script : script + '\n', { mode: 0o755 });
   await writeFile(join(jobDir, 'cwd'), cwd + '\n');
+  if (shareCwd) await writeFile(join(jobDir, 'cwd-share'), cwd + '\n');
   const envLines: string[] = [];
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`runInGuest: invalid env name ${JSON.stringify(k)}`);
@@ -197,7 +205,7 @@ export async function runInGuest(script: string, opts: GuestRunOptions = {}): Pr
   let consoleText = '';
   let timedOut = false;
   const qemuExit = await new Promise<number | null>((resolvePromise, reject) => {
-    const child = spawn('timeout', ['-k', '5', String(secs), QEMU, ...qemuArgs(b, jobDir)], {
+    const child = spawn('timeout', ['-k', '5', String(secs), QEMU, ...qemuArgs(b, jobDir, shareCwd ? cwd : undefined)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const onData = (d: Buffer): void => {
