@@ -154,7 +154,7 @@ function qemuArgs(b: GuestBuild, jobDir: string, cwdShare?: string): string[] {
     `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
   ];
   return [
-    '-accel', 'tcg', '-cpu', 'max', '-smp', '2', '-m', '512',
+    '-accel', 'tcg', '-cpu', 'max', '-smp', '2', '-m', '1024',
     '-nodefaults', '-nographic', '-serial', 'mon:stdio', '-vga', 'none', '-nic', 'none', '-no-reboot',
     '-bios', b.bios,
     '-kernel', b.kernel,
