@@ -735,6 +735,20 @@ export interface ProviderSpec {
      */
     portProfilePrefix: string;
     /**
+     * The vNICs of a service profile that carry the networks' VLANs (default eth0 and eth1).
+     *
+     * Items: A vNIC name, e.g. eth0.
+     */
+    vnics?: string[];
+    /**
+     * A QoS policy of this domain put on the port profiles of networks that ask for a bandwidth limit.
+     */
+    qosPolicy?: string;
+    /**
+     * Largest number of ports (VM vNICs) a port profile admits.
+     */
+    maxPorts: number;
+    /**
      * Which service profile or vNIC template of this domain each host uses, for VLAN membership.
      *
      * Items: A host's place in the UCS domain.

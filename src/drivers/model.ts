@@ -31,6 +31,8 @@ export interface NetworkModel {
   qos?: { maxRateKbps?: number; maxBurstKbps?: number };
   portMirroring: boolean;
   subnets: SubnetModel[];
+  /** The Hosts that carry the network (their clusters attach it and they place it), sorted. */
+  hosts?: string[];
 }
 
 /** A VM vNIC as every backend sees it. */

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { DriverFactory, ProviderConfig, ProviderDriver, ProviderType } from './driver.ts';
 import { neutronDriverFactory } from './neutron/driver.ts';
+import { ucsmDriverFactory } from './ucsm/driver.ts';
 
 /** Maps provider types to driver factories. The production registry holds only real drivers;
  *  tests compose their own (the in-memory test driver is never registered in production). */
@@ -31,5 +32,5 @@ export class DriverRegistry {
 
 /** The drivers built into netform. */
 export function builtinDrivers(): DriverRegistry {
-  return new DriverRegistry().register('neutron', neutronDriverFactory);
+  return new DriverRegistry().register('neutron', neutronDriverFactory).register('ucsm', ucsmDriverFactory);
 }

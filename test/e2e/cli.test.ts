@@ -2,6 +2,7 @@
 // credentials handling, and the Node-version shim.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../support/fake-backend.ts';
@@ -92,22 +93,30 @@ describe('netform apply / plan / status on the embedded default', () => {
     expect(plan.code).toBe(0);
   });
 
-  it('a provider type without a driver in this build stalls with a reason, and apply exits 1', async () => {
-    const dir = tempDir('nodriver');
-    // UCS Manager has no driver in this build yet (its issue is still open).
+  it('an unreachable provider is Unavailable with the reason, retried with backoff, and apply exits 1 at its timeout', async () => {
+    const dir = tempDir('unreachable');
+    // A loopback port nothing listens on.
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
+    });
     writeFileSync(join(dir, 'creds.yaml'), 'username: u\npassword: p\n', { mode: 0o600 });
     writeFileSync(
       join(dir, 'p.yaml'),
-      'apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: ucsm, endpoint: "http://127.0.0.1:1", credentials: {file: creds.yaml}}\n',
+      `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: ucs}\nspec: {type: ucsm, endpoint: "http://127.0.0.1:${port}", credentials: {file: creds.yaml}}\n`,
     );
     const state = join(dir, 'state');
-    const r = await runCli(['apply', '--dir', dir, '--state', state, '--timeout', '5'], { real: true });
+    const r = await runCli(['apply', '--dir', dir, '--state', state, '--timeout', '3'], { real: true });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Provider/os: failed — no driver for provider type ucsm in this build');
+    expect(r.stderr).toContain('apply: not converged after 3s');
     const s = await runCli(['status', '--state', state, '-o', 'json'], { real: true });
-    const cond = (JSON.parse(s.stdout) as { status: { conditions: { type: string; reason: string }[] } }[])[0]!.status.conditions;
-    expect(cond.find((c) => c.type === 'Synced')?.reason).toBe('DriverUnavailable');
-    expect(cond.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True' });
+    const cond = (JSON.parse(s.stdout) as { status: { conditions: { type: string; status: string; reason: string; message?: string }[] } }[])[0]!.status.conditions;
+    expect(cond.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Unavailable' });
+    expect(cond.find((c) => c.type === 'Synced')).toMatchObject({ status: 'False', reason: 'ReconcileError' });
+    expect(cond.find((c) => c.type === 'Synced')!.message).toMatch(/ECONNREFUSED|connect/);
+    expect(cond.find((c) => c.type === 'Reconciling')?.status).toBe('True');
   });
 });
 

@@ -25,6 +25,7 @@ import {
 } from '../runtime/runtime.ts';
 import type { PoolAllocations } from '../vlanpool/allocations.ts';
 import { toNetworkModel } from './network.model.ts';
+import { hostNetworks } from '../host/host.model.ts';
 import { summarizeBindings } from '../runtime/bindings.ts';
 
 export class NetworkController implements Controller {
@@ -81,7 +82,7 @@ export class NetworkController implements Controller {
       return { requeueAfterMs: rt.waitMs };
     }
 
-    const model = toNetworkModel(net, vlan);
+    const model = toNetworkModel(net, vlan, hostsCarrying(rt, net.metadata.name));
     const current = new Map(((rec.status.providers as BindingStatus[] | undefined) ?? []).map((b) => [b.name, b]));
     const outcomes: BindingOutcome[] = [];
     const wanted = new Set((net.spec.providerRefs ?? []).map((r) => r.name));
@@ -153,6 +154,17 @@ export class NetworkController implements Controller {
     await removeRecord(rt, key);
     return {};
   }
+}
+
+/** The Hosts whose placement (by name, label, or the cluster's required networks) carries the network. */
+function hostsCarrying(rt: Runtime, network: string): string[] {
+  const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
+  const out: string[] = [];
+  for (const h of rt.store.list('Host')) {
+    const cluster = rt.store.object('Cluster', h.spec.cluster);
+    if (hostNetworks(h, cluster, networks).placements.some((p) => p.network === network)) out.push(h.metadata.name);
+  }
+  return out.sort();
 }
 
 /** VnicAttachments (desired, or still on backends) that use the network. */

@@ -3,7 +3,7 @@ import type { Network } from '../../api/kinds.ts';
 import { parsePrefix } from '../../api/ip.ts';
 import type { NetworkModel, SubnetModel } from '../../drivers/model.ts';
 
-export function toNetworkModel(n: Network, vlan: number | undefined): NetworkModel {
+export function toNetworkModel(n: Network, vlan: number | undefined, hosts?: readonly string[]): NetworkModel {
   const s = n.spec;
   const m: NetworkModel = {
     name: n.metadata.name,
@@ -32,5 +32,6 @@ export function toNetworkModel(n: Network, vlan: number | undefined): NetworkMod
   if (s.description !== undefined) m.description = s.description;
   if (vlan !== undefined) m.vlan = vlan;
   if (s.qos) m.qos = { ...s.qos };
+  if (hosts) m.hosts = [...hosts].sort();
   return m;
 }
