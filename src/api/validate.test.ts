@@ -36,7 +36,7 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
         type: 'ucsm',
         endpoint: 'https://ucsm.example.net',
         credentials: { file: 'c.yaml' },
-        ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-' },
+        ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', maxPorts: 64 },
         tls: { insecureSkipVerify: false },
         requestTimeoutSeconds: 30,
         maxConcurrency: 4,

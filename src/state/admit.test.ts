@@ -1096,7 +1096,7 @@ spec:
       type: 'ucsm',
       endpoint: 'https://ucsm2.example.net',
       credentials: { file: 'c.yaml' },
-      ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-' },
+      ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', maxPorts: 64 },
       tls: { insecureSkipVerify: false },
       requestTimeoutSeconds: 30,
       maxConcurrency: 4,
