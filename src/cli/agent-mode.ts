@@ -24,7 +24,7 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
   const dir = c.dir;
   const refresh = async () => {
     source.records = new MemoryRecords((await StateDir.readAll(c.stateDir)) as never);
-    const result = admit(await readManifests([dir]), admissionContext(source.records.list()));
+    const result = admit(await readManifests([dir], [c.stateDir]), admissionContext(source.records.list()));
     for (const e of result.errors) log.warn({ file: e.file, line: e.line, object: e.key }, e.message);
     store.replace(result);
   };

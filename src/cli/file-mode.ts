@@ -68,15 +68,17 @@ export class FileMode {
   agent: HostAgentLoop | undefined;
   readonly #state: StateDir | undefined;
   readonly #dir: string;
+  readonly #stateDir: string;
   #agentHost: string | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(engine: Engine, records: RecordStore, state: StateDir | undefined, dir: string) {
+  private constructor(engine: Engine, records: RecordStore, state: StateDir | undefined, dir: string, stateDir: string) {
     this.engine = engine;
     this.records = records;
     this.#state = state;
     this.#dir = dir;
+    this.#stateDir = stateDir;
   }
 
   static async open(o: FileModeOptions): Promise<FileMode> {
@@ -101,12 +103,12 @@ export class FileMode {
       dryRun: o.dryRun,
       hooks: o.hooks,
     });
-    return new FileMode(engine, records, state, o.config.dir);
+    return new FileMode(engine, records, state, o.config.dir, o.config.stateDir);
   }
 
   /** Reads and admits the manifests, and hands the result to the engine. */
   async load(): Promise<AdmissionResult> {
-    const result = admit(await readManifests([this.#dir]), admissionContext(this.records.list()));
+    const result = admit(await readManifests([this.#dir], [this.#stateDir]), admissionContext(this.records.list()));
     this.engine.sync(result);
     return result;
   }

@@ -210,7 +210,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       fm.engine.resyncAll();
       fm.watchHostReports(c.stateDir);
       void reload();
-      const watcher = watchDirectory(c.dir!, () => void reload());
+      const watcher = watchDirectory(c.dir!, () => void reload(), 250, [c.stateDir]);
       await (deps.stopSignal ?? signalled());
       log.info('stopping');
       stopping = true;

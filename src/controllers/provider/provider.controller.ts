@@ -18,6 +18,9 @@ import {
 } from '../runtime/runtime.ts';
 import { CredentialsError } from './credentials.ts';
 
+/** A successful probe younger than this is not repeated when a dependent wakes the provider. */
+const PROBE_FRESH_MS = 30_000;
+
 export class ProviderController implements Controller {
   readonly kind = 'Provider' as const;
   readonly #rt: Runtime;
@@ -43,6 +46,10 @@ export class ProviderController implements Controller {
       return { requeueAfterMs: jittered(rt, rt.resyncMs) };
     };
     if (rt.dryRun) return {};
+    // Woken by a dependent soon after a successful probe of this same spec: no need to ask again.
+    const last = Date.parse(String(rec.status.lastProbeTime ?? ''));
+    const fresh = rec.status.observedGeneration === rec.generation && rec.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (fresh && rt.now().getTime() - last < PROBE_FRESH_MS) return { requeueAfterMs: jittered(rt, rt.resyncMs) };
     let result: ReconcileResult;
     try {
       const driver = await rt.sessions.get(provider, dirname(adm.source.file));

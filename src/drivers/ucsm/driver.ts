@@ -26,7 +26,7 @@ export interface UcsmDriverOptions {
   listingTtlMs?: number;
   /** How long a write waits for others to share its configConfMos. Default 25 ms. */
   batchWindowMs?: number;
-  /** Largest number of top-level MOs in one configConfMos. Default 500. */
+  /** Largest number of top-level MOs in one configConfMos. Default 1000. */
   batchMax?: number;
 }
 
@@ -252,7 +252,7 @@ export class UcsmNetworks implements ResourceDriver<NetworkModel, UcsmNetworkSta
     this.#lastWrite.set(key, Date.now());
     return new Promise<Mo[]>((resolve, reject) => {
       this.#queue.push({ mos, resolve, reject });
-      const max = this.#opts.batchMax ?? 500;
+      const max = this.#opts.batchMax ?? 1000;
       if (this.#queue.reduce((k, p) => k + p.mos.length, 0) >= max) void this.flush(ctx.signal);
       else this.#timer ??= setTimeout(() => void this.flush(ctx.signal), this.#opts.batchWindowMs ?? 25);
     });
@@ -262,7 +262,7 @@ export class UcsmNetworks implements ResourceDriver<NetworkModel, UcsmNetworkSta
   async flush(signal?: AbortSignal): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const max = this.#opts.batchMax ?? 500;
+    const max = this.#opts.batchMax ?? 1000;
     while (this.#queue.length) {
       const batch: Pending[] = [];
       let size = 0;
