@@ -144,6 +144,9 @@ describe('UCSM driver', () => {
   });
 
   it('removal deletes only what netform created; foreign VLANs and profiles stay', async () => {
+    // Someone put netform's VLAN on a port profile of their own: it is not netform's membership.
+    east.put({ classId: 'vnicProfile', dn: 'fabric/lan/profiles/vnic-theirs', attrs: { name: 'theirs', descr: 'made by hand' } });
+    east.put({ classId: 'vnicEtherIf', dn: 'fabric/lan/profiles/vnic-theirs/if-nf-vmnet', attrs: { name: 'nf-vmnet' } });
     east.put({ classId: 'fabricVlan', dn: 'fabric/lan/net-prod-100', attrs: { name: 'prod-100', id: '100' } });
     east.put({ classId: 'vnicProfile', dn: 'fabric/lan/profiles/vnic-prod', attrs: { name: 'prod', descr: 'made by hand' } });
     east.put({ classId: 'vnicEtherIf', dn: 'org-root/ls-hv1/ether-eth0/if-prod-100', attrs: { name: 'prod-100' } });
@@ -158,6 +161,7 @@ describe('UCSM driver', () => {
     expect(east.get('fabric/lan/net-prod-100')).toBeDefined();
     expect(east.get('fabric/lan/profiles/vnic-prod')).toBeDefined();
     expect(east.get('org-root/ls-hv1/ether-eth0/if-prod-100')).toBeDefined();
+    expect(east.get('fabric/lan/profiles/vnic-theirs/if-nf-vmnet')).toBeDefined();
   });
 
   it('a port profile of the same name that is not netform\'s is a terminal condition, never overwritten', async () => {

@@ -45,6 +45,7 @@ export class UcsmClient {
   #issuedAt = 0;
   #refreshPeriodS = 600;
   #sessionPending: Promise<void> | undefined;
+  #closed = false;
   version: string | undefined;
 
   constructor(o: UcsmClientOptions) {
@@ -189,6 +190,8 @@ export class UcsmClient {
 
   async close(): Promise<void> {
     await this.logout();
+    if (this.#closed) return; // undici rejects a second close with ClientDestroyedError
+    this.#closed = true;
     await this.#dispatcher.close();
   }
 

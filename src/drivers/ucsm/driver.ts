@@ -10,6 +10,7 @@ import { UcsmClient } from './client.ts';
 import {
   checkVlan,
   diffNetwork,
+  isManagedMembership,
   membershipDns,
   membershipMo,
   names,
@@ -164,7 +165,8 @@ export class UcsmNetworks implements ResourceDriver<NetworkModel, UcsmNetworkSta
   }
 
   #observed(owner: Owner, n: ReturnType<typeof names>, vlan: Mo | undefined, profile: Mo | undefined, ifs: Mo[], byName: boolean): Observed<UcsmNetworkState> {
-    const state = normalize(n, owner, vlan, profile ? { ...profile, children: flatten(profile.children) } : undefined, ifs);
+    const mine = ifs.filter((m) => isManagedMembership(this.#o, m.attrs.dn!));
+    const state = normalize(n, owner, vlan, profile ? { ...profile, children: flatten(profile.children) } : undefined, mine);
     if (profile && !state.profile!.ours && byName) {
       throw terminal(`UCSM port profile ${n.profileDn} exists and is not this network's (description "${state.profile!.descr}")`);
     }

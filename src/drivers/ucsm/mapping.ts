@@ -87,6 +87,13 @@ export function membershipDns(o: UcsmOptions, model: NetworkModel, vlanName: str
   return [...new Set(out)].sort();
 }
 
+/** The vNICs and vNIC templates netform puts VLANs on: only interfaces under these count as its memberships
+ *  (a VLAN someone put on another port profile or vNIC is never taken for netform's). */
+export function isManagedMembership(o: UcsmOptions, dn: string): boolean {
+  const parent = dn.slice(0, dn.lastIndexOf('/'));
+  return o.hosts.some((h) => (h.vnicTemplate !== undefined && parent === h.vnicTemplate) || (h.serviceProfile !== undefined && o.vnics.some((v) => parent === `${h.serviceProfile}/ether-${v}`)));
+}
+
 export interface UcsmNetworkState {
   vlan?: { name: string; id: number };
   profile?: { name: string; descr: string; ours: boolean; qosPolicyName: string; ifs: { name: string; defaultNet: string }[]; client: boolean };

@@ -14,7 +14,7 @@ const parser = new XMLParser({
   attributeNamePrefix: '',
   parseAttributeValue: false,
   parseTagValue: false,
-  trimValues: true,
+  trimValues: false,
   processEntities: true,
 });
 
