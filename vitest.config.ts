@@ -12,7 +12,7 @@ export default defineConfig({
       {
         // The engine, file mode and CLI with the test driver; the host agent on the sandbox kernel.
         extends: true,
-        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**', 'test/qemu-smoke/**', 'test/host-qemu/**'] },
+        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**', 'test/qemu-smoke/**', 'test/host-qemu/**', 'test/kube/**', 'test/kube-smoke/**'] },
       },
       {
         // Against a real Neutron API server (Debian's packages), started once for the project.
@@ -34,6 +34,18 @@ export default defineConfig({
           include: ['test/qemu-smoke/**/*.test.ts', 'test/host-qemu/**/*.test.ts'],
           hookTimeout: 300_000,
           testTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Against a real kube-apiserver + etcd built from their Go modules (test/harness/kube); each
+        // file starts its own control plane on loopback.
+        extends: true,
+        test: {
+          name: 'kube',
+          include: ['test/kube-smoke/**/*.test.ts', 'test/kube/**/*.test.ts'],
+          hookTimeout: 30 * 60_000,
+          testTimeout: 180_000,
           fileParallelism: false,
         },
       },
