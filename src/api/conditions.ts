@@ -20,7 +20,7 @@ export const REASONS = {
   InvalidSpec: 'Fix the manifest: the message names the file, document, field and reason.',
   BackendRejected: 'Change the spec or the backend: the backend refused the request (its message is quoted).',
   ReplaceRequired: 'Revert the field, or set spec.allowReplace to let netform delete and recreate the backend object.',
-  DriftDetected: 'Under ObserveOnly netform does not write: change the backend or the spec so they agree.',
+  DriftDetected: 'netform does not write here (managementPolicy ObserveOnly, or a Host with syncPolicy Manual): change the backend or the spec so they agree.',
   NotFound: 'Under ObserveOnly netform does not create: create the backend object or fix the import reference.',
   DeletionBlocked: 'Remove the objects named in the message first; deletion continues by itself.',
   DriverUnavailable: 'Use a provider type this netform build has a driver for.',
@@ -53,14 +53,16 @@ export function applyOutcome(
   now: Date,
 ): Condition[] {
   const stamp = now.toISOString();
+  const reconciling = !!outcome.progressing && !outcome.stalled;
   const wanted: Condition[] = [
     cond('Ready', outcome.ready.status, outcome.ready.reason, outcome.ready.message),
     cond('Synced', outcome.synced.status, outcome.synced.reason, outcome.synced.message),
+    // Stalled wins: kstatus reads whichever of the two comes first, and a stalled object is not progressing.
     cond(
       'Reconciling',
-      outcome.progressing ? 'True' : 'False',
+      reconciling ? 'True' : 'False',
       outcome.ready.reason,
-      outcome.progressing ? outcome.ready.message : undefined,
+      reconciling ? outcome.ready.message : undefined,
     ),
     cond(
       'Stalled',

@@ -292,6 +292,71 @@ export interface HostStatus {
     network?: string;
   }[];
   /**
+   * The host agent's last report (cluster mode: written by netform agent on the host; the controller derives the conditions from it).
+   */
+  agent?: {
+    /**
+     * When the agent last read the host.
+     */
+    lastObservedTime?: string;
+    /**
+     * The syncPolicy the agent applied.
+     */
+    syncPolicy?: 'Auto' | 'Manual';
+    /**
+     * Per network, whether the host carries it as specified.
+     *
+     * Items: Sync state of one network on the host.
+     */
+    networks?: {
+      /**
+       * Name of the Network.
+       */
+      name: string;
+      /**
+       * Whether the host matches the spec for this network.
+       */
+      inSync?: boolean;
+      /**
+       * What differs, when out of sync.
+       */
+      difference?: string;
+    }[];
+    /**
+     * Why the spec cannot be realized as it stands (a NIC missing, a device that is not netform's).
+     *
+     * Items: One problem.
+     */
+    problems?: string[];
+    /**
+     * The last change the agent attempted.
+     */
+    lastApply?: {
+      /**
+       * When it was attempted.
+       */
+      time?: string;
+      /**
+       * What became of it.
+       */
+      result?: 'applied' | 'rolled back' | 'rollback failed';
+      /**
+       * Why it was rolled back.
+       */
+      error?: string;
+      /**
+       * How many changes it made.
+       */
+      changes?: number;
+    };
+    /**
+     * Stale Open vSwitch ports (device gone) removed in the last pass.
+     *
+     * Items: Name of a removed port.
+     */
+    collected?: string[];
+  };
+  /**
    * Dynamic vNICs of Cisco VIC adapters (PCI 1137:0044), which are never assigned networks.
    */
   dynamicVnics?: {

@@ -72,8 +72,10 @@ export function fieldPath(pointer: string): string {
   return out;
 }
 
-/** One line per error: `file:line: document N (Kind/name): field: reason`. */
+/** One line per error: `file:line: document N (Kind/name): field: reason`. Errors of objects read
+ *  from the Kubernetes API (line 0) name the object instead of a file. */
 export function formatAdmissionError(e: AdmissionError): string {
+  if (e.line === 0) return `${e.file}: ${e.field ? `${e.field}: ` : ''}${e.message}`;
   const where = `${e.file}:${e.line}${e.column ? `:${e.column}` : ''}`;
   const doc = e.documentIndex === undefined ? '' : ` document ${e.documentIndex + 1}`;
   const who = e.key ? ` (${e.key})` : '';
@@ -258,4 +260,101 @@ function checkStringMap(v: unknown): string | undefined {
     return 'labels and annotations must map strings to strings';
   }
   return undefined;
+}
+
+/** An object as the Kubernetes API returns it (cluster mode). */
+export interface ApiObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+  };
+  spec?: unknown;
+  status?: unknown;
+}
+
+/** Where an object read from the API is said to come from: its key stands in for a file. */
+export function apiSource(key: string): SourceRef {
+  return { file: key, documentIndex: 0, line: 0 };
+}
+
+/**
+ * Cluster mode's admission: the same schema and semantic checks as for files, over objects read from
+ * the API. Objects being deleted (`metadata.deletionTimestamp`) are not desired any more, but still
+ * count as declared, so what refers to them stays valid while they go. Of two objects that clash
+ * (a VLAN, a subnet), the newer one (creationTimestamp, then name) is reported. Errors name the
+ * object (`Kind/[namespace/]name`) in place of a file, with line 0. Pure.
+ */
+export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContext = {}): AdmissionResult {
+  const result: AdmissionResult = { objects: new Map(), errors: [], invalid: new Map(), heldFiles: new Set(), skipped: [] };
+  const fail = (e: AdmissionError) => {
+    result.errors.push(e);
+    if (e.key) {
+      const list = result.invalid.get(e.key) ?? [];
+      list.push(e);
+      result.invalid.set(e.key, list);
+    }
+  };
+  const ordered = [...objects].sort((a, b) => {
+    const ta = a.metadata?.creationTimestamp ?? '';
+    const tb = b.metadata?.creationTimestamp ?? '';
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    const ka = `${a.kind}/${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`;
+    const kb = `${b.kind}/${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const candidates: AnyResource[] = [];
+  const alsoDeclared = new Set(ctx.alsoDeclared ?? []);
+  for (const raw of ordered) {
+    const kind = raw.kind;
+    if (!isKind(kind) || raw.apiVersion !== GROUP_VERSION) continue; // the informers only list our kinds
+    const m = raw.metadata ?? {};
+    const name = m.name ?? '';
+    const namespace = NAMESPACED[kind] ? (m.namespace ?? 'default') : undefined;
+    const key = keyOf({ kind, metadata: { name, namespace } });
+    const at = (pointer: string): AdmissionError => ({ file: key, documentIndex: 0, line: 0, key, field: fieldPath(pointer), message: '' });
+    if (m.deletionTimestamp) {
+      alsoDeclared.add(key);
+      continue;
+    }
+    const nameProblem = checkName(kind, m.name);
+    if (nameProblem) {
+      fail({ ...at('/metadata/name'), message: nameProblem });
+      continue;
+    }
+    const spec = structuredClone(raw.spec);
+    const violations = validateSpec(kind, { spec });
+    for (const sv of violations) fail({ ...at(sv.pointer), message: sv.message });
+    if (violations.length) continue;
+    const metadata: AnyResource['metadata'] = { name };
+    if (namespace !== undefined) metadata.namespace = namespace;
+    if (m.labels) metadata.labels = { ...m.labels };
+    if (m.annotations) metadata.annotations = { ...m.annotations };
+    if (m.uid) metadata.uid = m.uid;
+    if (m.generation !== undefined) metadata.generation = m.generation;
+    if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion;
+    if (m.creationTimestamp) metadata.creationTimestamp = m.creationTimestamp;
+    candidates.push({ apiVersion: GROUP_VERSION, kind, metadata, spec } as AnyResource);
+  }
+  for (const key of result.invalid.keys()) alsoDeclared.add(key);
+  const violations = checkSemantics(candidates, { alsoDeclared, allocations: ctx.allocations });
+  for (const v of violations) {
+    fail({ file: v.key, documentIndex: 0, line: 0, key: v.key, field: fieldPath(v.pointer), message: v.message });
+  }
+  for (const o of candidates) {
+    const key = keyOf(o);
+    if (result.invalid.has(key)) continue;
+    result.objects.set(key, { key, object: o, source: apiSource(key) });
+  }
+  result.errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return result;
 }

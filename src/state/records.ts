@@ -39,6 +39,9 @@ export interface RecordStore {
   list(): ObjectRecord[];
   put(record: ObjectRecord): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Marks a desired object as netform's before anything is created for it, so its deletion waits
+   *  for netform to clean up (cluster mode: the finalizer). Optional. */
+  claim?(key: string): Promise<void>;
 }
 
 /** A RecordStore in memory: for `plan` (which never writes the state directory) and tests. */

@@ -190,7 +190,9 @@ describe('host agent (sandbox tier: OVS netdev datapath, untagged linux bridge)'
     expect(net.inSync).toBe(false);
     expect(net.difference).toBe(`ovs port ${dev('vm2')}: tag 101→100`);
     expect(cond(b.id, 'Ready')).toMatchObject({ status: 'False', reason: 'OutOfSync' });
+    expect(cond(b.id, 'Synced')).toMatchObject({ status: 'False', reason: 'DriftDetected' });
     expect(cond(b.id, 'Synced')?.message).toContain('syncPolicy Manual');
+    expect(cond(b.id, 'Stalled')?.status).toBe('True');
     expect((await b.ovs!.vsctl(['get', 'Port', dev('vm2'), 'tag'])).trim()).toBe('101');
     load(manifests());
     await converge();

@@ -88,13 +88,15 @@ export class HostController implements Controller {
         progressing: true,
       });
     } else if (outOfSync.length) {
+      // Under syncPolicy Manual the agent reports and does not heal: only the user can resolve it.
       const manual = report.syncPolicy === 'Manual';
       setOutcome(rt, rec, {
         ready: { status: 'False', reason: 'OutOfSync', message: differences },
         synced: manual
-          ? { status: 'True', reason: 'ReconcileSuccess', message: 'syncPolicy Manual: differences are reported, not healed' }
+          ? { status: 'False', reason: 'DriftDetected', message: 'syncPolicy Manual: differences are reported, not healed' }
           : { status: 'True', reason: 'ReconcileSuccess' },
         progressing: !manual,
+        stalled: manual,
       });
     } else {
       setOutcome(rt, rec, {

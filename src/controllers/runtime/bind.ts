@@ -40,6 +40,7 @@ export async function bindOn<D>(rt: Runtime, a: BindArgs<D>): Promise<BindingOut
       status: { ...(a.current ?? {}), ...target, synced: false, message },
     };
     if (rt.dryRun) rt.plan.push(o.plan);
+    else rt.observer?.binding(rec.key, o, target.name);
     return o;
   }
   const resource = a.pick(driver);
@@ -70,6 +71,7 @@ export async function bindOn<D>(rt: Runtime, a: BindArgs<D>): Promise<BindingOut
     now: () => rt.now(),
   });
   if (rt.dryRun) rt.plan.push(o.plan);
+  else rt.observer?.binding(rec.key, o, target.name);
   return o;
 }
 

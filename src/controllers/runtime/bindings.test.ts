@@ -200,20 +200,20 @@ describe('summarizeBindings: not done without an error', () => {
       message: 'differs: mtu; vlan cannot change',
     },
     {
-      name: 'DriftDetected (ObserveOnly) does not stall',
+      name: 'DriftDetected (ObserveOnly) stalls: only the user can resolve it',
       outcomes: [ok('a'), b('b', { done: false, externalId: 'id-b', reason: 'DriftDetected', statusMessage: 'differs: shared' })],
       reason: 'DriftDetected',
-      stalled: false,
+      stalled: true,
       message: 'differs: shared',
     },
     {
-      name: 'NotFound (ObserveOnly) does not stall; first failure reason wins',
+      name: 'NotFound (ObserveOnly) stalls; first failure reason wins',
       outcomes: [
         b('a', { done: false, reason: 'NotFound', statusMessage: 'no network found on a' }),
         b('b', { done: false, externalId: 'id-b', reason: 'DriftDetected', statusMessage: 'differs: mtu' }),
       ],
       reason: 'NotFound',
-      stalled: false,
+      stalled: true,
       message: 'no network found on a; differs: mtu',
     },
     {

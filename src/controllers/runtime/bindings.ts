@@ -6,7 +6,8 @@ import type { BindingOutcome } from './managed.ts';
 /**
  * All done → Ready. Any transient error → retry with backoff (Synced=False ReconcileError).
  * Otherwise a terminal error → Stalled (BackendRejected); a required replace → Stalled
- * (ReplaceRequired); ObserveOnly drift or a missing object → Synced=False with that reason.
+ * (ReplaceRequired); ObserveOnly drift or a missing object → Stalled with that reason (netform will
+ * not write, so only the user can resolve it: kstatus says Failed, Argo CD Degraded).
  */
 export function summarizeBindings(
   outcomes: readonly BindingOutcome[],
@@ -54,7 +55,7 @@ export function summarizeBindings(
     outcome: {
       ready: { status: 'False', reason: 'Unavailable', message: messages },
       synced: { status: 'False', reason, message: messages },
-      stalled: reason === 'ReplaceRequired',
+      stalled: reason === 'ReplaceRequired' || reason === 'DriftDetected' || reason === 'NotFound',
     },
   };
 }

@@ -18,6 +18,7 @@ import { ProviderSessions } from '../provider/sessions.ts';
 import { VlanPoolController } from '../vlanpool/vlanpool.controller.ts';
 import { PoolAllocations } from '../vlanpool/allocations.ts';
 import { VnicController } from '../vnic/vnic.controller.ts';
+import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
 import type { ObjectRecord, RecordStore } from '../../state/records.ts';
 import { objectFromRecord, type Controller, type Runtime, type RuntimeHooks } from './runtime.ts';
@@ -41,7 +42,28 @@ export interface EngineOptions {
   /** Plan mode: observe and decide only; nothing is written anywhere. */
   dryRun?: boolean;
   hooks?: RuntimeHooks;
+  observer?: EngineObserver;
 }
+
+/** What happened in one reconcile, for metrics. */
+export interface ReconcileReport {
+  kind: Kind;
+  ms: number;
+  result: 'success' | 'requeue' | 'retry' | 'error';
+  /** The object had converged for its current spec, and this reconcile wrote to a backend again:
+   *  something changed the backend behind netform's back. */
+  driftCorrected: boolean;
+  /** Seconds from when this spec was first seen to Ready, when the object just became Ready. */
+  becameReadyAfterS?: number;
+}
+
+/** Told about reconciles and backend actions (metrics, events). Must not throw. */
+export interface EngineObserver {
+  reconciled?(key: string, r: ReconcileReport): void;
+  binding?(key: string, outcome: BindingOutcome, provider: string): void;
+}
+
+const WRITES = new Set(['create', 'update', 'replace', 'delete']);
 
 /** Where one object stands, for `apply`'s verdict and progress line. */
 export interface ObjectState {
@@ -58,6 +80,11 @@ export class Engine {
   readonly #retrying = new Set<string>();
   readonly #summaries = new Map<string, string>();
   readonly #log: Logger;
+  readonly #observer: EngineObserver | undefined;
+  /** Backend actions of the reconcile in progress, by key. */
+  readonly #actions = new Map<string, string[]>();
+  /** When each object's current spec was first seen and it was not Ready yet. */
+  readonly #pendingSince = new Map<string, { hash: string | undefined; since: number }>();
   #stopped = false;
 
   constructor(opts: EngineOptions) {
@@ -80,7 +107,18 @@ export class Engine {
         if (!this.rt.dryRun) this.#queue.add(key);
       },
       hooks: opts.hooks,
+      observer: {
+        binding: (key, outcome, provider) => {
+          this.#actions.get(key)?.push(outcome.plan.action);
+          try {
+            this.#observer?.binding?.(key, outcome, provider);
+          } catch (err) {
+            this.#log.warn({ err: errorSummary(err) }, 'engine observer failed');
+          }
+        },
+      },
     };
+    this.#observer = opts.observer;
     const pools = new PoolAllocations(this.rt);
     const controllers: Controller[] = [
       new ProviderController(this.rt),
@@ -199,16 +237,28 @@ export class Engine {
     const controller = this.#controllers.get(kind)!;
     const started = Date.now();
     // What the object referred to before: a removed object's record is gone afterwards.
-    const before = this.#related(key, this.rt.records.get(key));
+    const recBefore = this.rt.records.get(key);
+    const before = this.#related(key, recBefore);
+    const hash = this.store.hashOf(key);
+    const wasReady = !!recBefore && recBefore.specHash === hash && isReady(recBefore.status, recBefore.generation);
+    if (!wasReady && hash !== undefined && this.#pendingSince.get(key)?.hash !== hash) this.#pendingSince.set(key, { hash, since: Date.now() });
+    const actions: string[] = [];
+    this.#actions.set(key, actions);
     let result;
     try {
+      // A desired object is claimed (cluster mode: the finalizer) before anything is created for it.
+      if (!this.rt.dryRun && this.store.get(key) && !this.store.invalid(key)) await this.rt.records.claim?.(key);
       result = await controller.reconcile(key, signal);
     } catch (err) {
       this.#retrying.add(key);
       this.#wakeIfChanged(key, before);
+      this.#report(key, kind, started, 'error', wasReady, actions);
       throw err;
+    } finally {
+      this.#actions.delete(key);
     }
     this.#wakeIfChanged(key, before);
+    this.#report(key, kind, started, result.retry !== undefined ? 'retry' : result.requeueAfterMs !== undefined ? 'requeue' : 'success', wasReady, actions);
     this.#log.debug({ object: key, ms: Date.now() - started, requeueAfterMs: result.requeueAfterMs }, 'reconciled');
     if (result.retry !== undefined) {
       this.#retrying.add(key);
@@ -216,6 +266,23 @@ export class Engine {
     }
     this.#retrying.delete(key);
     return result.requeueAfterMs === undefined ? undefined : { requeueAfterMs: result.requeueAfterMs };
+  }
+
+  #report(key: string, kind: Kind, started: number, result: ReconcileReport['result'], wasReady: boolean, actions: string[]): void {
+    if (!this.#observer?.reconciled) return;
+    const r: ReconcileReport = { kind, ms: Date.now() - started, result, driftCorrected: wasReady && actions.some((a) => WRITES.has(a)) };
+    const rec = this.rt.records.get(key);
+    const pending = this.#pendingSince.get(key);
+    if (!this.store.get(key)) this.#pendingSince.delete(key);
+    else if (pending && rec && rec.specHash === pending.hash && isReady(rec.status, rec.generation)) {
+      r.becameReadyAfterS = (Date.now() - pending.since) / 1000;
+      this.#pendingSince.delete(key);
+    }
+    try {
+      this.#observer.reconciled(key, r);
+    } catch (err) {
+      this.#log.warn({ err: errorSummary(err) }, 'engine observer failed');
+    }
   }
 
   /** When an object's readiness, generation or existence changed, reconcile the objects related to it

@@ -8,6 +8,7 @@ import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kind
 import type { AdmittedObject } from '../../state/admit.ts';
 import { contentHash, type DesiredStore } from '../../state/store.ts';
 import type { ProviderSessions } from '../provider/sessions.ts';
+import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
 import type { ObjectRecord, RecordStore } from '../../state/records.ts';
 
@@ -39,6 +40,12 @@ export interface Runtime {
   /** The latest report of each host's agent, by Host name. */
   hostReports: Map<string, HostReport>;
   hooks?: RuntimeHooks;
+  observer?: RuntimeObserver;
+}
+
+/** Told of every backend action taken for an object, and every failure (events, metrics). */
+export interface RuntimeObserver {
+  binding(key: string, outcome: BindingOutcome, provider: string): void;
 }
 
 /** What a controller's reconcile returns to the engine. */
@@ -169,7 +176,7 @@ export async function reportInvalid(rt: Runtime, key: string): Promise<Reconcile
     ? structuredClone(rec)
     : { key, kind, name, uid: randomUUID(), generation: 1, createdAt: rt.now().toISOString(), status: {} };
   if (!rec && namespace) next.namespace = namespace;
-  const message = errors.map((e) => `${e.file}:${e.line}: ${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ');
+  const message = errors.map((e) => `${e.line > 0 ? `${e.file}:${e.line}: ` : ''}${e.field ? `${e.field}: ` : ''}${e.message}`).join('; ');
   const ready = next.status.conditions?.find((c) => c.type === 'Ready');
   setOutcome(rt, next, {
     ready: { status: ready?.status ?? 'Unknown', reason: (ready?.reason as Outcome['ready']['reason']) ?? 'WaitingForDependencies', message: ready?.message },

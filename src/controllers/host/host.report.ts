@@ -1,0 +1,45 @@
+// A host agent's report as it travels through the API in cluster mode: the agent patches the Host
+// status fields it owns (`agent`, `interfaces`, `dynamicVnics`, `lastObservedTime`), the controller
+// reads the report back from them. Pure.
+import type { HostStatus } from '../../api/types.gen.ts';
+import type { HostReport } from '../../drivers/host/agent.ts';
+
+/** The Host status fields an agent writes for its report (a JSON merge patch of /status). */
+export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'interfaces' | 'dynamicVnics' | 'lastObservedTime'> {
+  const agent: NonNullable<HostStatus['agent']> = {
+    lastObservedTime: r.lastObservedTime,
+    syncPolicy: r.syncPolicy,
+    networks: r.networks,
+    problems: r.problems,
+    collected: r.collected,
+  };
+  if (r.lastApply) agent.lastApply = r.lastApply;
+  return { agent, interfaces: r.interfaces, dynamicVnics: r.dynamicVnics, lastObservedTime: r.lastObservedTime };
+}
+
+/** The report an agent left in a Host's status; undefined when no agent has reported. */
+export function reportFromStatus(status: HostStatus | undefined): HostReport | undefined {
+  const a = status?.agent;
+  if (!a?.lastObservedTime) return undefined;
+  const report: HostReport = {
+    lastObservedTime: a.lastObservedTime,
+    interfaces: status?.interfaces ?? [],
+    dynamicVnics: { total: status?.dynamicVnics?.total ?? 0, free: status?.dynamicVnics?.free ?? 0 },
+    networks: (a.networks ?? []).map((n) => ({ name: n.name, inSync: n.inSync ?? false, ...(n.difference ? { difference: n.difference } : {}) })),
+    problems: a.problems ?? [],
+    collected: a.collected ?? [],
+    syncPolicy: a.syncPolicy ?? 'Auto',
+  };
+  if (a.lastApply?.time && a.lastApply.result) {
+    report.lastApply = { time: a.lastApply.time, result: a.lastApply.result, changes: a.lastApply.changes ?? 0, ...(a.lastApply.error ? { error: a.lastApply.error } : {}) };
+  }
+  return report;
+}
+
+/** What in a report matters to the controller: everything but the time it was taken and the sampled
+ *  traffic rates. Equal digests need no new status write (beyond a periodic heartbeat). */
+export function reportDigest(r: HostReport): string {
+  const interfaces = r.interfaces.map(({ rxMbps: _rx, txMbps: _tx, drops: _d, ...rest }) => rest);
+  const { lastObservedTime: _t, ...rest } = r;
+  return JSON.stringify({ ...rest, interfaces });
+}
