@@ -22,6 +22,12 @@ export interface Config {
   ovsDb?: string;
   ovsDatapath: 'system' | 'netdev';
   sysfsRoot: string;
+  /** Cluster mode: the kubeconfig file (undefined: $KUBECONFIG, ~/.kube/config, or in-cluster). */
+  kubeconfig?: string;
+  /** Cluster mode: the controller's namespace (its Lease; Secrets named without a namespace). */
+  namespace: string;
+  /** Cluster mode: this replica's identity in the Lease and in Events (default: the pod name). */
+  identity?: string;
 }
 
 export interface Flags {
@@ -37,6 +43,9 @@ export interface Flags {
   ovsDb?: string;
   ovsDatapath?: string;
   sysfs?: string;
+  kubeconfig?: string;
+  namespace?: string;
+  identity?: string;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -71,7 +80,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     concurrency,
     ovsDatapath: datapath(flags.ovsDatapath ?? env.NETFORM_OVS_DATAPATH ?? 'system'),
     sysfsRoot: flags.sysfs ?? env.NETFORM_SYSFS ?? '/sys',
+    namespace: flags.namespace ?? env.POD_NAMESPACE ?? env.NETFORM_NAMESPACE ?? 'netform-system',
   };
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(cfg.namespace)) throw new Error(`"${cfg.namespace}" is not a valid namespace`);
   if (flags.dir !== undefined) cfg.dir = flags.dir;
   const host = flags.host ?? env.NETFORM_HOST;
   if (host !== undefined) cfg.host = host;
@@ -82,5 +93,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   }
   const ovsDb = flags.ovsDb ?? env.NETFORM_OVS_DB;
   if (ovsDb !== undefined) cfg.ovsDb = ovsDb;
+  const kubeconfig = flags.kubeconfig; // else client-node reads $KUBECONFIG (a list) itself
+  if (kubeconfig) cfg.kubeconfig = kubeconfig;
+  const identity = flags.identity ?? env.POD_NAME;
+  if (identity) cfg.identity = identity;
   return cfg;
 }

@@ -1,4 +1,5 @@
-// The `netform` command line: validate, plan, apply, run, status. The composition root of file mode.
+// The `netform` command line: validate, plan, apply, run, agent, status, controller. The composition
+// root of file mode and cluster mode.
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,6 +17,8 @@ import { StateDir } from '../state/state-dir.ts';
 import { DEFAULT_OVS_DB, FileMode } from './file-mode.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
 import { runAgent } from './agent-mode.ts';
+import { ClusterAgent } from './agent-cluster.ts';
+import { ClusterController } from './cluster-mode.ts';
 import { hostname } from 'node:os';
 import { statusTable } from './render.ts';
 
@@ -223,20 +226,74 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   hostOptions(
     program
       .command('agent')
-      .description("converge this host's networking and report it (file mode: the report goes to <state>/hosts/<host>.json, which netform run reads)")
-      .requiredOption('--dir <dir>', 'directory of manifests')
+      .description(
+        "converge this host's networking and report it. File mode (--dir): the report goes to <state>/hosts/<host>.json, which netform run reads. Cluster mode (--cluster): the report goes to the Host's status",
+      )
+      .option('--dir <dir>', 'directory of manifests (file mode)')
       .option('--state <dir>', 'state directory of the netform run this host belongs to (default ./.netform)')
+      .option('--cluster', 'read the desired state from the Kubernetes API and write the Host status there')
+      .option('--kubeconfig <path>', 'cluster mode: kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the pod\'s service account)')
+      .option('--context <name>', 'cluster mode: kubeconfig context')
+      .option('--listen <addr>', 'cluster mode: serve /healthz and /readyz on [host:]port')
       .option('--interval <seconds>', 'how often to re-check the host (default 10)')
       .option('--once', 'converge once and exit: 0 when every network of the host is in sync'),
-  ).action(async (o: { dir: string; state?: string; interval?: string; once?: boolean } & HostFlags) => {
+  ).action(async (o: { dir?: string; state?: string; interval?: string; once?: boolean; cluster?: boolean; kubeconfig?: string; context?: string; listen?: string } & HostFlags) => {
     if (o.demo) throw new Error('--demo is for run and apply');
-    const c = cfg({ dir: o.dir, state: o.state, ...hostFlags(o) });
+    if (o.cluster && o.dir) throw new Error('use either --dir (file mode) or --cluster');
+    if (!o.cluster && !o.dir) throw new Error('netform agent needs --dir DIR (file mode) or --cluster');
+    const c = cfg({ dir: o.dir, state: o.state, kubeconfig: o.kubeconfig, ...hostFlags(o) });
     if (!c.host) throw new Error('netform agent needs --host NAME');
     const interval = o.interval === undefined ? 10_000 : Number(o.interval) * 1000;
     if (!Number.isFinite(interval) || interval <= 0) throw new Error('--interval must be a positive number of seconds');
-    const ok = await runAgent(c, logger(c), { intervalMs: interval, once: !!o.once, stop: deps.stopSignal ?? signalled() });
+    const stop = deps.stopSignal ?? signalled();
+    if (o.cluster) {
+      const agent = new ClusterAgent(c, logger(c), { kubeconfig: c.kubeconfig, context: o.context, intervalMs: interval, once: !!o.once, listen: o.listen });
+      const report = await agent.run(stop);
+      code = !o.once || (report && report.networks.every((n) => n.inSync) && !report.problems.length) ? EXIT.ok : EXIT.error;
+      return;
+    }
+    const ok = await runAgent(c, logger(c), { intervalMs: interval, once: !!o.once, stop });
     code = ok ? EXIT.ok : EXIT.error;
   });
+
+  program
+    .command('controller')
+    .description('cluster mode: reconcile the netform objects of a Kubernetes cluster (status, finalizers, Events, leader election, /metrics)')
+    .option('--kubeconfig <path>', "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the pod's service account)")
+    .option('--context <name>', 'kubeconfig context')
+    .option('--namespace <ns>', "the controller's namespace: its Lease, and Secrets named without a namespace (default $POD_NAMESPACE or netform-system)")
+    .option('--leader-elect', 'reconcile only while holding the Lease, so several replicas never act at once')
+    .option('--lease-name <name>', 'name of the Lease (default netform-controller)')
+    .option('--identity <id>', 'this replica in the Lease and in Events (default $POD_NAME, else hostname and a random suffix)')
+    .option('--listen <addr>', 'serve /metrics, /healthz and /readyz on [host:]port (default 0.0.0.0:8080; "off" for none)')
+    .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
+    .option('--concurrency <n>', 'reconciles in parallel (default 4)')
+    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; identity?: string; listen?: string; resync?: string; concurrency?: string }) => {
+      const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
+      const log = logger(c);
+      const listen = o.listen ?? '0.0.0.0:8080';
+      const controller = new ClusterController(
+        {
+          kubeconfig: c.kubeconfig,
+          context: o.context,
+          namespace: c.namespace,
+          leaderElect: !!o.leaderElect,
+          leaseName: o.leaseName,
+          identity: c.identity,
+          listen: listen === 'off' ? undefined : listen,
+          instance: c.instance,
+          resyncMs: c.resyncMs,
+          concurrency: c.concurrency,
+        },
+        { log, registry: deps.registry },
+      );
+      log.info({ server: controller.client.server, namespace: c.namespace, leaderElect: !!o.leaderElect, instance: c.instance }, 'netform controller: cluster mode');
+      await controller.start();
+      await (deps.stopSignal ?? signalled());
+      log.info('stopping');
+      await controller.stop();
+      code = EXIT.ok;
+    });
 
   program
     .command('status')

@@ -1,0 +1,177 @@
+// `netform agent --cluster --host NAME`: the host agent in cluster mode. It watches its own Host, the
+// VnicAttachments placed on it (field selectors), and the Clusters, Networks and VlanPools they use;
+// converges the host; and patches the Host status fields the agent owns (`agent`, `interfaces`,
+// `dynamicVnics`, `lastObservedTime`), from which the controller derives the Host's conditions.
+import type { Logger } from 'pino';
+import type { Kind } from '../api/kinds.ts';
+import type { Config } from '../config.ts';
+import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
+import { reportDigest, statusFromReport } from '../controllers/host/host.report.ts';
+import type { HostReport } from '../drivers/host/agent.ts';
+import { isStatus, KubeClient } from '../sources/kube/client.ts';
+import { Informer } from '../sources/kube/informer.ts';
+import { recordOf } from '../sources/kube/records.ts';
+import { resourceTypes } from '../sources/kube/resources.ts';
+import { admitObjects, type ApiObject } from '../state/admit.ts';
+import { MemoryRecords, type ObjectRecord } from '../state/records.ts';
+import { DesiredStore } from '../state/store.ts';
+import { admissionContext, hostTarget } from './file-mode.ts';
+import { WATCH_IDLE_MS } from './cluster-mode.ts';
+import { parseListen, ProbeServer } from './http.ts';
+
+export interface ClusterAgentSettings {
+  kubeconfig?: string;
+  context?: string;
+  intervalMs: number;
+  once: boolean;
+  /** `[host:]port` for /healthz and /readyz; undefined: none. */
+  listen?: string;
+  /** A status write is repeated at least this often even when nothing changed (a heartbeat). Default 60 s. */
+  heartbeatMs?: number;
+  watchIdleMs?: number;
+  client?: KubeClient;
+}
+
+const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment'];
+type Obj = ApiObject & { metadata: { name: string } };
+
+export class ClusterAgent {
+  readonly loop: HostAgentLoop;
+  readonly informers: Partial<Record<Kind, Informer<Obj>>> = {};
+  readonly #client: KubeClient;
+  readonly #host: string;
+  readonly #log: Logger;
+  readonly #s: ClusterAgentSettings;
+  #server: ProbeServer | undefined;
+  #kickTimer: NodeJS.Timeout | undefined;
+  #lastDigest: string | undefined;
+  #lastWrite = 0;
+  #lastReport: HostReport | undefined;
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(c: Config, log: Logger, s: ClusterAgentSettings) {
+    if (!c.host) throw new Error('netform agent --cluster needs --host NAME');
+    this.#host = c.host;
+    this.#log = log;
+    this.#s = s;
+    this.#client = s.client ?? KubeClient.load({ kubeconfig: s.kubeconfig, context: s.context });
+    const types = resourceTypes();
+    for (const k of WATCHED) {
+      const fieldSelector = k === 'Host' ? `metadata.name=${this.#host}` : k === 'VnicAttachment' ? `spec.host=${this.#host}` : undefined;
+      this.informers[k] = new Informer<Obj>({
+        client: this.#client,
+        type: types[k],
+        log: log.child({ informer: types[k].plural }),
+        ...(fieldSelector ? { fieldSelector } : {}),
+        idleTimeoutMs: s.watchIdleMs ?? WATCH_IDLE_MS,
+      });
+    }
+    const store = new DesiredStore();
+    const source = { store, records: new MemoryRecords() as MemoryRecords, instance: c.instance };
+    this.loop = new HostAgentLoop({
+      source,
+      host: this.#host,
+      target: hostTarget(c),
+      log,
+      intervalMs: s.intervalMs,
+      refresh: async () => {
+        const objects: ApiObject[] = [];
+        const records: ObjectRecord[] = [];
+        for (const k of WATCHED) {
+          for (const o of this.informers[k]!.list()) {
+            objects.push(o);
+            const r = recordOf(k, o);
+            if (r) records.push(r);
+          }
+        }
+        source.records = new MemoryRecords(records);
+        store.replace(admitObjects(objects, admissionContext(records)));
+      },
+      report: (host, report) => this.#report(host, report),
+    });
+  }
+
+  notReady(): string[] {
+    const out: string[] = [];
+    for (const k of WATCHED) {
+      const h = this.informers[k]!.health();
+      if (h.stale) out.push(`${resourceTypes()[k].plural}: ${h.reason ?? (h.synced ? 'stale' : 'not synced')}`);
+    }
+    return out;
+  }
+
+  /** Starts the watches and, once they synced, the loop; with `once`, one pass and its report. */
+  async run(stop: Promise<void>): Promise<HostReport | undefined> {
+    if (this.#s.listen !== undefined) {
+      const { host, port } = parseListen(this.#s.listen);
+      this.#server = new ProbeServer({ notReady: () => this.notReady() });
+      await this.#server.listen(host, port);
+    }
+    const ac = new AbortController();
+    void stop.then(() => ac.abort());
+    for (const k of WATCHED) {
+      const inf = this.informers[k]!;
+      this.#unsubscribe.push(
+        inf.onChange((e) => {
+          // The agent's own status writes come back as Host updates: only a new spec matters then.
+          if (k === 'Host' && e.type === 'update' && e.old?.metadata?.generation === e.object.metadata?.generation) return;
+          this.#scheduleKick();
+        }),
+      );
+      inf.start();
+    }
+    try {
+      await Promise.all(WATCHED.map((k) => this.informers[k]!.waitForSync(ac.signal)));
+    } catch {
+      await this.close();
+      return undefined;
+    }
+    this.#log.info({ host: this.#host }, 'host agent: caches synced (cluster mode)');
+    if (this.#s.once) {
+      const report = await this.loop.kick();
+      await this.close();
+      if (!report) throw new Error(`no Host ${this.#host} exists in the cluster`);
+      return report;
+    }
+    this.loop.start();
+    await stop;
+    await this.close();
+    return this.#lastReport;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#kickTimer);
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    await this.loop.stop();
+    await Promise.all(WATCHED.map((k) => this.informers[k]!.stop()));
+    await this.#server?.close();
+    this.#server = undefined;
+    await this.#client.close();
+  }
+
+  #scheduleKick(): void {
+    if (this.#kickTimer) return;
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = undefined;
+      void this.loop.kick();
+    }, 200);
+  }
+
+  async #report(host: string, report: HostReport): Promise<void> {
+    this.#lastReport = report;
+    const digest = reportDigest(report);
+    const now = Date.now();
+    if (digest === this.#lastDigest && now - this.#lastWrite < (this.#s.heartbeatMs ?? 60_000)) return;
+    try {
+      await this.#client.patch(resourceTypes().Host, host, 'merge', { status: statusFromReport(report) }, { subresource: 'status' });
+      this.#lastDigest = digest;
+      this.#lastWrite = now;
+      const inSync = report.networks.every((n) => n.inSync) && !report.problems.length;
+      this.#log.info({ host, inSync, applied: report.lastApply?.result }, 'host report written to the Host status');
+    } catch (err) {
+      if (isStatus(err, 404)) this.#log.warn({ host }, 'the Host is gone; report not written');
+      else this.#log.warn({ host, err: err instanceof Error ? err.message : String(err) }, 'writing the host report failed; retrying on the next pass');
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// `netform controller`: cluster mode. Informers (one per kind) feed admission and the engine; records
+// are the API objects themselves (status through /status, a finalizer for cleanup); Provider
+// credentials come from Secrets; backend actions become Events; /metrics, /healthz, /readyz are
+// served; with leader election only the Lease holder reconciles, the others keep warm caches.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { KINDS, keyOf, type Kind } from '../api/kinds.ts';
+import type { HostStatus } from '../api/types.gen.ts';
+import { Engine, type EngineObserver } from '../controllers/runtime/engine.ts';
+import { eventFor } from '../controllers/runtime/binding-events.ts';
+import { Metrics } from '../controllers/runtime/metrics.ts';
+import { reportFromStatus } from '../controllers/host/host.report.ts';
+import type { DriverRegistry } from '../drivers/registry.ts';
+import { builtinDrivers } from '../drivers/registry.ts';
+import { KubeClient } from '../sources/kube/client.ts';
+import { EventRecorder } from '../sources/kube/events.ts';
+import { Informer } from '../sources/kube/informer.ts';
+import { LeaderElector } from '../sources/kube/leader.ts';
+import { KubeRecords, type KindCache } from '../sources/kube/records.ts';
+import { resourceTypes } from '../sources/kube/resources.ts';
+import { SecretCredentialSource } from '../sources/kube/secrets.ts';
+import { admitObjects, type ApiObject } from '../state/admit.ts';
+import { admissionContext } from './file-mode.ts';
+import { parseListen, ProbeServer } from './http.ts';
+
+export interface ControllerSettings {
+  kubeconfig?: string;
+  context?: string;
+  /** The controller's own namespace: its Lease, and Secrets named without a namespace. */
+  namespace: string;
+  leaderElect: boolean;
+  leaseName?: string;
+  /** Unique per replica; default: hostname + random suffix. */
+  identity?: string;
+  /** `[host:]port` for /metrics, /healthz, /readyz; undefined: no HTTP endpoint. */
+  listen?: string;
+  instance: string;
+  resyncMs: number;
+  concurrency: number;
+  /** Watches silent for this long are restarted (default 150 s) and make /readyz fail after twice that. */
+  watchIdleMs?: number;
+  relistMs?: number;
+  lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+}
+
+export interface ControllerDeps {
+  log: Logger;
+  registry?: DriverRegistry;
+  client?: KubeClient;
+}
+
+const ADMIT_DEBOUNCE_MS = 25;
+
+/** A watch silent this long is restarted (and /readyz fails after twice that). The apiserver sends the
+ *  first bookmark of a quiet watch after about 2 minutes, then one a minute. */
+export const WATCH_IDLE_MS = 150_000;
+
+/** A killed leader's Lease expires 12 s after its last renewal; a standby polls every 2 s (±20%), so
+ *  it takes over within about 12 + 2 × 2.4 s < 20 s. A leader that cannot renew for 8 s stops first. */
+export const DEFAULT_LEASE = { durationMs: 12_000, renewDeadlineMs: 8_000, retryPeriodMs: 2_000 };
+
+export class ClusterController {
+  readonly client: KubeClient;
+  readonly informers: Record<Kind, Informer<ApiObject & { metadata: { name: string } }>>;
+  readonly records: KubeRecords;
+  readonly metrics: Metrics;
+  readonly #s: ControllerSettings;
+  readonly #log: Logger;
+  readonly #registry: DriverRegistry;
+  readonly #elector: LeaderElector | undefined;
+  readonly #events: EventRecorder;
+  readonly #identity: string;
+  #server: ProbeServer | undefined;
+  #engine: Engine | undefined;
+  #admitTimer: NodeJS.Timeout | undefined;
+  #leading = false;
+  #stopped = false;
+  #unsubscribe: (() => void)[] = [];
+  #electorRun: Promise<void> | undefined;
+  #reportDigests = new Map<string, string>();
+  /** The bound address of the probe server, once listening. */
+  address: { host: string; port: number } | undefined;
+
+  constructor(s: ControllerSettings, deps: ControllerDeps) {
+    this.#s = s;
+    this.#log = deps.log;
+    this.#registry = deps.registry ?? builtinDrivers();
+    this.client = deps.client ?? KubeClient.load({ kubeconfig: s.kubeconfig, context: s.context });
+    const types = resourceTypes();
+    this.informers = Object.fromEntries(
+      KINDS.map((k) => [
+        k,
+        new Informer({
+          client: this.client,
+          type: types[k],
+          log: deps.log.child({ informer: types[k].plural }),
+          idleTimeoutMs: s.watchIdleMs ?? WATCH_IDLE_MS,
+          relistMs: s.relistMs,
+        }),
+      ]),
+    ) as unknown as ClusterController['informers'];
+    this.records = new KubeRecords({
+      client: this.client,
+      caches: this.informers as unknown as Record<Kind, KindCache>,
+      log: deps.log,
+      mayWrite: () => this.#leading && (this.#elector?.isLeader() ?? true),
+    });
+    this.metrics = new Metrics({
+      queue: () => this.#engine?.queueStats(),
+      leader: () => this.#leading,
+      stale: () => Object.fromEntries(KINDS.map((k) => [k, this.informers[k].health().stale])),
+    });
+    const identity = s.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+    this.#identity = identity;
+    this.#events = new EventRecorder({ client: this.client, identity, log: deps.log });
+    if (s.leaderElect) {
+      const lease = s.lease ?? DEFAULT_LEASE;
+      this.#elector = new LeaderElector({
+        client: this.client,
+        namespace: s.namespace,
+        name: s.leaseName ?? 'netform-controller',
+        identity,
+        leaseDurationMs: lease.durationMs,
+        renewDeadlineMs: lease.renewDeadlineMs,
+        retryPeriodMs: lease.retryPeriodMs,
+        log: deps.log,
+        onStartedLeading: (signal) => this.#lead(signal),
+        onNewLeader: (who) => deps.log.info({ leader: who }, 'leader is now ' + who),
+      });
+    }
+  }
+
+  get identity(): string {
+    return this.#identity;
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Reasons this replica is not ready: informers not synced or stale. */
+  notReady(): string[] {
+    const out: string[] = [];
+    for (const k of KINDS) {
+      const h = this.informers[k].health();
+      if (h.stale) out.push(`${resourceTypes()[k].plural}: ${h.reason ?? (h.synced ? 'stale' : 'not synced')}`);
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    if (this.#s.listen !== undefined) {
+      const { host, port } = parseListen(this.#s.listen);
+      this.#server = new ProbeServer({ notReady: () => this.notReady(), metrics: () => this.metrics.scrape() });
+      const a = await this.#server.listen(host, port);
+      this.address = { host: a.address, port: a.port };
+      this.#log.info({ address: a.address, port: a.port }, 'serving /metrics, /healthz and /readyz');
+    }
+    for (const k of KINDS) {
+      const inf = this.informers[k];
+      this.#unsubscribe.push(
+        inf.onChange((e) => {
+          const key = keyOf({ kind: k, metadata: { name: e.object.metadata.name, namespace: e.object.metadata.namespace } });
+          if (e.type === 'delete') {
+            this.records.forget(key);
+            const providers = (e.object.status as { providers?: { name: string; externalId?: string }[] } | undefined)?.providers ?? [];
+            if (providers.length && !e.object.metadata?.deletionTimestamp) {
+              this.#log.warn({ object: key, providers }, 'deleted without netform\u2019s finalizer: its backend objects are left in place');
+            }
+          }
+          if (k === 'Host' && e.type !== 'delete') this.#hostReport(e.object);
+          this.#scheduleAdmit();
+        }),
+      );
+      inf.start();
+    }
+    if (this.#elector) this.#electorRun = this.#elector.run();
+    else void this.#lead(new AbortController().signal);
+  }
+
+  /** Resolves once this replica leads and its engine has taken the initial state. */
+  async waitLeading(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#engine) {
+      if (Date.now() > deadline) throw new Error('not leading');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#admitTimer);
+    if (this.#elector) {
+      await this.#elector.stop({ release: true });
+      await this.#electorRun;
+    } else await this.#stopEngine();
+    for (const u of this.#unsubscribe) u();
+    await Promise.all(KINDS.map((k) => this.informers[k].stop()));
+    await this.#events.close();
+    await this.#server?.close();
+    await this.client.close();
+  }
+
+  async #lead(signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.#stopped) return;
+    this.#log.info({ identity: this.identity }, 'leading: waiting for the caches to sync');
+    try {
+      await Promise.all(KINDS.map((k) => this.informers[k].waitForSync(signal)));
+    } catch {
+      return; // lost leadership or stopping before the caches synced
+    }
+    if (signal.aborted || this.#stopped) return;
+    this.#leading = true;
+    const engine = new Engine({
+      records: this.records,
+      registry: this.#registry,
+      credentials: new SecretCredentialSource({ client: this.client, namespace: this.#s.namespace }),
+      log: this.#log,
+      instance: this.#s.instance,
+      resyncMs: this.#s.resyncMs,
+      concurrency: this.#s.concurrency,
+      observer: this.#observer(),
+    });
+    this.#engine = engine;
+    for (const h of this.informers.Host.list()) this.#hostReport(h, true);
+    this.#admit();
+    engine.resyncAll();
+    this.#log.info({ objects: engine.store.keys().length }, 'leading: reconciling');
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.#log.info('no longer leading: stopping reconciles');
+    await this.#stopEngine();
+  }
+
+  async #stopEngine(): Promise<void> {
+    this.#leading = false;
+    const engine = this.#engine;
+    this.#engine = undefined;
+    this.#reportDigests.clear();
+    await engine?.stop();
+  }
+
+  #scheduleAdmit(): void {
+    if (!this.#engine || this.#admitTimer) return;
+    this.#admitTimer = setTimeout(() => {
+      this.#admitTimer = undefined;
+      this.#admit();
+    }, ADMIT_DEBOUNCE_MS);
+  }
+
+  /** Admits everything the informers hold and hands the result to the engine. */
+  #admit(): void {
+    const engine = this.#engine;
+    if (!engine) return;
+    const objects: ApiObject[] = [];
+    for (const k of KINDS) objects.push(...this.informers[k].list());
+    const result = admitObjects(objects, admissionContext(this.records.list()));
+    engine.sync(result);
+  }
+
+  /** Passes a Host's agent report to the engine when it changed. */
+  #hostReport(host: ApiObject, force = false): void {
+    const engine = this.#engine;
+    const name = host.metadata?.name;
+    if (!engine || !name) return;
+    const report = reportFromStatus(host.status as HostStatus | undefined);
+    if (!report) return;
+    const digest = JSON.stringify(report);
+    if (!force && this.#reportDigests.get(name) === digest) return;
+    this.#reportDigests.set(name, digest);
+    engine.reportHost(name, report);
+  }
+
+  #observer(): EngineObserver {
+    return {
+      reconciled: (key, r) => this.metrics.reconciled(key, r),
+      binding: (key, outcome, provider) => {
+        this.metrics.binding(key, outcome, provider);
+        const ev = eventFor(outcome, provider);
+        const o = this.records.object(key);
+        if (ev && o?.kind && o.metadata?.name) this.#events.record(o as never, ev.type, ev.reason, ev.action, ev.note);
+      },
+    };
+  }
+}

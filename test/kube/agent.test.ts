@@ -1,0 +1,97 @@
+// `netform agent --cluster` on a fake hypervisor (real kernel in a network namespace, real Open
+// vSwitch) against a real kube-apiserver: it reads its Host, the Cluster and Networks from the API,
+// converges the host with the VLAN the controller allocated, and writes the report into the Host's
+// status, from which the controller makes the Host Ready. Both run as the ServiceAccounts of
+// manifests/, with exactly their RBAC. A spec change reaches it through its watch.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli, type Spawned } from '../support/cli.ts';
+import { createHost, createSwitch, ensureHostTools, sweep, uid, type FakeHost, type FakeSwitch } from '../harness/hostsim/index.ts';
+import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
+import { condition, getObj, installManifests, ok, serviceAccountKubeconfig, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
+
+let kube: KubeCluster;
+let sw: FakeSwitch;
+let h: FakeHost;
+let controller: ControllerProcess;
+let agent: Spawned | undefined;
+const id = uid(4);
+let agentKubeconfig: string;
+
+const agentArgs = () => ['agent', '--cluster', '--kubeconfig', agentKubeconfig, '--host', h.id, '--netns', h.ns, '--ovs-db', h.ovs!.db, '--ovs-datapath', 'netdev'];
+
+beforeAll(async () => {
+  await ensureHostTools();
+  await sweep();
+  kube = await startKube();
+  await installManifests(kube);
+  agentKubeconfig = await serviceAccountKubeconfig(kube, 'netform-agent');
+  sw = await createSwitch(id);
+  h = await createHost({ id: `k${id}`, switch: sw, ovs: true });
+  controller = startController(kube, 'agent-test', [], {}, await serviceAccountKubeconfig(kube, 'netform-controller'));
+  await controller.url();
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await stopProcess(agent);
+  await stopProcess(controller);
+  await h?.stop();
+  await sw?.stop();
+  await kube?.stop();
+}, 120_000);
+
+describe('netform agent --cluster', () => {
+  it('converges the host from the API and reports into the Host status; the controller makes it Ready', async () => {
+    await ok(
+      kube,
+      ['apply', '-f', '-'],
+      [
+        'apiVersion: netform.io/v1alpha1\nkind: VlanPool\nmetadata: {name: p}\nspec: {ranges: [{physicalNetwork: physnet1, min: 300, max: 309}]}',
+        'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: apps}\nspec: {physicalNetwork: physnet1, vlan: {poolRef: {name: p}}}',
+        'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {defaultFabric: ovs, networks: [{name: apps}]}',
+        `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${h.id}}\nspec: {cluster: c, nics: [{name: ens3}], networks: [{name: apps, interface: ens3}]}`,
+      ].join('\n---\n'),
+    );
+    await ok(kube, ['wait', '--for=condition=Ready', '--timeout=60s', 'network/apps']);
+    const before = await getObj(kube, 'host', h.id);
+    expect(condition(before, 'Ready')?.message).toMatch(/no host agent has reported yet/);
+
+    const once = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = startCli([...agentArgs(), '--once'], { real: true });
+      void p.result.then(resolve);
+    });
+    expect(once.stderr).toBe('');
+    expect(once.code).toBe(0);
+    expect((await h.ovs!.vsctl(['get', 'Port', 'ens3', 'trunks'])).trim()).toBe('[300]');
+
+    const host = (await getObj(kube, 'host', h.id))!;
+    const agentStatus = host.status?.agent as { networks: unknown[]; lastApply?: { result: string } };
+    expect(agentStatus.networks).toEqual([{ name: 'apps', inSync: true }]);
+    expect(agentStatus.lastApply?.result).toBe('applied');
+    expect((host.status?.interfaces as { name: string }[]).map((i) => i.name)).toEqual(expect.arrayContaining(['ens3', 'br-int']));
+    await ok(kube, ['wait', '--for=condition=Ready', '--timeout=60s', `host/${h.id}`]);
+    const ready = (await getObj(kube, 'host', h.id))!;
+    expect(ready.status?.networks).toEqual([{ name: 'apps', inSync: true }]);
+    expect(ready.status?.networkCount).toBe(1);
+    expect(condition(ready, 'Ready')?.observedGeneration).toBe(ready.metadata.generation);
+  });
+
+  it('a running agent picks up a new network through its watch', async () => {
+    agent = startCli([...agentArgs(), '--interval', '300'], { real: true });
+    await ok(
+      kube,
+      ['apply', '-f', '-'],
+      [
+        'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: db}\nspec: {physicalNetwork: physnet1, vlan: {id: 2201}}',
+        'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {defaultFabric: ovs, networks: [{name: apps}, {name: db}]}',
+        `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${h.id}}\nspec: {cluster: c, nics: [{name: ens3}], networks: [{name: apps, interface: ens3}, {name: db, interface: ens3}]}`,
+      ].join('\n---\n'),
+    );
+    // --interval 300: only the watch can bring the change within the wait.
+    await waitFor('OVS to trunk both VLANs', async () => (await h.ovs!.vsctl(['get', 'Port', 'ens3', 'trunks'])).trim() === '[300, 2201]', 60_000);
+    await waitFor('the Host to be Ready with two networks', async () => {
+      const o = await getObj(kube, 'host', h.id);
+      return condition(o, 'Ready')?.status === 'True' && o?.status?.networkCount === 2 && condition(o, 'Ready')?.observedGeneration === o.metadata.generation;
+    }, 60_000);
+    expect(agent.output().stderr).not.toMatch(/"level":(50|60)/);
+  });
+});

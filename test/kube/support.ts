@@ -1,0 +1,134 @@
+// Helpers for cluster-mode tests on the real kube-apiserver: kubectl that must succeed, typed reads,
+// conditions, and `netform controller` / `netform agent --cluster` as real processes.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCli, waitFor, type Spawned } from '../support/cli.ts';
+import type { KubeCluster } from '../harness/kube/cluster.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CRDS = `${ROOT}crds/`;
+
+export interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; generation?: number; uid?: string; finalizers?: string[]; deletionTimestamp?: string; resourceVersion?: string };
+  spec?: Record<string, unknown>;
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number }[]; [k: string]: unknown };
+}
+
+/** kubectl that must succeed; a failure carries its output. */
+export async function ok(kube: KubeCluster, args: string[], input?: string): Promise<string> {
+  const r = await kube.kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The object, or undefined when it does not exist. */
+export async function getObj(kube: KubeCluster, resource: string, name: string, namespace?: string): Promise<Obj | undefined> {
+  const r = await kube.kubectl(['get', resource, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])]);
+  if (r.code !== 0) {
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get ${resource} ${name}: ${r.stderr}`);
+  }
+  return JSON.parse(r.stdout) as Obj;
+}
+
+export function condition(o: Obj | undefined, type: string) {
+  return o?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Installs the CRDs and waits until they are served. */
+export async function installCrds(kube: KubeCluster): Promise<void> {
+  await ok(kube, ['apply', '-f', CRDS]);
+  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
+  await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+}
+
+export interface ControllerProcess extends Spawned {
+  identity: string;
+  /** Waits for the log line saying where /metrics is served; returns the base URL. */
+  url(): Promise<string>;
+  /** Log records (pino JSON lines on stderr) so far. */
+  logs(): Record<string, unknown>[];
+}
+
+/** `netform controller` with the production drivers, as its own process. */
+export function startController(kube: KubeCluster, identity: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, kubeconfig = kube.kubeconfig): ControllerProcess {
+  const p = startCli(
+    ['controller', '--kubeconfig', kubeconfig, '--namespace', 'netform-system', '--listen', '127.0.0.1:0', '--identity', identity, ...extra],
+    { real: true, env: { NETFORM_LOG_LEVEL: 'info', ...env } },
+  );
+  const logs = () =>
+    p
+      .output()
+      .stderr.split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
+  return {
+    ...p,
+    identity,
+    logs,
+    url: async () => {
+      const line = await waitFor(
+        `${identity} to serve /metrics`,
+        () => {
+          if (p.child.exitCode !== null) throw new Error(`controller ${identity} exited ${p.child.exitCode}:\n${p.output().stderr}`);
+          return logs().find((l) => typeof l.port === 'number');
+        },
+        30_000,
+      );
+      return `http://127.0.0.1:${line.port as number}`;
+    },
+  };
+}
+
+export async function stopProcess(p: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill(signal);
+  await p.result;
+}
+
+/** The holder of the controller's Lease. */
+export async function leaseHolder(kube: KubeCluster, name = 'netform-controller'): Promise<string | undefined> {
+  const r = await kube.kubectl(['get', 'lease', name, '-n', 'netform-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+  return r.code === 0 && r.stdout ? r.stdout : undefined;
+}
+
+export { waitFor };
+
+/** Installs everything with `kubectl apply -k manifests/` (CRDs, namespace, RBAC, workloads that stay
+ *  Pending here: there is no scheduler or kubelet) and waits for the CRDs. */
+export async function installManifests(kube: KubeCluster): Promise<void> {
+  await ok(kube, ['apply', '-k', `${ROOT}manifests/`]);
+  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
+  await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount of manifests/ (a TokenRequest token), so the
+ *  process runs with exactly the RBAC the manifests grant. */
+export async function serviceAccountKubeconfig(kube: KubeCluster, account: string, namespace = 'netform-system'): Promise<string> {
+  const token = (await ok(kube, ['create', 'token', account, '-n', namespace, '--duration=2h'])).trim();
+  const path = join(kube.dir, `${account}.kubeconfig`);
+  const ca = Buffer.from(kube.caPem).toString('base64');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: test, cluster: {server: "${kube.server}", certificate-authority-data: ${ca}}}]`,
+      `users: [{name: ${account}, user: {token: "${token}"}}]`,
+      `contexts: [{name: ${account}, context: {cluster: test, user: ${account}}}]`,
+      `current-context: ${account}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return path;
+}
