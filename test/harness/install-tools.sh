@@ -12,6 +12,8 @@ command -v ping >/dev/null || need+=(iputils-ping)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
+command -v lua5.1 >/dev/null || need+=(lua5.1)          # the Argo CD health check (test/manifests), Lua 5.1 like Argo's gopher-lua
+command -v lua5.4 >/dev/null || need+=(lua5.4)
 if [ ${#need[@]} -gt 0 ]; then
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   echo "[install-tools] installing ${need[*]}" >&2
