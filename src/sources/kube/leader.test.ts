@@ -224,10 +224,13 @@ class FakeLeaseApi {
   hang = false;
   /** Requests that never settle, not even when aborted (a wedged connection). */
   wedged = false;
+  /** Requests fail at once (connection refused). */
+  down = false;
   writes: string[] = [];
 
   request = async <T>(method: string, _path: string, opts: RequestOptions = {}): Promise<T> => {
     if (this.wedged) return new Promise<T>(() => {});
+    if (this.down) throw new KubeApiError('Transient', 0, 'connect ECONNREFUSED');
     if (this.hang) {
       return new Promise<T>((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)));
     }
@@ -327,6 +330,23 @@ describe('LeaderElector timing', () => {
     expect(calls).toContain('stop a');
     expect(e.isLeader()).toBe(false);
     api.wedged = false;
+    await e.stop({ release: false });
+  });
+
+  it('a tick that starts past the deadline ends the term even if the deadline timer never ran', async () => {
+    const api = new FakeLeaseApi();
+    const clock = new ManualClock();
+    const calls: string[] = [];
+    const e = elector(api, clock, 'a', calls);
+    const set = clock.setTimeout.bind(clock);
+    // Drop the deadline timer (the only 10 s timer here), as if it had fired early and done nothing.
+    clock.setTimeout = (fn: () => void, ms: number) => (ms === 10_000 ? 0 : set(fn, ms));
+    void e.run();
+    await clock.advanceTo(2_000);
+    api.down = true; // renewals at 4, 6, 8, 10 s fail at once; the one at 12 s starts past the deadline
+    await clock.advanceTo(12_500);
+    expect(calls).toEqual(['new a: a', 'start a', 'abort a', 'stop a']);
+    api.down = false;
     await e.stop({ release: false });
   });
 

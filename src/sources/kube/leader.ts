@@ -367,7 +367,12 @@ export class LeaderElector {
     // A leader must be done before its deadline; a candidate gives up after a renew deadline, so
     // that a term it wins does not begin already expired.
     const budget = this.#leading ? this.#deadlineAt - start : this.#timing.renewDeadlineMs;
-    if (budget <= 0) return;
+    if (budget <= 0) {
+      // Too late to renew: the term is over (whatever the deadline timer did), and only a new
+      // acquisition can start another.
+      if (this.#leading) this.#lose('renew deadline passed');
+      return;
+    }
     const timeout = new AbortController();
     const timer = this.#clock.setTimeout(() => timeout.abort(new Error(`no answer within ${Math.round(budget)} ms`)), budget);
     const signal = AbortSignal.any([this.#stopCtl.signal, timeout.signal]);
