@@ -10,13 +10,13 @@ import { reportDigest, statusFromReport } from '../controllers/host/host.report.
 import type { HostReport } from '../drivers/host/agent.ts';
 import { isStatus, KubeClient } from '../sources/kube/client.ts';
 import { Informer } from '../sources/kube/informer.ts';
-import { recordOf } from '../sources/kube/records.ts';
+import { KubeRecords, type KindCache } from '../sources/kube/records.ts';
 import { resourceTypes } from '../sources/kube/resources.ts';
 import { admitObjects, type ApiObject } from '../state/admit.ts';
-import { MemoryRecords, type ObjectRecord } from '../state/records.ts';
+import { admissionContext } from '../state/records.ts';
 import { DesiredStore } from '../state/store.ts';
-import { admissionContext, hostTarget } from './file-mode.ts';
-import { WATCH_IDLE_MS } from './cluster-mode.ts';
+import { hostTarget } from './file-mode.ts';
+import { staleReasons, WATCH_IDLE_MS } from './cluster-mode.ts';
 import { parseListen, ProbeServer } from './http.ts';
 
 export interface ClusterAgentSettings {
@@ -67,37 +67,31 @@ export class ClusterAgent {
       });
     }
     const store = new DesiredStore();
-    const source = { store, records: new MemoryRecords() as MemoryRecords, instance: c.instance };
+    // The records (for the VLANs networks were given) read the same caches; the agent never writes them.
+    const none: KindCache = { list: () => [], get: () => undefined };
+    const records = new KubeRecords({
+      client: this.#client,
+      caches: { Provider: none, ...(this.informers as Record<Exclude<Kind, 'Provider'>, KindCache>) },
+      log,
+      mayWrite: () => false,
+    });
     this.loop = new HostAgentLoop({
-      source,
+      source: { store, records, instance: c.instance },
       host: this.#host,
       target: hostTarget(c),
       log,
       intervalMs: s.intervalMs,
       refresh: async () => {
         const objects: ApiObject[] = [];
-        const records: ObjectRecord[] = [];
-        for (const k of WATCHED) {
-          for (const o of this.informers[k]!.list()) {
-            objects.push(o);
-            const r = recordOf(k, o);
-            if (r) records.push(r);
-          }
-        }
-        source.records = new MemoryRecords(records);
-        store.replace(admitObjects(objects, admissionContext(records)));
+        for (const k of WATCHED) objects.push(...this.informers[k]!.list());
+        store.replace(admitObjects(objects, admissionContext(records.list())));
       },
       report: (host, report) => this.#report(host, report),
     });
   }
 
   notReady(): string[] {
-    const out: string[] = [];
-    for (const k of WATCHED) {
-      const h = this.informers[k]!.health();
-      if (h.stale) out.push(`${resourceTypes()[k].plural}: ${h.reason ?? (h.synced ? 'stale' : 'not synced')}`);
-    }
-    return out;
+    return staleReasons(this.informers);
   }
 
   /** Starts the watches and, once they synced, the loop; with `once`, one pass and its report. */

@@ -11,10 +11,10 @@ import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { readManifests } from '../sources/directory.ts';
 import { admit } from '../state/admit.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
-import { MemoryRecords } from '../state/records.ts';
+import { admissionContext, MemoryRecords } from '../state/records.ts';
 import { StateDir } from '../state/state-dir.ts';
 import { DesiredStore } from '../state/store.ts';
-import { admissionContext, HOST_REPORTS_DIR, hostTarget } from './file-mode.ts';
+import { HOST_REPORTS_DIR, hostTarget } from './file-mode.ts';
 
 export async function runAgent(c: Config, log: Logger, opts: { intervalMs: number; once: boolean; stop: Promise<void> }): Promise<boolean> {
   if (!c.host) throw new Error('netform agent needs --host');

@@ -21,7 +21,7 @@ import { KubeRecords, type KindCache } from '../sources/kube/records.ts';
 import { resourceTypes } from '../sources/kube/resources.ts';
 import { SecretCredentialSource } from '../sources/kube/secrets.ts';
 import { admitObjects, type ApiObject } from '../state/admit.ts';
-import { admissionContext } from './file-mode.ts';
+import { admissionContext } from '../state/records.ts';
 import { parseListen, ProbeServer } from './http.ts';
 
 export interface ControllerSettings {
@@ -60,6 +60,16 @@ export const WATCH_IDLE_MS = 150_000;
  *  it takes over within about 12 + 2 × 2.4 s < 20 s. A leader that cannot renew for 8 s stops first. */
 export const DEFAULT_LEASE = { durationMs: 12_000, renewDeadlineMs: 8_000, retryPeriodMs: 2_000 };
 
+/** Why a process is not ready: each watch that is not synced or has gone stale. */
+export function staleReasons(informers: Partial<Record<Kind, Pick<Informer<never>, 'health'>>>): string[] {
+  const out: string[] = [];
+  for (const k of KINDS) {
+    const h = informers[k]?.health();
+    if (h?.stale) out.push(`${resourceTypes()[k].plural}: ${h.reason ?? (h.synced ? 'stale' : 'not synced')}`);
+  }
+  return out;
+}
+
 export class ClusterController {
   readonly client: KubeClient;
   readonly informers: Record<Kind, Informer<ApiObject & { metadata: { name: string } }>>;
@@ -79,8 +89,6 @@ export class ClusterController {
   #unsubscribe: (() => void)[] = [];
   #electorRun: Promise<void> | undefined;
   #reportDigests = new Map<string, string>();
-  /** The bound address of the probe server, once listening. */
-  address: { host: string; port: number } | undefined;
 
   constructor(s: ControllerSettings, deps: ControllerDeps) {
     this.#s = s;
@@ -135,18 +143,9 @@ export class ClusterController {
     return this.#identity;
   }
 
-  isLeader(): boolean {
-    return this.#leading;
-  }
-
   /** Reasons this replica is not ready: informers not synced or stale. */
   notReady(): string[] {
-    const out: string[] = [];
-    for (const k of KINDS) {
-      const h = this.informers[k].health();
-      if (h.stale) out.push(`${resourceTypes()[k].plural}: ${h.reason ?? (h.synced ? 'stale' : 'not synced')}`);
-    }
-    return out;
+    return staleReasons(this.informers);
   }
 
   async start(): Promise<void> {
@@ -154,7 +153,6 @@ export class ClusterController {
       const { host, port } = parseListen(this.#s.listen);
       this.#server = new ProbeServer({ notReady: () => this.notReady(), metrics: () => this.metrics.scrape() });
       const a = await this.#server.listen(host, port);
-      this.address = { host: a.address, port: a.port };
       this.#log.info({ address: a.address, port: a.port }, 'serving /metrics, /healthz and /readyz');
     }
     for (const k of KINDS) {
@@ -177,15 +175,6 @@ export class ClusterController {
     }
     if (this.#elector) this.#electorRun = this.#elector.run();
     else void this.#lead(new AbortController().signal);
-  }
-
-  /** Resolves once this replica leads and its engine has taken the initial state. */
-  async waitLeading(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.#engine) {
-      if (Date.now() > deadline) throw new Error('not leading');
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
   async stop(): Promise<void> {

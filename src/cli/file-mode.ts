@@ -14,28 +14,14 @@ import { FileCredentialSource } from '../controllers/provider/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import { readManifests } from '../sources/directory.ts';
 import { admit, type AdmissionResult } from '../state/admit.ts';
-import { MemoryRecords, StateDirRecords, type ObjectRecord, type RecordStore } from '../state/records.ts';
+import { admissionContext, MemoryRecords, StateDirRecords, type RecordStore } from '../state/records.ts';
 import { readJsonFile } from '../state/atomic-file.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateDir } from '../state/state-dir.ts';
-import type { VlanAllocation } from '../state/semantic.ts';
 
 /** Standalone agents write their reports to `<state>/hosts/<Host>.json`. */
 export const HOST_REPORTS_DIR = 'hosts';
-
-/** What admission needs to know from the records: current pool allocations, and where known objects came from. */
-export function admissionContext(records: readonly ObjectRecord[]): { allocations: VlanAllocation[]; knownSources: Map<string, string> } {
-  const allocations: VlanAllocation[] = [];
-  const knownSources = new Map<string, string>();
-  for (const r of records) {
-    if (r.source) knownSources.set(r.key, r.source.file);
-    if (r.kind === 'VlanPool') {
-      for (const a of (r.status.allocations as Omit<VlanAllocation, 'pool'>[] | undefined) ?? []) allocations.push({ pool: r.name, ...a });
-    }
-  }
-  return { allocations, knownSources };
-}
 
 /** Where Debian's Open vSwitch puts its database socket. */
 export const DEFAULT_OVS_DB = '/var/run/openvswitch/db.sock';

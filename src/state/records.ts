@@ -2,6 +2,7 @@
 // spec, so a removed object can still be deleted from its backends.
 import type { Condition, Kind } from '../api/kinds.ts';
 import type { SourceRef } from './admit.ts';
+import type { VlanAllocation } from './semantic.ts';
 import type { StateDir, StateRecord } from './state-dir.ts';
 
 export interface ObjectStatus {
@@ -82,4 +83,35 @@ export class StateDirRecords implements RecordStore {
   delete(key: string): Promise<void> {
     return this.dir.delete(key);
   }
+}
+
+/** Whether two records or statuses hold the same content: key order and undefined fields do not count. Pure. */
+export function sameContent(a: unknown, b: unknown): boolean {
+  return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
+}
+
+function normalize(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalize);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = normalize(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** What admission needs to know from the records: current pool allocations, and where known objects came from. Pure. */
+export function admissionContext(records: readonly ObjectRecord[]): { allocations: VlanAllocation[]; knownSources: Map<string, string> } {
+  const allocations: VlanAllocation[] = [];
+  const knownSources = new Map<string, string>();
+  for (const r of records) {
+    if (r.source) knownSources.set(r.key, r.source.file);
+    if (r.kind === 'VlanPool') {
+      for (const a of (r.status.allocations as Omit<VlanAllocation, 'pool'>[] | undefined) ?? []) allocations.push({ pool: r.name, ...a });
+    }
+  }
+  return { allocations, knownSources };
 }

@@ -38,11 +38,16 @@ export function condition(o: Obj | undefined, type: string) {
   return o?.status?.conditions?.find((c) => c.type === type);
 }
 
+/** Waits until our CRDs are served. */
+async function crdsEstablished(kube: KubeCluster): Promise<void> {
+  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
+  await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+}
+
 /** Installs the CRDs and waits until they are served. */
 export async function installCrds(kube: KubeCluster): Promise<void> {
   await ok(kube, ['apply', '-f', CRDS]);
-  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
-  await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  await crdsEstablished(kube);
 }
 
 export interface ControllerProcess extends Spawned {
@@ -107,8 +112,7 @@ export { waitFor };
  *  Pending here: there is no scheduler or kubelet) and waits for the CRDs. */
 export async function installManifests(kube: KubeCluster): Promise<void> {
   await ok(kube, ['apply', '-k', `${ROOT}manifests/`]);
-  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
-  await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  await crdsEstablished(kube);
 }
 
 /** A kubeconfig that authenticates as a ServiceAccount of manifests/ (a TokenRequest token), so the

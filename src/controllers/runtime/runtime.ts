@@ -10,7 +10,7 @@ import { contentHash, type DesiredStore } from '../../state/store.ts';
 import type { ProviderSessions } from '../provider/sessions.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
-import type { ObjectRecord, RecordStore } from '../../state/records.ts';
+import { sameContent, type ObjectRecord, type RecordStore } from '../../state/records.ts';
 
 /** Test-only hooks; production code never sets them. */
 export interface RuntimeHooks {
@@ -122,21 +122,8 @@ export function setOutcome(rt: Runtime, rec: ObjectRecord, outcome: Outcome): vo
 export async function writeRecord(rt: Runtime, rec: ObjectRecord): Promise<void> {
   if (rt.dryRun) return;
   const old = rt.records.get(rec.key);
-  if (old && JSON.stringify(normalize(old)) === JSON.stringify(normalize(rec))) return;
+  if (old && sameContent(old, rec)) return;
   await rt.records.put(rec);
-}
-
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = normalize(x);
-    }
-    return out;
-  }
-  return v;
 }
 
 /** A removed object that others still use: say so on its record, and look again later (the users

@@ -27,9 +27,9 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../../state/workqueue.ts';
 import { formatMicroTime } from './leader.ts';
-import { KubeApiError, resourcePath, type KubeClient, type ResourceType } from './client.ts';
+import { KubeApiError, resourcePath, type KubeClient } from './client.ts';
+import { EVENTS } from './resources.ts';
 
-export const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', namespaced: true };
 
 export const REPORTING_CONTROLLER = 'netform.io/controller';
 /** events.k8s.io/v1 `note` limit, in bytes. */

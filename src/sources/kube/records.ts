@@ -4,10 +4,10 @@
 // retries), are skipped when nothing changed, and put netform's finalizer on the object first; a
 // record's deletion removes the finalizer, which lets the API delete the object.
 import type { Logger } from 'pino';
-import { parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
+import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import type { ApiObject } from '../../state/admit.ts';
-import type { ObjectRecord, ObjectStatus, RecordStore } from '../../state/records.ts';
+import { sameContent, type ObjectRecord, type ObjectStatus, type RecordStore } from '../../state/records.ts';
 import { contentHash } from '../../state/store.ts';
 import { isStatus, type KubeClient } from './client.ts';
 import { FINALIZER, resourceTypes } from './resources.ts';
@@ -46,7 +46,7 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
   validateSpec(kind, { spec });
   const name = m.name ?? '';
   const rec: ObjectRecord = {
-    key: keyFor(kind, name, m.namespace),
+    key: objectKey(kind, name, m.namespace),
     kind,
     name,
     uid: m.uid ?? '',
@@ -59,10 +59,6 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
   if (m.namespace) rec.namespace = m.namespace;
   if (m.labels) rec.labels = { ...m.labels };
   return rec;
-}
-
-function keyFor(kind: Kind, name: string, namespace?: string): string {
-  return resourceTypes()[kind].namespaced ? `${kind}/${namespace ?? 'default'}/${name}` : `${kind}/${name}`;
 }
 
 export interface KubeRecordsOptions {
@@ -120,7 +116,7 @@ export class KubeRecords implements RecordStore {
     const out: ObjectRecord[] = [];
     for (const [kind, cache] of Object.entries(this.#o.caches) as [Kind, KindCache][]) {
       for (const c of cache.list()) {
-        const key = keyFor(kind, c.metadata?.name ?? '', c.metadata?.namespace);
+        const key = objectKey(kind, c.metadata?.name ?? '', c.metadata?.namespace);
         const o = this.object(key);
         const rec = o && this.#convert(key, kind, o);
         if (rec) out.push(rec);
@@ -168,7 +164,7 @@ export class KubeRecords implements RecordStore {
           else status[f] = current[f];
         }
       }
-      if (sameJson(status, o.status ?? {})) return;
+      if (sameContent(status, o.status ?? {})) return;
       this.#fence(key);
       try {
         const updated = await this.#o.client.replace<ApiObject>(
@@ -244,23 +240,6 @@ export class KubeRecords implements RecordStore {
       throw err;
     }
   }
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
-}
-
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = normalize(x);
-    }
-    return out;
-  }
-  return v;
 }
 
 /** Paths present in what was sent but missing from what the API stored. Pure. */

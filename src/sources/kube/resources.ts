@@ -24,3 +24,4 @@ export function resourceTypes(): Record<Kind, ResourceType> {
 
 export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true };
+export const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', namespaced: true };
