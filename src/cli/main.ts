@@ -176,12 +176,19 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
       let generation = 0;
       let stopping = false;
+      let resynced = false;
       const reload = async () => {
         const mine = ++generation;
         try {
           const a = await fm.load();
           for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
           log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
+          // Re-check everything once, after the first load: a record whose declaration was not read
+          // yet must never look removed (the engine also refuses to decide anything before a load).
+          if (!resynced) {
+            resynced = true;
+            fm.engine.resyncAll();
+          }
         } catch (e) {
           log.error({ err: e }, 'reading manifests failed');
           return;
@@ -210,7 +217,6 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           throw e;
         }
       }
-      fm.engine.resyncAll();
       fm.watchHostReports(c.stateDir);
       void reload();
       const watcher = watchDirectory(c.dir!, () => void reload(), 250, [c.stateDir]);

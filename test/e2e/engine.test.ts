@@ -209,4 +209,25 @@ describe('engine', () => {
     expect(two.records.get('VlanPool/p')!.status).toMatchObject({ allocated: 3, free: 7 });
     expect(networks().map((n) => n.fields.vlan).sort()).toEqual([200, 201, 202]);
   });
+
+  it('a restart decides nothing before the desired state is loaded: a re-check of every record deletes no declared object', async () => {
+    const one = engine();
+    load(one.e, provider(), net('r-a', 'vlan: {id: 20}'), net('r-b', 'vlan: {id: 21}'), net('r-c', 'vlan: {id: 22}'));
+    expect(await one.e.settle(10_000)).toBe(true);
+    await one.e.stop();
+    const deletes = backend.counters.deletes;
+
+    // As `netform run` used to start: a re-check of every record, the manifests still being read.
+    const two = engine(new RecordingRecords(one.records.list()));
+    two.e.resyncAll();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(backend.counters.deletes).toBe(deletes);
+    expect(two.records.list().map((r) => r.key).sort()).toEqual(one.records.list().map((r) => r.key).sort());
+    // The load then queues what it must, and a further restart with the same manifests writes nothing.
+    load(two.e, provider(), net('r-a', 'vlan: {id: 20}'), net('r-b', 'vlan: {id: 21}'), net('r-c', 'vlan: {id: 22}'));
+    expect(await two.e.settle(10_000)).toBe(true);
+    expect(backend.counters.deletes).toBe(deletes);
+    expect(networks().filter((n) => /^r-/.test(String(n.fields.name))).length).toBe(3);
+    for (const n of ['r-a', 'r-b', 'r-c']) expect(cond(two.records.get(`Network/${n}`), 'Ready')?.status).toBe('True');
+  });
 });

@@ -250,4 +250,32 @@ describe('file mode', () => {
     expect(r.code).toBe(0);
     rmSync(t.dir, { recursive: true, force: true });
   });
+
+  it('restarting run never deletes a declared object (the first load comes before any decision)', async () => {
+    const t = setup('restart');
+    t.write('provider.yaml', provider());
+    for (let i = 0; i < 12; i++) t.write(`n${i}.yaml`, network(`rs-${i}`, { vlan: `{id: ${1200 + i}}`, subnet: `198.51.${i}.0/24`, gateway: `198.51.${i}.1` }));
+    const first = await runCli(['apply', '--dir', t.dir, '--state', t.state]);
+    expect(first.code).toBe(0);
+    const deletes = backend.counters.deletes;
+    const ids = () => Array.from({ length: 12 }, (_, i) => owned(`rs-${i}`).map((o) => o.id).join(','));
+    const before = ids();
+    for (let round = 0; round < 3; round++) {
+      const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
+      try {
+        await waitFor('every network to be Ready again', async () => {
+          const st = await status(t.state);
+          return Array.from({ length: 12 }, (_, i) => ready(st.get(`Network/rs-${i}`))).every((r) => r === 'True') && backend.counters.deletes === deletes;
+        });
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        run.child.kill('SIGTERM');
+      }
+      expect((await run.result).code).toBe(0);
+      expect(backend.counters.deletes).toBe(deletes);
+    }
+    expect(ids()).toEqual(before);
+    rmSync(t.dir, { recursive: true, force: true });
+  });
 });
+

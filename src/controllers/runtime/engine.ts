@@ -86,6 +86,11 @@ export class Engine {
   /** When each object's current spec was first seen and it was not Ready yet. */
   readonly #pendingSince = new Map<string, { hash: string | undefined; since: number }>();
   #stopped = false;
+  /** Whether a desired state was ever loaded (sync). Until then nothing is decided: a record without a
+   *  declaration means nothing yet, and treating it as removed would delete what is still declared. */
+  #loaded = false;
+  /** Keys asked for before the first load; queued by it. */
+  readonly #beforeLoad = new Set<string>();
 
   constructor(opts: EngineOptions) {
     this.#log = opts.log;
@@ -147,6 +152,11 @@ export class Engine {
    */
   sync(result: Pick<AdmissionResult, 'objects' | 'invalid' | 'heldFiles'>): string[] {
     const changed = this.store.replace(result);
+    if (!this.#loaded) {
+      this.#loaded = true;
+      for (const k of this.#beforeLoad) changed.add(k);
+      this.#beforeLoad.clear();
+    }
     for (const r of this.rt.records.list()) {
       if (!this.store.get(r.key) && !this.store.invalid(r.key)) changed.add(r.key);
     }
@@ -156,8 +166,13 @@ export class Engine {
     return keys;
   }
 
-  /** Queues every known object (start-up, or a forced re-check). */
+  /** Queues every known object (start-up, or a forced re-check). Before the first load this only
+   *  notes the wish: the load queues every recorded and declared object. */
   resyncAll(): void {
+    if (!this.#loaded) {
+      for (const r of this.rt.records.list()) this.#beforeLoad.add(r.key);
+      return;
+    }
     const all = new Set([...this.store.keys(), ...this.store.invalidKeys(), ...this.rt.records.list().map((r) => r.key)]);
     for (const k of sortKeys([...all])) this.#queue.add(k);
   }
@@ -233,6 +248,11 @@ export class Engine {
   }
 
   async #handle(key: string, signal: AbortSignal) {
+    // Nothing is decided from a desired state that was not loaded yet (sync queues the key again).
+    if (!this.#loaded && !this.rt.dryRun) {
+      this.#beforeLoad.add(key);
+      return undefined;
+    }
     const { kind } = parseKey(key);
     const controller = this.#controllers.get(kind)!;
     const started = Date.now();
