@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isTempFileName, readJsonFile, removeFileDurable, writeFileAtomic } from './atomic-file.ts';
+import { spawnSync } from 'node:child_process';
+import { isTempFileName, mkdirDurable, readJsonFile, removeFileDurable, writeFileAtomic } from './atomic-file.ts';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
 
@@ -137,5 +138,61 @@ describe('removeFileDurable', () => {
   it('is a no-op reporting false when the file is absent', async () => {
     expect(await removeFileDurable(join(dir, 'missing'))).toBe(false);
     expect(await removeFileDurable(join(dir, 'no', 'such', 'dir'))).toBe(false);
+  });
+});
+
+describe('mkdirDurable', () => {
+  it('creates every missing level and accepts an existing directory', async () => {
+    await mkdirDurable(join(dir, 'a', 'b', 'c'), 0o700);
+    await mkdirDurable(join(dir, 'a', 'b', 'c'));
+    expect((await stat(join(dir, 'a', 'b', 'c'))).isDirectory()).toBe(true);
+  });
+
+  it('a file in the way fails with ENOTDIR, at its level or below it', async () => {
+    await writeFile(join(dir, 'f'), '');
+    await expect(mkdirDurable(join(dir, 'f'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(mkdirDurable(join(dir, 'f', 'g'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  it('with below: never creates that directory or anything above it, only what lies beneath', async () => {
+    const base = join(dir, 'state');
+    await expect(mkdirDurable(join(base, 'objects', 'Network'), 0o700, { below: base })).rejects.toMatchObject({
+      code: 'ENOENT',
+      message: `${base} does not exist (it is not re-created here)`,
+    });
+    expect(await readdir(dir)).toEqual([]);
+    await mkdir(base);
+    await mkdirDurable(join(base, 'objects', 'Network'), 0o700, { below: base });
+    expect((await stat(join(base, 'objects', 'Network'))).isDirectory()).toBe(true);
+    await mkdirDurable(base, 0o700, { below: base }); // the base itself: it exists, nothing to do
+  });
+
+  it('writeFileAtomic with createBelow does not bring back a deleted directory', async () => {
+    const base = join(dir, 'state');
+    await writeFileAtomic(join(base, 'x', 'f'), '1'); // without it, everything is created
+    await rm(base, { recursive: true });
+    await expect(writeFileAtomic(join(base, 'x', 'f'), '2', { createBelow: base })).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  posixOnly('under a read-only directory: the real reason (EROFS/EACCES), not ENOENT', async (ctx) => {
+    const ro = join(dir, 'ro');
+    await mkdir(ro);
+    let undo: () => void;
+    if (process.getuid?.() === 0) {
+      // chmod does not stop root: a read-only bind mount of the directory onto itself does.
+      if (spawnSync('mount', ['--bind', '-o', 'ro', ro, ro]).status !== 0) return ctx.skip();
+      undo = () => void spawnSync('umount', [ro]);
+    } else {
+      await chmod(ro, 0o555);
+      undo = () => void chmod(ro, 0o700);
+    }
+    try {
+      const err = await mkdirDurable(join(ro, 'a', 'b')).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+      expect(['EROFS', 'EACCES']).toContain(err?.code);
+      expect(err?.message).toContain(`mkdir '${join(ro, 'a')}'`);
+    } finally {
+      undo();
+    }
   });
 });

@@ -5,8 +5,8 @@
  * `fsync(2)` on a directory makes its entries durable (ext4, xfs, btrfs, apfs, tmpfs).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export interface WriteFileAtomicOptions {
   /**
@@ -16,6 +16,12 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** Mode for parent directories this call creates (filtered by the umask). Default `0o777`. */
   dirMode?: number;
+  /**
+   * Create missing parent directories only strictly below this directory, which must exist: if it
+   * (or anything at or above it) is missing, the write fails with ENOENT instead of re-creating it.
+   * Default: every missing parent is created.
+   */
+  createBelow?: string;
 }
 
 /** Suffix of every temp file made by {@link writeFileAtomic}; names also start with a dot. */
@@ -45,7 +51,7 @@ export function isTempFileName(name: string): boolean {
  * - **On failure** the promise rejects and the temp file is removed; the target is unchanged
  *   unless only the final directory fsync failed (then the rename happened but may not be durable).
  *
- * Missing parent directories are created (with `opts.dirMode`).
+ * Missing parent directories are created (with `opts.dirMode`), only below `opts.createBelow` when given.
  */
 export async function writeFileAtomic(
   path: string,
@@ -54,7 +60,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const target = resolve(path);
   const dir = dirname(target);
-  await mkdirDurable(dir, opts.dirMode ?? 0o777);
+  await mkdirDurable(dir, opts.dirMode ?? 0o777, { below: opts.createBelow });
 
   // Keep the temp name within NAME_MAX even for long targets; it only needs to be unique.
   const base = basename(target).slice(0, 200);
@@ -134,18 +140,63 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * `mkdir -p` that also makes the new directory entries durable: when it resolves, every directory
  * it created (and the entry for it in its parent) has been fsynced.
+ *
+ * Directories are created one level at a time, so a failure carries the real reason for the level
+ * that could not be made (EROFS, EACCES, ENOTDIR...), not the ENOENT a recursive mkdir reports on some
+ * filesystems. An existing non-directory in the way fails with ENOTDIR. With `opts.below`, only
+ * directories strictly below it are created; it must exist (else ENOENT naming it).
  */
-export async function mkdirDurable(dir: string, mode = 0o777): Promise<void> {
+export async function mkdirDurable(dir: string, mode = 0o777, opts: { below?: string } = {}): Promise<void> {
   const target = resolve(dir);
-  const first = await mkdir(target, { recursive: true, mode });
-  if (first === undefined) return; // already existed
-  // Directories first..target were created; each one's entry lives in its parent.
+  const below = opts.below === undefined ? undefined : resolve(opts.below);
   const created: string[] = [];
-  for (let d = target; ; d = dirname(d)) {
-    created.push(d);
-    if (d === first || dirname(d) === d) break;
-  }
+  await makeLevel(target, mode, below, created);
+  // Each created directory's entry lives in its parent; created is in top-down order.
   for (const d of created) await fsyncDir(dirname(d));
+}
+
+async function makeLevel(d: string, mode: number, below: string | undefined, created: string[]): Promise<void> {
+  if (below !== undefined && !isStrictlyBelow(d, below)) {
+    await assertDirectory(d, `${d} does not exist (it is not re-created here)`);
+    return;
+  }
+  try {
+    await mkdir(d, { mode });
+    created.push(d);
+    return;
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'EEXIST') return assertDirectory(d);
+    if (code !== 'ENOENT' || dirname(d) === d) throw err;
+  }
+  await makeLevel(dirname(d), mode, below, created);
+  try {
+    await mkdir(d, { mode });
+    created.push(d);
+  } catch (err) {
+    if (errorCode(err) !== 'EEXIST') throw err;
+    await assertDirectory(d); // made meanwhile by someone else
+  }
+}
+
+async function assertDirectory(d: string, missing?: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(d)).isDirectory();
+  } catch (err) {
+    if (missing !== undefined && errorCode(err) === 'ENOENT') throw fsError('ENOENT', missing);
+    throw err;
+  }
+  if (!isDir) throw fsError('ENOTDIR', `ENOTDIR: not a directory, mkdir '${d}' (something else is in the way)`);
+}
+
+function isStrictlyBelow(path: string, base: string): boolean {
+  const rel = relative(base, path);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+function fsError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
 }
 
 export function errorCode(err: unknown): string | undefined {

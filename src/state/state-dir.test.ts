@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, writeFileSync as writeFileSyncFs } from 'node:fs';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keyToRelativePath, StateDir, stableStringify, type StateRecord } from './state-dir.ts';
+import { keyToRelativePath, StateDir, StateDirLockLostError, stableStringify, type StateRecord } from './state-dir.ts';
 import { WRITER_KEYS } from '../../test/support/state-writer.ts';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
@@ -15,8 +16,8 @@ const WRITER_SCRIPT = fileURLToPath(new URL('../../test/support/state-writer.ts'
 let root: string;
 const opened: StateDir[] = [];
 
-async function openDir(dir = root): Promise<StateDir> {
-  const s = new StateDir(dir);
+async function openDir(dir = root, opts?: ConstructorParameters<typeof StateDir>[1]): Promise<StateDir> {
+  const s = new StateDir(dir, opts);
   await s.open();
   opened.push(s);
   return s;
@@ -411,5 +412,158 @@ describe('StateDir crash safety', () => {
       expect((await listFiles(objects)).some((f) => f.endsWith('.tmp'))).toBe(false);
       await s.close();
     }
+  });
+});
+
+/**
+ * Makes `dir` read-only for this process: a read-only bind mount of it onto itself as root (chmod does
+ * not stop root), chmod 0555 otherwise. Returns the undo, or undefined when neither works here.
+ */
+function makeReadOnly(dir: string): (() => void) | undefined {
+  let undo: () => void;
+  if (process.getuid?.() === 0) {
+    if (spawnSync('mount', ['--bind', '-o', 'ro', dir, dir]).status !== 0) return undefined;
+    undo = () => void spawnSync('umount', [dir]);
+  } else {
+    chmodSync(dir, 0o555);
+    undo = () => chmodSync(dir, 0o700);
+  }
+  try {
+    writeFileSyncFs(join(dir, '.rw-check'), ''); // still writable: this environment cannot do it
+  } catch {
+    return undo;
+  }
+  rmSyncQuiet(join(dir, '.rw-check'));
+  undo();
+  return undefined;
+}
+
+function rmSyncQuiet(path: string): void {
+  spawnSync('rm', ['-f', path]);
+}
+
+describe('StateDir: the lock lives with the state', () => {
+  const lostMessage = (r: string) => `the state directory ${r} lost its lock (deleted or replaced?)`;
+
+  it('a deleted directory is not re-created: the next write rejects with the lost lock, and so does every later one', async () => {
+    const s = await openDir(root, { lockCheckMs: 0 });
+    await s.put({ key: 'Network/net-a', v: 1 });
+    const heard: Error[] = [];
+    s.onLost((e) => heard.push(e));
+    await rm(root, { recursive: true });
+
+    const put = s.put({ key: 'Network/net-b', v: 2 });
+    await expect(put).rejects.toThrow(StateDirLockLostError);
+    await expect(put).rejects.toThrow(`${lostMessage(root)}: ${root} is gone; stopping`);
+    await expect(s.put({ key: 'Network/net-a', v: 3 })).rejects.toThrow(lostMessage(root));
+    await expect(s.delete('Network/net-a')).rejects.toThrow(lostMessage(root));
+    await expect(s.setMeta({ x: 1 })).rejects.toThrow(lostMessage(root));
+    expect(await stat(root).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT'); // never re-created
+    expect(s.get('Network/net-a')).toEqual({ key: 'Network/net-a', v: 1 }); // memory unchanged
+    expect(s.get('Network/net-b')).toBeUndefined();
+    expect(heard.map((e) => e.message)).toEqual([`${lostMessage(root)}: ${root} is gone; stopping`]);
+    expect(s.lost).toBe(heard[0]);
+    await s.close();
+    expect(await stat(root).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
+  });
+
+  it('notices a deleted directory within lockCheckMs even when nothing is written', async () => {
+    const s = await openDir(root, { lockCheckMs: 20 });
+    const lost = new Promise<Error>((res) => s.onLost(res));
+    await rm(root, { recursive: true });
+    const err = await Promise.race([lost, new Promise<string>((r) => setTimeout(() => r('not noticed'), 2000))]);
+    expect(err).toBeInstanceOf(StateDirLockLostError);
+    expect((err as Error).message).toContain(lostMessage(root));
+    expect(await stat(root).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
+  });
+
+  it("a directory replaced by a second writer's is never written to, and its lock is left alone", async () => {
+    const first = await openDir(root, { lockCheckMs: 0 });
+    await first.put({ key: 'Network/net-a', v: 1 });
+    await rm(root, { recursive: true });
+    // A second writer (this process too, so the pid in the lock is the same) opens the same path.
+    const second = await openDir(root, { lockCheckMs: 0 });
+    await second.put({ key: 'Network/net-b', v: 'second' });
+
+    await expect(first.put({ key: 'Network/net-b', v: 'first' })).rejects.toThrow(
+      `${lostMessage(root)}: ${root} was replaced (the lock there now names pid ${process.pid}); stopping`,
+    );
+    await expect(first.delete('Network/net-b')).rejects.toThrow(StateDirLockLostError);
+    await first.close();
+    expect(await listFiles(root)).toEqual(['lock', join('objects', 'Network', 'net-b.json')]); // second's lock kept
+    expect(JSON.parse(await readFile(join(root, 'objects', 'Network', 'net-b.json'), 'utf8'))).toEqual({ key: 'Network/net-b', v: 'second' });
+    await second.put({ key: 'Network/net-c', v: 3 }); // the second writer is unaffected
+    await expect(new StateDir(root).open()).rejects.toThrow(`state directory ${root} is in use by pid ${process.pid}`);
+  });
+
+  it('a lock file removed or replaced by hand is lost too, even when the new one holds our pid', async () => {
+    const a = await openDir(root, { lockCheckMs: 0 });
+    await rm(join(root, 'lock'));
+    await expect(a.put({ key: 'Network/net-a', v: 1 })).rejects.toThrow(`${lostMessage(root)}: its lock file ${join(root, 'lock')} is gone; stopping`);
+    await a.close();
+
+    const b = await openDir(root, { lockCheckMs: 0 });
+    await rm(join(root, 'lock'));
+    await writeFile(join(root, 'lock'), `${process.pid}\n`);
+    await expect(b.setMeta({ v: 1 })).rejects.toThrow(`${lostMessage(root)}: its lock file ${join(root, 'lock')} was replaced`);
+    await b.close();
+    expect((await readFile(join(root, 'lock'), 'utf8')).trim()).toBe(String(process.pid)); // not ours: kept
+  });
+
+  it('close() with a frequent lock check does not report a lost lock', async () => {
+    const s = await openDir(root, { lockCheckMs: 1 });
+    const heard: Error[] = [];
+    s.onLost((e) => heard.push(e));
+    await s.put({ key: 'Network/net-a', v: 1 });
+    await new Promise((r) => setTimeout(r, 30));
+    await s.close();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(heard).toEqual([]);
+    expect(s.lost).toBeUndefined();
+  });
+});
+
+describe('StateDir: a directory that cannot be written is refused at open', () => {
+  it('objects/ read-only: open() names the directory and the reason, and leaves no lock', async (ctx) => {
+    await mkdir(join(root, 'objects'), { recursive: true });
+    const undo = makeReadOnly(join(root, 'objects'));
+    if (!undo) return ctx.skip();
+    try {
+      const err = await new StateDir(root).open().then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(new RegExp(`^state directory ${root} is not writable: (EROFS|EACCES): .*cannot create files in ${join(root, 'objects')}$`));
+      expect((await readdir(root)).sort()).toEqual(['objects']);
+    } finally {
+      undo();
+    }
+  });
+
+  it('a Kind directory read-only: refused at open too, not write after write later', async (ctx) => {
+    await mkdir(join(root, 'objects', 'Network'), { recursive: true });
+    const undo = makeReadOnly(join(root, 'objects', 'Network'));
+    if (!undo) return ctx.skip();
+    try {
+      await expect(new StateDir(root).open()).rejects.toThrow(
+        new RegExp(`^state directory ${root} is not writable: (EROFS|EACCES): .*cannot create files in ${join(root, 'objects', 'Network')}$`),
+      );
+    } finally {
+      undo();
+    }
+  });
+
+  it('under a read-only parent: the real reason, not ENOENT', async (ctx) => {
+    const parent = join(root, '..');
+    const undo = makeReadOnly(parent);
+    if (!undo) return ctx.skip();
+    try {
+      await expect(new StateDir(root).open()).rejects.toThrow(new RegExp(`^state directory ${root} is not writable: (EROFS|EACCES): .* mkdir '${root}'$`));
+    } finally {
+      undo();
+    }
+  });
+
+  it('a file where the directory is expected: not usable, ENOTDIR', async () => {
+    await writeFile(root, 'not a directory');
+    await expect(new StateDir(root).open()).rejects.toThrow(`state directory ${root} is not usable: ENOTDIR`);
+    await expect(new StateDir(join(root, 'sub')).open()).rejects.toThrow(`state directory ${join(root, 'sub')} is not usable: ENOTDIR`);
   });
 });

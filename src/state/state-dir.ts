@@ -13,7 +13,7 @@
  * created here with 0700.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   errorCode,
@@ -22,6 +22,7 @@ import {
   mkdirDurable,
   readJsonFile,
   removeFileDurable,
+  TEMP_SUFFIX,
   writeFileAtomic,
 } from './atomic-file.ts';
 
@@ -44,6 +45,38 @@ const STALE_LOCK_PREFIX = 'lock.stale.';
 const META_QUEUE = '\0meta';
 /** How long to wait for a just-created lock file to receive its pid before giving up. */
 const LOCK_CONTENT_GRACE_MS = 1000;
+/** Default period of the check that the lock is still ours while nothing is written. */
+const LOCK_CHECK_MS = 1000;
+/** Errors that say the directory cannot be written (or made), as opposed to e.g. a corrupt record. */
+const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ENOSPC', 'EDQUOT', 'ENOENT', 'ELOOP']);
+
+export interface StateDirOptions {
+  /**
+   * How often (ms) to check that the lock is still the one this instance created, besides the check
+   * around every write. 0 turns the periodic check off. Default 1000.
+   */
+  lockCheckMs?: number;
+}
+
+/**
+ * The state directory's lock is no longer the one this instance created: the directory (or its lock
+ * file) was deleted, moved or replaced, e.g. by `rm -rf` while netform ran — and another writer may
+ * now hold it. The instance refuses every further write; its owner should stop.
+ */
+export class StateDirLockLostError extends Error {
+  readonly code = 'ESTATELOCKLOST';
+  readonly root: string;
+  constructor(root: string, why: string) {
+    super(`the state directory ${root} lost its lock (deleted or replaced?): ${why}; stopping`);
+    this.name = 'StateDirLockLostError';
+    this.root = root;
+  }
+}
+
+interface FileId {
+  dev: bigint;
+  ino: bigint;
+}
 
 /**
  * Persistent, single-writer store of {@link StateRecord}s, one file per key.
@@ -54,6 +87,16 @@ const LOCK_CONTENT_GRACE_MS = 1000;
  *   `state directory <root> is in use by pid <N>`. A lock whose pid is no longer alive (the owner
  *   crashed) is taken over. (Liveness is judged by pid only: if the OS has since reused the pid for
  *   an unrelated live process, open() refuses until the lock file is removed by hand.)
+ * - **The lock lives with the state**: the instance remembers its lock file's identity (device and
+ *   inode) and checks before and after every write, and every `lockCheckMs` in between, that the
+ *   file at root/lock is still that one. If it is not (the directory or the lock was deleted, moved
+ *   or replaced — another writer may hold the path now), the lock is *lost*: that write and every
+ *   later one reject with {@link StateDirLockLostError}, and {@link onLost} listeners are called
+ *   once. Writes never re-create the root or root/objects (only Kind/namespace directories below
+ *   it), so a deleted state directory is never silently brought back without its lock.
+ * - **Writable or refused**: open() fails with `state directory <root> is not writable: <reason>`
+ *   (or `is not usable`) when the directory, its lock, root/objects or any directory under it
+ *   cannot be written, instead of failing write after write later.
  * - **Atomic & durable writes**: each put()/delete()/setMeta() replaces exactly one file via
  *   {@link writeFileAtomic} / {@link removeFileDurable}. After a crash at any point every record
  *   file is complete (the old or the new version), and once the returned promise has resolved the
@@ -77,12 +120,27 @@ export class StateDir {
   private records = new Map<string, StateRecord>();
   /** Per-key tail of the operation queue; the promise never rejects. */
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly lockCheckMs: number;
+  /**
+   * Identity of the lock file this instance created, and of the root it created it in. Both stay
+   * open while the lock is held: an open file's inode cannot be freed, so no other file can get the
+   * same device and inode meanwhile (filesystems reuse a freed inode number at once), and the
+   * comparison with what is at the path is exact.
+   */
+  private lockId: FileId | undefined;
+  private rootId: FileId | undefined;
+  private lockHandle: FileHandle | undefined;
+  private rootHandle: FileHandle | undefined;
+  private lostError: StateDirLockLostError | undefined;
+  private readonly lostListeners: ((err: StateDirLockLostError) => void)[] = [];
+  private lockTimer: NodeJS.Timeout | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, opts: StateDirOptions = {}) {
     this.root = resolve(root);
     this.objectsDir = join(this.root, 'objects');
     this.lockPath = join(this.root, 'lock');
     this.metaPath = join(this.root, 'meta.json');
+    this.lockCheckMs = opts.lockCheckMs ?? LOCK_CHECK_MS;
   }
 
   /**
@@ -98,19 +156,53 @@ export class StateDir {
       await this.acquireLock();
     } catch (err) {
       this.state = 'closed';
-      throw err;
+      throw this.unwritable(err);
     }
     try {
       await this.removeLeftovers();
       const records = new Map<string, StateRecord>();
-      await this.loadDir(this.objectsDir, records);
+      const dirs: string[] = [];
+      await this.loadDir(this.objectsDir, records, dirs);
+      // Every directory a write may go to must be writable now: a fault at start is refused at once.
+      await this.probeWritable(this.objectsDir);
+      for (const d of dirs) await this.probeWritable(d);
       this.records = records;
       this.state = 'open';
+      this.scheduleLockCheck();
     } catch (err) {
       await this.releaseLock().catch(() => {});
       this.state = 'closed';
-      throw err;
+      throw this.unwritable(err);
     }
+  }
+
+  /** The error the lock was lost with, if it was (see the class doc). */
+  get lost(): StateDirLockLostError | undefined {
+    return this.lostError;
+  }
+
+  /**
+   * Calls `listener` once when the lock is found lost, by a write or the periodic check (at once,
+   * asynchronously, if it already is). Listeners must not throw.
+   */
+  onLost(listener: (err: StateDirLockLostError) => void): void {
+    if (this.lostError) {
+      const err = this.lostError;
+      queueMicrotask(() => listener(err));
+    } else {
+      this.lostListeners.push(listener);
+    }
+  }
+
+  /**
+   * Checks that the lock at root/lock is still the one this instance created; rejects with
+   * {@link StateDirLockLostError} (and marks the lock lost) when it is not. Other I/O errors (e.g.
+   * EIO) are passed on without judging the lock.
+   */
+  async checkLock(): Promise<void> {
+    if (this.lostError) throw this.lostError;
+    const why = await this.lockProblem();
+    if (why !== undefined) throw this.markLost(why);
   }
 
   /**
@@ -134,8 +226,11 @@ export class StateDir {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
+    if (this.lockTimer) clearTimeout(this.lockTimer);
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
-    await this.releaseLock();
+    // A lost lock is not ours to remove: it may be another writer's by now.
+    if (this.lostError) await this.closeHandles();
+    else await this.releaseLock();
     this.state = 'closed';
   }
 
@@ -164,7 +259,7 @@ export class StateDir {
     const text = stableStringify(record);
     const stored = deepFreeze(JSON.parse(text) as StateRecord);
     return this.enqueue(key, async () => {
-      await writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE });
+      await this.guarded(() => writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.objectsDir }));
       this.records.set(key, stored);
     });
   }
@@ -174,7 +269,7 @@ export class StateDir {
     this.assertOpen();
     const file = this.pathForKey(key);
     return this.enqueue(key, async () => {
-      await removeFileDurable(file);
+      await this.guarded(() => removeFileDurable(file));
       this.records.delete(key);
     });
   }
@@ -196,7 +291,7 @@ export class StateDir {
     if (!isPlainObject(m)) throw new TypeError('StateDir.setMeta: meta must be a plain object');
     const text = stableStringify(m);
     return this.enqueue(META_QUEUE, () =>
-      writeFileAtomic(this.metaPath, text, { mode: FILE_MODE, dirMode: DIR_MODE }),
+      this.guarded(() => writeFileAtomic(this.metaPath, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.root })),
     );
   }
 
@@ -214,6 +309,94 @@ export class StateDir {
     if (this.state !== 'open') {
       throw new Error(`StateDir ${this.root} is not open (state: ${this.state})`);
     }
+  }
+
+  /**
+   * Runs a write with the lock checked before and after it. A failed write whose lock turns out to
+   * be lost rejects with the lost-lock error (the clearer reason); a write that succeeded while the
+   * lock was lost rejects too (it may have gone to a directory that is no longer ours).
+   */
+  private async guarded<T>(write: () => Promise<T>): Promise<T> {
+    await this.checkLock();
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      await this.checkLock().catch((lost: unknown) => {
+        if (lost instanceof StateDirLockLostError) throw lost;
+      });
+      throw err;
+    }
+    await this.checkLock();
+    return result;
+  }
+
+  /** Why the lock is not ours any more, or undefined when it still is. */
+  private async lockProblem(): Promise<string | undefined> {
+    const mine = this.lockId;
+    if (!mine) return undefined;
+    const now = await fileId(this.lockPath);
+    if (now && sameId(now, mine)) return undefined;
+    const root = await fileId(this.root);
+    if (!root) return `${this.root} is gone`;
+    if (this.rootId && !sameId(root, this.rootId)) return `${this.root} was replaced${await this.heldBy()}`;
+    if (!now) return `its lock file ${this.lockPath} is gone`;
+    return `its lock file ${this.lockPath} was replaced${await this.heldBy()}`;
+  }
+
+  private async heldBy(): Promise<string> {
+    const pid = parsePid(await readFile(this.lockPath, 'utf8').catch(() => ''));
+    return pid === undefined ? '' : ` (the lock there now names pid ${pid})`;
+  }
+
+  private markLost(why: string): StateDirLockLostError {
+    if (this.lostError) return this.lostError;
+    const err = new StateDirLockLostError(this.root, why);
+    this.lostError = err;
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    for (const l of this.lostListeners.splice(0)) {
+      try {
+        l(err);
+      } catch {
+        // listeners must not throw; one that does must not keep the others from hearing it
+      }
+    }
+    return err;
+  }
+
+  private scheduleLockCheck(): void {
+    if (!(this.lockCheckMs > 0) || this.lostError || this.state !== 'open') return;
+    this.lockTimer = setTimeout(() => {
+      void this.lockProblem()
+        .then((why) => {
+          // A close() may have released the lock meanwhile: that is not a loss.
+          if (why !== undefined && this.state === 'open') this.markLost(why);
+        })
+        .catch(() => {}) // an I/O error says nothing about the lock; the next check tries again
+        .finally(() => this.scheduleLockCheck());
+    }, this.lockCheckMs);
+    this.lockTimer.unref();
+  }
+
+  /** Creates and removes a file in `dir`; fails with the reason when that is not possible. */
+  private async probeWritable(dir: string): Promise<void> {
+    const probe = join(dir, `.probe.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      const fh = await open(probe, 'wx', FILE_MODE);
+      await fh.close();
+      await unlink(probe);
+    } catch (err) {
+      const reason = (err as Error).message.replace(/, open '.*'$/, '');
+      throw Object.assign(new Error(`${reason}: cannot create files in ${dir}`, { cause: err }), { code: errorCode(err) });
+    }
+  }
+
+  /** An error of open() that says the directory cannot be written, reworded to say so. */
+  private unwritable(err: unknown): unknown {
+    const code = errorCode(err);
+    if (code === undefined || !UNWRITABLE.has(code)) return err;
+    const why = code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? 'is not writable' : 'is not usable';
+    return new Error(`state directory ${this.root} ${why}: ${(err as Error).message}`, { cause: err });
   }
 
   private enqueue<T>(queue: string, op: () => Promise<T>): Promise<T> {
@@ -255,14 +438,28 @@ export class StateDir {
     try {
       await fh.writeFile(`${process.pid}\n`);
       await fh.sync();
-      await fh.close();
+      const st = await fh.stat({ bigint: true });
+      this.lockId = { dev: st.dev, ino: st.ino };
+      this.lockHandle = fh; // kept open while the lock is held (see lockId)
+      await fsyncDir(this.root);
+      if (process.platform !== 'win32') {
+        this.rootHandle = await open(this.root, 'r');
+        const rs = await this.rootHandle.stat({ bigint: true });
+        this.rootId = { dev: rs.dev, ino: rs.ino };
+      }
     } catch (err) {
-      await fh.close().catch(() => {});
+      await this.closeHandles();
       await unlink(this.lockPath).catch(() => {});
       throw err;
     }
-    await fsyncDir(this.root);
     return true;
+  }
+
+  private async closeHandles(): Promise<void> {
+    const handles = [this.lockHandle, this.rootHandle];
+    this.lockHandle = this.rootHandle = undefined;
+    this.lockId = this.rootId = undefined;
+    for (const h of handles) await h?.close().catch(() => {});
   }
 
   /**
@@ -326,15 +523,16 @@ export class StateDir {
   }
 
   private async releaseLock(): Promise<void> {
-    let text: string;
+    const mine = this.lockId;
+    if (!mine) return;
     try {
-      text = await readFile(this.lockPath, 'utf8');
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT') return;
-      throw err;
+      const now = await fileId(this.lockPath);
+      // Never remove a lock that is not ours (e.g. if it was removed by hand and retaken — also by
+      // another StateDir of this same process, which has the same pid).
+      if (now && sameId(now, mine)) await removeFileDurable(this.lockPath);
+    } finally {
+      await this.closeHandles();
     }
-    // Never remove a lock that is not ours (e.g. if it was removed by hand and retaken).
-    if (parsePid(text) === process.pid) await removeFileDurable(this.lockPath);
   }
 
   /** Delete temp files of crashed writes (root and objects tree) and stale lock leftovers. */
@@ -360,13 +558,14 @@ export class StateDir {
     }
   }
 
-  private async loadDir(dir: string, into: Map<string, StateRecord>): Promise<void> {
+  private async loadDir(dir: string, into: Map<string, StateRecord>, dirs?: string[]): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => compareStrings(a.name, b.name));
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
-        await this.loadDir(path, into);
+        dirs?.push(path);
+        await this.loadDir(path, into, dirs);
       } else if (entry.isFile() && entry.name.endsWith(RECORD_SUFFIX) && !entry.name.startsWith('.')) {
         const record = await readJsonFile<unknown>(path);
         if (!isPlainObject(record) || typeof record.key !== 'string') {
@@ -451,6 +650,22 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** Device and inode of `path` (symlinks followed), or undefined if nothing is there. */
+async function fileId(path: string): Promise<FileId | undefined> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+function sameId(a: FileId, b: FileId): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 function parsePid(text: string): number | undefined {
