@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond npm (idempotent; CI runs it on every fresh machine):
 #   - Neutron server, MariaDB, the openstack CLI      (test/harness/neutron.sh install)
+#   - Keystone (with uwsgi and its python3 plugin)    (test/harness/keystone.sh install)
 #   - Open vSwitch and ping                            (fake hypervisor hosts, the host agent)
 #   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/neutron.sh" install
+bash "$here/keystone.sh" install
 need=()
 command -v ovs-vswitchd >/dev/null || need+=(openvswitch-switch)
 command -v ping >/dev/null || need+=(iputils-ping)

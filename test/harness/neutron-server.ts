@@ -37,11 +37,20 @@ export interface RunningNeutron {
   stop(): Promise<void>;
 }
 
+export interface NeutronOptions {
+  /** Behind Keystone instead of noauth: the identity API root and the password of the service user
+   *  `neutron` (project `service`, role admin), which must exist already (test/harness/keystone.ts). */
+  keystone?: { url: string; servicePassword: string };
+}
+
 /** Installs Neutron if needed, starts it on a free loopback port with a fresh database, waits until it answers. */
-export async function startNeutron(): Promise<RunningNeutron> {
+export async function startNeutron(o: NeutronOptions = {}): Promise<RunningNeutron> {
   const dir = join(mkdtempSync(join(tmpdir(), 'netform-neutron-')), 'srv');
   const port = await freePortPair();
-  await run('bash', [NEUTRON_SH, 'start', dir, String(port)], { maxBuffer: 16 << 20 });
+  const env = o.keystone
+    ? { ...process.env, NEUTRON_AUTH: 'keystone', KEYSTONE_URL: o.keystone.url, NEUTRON_KEYSTONE_PASSWORD: o.keystone.servicePassword }
+    : process.env;
+  await run('bash', [NEUTRON_SH, 'start', dir, String(port)], { maxBuffer: 16 << 20, env });
   return {
     url: `http://127.0.0.1:${port}`,
     dir,

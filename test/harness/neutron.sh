@@ -9,6 +9,12 @@
 # Neutron runs with auth_strategy = noauth (every request is admin), ML2 flat+vlan on physnet1..3, no
 # agents, no message bus, global_physnet_mtu 9000, and a private MariaDB. Debian's Neutron runs under
 # Debian's /usr/bin/python3 (its scripts say so), whatever python3 comes first on the PATH.
+#
+# Behind Keystone instead of noauth (used by test/neutron/keystone.test.ts with test/harness/keystone.sh):
+#   NEUTRON_AUTH=keystone KEYSTONE_URL=http://127.0.0.1:P/v3 NEUTRON_KEYSTONE_PASSWORD=... neutron.sh start DIR PORT
+# adds DIR/etc/keystone-auth.conf (auth_strategy = keystone, [keystone_authtoken] as the service user
+# `neutron` in project `service`, token_cache_time = -1 so a revoked token is refused at once) and waits
+# for the 401 of an unauthenticated GET /v2.0/networks instead of a 200. Without NEUTRON_AUTH nothing changes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -65,13 +71,45 @@ start() {
   neutron-db-manage --config-file "$DIR/etc/neutron.conf" --config-file "$DIR/etc/ml2_conf.ini" upgrade heads \
     > "$DIR/log/db-manage.log" 2>&1
 
-  neutron-server --config-file "$DIR/etc/neutron.conf" --config-file "$DIR/etc/ml2_conf.ini" \
+  local extra=() ready=(curl -sf -o /dev/null "http://127.0.0.1:$PORT/v2.0/networks")
+  if [ "${NEUTRON_AUTH:-noauth}" = keystone ]; then
+    keystone_auth_conf
+    extra=(--config-file "$DIR/etc/keystone-auth.conf")
+    ready=(unauthenticated_is_refused)
+  fi
+  neutron-server --config-file "$DIR/etc/neutron.conf" --config-file "$DIR/etc/ml2_conf.ini" "${extra[@]}" \
     > "$DIR/log/server.stdout" 2>&1 &
   echo $! > "$DIR/state/neutron-server.pid"
   echo "http://127.0.0.1:$PORT" > "$DIR/url"
-  wait_for neutron-server "$(cat "$DIR/state/neutron-server.pid")" \
-    curl -sf -o /dev/null "http://127.0.0.1:$PORT/v2.0/networks"
+  wait_for neutron-server "$(cat "$DIR/state/neutron-server.pid")" "${ready[@]}"
   log "Neutron answers on http://127.0.0.1:$PORT (state in $DIR)"
+}
+
+keystone_auth_conf() { # DIR/etc/keystone-auth.conf from KEYSTONE_URL and NEUTRON_KEYSTONE_PASSWORD (mode 0600)
+  : "${KEYSTONE_URL:?NEUTRON_AUTH=keystone needs KEYSTONE_URL}" "${NEUTRON_KEYSTONE_PASSWORD:?NEUTRON_AUTH=keystone needs NEUTRON_KEYSTONE_PASSWORD}"
+  (umask 077; cat > "$DIR/etc/keystone-auth.conf" <<EOF
+# Neutron behind Keystone (test/harness/neutron.sh, NEUTRON_AUTH=keystone).
+[DEFAULT]
+auth_strategy = keystone
+
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = neutron
+password = $NEUTRON_KEYSTONE_PASSWORD
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+region_name = RegionOne
+interface = public
+token_cache_time = -1
+EOF
+  )
+}
+
+unauthenticated_is_refused() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v2.0/networks")" = 401 ]
 }
 
 kill_wait() { # pidfile
