@@ -468,7 +468,7 @@ describe('Keystone v3', () => {
    * One server playing Keystone (`POST /v3/auth/tokens`) and Neutron (everything under /v2.0,
    * requiring a valid X-Auth-Token). `keystone` decides each auth answer.
    */
-  async function fake(keystone: (n: number) => { status: number; expiresInMs?: number | null; noToken?: boolean } = () => ({ status: 201 })): Promise<Fake> {
+  async function fake(keystone: (n: number) => { status: number; expiresInMs?: number | null; issuedAgoMs?: number; noToken?: boolean } = () => ({ status: 201 })): Promise<Fake> {
     const f: Fake = { srv: undefined as unknown as TestServer, issued: [], valid: new Set(), refuseAll: false, keystoneBodies: [], neutronTokens: [] };
     f.srv = await listen((req, res) => {
       if (req.method === 'POST' && req.path === '/v3/auth/tokens') {
@@ -481,7 +481,8 @@ describe('Keystone v3', () => {
         f.issued.push(token);
         f.valid.add(token);
         const expires = a.expiresInMs === null ? undefined : new Date(Date.now() + (a.expiresInMs ?? 3_600_000)).toISOString();
-        return json(res, a.status, { token: { methods: ['password'], ...(expires ? { expires_at: expires } : {}), issued_at: new Date().toISOString() } }, a.noToken ? {} : { 'X-Subject-Token': token });
+        const issued = new Date(Date.now() - (a.issuedAgoMs ?? 0)).toISOString();
+        return json(res, a.status, { token: { methods: ['password'], ...(expires ? { expires_at: expires } : {}), issued_at: issued } }, a.noToken ? {} : { 'X-Subject-Token': token });
       }
       const token = req.headers['x-auth-token'] as string | undefined;
       f.neutronTokens.push(token);
@@ -556,12 +557,19 @@ describe('Keystone v3', () => {
   });
 
   it.each([
-    { name: 'expiring in 30 s: renewed before the next request', expiresInMs: 30_000, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
-    { name: 'already expired: renewed', expiresInMs: -1_000, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
-    { name: 'expiring in 10 min: kept', expiresInMs: 600_000, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
-    { name: 'no expires_at: kept (assumed an hour)', expiresInMs: null, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
-  ])('a token $name', async ({ expiresInMs, tokens, auths }) => {
-    const f = await fake(() => ({ status: 201, expiresInMs }));
+    { name: 'of an hour expiring in 30 s: renewed before the next request', expiresInMs: 30_000, issuedAgoMs: 3_570_000, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
+    { name: 'already expired: renewed', expiresInMs: -1_000, issuedAgoMs: 0, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
+    { name: 'expiring in 10 min: kept', expiresInMs: 600_000, issuedAgoMs: 0, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
+    { name: 'no expires_at: kept (assumed an hour)', expiresInMs: null, issuedAgoMs: 0, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
+    // Short-lived tokens (Keystone [token] expiration below 4 minutes) are renewed in the last quarter
+    // of their life, not 60 s before: a 20 s token used to mean a Keystone login for every request.
+    { name: 'of 20 s just issued: kept', expiresInMs: 20_000, issuedAgoMs: 0, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
+    { name: 'of 60 s just issued: kept', expiresInMs: 60_000, issuedAgoMs: 0, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
+    { name: 'of 20 s with 4 s left: renewed', expiresInMs: 4_000, issuedAgoMs: 16_000, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
+    { name: 'of 2 minutes with 40 s left: kept', expiresInMs: 40_000, issuedAgoMs: 80_000, tokens: ['tok-1', 'tok-1', 'tok-1'], auths: 1 },
+    { name: 'of 2 minutes with 25 s left: renewed', expiresInMs: 25_000, issuedAgoMs: 95_000, tokens: ['tok-1', 'tok-2', 'tok-3'], auths: 3 },
+  ])('a token $name', async ({ expiresInMs, issuedAgoMs, tokens, auths }) => {
+    const f = await fake(() => ({ status: 201, expiresInMs, issuedAgoMs }));
     const c = keystoneClient(f);
     for (let i = 0; i < 3; i++) await c.request('GET', '/v2.0/networks');
     expect(f.neutronTokens).toEqual(tokens);
@@ -570,7 +578,7 @@ describe('Keystone v3', () => {
 
   it('renews a near-expiry token once for concurrent requests', async () => {
     let n = 0;
-    const f = await fake(() => ({ status: 201, expiresInMs: ++n === 1 ? 30_000 : 3_600_000 }));
+    const f = await fake(() => (++n === 1 ? { status: 201, expiresInMs: 30_000, issuedAgoMs: 3_570_000 } : { status: 201, expiresInMs: 3_600_000 }));
     const c = keystoneClient(f);
     await c.request('GET', '/v2.0/networks');
     await Promise.all(Array.from({ length: 4 }, () => c.request('GET', '/v2.0/networks')));

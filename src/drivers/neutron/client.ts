@@ -42,7 +42,7 @@ export class NeutronClient {
   readonly #opts: NeutronClientOptions;
   readonly #dispatcher: Dispatcher;
   readonly #queue: PQueue;
-  #token: { value: string; expiresAt: number } | undefined;
+  #token: { value: string; expiresAt: number; renewBeforeMs: number } | undefined;
   #tokenPending: Promise<string> | undefined;
 
   constructor(opts: NeutronClientOptions) {
@@ -139,7 +139,7 @@ export class NeutronClient {
 
   /** A Keystone v3 token for the configured credentials, cached until shortly before it expires. */
   async #keystoneToken(signal?: AbortSignal): Promise<string> {
-    if (this.#token && this.#token.expiresAt - Date.now() > 60_000) return this.#token.value;
+    if (this.#token && this.#token.expiresAt - Date.now() > this.#token.renewBeforeMs) return this.#token.value;
     this.#tokenPending ??= this.#authenticate(signal).finally(() => {
       this.#tokenPending = undefined;
     });
@@ -164,13 +164,17 @@ export class NeutronClient {
     } catch (err) {
       throw connectionError(err, `POST ${new URL(url).pathname}`, this.#opts.timeoutMs);
     }
-    const body = (await res.json().catch(() => undefined)) as { token?: { expires_at?: string } } | undefined;
+    const body = (await res.json().catch(() => undefined)) as { token?: { expires_at?: string; issued_at?: string } } | undefined;
     if (res.status === 401 || res.status === 403) throw terminal(`Keystone refused the credentials (HTTP ${res.status})`, 'Unauthorized');
     if (!res.ok) throw new BackendError(res.status >= 500 ? 'Transient' : 'Terminal', `Keystone answered HTTP ${res.status}`);
     const value = res.headers.get('x-subject-token');
     if (!value) throw transient('Keystone gave no X-Subject-Token');
     const expiresAt = body?.token?.expires_at ? Date.parse(body.token.expires_at) : Date.now() + 3600_000;
-    this.#token = { value, expiresAt };
+    // Renewed 60 s before it runs out, or a quarter of its lifetime before for a token that lives
+    // less than 4 minutes: with a fixed 60 s, a Keystone issuing 60 s tokens got a login per request.
+    const lifetime = body?.token?.issued_at ? expiresAt - Date.parse(body.token.issued_at) : NaN;
+    const renewBeforeMs = Number.isFinite(lifetime) ? Math.max(0, Math.min(60_000, lifetime / 4)) : 60_000;
+    this.#token = { value, expiresAt, renewBeforeMs };
     return value;
   }
 }
