@@ -3,6 +3,7 @@ import {
   admit,
   fieldPath,
   formatAdmissionError,
+  MAX_MANIFEST_BYTES,
   type AdmissionContext,
   type AdmissionError,
   type AdmissionResult,
@@ -261,39 +262,14 @@ metadata:
   name: two: three
 spec: {}
 `),
-        errors: [{ documentIndex: 1, line: 10, column: 12, message: 'YAML syntax error: bad indentation of a mapping entry' }],
-      },
-    ],
-    [
-      'duplicate mapping key in the third document',
-      {
-        files: alone(`apiVersion: netform.io/v1alpha1
-kind: Cluster
-metadata:
-  name: one
-spec: {}
----
-apiVersion: netform.io/v1alpha1
-kind: Cluster
-metadata:
-  name: two
-spec: {}
----
-apiVersion: netform.io/v1alpha1
-kind: Cluster
-metadata:
-  name: three
-  name: four
-spec: {}
-`),
-        errors: [{ documentIndex: 2, line: 17, column: 3, message: 'YAML syntax error: duplicated mapping key' }],
+        errors: [{ documentIndex: 1, line: 10, column: 12, field: 'metadata.name', message: 'YAML syntax error: bad indentation of a mapping entry' }],
       },
     ],
     [
       'tab indentation',
       {
         files: alone('apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: one\nspec:\n\tnetworks: []\n'),
-        errors: [{ documentIndex: 0, line: 6, column: 1, message: 'YAML syntax error: tab characters must not be used in indentation' }],
+        errors: [{ documentIndex: 0, line: 6, column: 1, field: 'spec', message: 'YAML syntax error: tab characters must not be used in indentation' }],
       },
     ],
     [
@@ -631,6 +607,36 @@ spec: {}
     expect(r.objects.size).toBe(0);
   });
 
+  it('a duplicate mapping key refuses its document only: the key is named, the other documents are admitted', () => {
+    // A document that parses but is refused (duplicate key, circular alias, alias budget) does not
+    // take the rest of the file with it; the file is held all the same.
+    const r = check({
+      files: alone(`apiVersion: netform.io/v1alpha1
+kind: Cluster
+metadata:
+  name: one
+spec: {}
+---
+apiVersion: netform.io/v1alpha1
+kind: Cluster
+metadata:
+  name: two
+spec: {}
+---
+apiVersion: netform.io/v1alpha1
+kind: Cluster
+metadata:
+  name: three
+  name: four
+spec: {}
+`),
+      admitted: ['Cluster/one', 'Cluster/two'],
+      errors: [{ documentIndex: 2, line: 17, column: 3, field: 'metadata.name', message: 'YAML syntax error: duplicated mapping key "name"' }],
+    });
+    expect([...r.objects.keys()]).toEqual(['Cluster/one', 'Cluster/two']);
+    expect(formatAdmissionError(r.errors[0]!)).toBe('case.yaml:17:3: document 3: metadata.name: YAML syntax error: duplicated mapping key "name"');
+  });
+
   it('a syntax error holds the whole file: no object of it is admitted, other files are', () => {
     const r = check({
       files: [
@@ -647,7 +653,7 @@ metadata:
 `),
         { path: 'other.yaml', text: 'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: three\nspec: {}\n' },
       ],
-      errors: [{ documentIndex: 1, line: 11, column: 1, message: 'YAML syntax error' }],
+      errors: [{ documentIndex: 1, line: 11, column: 1, field: '(document)', message: 'YAML syntax error' }],
       admitted: ['Cluster/three'],
     });
     expect([...r.objects.keys()]).toEqual(['Cluster/three']);
@@ -1619,7 +1625,7 @@ ${NET_HEAD.replace('n1', 'n2')}  physicalNetwork: physnet1
       },
     ],
     [
-      'gateway: none, and gateways at the edges of the CIDR',
+      'gateway: none, and gateways at the edges of the CIDR: IPv4 network and broadcast addresses are refused (as Neutron does), IPv6 subnet-router anycast is not',
       {
         files: alone(
           net(`  physicalNetwork: physnet1
@@ -1627,10 +1633,14 @@ ${NET_HEAD.replace('n1', 'n2')}  physicalNetwork: physnet1
     - {name: a, cidr: 10.0.0.0/24, gateway: none}
     - {name: b, cidr: 10.0.1.0/24, gateway: 10.0.1.255}
     - {name: c, cidr: 2001:db8::/64, gateway: "2001:db8::"}
+    - {name: d, cidr: 10.0.2.0/24, gateway: 10.0.2.0}
+    - {name: e, cidr: 10.0.3.0/24, gateway: 10.0.3.254}
 `),
         ),
-        errors: [],
-        admitted: [N1],
+        errors: [
+          { documentIndex: 0, line: 9, column: 36, key: N1, field: 'spec.subnets[1].gateway', message: '10.0.1.255 is the broadcast address of 10.0.1.0/24' },
+          { documentIndex: 0, line: 11, column: 36, key: N1, field: 'spec.subnets[3].gateway', message: '10.0.2.0 is the network address of 10.0.2.0/24' },
+        ],
       },
     ],
     [
@@ -1739,7 +1749,11 @@ ${NET_HEAD.replace('n1', 'n2')}  physicalNetwork: physnet1
       dnsServers: [10.0.0.53, 2001:db8::53, dns.example.net]
 `),
         ),
-        errors: [{ documentIndex: 0, line: 10, column: 45, key: N1, field: 'spec.subnets[0].dnsServers[2]', message: '"dns.example.net" is not an IP address' }],
+        errors: [
+          // Neutron refuses a DNS server of the other IP version (_validate_subnet).
+          { documentIndex: 0, line: 10, column: 31, key: N1, field: 'spec.subnets[0].dnsServers[1]', message: 'is IPv6 but the subnet is IPv4' },
+          { documentIndex: 0, line: 10, column: 45, key: N1, field: 'spec.subnets[0].dnsServers[2]', message: '"dns.example.net" is not an IP address' },
+        ],
       },
     ],
     [
@@ -1875,6 +1889,7 @@ spec:
         errors: [
           { documentIndex: 0, line: 9, column: 7, key: N1, field: 'spec.providerRefs[1]', message: 'a network can be carried by at most one neutron provider' },
           { documentIndex: 0, line: 10, column: 7, key: N1, field: 'spec.providerRefs[2].name', message: 'Provider "ucs" does not serve physical network "physnet2"' },
+          { documentIndex: 0, line: 10, column: 7, key: N1, field: 'spec.providerRefs[2].name', message: 'Provider "ucs" is a UCS Manager domain, which carries only VLANs; the network is untagged' },
           { documentIndex: 0, line: 11, column: 7, key: N1, field: 'spec.providerRefs[3].name', message: 'Provider "nope" does not exist' },
         ],
       },
@@ -2042,7 +2057,7 @@ spec:
       {
         files: [broken, ...alone(cluster)],
         ctx: { knownSources: new Map([['Network/legacy', 'nets.yaml']]) },
-        errors: [{ file: 'nets.yaml', documentIndex: 0, line: 5, column: 1, message: 'YAML syntax error' }],
+        errors: [{ file: 'nets.yaml', documentIndex: 0, line: 5, column: 1, field: '(document)', message: 'YAML syntax error' }],
         admitted: ['Cluster/c1'],
       },
     ],
@@ -2052,7 +2067,7 @@ spec:
         files: [broken, ...alone(cluster)],
         errors: [
           { documentIndex: 0, line: 7, column: 7, key: 'Cluster/c1', field: 'spec.networks[0].name', message: 'Network "legacy" does not exist' },
-          { file: 'nets.yaml', documentIndex: 0, line: 5, column: 1, message: 'YAML syntax error' },
+          { file: 'nets.yaml', documentIndex: 0, line: 5, column: 1, field: '(document)', message: 'YAML syntax error' },
         ],
       },
     ],
@@ -2170,5 +2185,210 @@ describe('fieldPath', () => {
     ['/0/name', '[0].name'],
   ])('%j -> %s', (pointer, path) => {
     expect(fieldPath(pointer)).toBe(path);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Issue 9: bad input never crashes, hangs or slips through. Each case failed before its fix.
+
+describe('bad input: aliases, nesting, size', () => {
+  const HEAD = 'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: n1}\nspec:\n  physicalNetwork: physnet1\n';
+  const GOOD = 'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: ok}\nspec: {}\n';
+
+  it('a billion-laughs alias bomb in a field the schema walks is refused in milliseconds, naming the alias', () => {
+    let bomb = 'x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+    for (let i = 1; i < 9; i++) bomb += `x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    // The subnet's name is used as a list-map key: it used to be JSON.stringify'd, 9^9 strings long.
+    const text = `${GOOD}---\n${bomb}${HEAD.replace('physicalNetwork: physnet1\n', 'physicalNetwork: physnet1\n  subnets:\n    - name: *a8\n      cidr: 10.0.0.0/24\n')}`;
+    const started = performance.now();
+    const r = check({
+      files: alone(text),
+      admitted: ['Cluster/ok'],
+      errors: [{ documentIndex: 1, line: 11, column: 10, field: 'x5[0]', message: 'aliases may add at most 100000 nodes to a file; *a4 (66430 nodes) goes past that' }],
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(formatAdmissionError(r.errors[0]!)).toMatch(/^case\.yaml:11:\d+: document 2: x5\[0\]: aliases may add/);
+  });
+
+  it.each([
+    ['an alias inside its own anchor, as a list-map key', '  subnets:\n    - name: &s [*s]\n      cidr: 10.0.0.0/24\n', 'spec.subnets[0].name[0]', 7],
+    ['the subnets list inside itself', '  subnets: &s\n    - name: *s\n      cidr: 10.0.0.0/24\n', 'spec.subnets[0].name', 7],
+    ['spec inside itself', '  self: *s\n', 'spec.self', 6],
+  ])('a circular value (%s) is refused, not a crash (it threw "Converting circular structure to JSON")', (_name, lines, field, line) => {
+    const text = `${GOOD}---\n${HEAD.replace('spec:\n', lines.includes('self') ? 'spec: &s\n' : 'spec:\n')}${lines}`;
+    const r = check({
+      files: alone(text),
+      admitted: ['Cluster/ok'],
+      errors: [{ documentIndex: 1, line: 5 + line, field, message: 'is inside the node it refers to: a circular value' }],
+    });
+    expect(r.errors[0]!.message).toMatch(/^the alias \*s is inside the node it refers to: a circular value$/);
+  });
+
+  it('nesting deeper than 64 levels is refused without running out of stack', () => {
+    const r = check({
+      files: alone(`${HEAD}  x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`),
+      errors: [{ documentIndex: 0, line: 6, field: 'spec.x', message: 'nesting is deeper than 64 levels' }],
+    });
+    expect(r.errors[0]!.message).toBe('nesting is deeper than 64 levels');
+  });
+
+  it('a file over 1 MiB is refused unparsed, naming the file and the limit (a 20 MB file took over 30 s)', () => {
+    const doc = (i: number) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c${i}}\nspec: {}\n`;
+    const big = Array.from({ length: 300_000 }, (_, i) => doc(i)).join('---\n'); // about 22 MB
+    const started = performance.now();
+    const r = check({
+      files: [{ path: 'big.yaml', text: big }, { path: 'case.yaml', text: GOOD }],
+      admitted: ['Cluster/ok'],
+      errors: [{ file: 'big.yaml', line: 1, field: '(file)', message: `is ${Buffer.byteLength(big)} bytes; a manifest file may be at most 1048576 bytes (1 MiB): split it` }],
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(formatAdmissionError(r.errors[0]!)).toBe(`big.yaml:1: (file): is ${Buffer.byteLength(big)} bytes; a manifest file may be at most 1048576 bytes (1 MiB): split it`);
+    // The size a reader found (it did not read the text) counts too.
+    expect(admit([{ path: 'huge.yaml', text: '', size: 20_000_000 }]).errors).toEqual([
+      { file: 'huge.yaml', line: 1, field: '(file)', message: 'is 20000000 bytes; a manifest file may be at most 1048576 bytes (1 MiB): split it' },
+    ]);
+    expect(admit([{ path: 'limit.yaml', text: `${GOOD}#${'x'.repeat(MAX_MANIFEST_BYTES - GOOD.length - 2)}\n` }]).errors).toEqual([]);
+  });
+});
+
+describe('bad input: values the backends would refuse later', () => {
+  const NET = 'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata:\n  name: n1\nspec:\n  physicalNetwork: physnet1\n';
+  const N1 = 'Network/n1';
+  const subnet = (lines: string) => alone(`${NET}  subnets:\n${lines}`);
+
+  it.each<[string, Case]>([
+    [
+      'allocation pools overlapping each other, and reaching the network or broadcast address',
+      {
+        files: subnet(`    - name: a
+      cidr: 10.0.0.0/24
+      gateway: 10.0.0.1
+      allocationPools:
+        - {start: 10.0.0.10, end: 10.0.0.20}
+        - {start: 10.0.0.15, end: 10.0.0.30}
+        - {start: 10.0.0.0, end: 10.0.0.5}
+        - {start: 10.0.0.200, end: 10.0.0.255}
+`),
+        errors: [
+          { documentIndex: 0, line: 13, column: 11, key: N1, field: 'spec.subnets[0].allocationPools[1]', message: 'overlaps allocation pool 0 (10.0.0.10-10.0.0.20)' },
+          { documentIndex: 0, line: 14, column: 12, key: N1, field: 'spec.subnets[0].allocationPools[2].start', message: '10.0.0.0 is the network address of 10.0.0.0/24' },
+          { documentIndex: 0, line: 14, column: 11, key: N1, field: 'spec.subnets[0].allocationPools[2]', message: 'contains the gateway 10.0.0.1' },
+          { documentIndex: 0, line: 15, column: 31, key: N1, field: 'spec.subnets[0].allocationPools[3].end', message: '10.0.0.255 is the broadcast address of 10.0.0.0/24' },
+        ],
+      },
+    ],
+    [
+      'DNS servers: not addresses, of the other IP version, given twice',
+      {
+        files: subnet(`    - name: a
+      cidr: 2001:db8::/64
+      dnsServers: [2001:db8::53, 192.0.2.53, "2001:DB8::53", 8.8.8.8.8]
+`),
+        errors: [
+          { documentIndex: 0, line: 10, column: 34, key: N1, field: 'spec.subnets[0].dnsServers[1]', message: 'is IPv4 but the subnet is IPv6' },
+          { documentIndex: 0, line: 10, column: 46, key: N1, field: 'spec.subnets[0].dnsServers[2]', message: '2001:DB8::53 is already given at index 0' },
+          { documentIndex: 0, line: 10, column: 62, key: N1, field: 'spec.subnets[0].dnsServers[3]', message: '"8.8.8.8.8" is not an IP address' },
+        ],
+      },
+    ],
+    [
+      'host routes: destination with host bits or of the other IP version, nexthop of the other version, a route given twice',
+      {
+        files: subnet(`    - name: a
+      cidr: 10.0.0.0/24
+      hostRoutes:
+        - {destination: 192.0.2.1/24, nexthop: 10.0.0.254}
+        - {destination: "2001:db8::/32", nexthop: "2001:db8::1"}
+        - {destination: 198.51.100.0/24, nexthop: 10.0.0.254}
+        - {destination: 198.51.100.0/24, nexthop: 10.0.0.254}
+`),
+        errors: [
+          { documentIndex: 0, line: 11, column: 12, key: N1, field: 'spec.subnets[0].hostRoutes[0].destination', message: '"192.0.2.1/24" has host bits set; the prefix is 192.0.2.0/24' },
+          { documentIndex: 0, line: 12, column: 12, key: N1, field: 'spec.subnets[0].hostRoutes[1].destination', message: 'is IPv6 but the subnet is IPv4' },
+          { documentIndex: 0, line: 12, column: 42, key: N1, field: 'spec.subnets[0].hostRoutes[1].nexthop', message: 'is IPv6 but the subnet is IPv4' },
+          { documentIndex: 0, line: 14, column: 11, key: N1, field: 'spec.subnets[0].hostRoutes[3]', message: 'the same route is already given at index 2' },
+        ],
+      },
+    ],
+    [
+      'IPv6 modes: both on an IPv4 subnet, different from each other, SLAAC on a prefix that is not /64',
+      {
+        files: subnet(`    - {name: a, cidr: 10.0.0.0/24, ipv6RaMode: slaac, ipv6AddressMode: slaac}
+    - {name: b, cidr: "2001:db8:1::/64", ipv6RaMode: slaac, ipv6AddressMode: dhcpv6-stateful}
+    - {name: c, cidr: "2001:db8:2::/56", ipv6AddressMode: slaac}
+`),
+        errors: [
+          { documentIndex: 0, line: 8, column: 55, key: N1, field: 'spec.subnets[0].ipv6AddressMode', message: 'is only for IPv6 subnets' },
+          { documentIndex: 0, line: 8, column: 36, key: N1, field: 'spec.subnets[0].ipv6RaMode', message: 'is only for IPv6 subnets' },
+          { documentIndex: 0, line: 9, column: 42, key: N1, field: 'spec.subnets[1].ipv6RaMode', message: 'is slaac but ipv6AddressMode is dhcpv6-stateful; when both are given they must be the same' },
+          { documentIndex: 0, line: 10, column: 17, key: N1, field: 'spec.subnets[2].cidr', message: 'slaac addresses (EUI-64) need a /64 prefix, not /56' },
+        ],
+      },
+    ],
+    [
+      'a prefix length with a leading zero is not CIDR notation',
+      {
+        files: subnet(`    - {name: a, cidr: 10.0.0.0/024}
+`),
+        errors: [{ documentIndex: 0, line: 8, column: 17, key: N1, field: 'spec.subnets[0].cidr', message: 'is not a valid cidr' }],
+      },
+    ],
+  ])('%s', (_name, c) => {
+    check(c);
+  });
+
+  const UCS = `apiVersion: netform.io/v1alpha1
+kind: Provider
+metadata: {name: ucs}
+spec: {type: ucsm, endpoint: "https://ucsm.example.net", credentials: {file: c.yaml}}
+---
+apiVersion: netform.io/v1alpha1
+kind: Provider
+metadata: {name: neutron}
+spec: {type: neutron, endpoint: "http://127.0.0.1:9696", neutron: {auth: noauth}}
+---
+apiVersion: netform.io/v1alpha1
+kind: VlanPool
+metadata: {name: pool}
+spec: {ranges: [{physicalNetwork: physnet1, min: 3900, max: 3999}]}
+`;
+  /** Network `name` on the given providers with the given vlan (flow style); its vlan is on line 19. */
+  const onProviders = (name: string, vlan: string | undefined, providers: string[]) => `---
+apiVersion: netform.io/v1alpha1
+kind: Network
+metadata: {name: ${name}}
+spec:
+  physicalNetwork: physnet1
+${vlan === undefined ? '  mtu: 1500' : `  vlan: ${vlan}`}
+  providerRefs: [${providers.map((p) => `{name: ${p}}`).join(', ')}]
+`;
+
+  it.each([
+    [3915, "VLAN 3915 is in UCS Manager's reserved block 3915-4042"],
+    [4042, "VLAN 4042 is in UCS Manager's reserved block 3915-4042"],
+    [4043, "VLAN 4043 is outside UCS Manager's ranges (1-4042, 4048-4093)"],
+    [4047, "VLAN 4047 is outside UCS Manager's ranges (1-4042, 4048-4093)"],
+    [4094, "VLAN 4094 is outside UCS Manager's ranges (1-4042, 4048-4093)"],
+  ])('VLAN %i on a UCS Manager provider is refused; on Neutron alone it is fine', (id, message) => {
+    check({
+      files: alone(UCS + onProviders('on-ucs', `{id: ${id}}`, ['ucs']) + onProviders('on-neutron', `{id: ${id}}`, ['neutron']).replace('physnet1', 'physnet2')),
+      admitted: ['Provider/ucs', 'Provider/neutron', 'VlanPool/pool', 'Network/on-neutron'],
+      errors: [{ documentIndex: 3, line: 21, column: 10, key: 'Network/on-ucs', field: 'spec.vlan.id', message: `${message} (Provider "ucs")` }],
+    });
+  });
+
+  it.each([1, 3914, 4048, 4093])('VLAN %i on a UCS Manager provider is admitted', (id) => {
+    check({ files: alone(UCS + onProviders('on-ucs', `{id: ${id}}`, ['ucs'])), errors: [], admitted: ['Network/on-ucs'] });
+  });
+
+  it('an untagged network on a UCS Manager provider, and a pool allocation in its reserved block, are refused', () => {
+    check({
+      files: alone(UCS + onProviders('flat', undefined, ['neutron', 'ucs']) + onProviders('pooled', '{poolRef: {name: pool}}', ['ucs']).replace('physnet1', 'physnet1')),
+      ctx: { allocations: [{ pool: 'pool', network: 'pooled', physicalNetwork: 'physnet1', vlan: 3950 }] },
+      errors: [
+        { documentIndex: 3, line: 22, column: 36, key: 'Network/flat', field: 'spec.providerRefs[1].name', message: 'Provider "ucs" is a UCS Manager domain, which carries only VLANs; the network is untagged' },
+        { documentIndex: 4, line: 29, column: 20, key: 'Network/pooled', field: 'spec.vlan.poolRef.name', message: `the VLAN allocated from pool "pool": VLAN 3950 is in UCS Manager's reserved block 3915-4042 (Provider "ucs")` },
+      ],
+    });
   });
 });

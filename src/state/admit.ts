@@ -5,13 +5,21 @@ import { GROUP_VERSION, API_GROUP } from '../api/crds.ts';
 import { isKind, keyOf, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
-import { parseYamlDocuments, type YamlDocument } from './yaml-docs.ts';
+import { parseYamlFile, YAML_LIMITS, type YamlDocument } from './yaml-docs.ts';
 
 export interface ManifestFile {
   /** Path as the user should see it in messages. */
   path: string;
   text: string;
+  /** Size of the file in bytes, when it was too large to read (then `text` is empty). */
+  size?: number;
 }
+
+/**
+ * The largest manifest file admission reads, in bytes (1 MiB, about 4,000 networks). Larger files are
+ * refused whole, unparsed: reading YAML costs far more memory than the text itself. Split them.
+ */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** Where an object was declared. */
 export interface SourceRef {
@@ -110,16 +118,21 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
   };
 
   for (const f of files) {
-    const parsed = parseYamlDocuments(f.text, f.path);
-    if (!parsed.ok) {
+    const size = f.size ?? (f.text.length * 3 <= MAX_MANIFEST_BYTES ? f.text.length : Buffer.byteLength(f.text));
+    if (size > MAX_MANIFEST_BYTES) {
+      fail({ file: f.path, line: 1, field: '(file)', message: `is ${size} bytes; a manifest file may be at most ${MAX_MANIFEST_BYTES} bytes (1 MiB): split it` });
+      continue;
+    }
+    const parsed = parseYamlFile(f.text, f.path, YAML_LIMITS);
+    for (const e of parsed.errors) {
       fail({
         file: f.path,
-        documentIndex: parsed.error.documentIndex,
-        line: parsed.error.line,
-        column: parsed.error.column,
-        message: `YAML syntax error: ${parsed.error.message}`,
+        documentIndex: e.documentIndex,
+        line: e.line,
+        column: e.column,
+        field: e.path !== undefined ? fieldPath(e.path) : e.documentIndex === undefined ? '(file)' : '(document)',
+        message: e.kind === 'syntax' ? `YAML syntax error: ${e.message}` : e.message,
       });
-      continue;
     }
     for (const doc of parsed.documents) {
       const c = checkDocument(f.path, doc, fail, result);

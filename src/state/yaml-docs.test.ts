@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseYamlDocuments } from './yaml-docs.ts';
+import { parseYamlDocuments, parseYamlFile } from './yaml-docs.ts';
 import type { YamlDocument, YamlParseError } from './yaml-docs.ts';
 
 function docs(text: string): YamlDocument[] {
@@ -181,12 +181,85 @@ describe('positionOf for sequence items, anchors and aliases', () => {
     expect(doc.positionOf(path)).toEqual({ line, column });
   });
 
-  it('does not loop on a recursive alias', () => {
-    const rec = only('k: &a [x, *a]\n');
-    const value = rec.value as { k: unknown[] };
-    expect(value.k[1]).toBe(value.k);
-    expect(rec.positionOf('/k/1')).toEqual({ line: 1, column: 11 });
-    expect(rec.positionOf('/k/1/1/1/0')).toEqual({ line: 1, column: 8 });
+  it('refuses a recursive alias (a circular value) instead of constructing it', () => {
+    expect(parseError('k: &a [x, *a]\n')).toEqual({
+      message: 'the alias *a is inside the node it refers to: a circular value',
+      line: 1,
+      column: 11,
+      documentIndex: 0,
+      path: '/k/1',
+      kind: 'limit',
+    });
+  });
+});
+
+describe('limits: aliases, circular values, nesting', () => {
+  /** "Billion laughs": each level holds `width` aliases of the level below. */
+  const laughs = (levels: number, width = 9): string => {
+    let text = 'l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+    for (let i = 1; i <= levels; i++) text += `l${i}: &l${i} [${Array.from({ length: width }, () => `*l${i - 1}`).join(', ')}]\n`;
+    return text;
+  };
+
+  it('refuses a billion-laughs document quickly, at the alias that goes past the budget', () => {
+    const started = performance.now();
+    const error = parseError(laughs(9));
+    expect(performance.now() - started).toBeLessThan(500);
+    // l0 is 10 nodes; l1 adds 9 x 10, l2 9 x 91, l3 9 x 820, l4 9 x 7381 (74718 in all); l5's first 66430 go past.
+    expect(error).toMatchObject({ line: 6, documentIndex: 0, path: '/l5/0', kind: 'limit' });
+    expect(error.message).toBe('aliases may add at most 100000 nodes to a file; *l4 (66430 nodes) goes past that');
+  });
+
+  it('accepts aliases within the budget, and counts them across the documents of a file', () => {
+    expect(only(laughs(3)).value).toMatchObject({ l3: expect.any(Array) });
+    const small = { maxDepth: 64, maxAliasNodes: 200 };
+    const doc = 'a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\nb: [*a, *a, *a, *a, *a]\n'; // 5 x 10 = 50 alias nodes
+    const file = parseYamlFile([doc, doc, doc, doc, doc].join('---\n'), 'test.yaml', small);
+    expect(file.documents.map((d) => d.index)).toEqual([0, 1, 2, 3]);
+    expect(file.errors).toEqual([
+      expect.objectContaining({ documentIndex: 4, line: 14, path: '/b/0', message: 'aliases may add at most 200 nodes to a file; *a (10 nodes) goes past that' }),
+    ]);
+  });
+
+  it('a refused document does not use up the budget of the others', () => {
+    const file = parseYamlFile(`${laughs(9)}---\n${laughs(3)}`, 'test.yaml');
+    expect(file.errors.map((e) => e.documentIndex)).toEqual([0]);
+    expect(file.documents.map((d) => d.index)).toEqual([1]);
+  });
+
+  it.each([
+    ['k: &a [x, *a]\n', '/k/1', 1, 11],
+    ['spec: &s\n  name: n\n  self: *s\n', '/spec/self', 3, 9],
+    ['subnets: &s\n- name: *s\n  cidr: 10.0.0.0/24\n', '/subnets/0/name', 2, 9],
+    ['a: &a {b: &b [*a]}\n', '/a/b/0', 1, 15],
+  ])('refuses the circular value in %j at %j', (text, path, line, column) => {
+    expect(parseError(text)).toMatchObject({ path, line, column, kind: 'limit', message: expect.stringContaining('circular') });
+  });
+
+  it('refuses only the document with a circular value', () => {
+    const file = parseYamlFile('a: 1\n---\nb: &b [*b]\n---\nc: 3\n');
+    expect(file.documents.map((d) => d.value)).toEqual([{ a: 1 }, { c: 3 }]);
+    expect(file.errors).toEqual([expect.objectContaining({ documentIndex: 1, path: '/b/0' })]);
+  });
+
+  it('refuses nesting deeper than the limit, without running out of stack', () => {
+    const deep = (n: number) => `a: ${'['.repeat(n)}${']'.repeat(n)}\n`;
+    expect(docs(deep(63))).toHaveLength(1);
+    for (const n of [64, 1000, 100_000]) {
+      expect(parseError(deep(n))).toMatchObject({ message: 'nesting is deeper than 64 levels', line: 1, documentIndex: 0, kind: 'limit' });
+    }
+  });
+
+  it('counts nesting with aliases expanded', () => {
+    // Each level nests the previous one 8 levels deeper: 10 levels are 80 deep, 4 aliases only.
+    let text = 'l0: &l0 x\n';
+    for (let i = 1; i <= 10; i++) text += `l${i}: &l${i} [[[[[[[[*l${i - 1}]]]]]]]]\n`;
+    expect(parseError(text)).toMatchObject({
+      message: 'with the alias *l7 expanded, nesting is deeper than 64 levels',
+      line: 9,
+      path: '/l8/0/0/0/0/0/0/0/0',
+      kind: 'limit',
+    });
   });
 });
 
@@ -323,19 +396,20 @@ describe('empty documents', () => {
 
 describe('syntax errors', () => {
   it.each([
-    ['a: 1\nb: : 2\n', 'bad indentation of a mapping entry', 2, 4, 0],
-    ['a:\n\t- b\n', 'tab characters must not be used in indentation', 2, 1, 0],
-    ['key: "bad \\q escape"\n', 'unknown escape sequence', 1, 12, 0],
-    ['a: 1\n---\nb: [1,\nc: 2\n', 'deficient indentation', 4, 1, 1],
-    ["kind: A\n---\nkind: B\n---\nkind: 'unterminated\n", 'deficient indentation', 6, 1, 2],
-    ['a: 1\n---\n---\nb: [\n', 'deficient indentation', 5, 1, 2],
-    ['---\n---\n- ]\n', 'end of the stream or a document separator is expected', 3, 3, 1],
-    ['# c\n---\na: 1\n...\nb: {\n', 'deficient indentation', 6, 1, 1], // bare document after `...`
-    ['x: !foo bar\n', 'unknown scalar tag !<!foo>', 1, 4, 0],
-    ['a: 1\n---\nb: *nope\n', 'unidentified alias "nope"', 3, 5, 1],
-    ['a: 1\n---\nb: *nope\n---\nc: 1\n', 'unidentified alias "nope"', 3, 5, 1],
-  ])('%j: %s at %i:%i in document %i', (text, message, line, column, documentIndex) => {
-    expect(parseError(text)).toEqual({ message, line, column, documentIndex });
+    // The path is that of the last node that parses before the error, when the text up to it parses.
+    ['a: 1\nb: : 2\n', 'bad indentation of a mapping entry', 2, 4, 0, '/b'],
+    ['a:\n\t- b\n', 'tab characters must not be used in indentation', 2, 1, 0, '/a'],
+    ['key: "bad \\q escape"\n', 'unknown escape sequence', 1, 12, 0, '/key'],
+    ['a: 1\n---\nb: [1,\nc: 2\n', 'deficient indentation', 4, 1, 1, undefined],
+    ["kind: A\n---\nkind: B\n---\nkind: 'unterminated\n", 'deficient indentation', 6, 1, 2, undefined],
+    ['a: 1\n---\n---\nb: [\n', 'deficient indentation', 5, 1, 2, undefined],
+    ['---\n---\n- ]\n', 'end of the stream or a document separator is expected', 3, 3, 1, ''],
+    ['# c\n---\na: 1\n...\nb: {\n', 'deficient indentation', 6, 1, 1, undefined], // bare document after `...`
+    ['x: !foo bar\n', 'unknown scalar tag !<!foo>', 1, 4, 0, '/x'],
+    ['a: 1\n---\nb: *nope\n', 'unidentified alias "nope"', 3, 5, 1, '/b'],
+    ['a: 1\n---\nb: *nope\n---\nc: 1\n', 'unidentified alias "nope"', 3, 5, 1, '/b'],
+  ])('%j: %s at %i:%i in document %i (path %j)', (text, message, line, column, documentIndex, path) => {
+    expect(parseError(text)).toEqual({ message, line, column, documentIndex, kind: 'syntax', ...(path === undefined ? {} : { path }) });
   });
 
   it('reports the reason only, without js-yaml snippet or filename', () => {
@@ -348,15 +422,26 @@ describe('syntax errors', () => {
 
 describe('duplicate keys', () => {
   it.each([
-    ['a: 1\na: 2\n', 2, 1, 0],
-    ['{a: 1, a: 2}\n', 1, 8, 0],
-    ['kind: A\n---\nspec:\n  x: 1\n  x: 2\n', 5, 3, 1],
-    ['---\n---\n- {k: 1}\n- k: 1\n  k: 2\n', 5, 3, 1],
-    ['0x10: a\n16: b\n', 2, 1, 0], // same key once resolved
-    ['a: 1\na: 2\n---\nb: 1\n---\n', 2, 1, 0], // not the last document
-    ['---\nx: 0\n---\n---\nkind: B\nkind: C\n---\nkind: D\n', 6, 1, 2],
-  ])('%j is an error at %i:%i in document %i', (text, line, column, documentIndex) => {
-    expect(parseError(text)).toEqual({ message: 'duplicated mapping key', line, column, documentIndex });
+    ['a: 1\na: 2\n', 2, 1, 0, '/a'],
+    ['{a: 1, a: 2}\n', 1, 8, 0, '/a'],
+    ['kind: A\n---\nspec:\n  x: 1\n  x: 2\n', 5, 3, 1, '/spec/x'],
+    ['---\n---\n- {k: 1}\n- k: 1\n  k: 2\n', 5, 3, 1, '/1/k'],
+    ['0x10: a\n16: b\n', 2, 1, 0, '/16'], // same key once resolved
+    ['a: 1\na: 2\n---\nb: 1\n---\n', 2, 1, 0, '/a'], // not the last document
+    ['---\nx: 0\n---\n---\nkind: B\nkind: C\n---\nkind: D\n', 6, 1, 2, '/kind'],
+    ['"a/b~c": 1\n\'a/b~c\': 2\n', 2, 1, 0, '/a~1b~0c'], // quoted, and escaped in the path
+  ])('%j is an error at %i:%i in document %i, naming the key (%j)', (text, line, column, documentIndex, path) => {
+    const key = path.split('/').pop()!.replace(/~1/g, '/').replace(/~0/g, '~');
+    expect(parseError(text)).toEqual({ message: `duplicated mapping key ${JSON.stringify(key)}`, line, column, documentIndex, path, kind: 'syntax' });
+  });
+
+  it('refuses only the document with the duplicate key; the others are read', () => {
+    const file = parseYamlFile('a: 1\n---\nb: 1\nb: 2\n---\nc: 3\n', 'test.yaml');
+    expect(file.documents.map((d) => [d.index, d.value])).toEqual([
+      [0, { a: 1 }],
+      [2, { c: 3 }],
+    ]);
+    expect(file.errors).toEqual([{ message: 'duplicated mapping key "b"', line: 4, column: 1, documentIndex: 1, path: '/b', kind: 'syntax' }]);
   });
 });
 
@@ -403,10 +488,10 @@ describe('CRLF and CR line endings', () => {
   });
 
   it.each([
-    ['a: 1\r\nb: : 2\r\n', 'bad indentation of a mapping entry', 2, 4, 0],
-    ['a: 1\r\n---\r\nb: 1\r\nb: 2\r\n', 'duplicated mapping key', 4, 1, 1],
-  ])('error in %j at %i:%i', (text, message, line, column, documentIndex) => {
-    expect(parseError(text)).toEqual({ message, line, column, documentIndex });
+    ['a: 1\r\nb: : 2\r\n', 'bad indentation of a mapping entry', 2, 4, 0, '/b'],
+    ['a: 1\r\n---\r\nb: 1\r\nb: 2\r\n', 'duplicated mapping key "b"', 4, 1, 1, '/b'],
+  ])('error in %j: %s at %i:%i', (text, message, line, column, documentIndex, path) => {
+    expect(parseError(text)).toEqual({ message, line, column, documentIndex, path, kind: 'syntax' });
   });
 
   it('treats a lone CR as a line break', () => {

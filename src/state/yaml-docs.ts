@@ -46,7 +46,7 @@ export interface YamlDocument {
 }
 
 export interface YamlParseError {
-  /** js-yaml's reason, without the source snippet. */
+  /** js-yaml's reason (or ours, for the limits below), without the source snippet. */
   message: string;
   /** 1-based; 1 when js-yaml reported no location. */
   line: number;
@@ -54,37 +54,81 @@ export interface YamlParseError {
   column: number;
   /** 0-based index of the document the error is in, when determinable. */
   documentIndex: number | undefined;
+  /**
+   * JSON pointer of the field the error is at ('' for the document root): the duplicated key, the
+   * alias, or for a syntax error the last node that parsed before it. Absent when unknown.
+   */
+  path?: string;
+  /** 'syntax': the text is not YAML (js-yaml's reasons, duplicate keys, unknown tags and aliases);
+   *  'limit': valid YAML refused by one of the limits in `YamlLimits`. */
+  kind: 'syntax' | 'limit';
 }
 
 export type YamlParseResult = { ok: true; documents: YamlDocument[] } | { ok: false; error: YamlParseError };
 
 /**
- * Parses every document of `text`. Never throws: syntax errors, duplicate keys,
- * unknown tags and any other js-yaml failure come back as `ok: false`.
+ * What bad input may cost. Aliases are what make YAML dangerous to read: a few lines of nested
+ * aliases ("billion laughs") stand for billions of nodes to anything that walks the value (schema
+ * validation, JSON.stringify), and an alias inside its own anchor is a circular value.
  */
-export function parseYamlDocuments(text: string, filename?: string): YamlParseResult {
+export interface YamlLimits {
+  /** Deepest nesting of collections, counted with every alias expanded. */
+  maxDepth: number;
+  /** Most nodes that aliases may add to one file, counted with every alias expanded (a document
+   *  that would go past it is refused, and does not count against the others). */
+  maxAliasNodes: number;
+}
+
+export const YAML_LIMITS: Readonly<YamlLimits> = { maxDepth: 64, maxAliasNodes: 100_000 };
+
+/** Every document of a file that could be read, and an error for each that could not. */
+export interface YamlFile {
+  /** The documents that parsed, in order (their `index` counts the refused ones too). */
+  documents: YamlDocument[];
+  /**
+   * A syntax error stops the whole file (the parser cannot tell where documents end after it): one
+   * error and no documents. Otherwise one error per refused document (duplicate key, unknown tag or
+   * alias, a circular alias, an alias past the budget or the depth limit), in document order.
+   */
+  errors: YamlParseError[];
+}
+
+/**
+ * Parses every document of `text`. Never throws: syntax errors, duplicate keys,
+ * unknown tags and any other js-yaml failure come back as `ok: false` (the first error).
+ */
+export function parseYamlDocuments(text: string, filename?: string, limits: YamlLimits = YAML_LIMITS): YamlParseResult {
+  const file = parseYamlFile(text, filename, limits);
+  const error = file.errors[0];
+  return error === undefined ? { ok: true, documents: file.documents } : { ok: false, error };
+}
+
+/** Parses every document of `text`, refusing bad documents one by one. Never throws. */
+export function parseYamlFile(text: string, filename?: string, limits: YamlLimits = YAML_LIMITS): YamlFile {
   const lines = new LineIndex(text);
   let events: Event[];
   try {
-    events = parseEvents(text, filename === undefined ? {} : { filename });
+    events = parseEvents(text, { maxDepth: limits.maxDepth, ...(filename === undefined ? {} : { filename }) });
   } catch (err) {
-    return { ok: false, error: toParseError(err, (offset) => documentIndexFromText(lines, offset)) };
+    const error = toParseError(err, (offset) => documentIndexFromText(lines, offset), 'syntax');
+    if (/nesting exceeded maxDepth/.test(error.message)) {
+      error.message = `nesting is deeper than ${limits.maxDepth} levels`;
+      error.kind = 'limit';
+    }
+    const path = syntaxErrorPath(text, lines, error);
+    if (path !== undefined) error.path = path;
+    return { documents: [], errors: [error] };
   }
 
   const spans = splitDocuments(events, lines);
-  let values: unknown[];
-  try {
-    values = constructFromEvents(events, { source: text, schema: CORE_SCHEMA, ...(filename === undefined ? {} : { filename }) });
-  } catch (err) {
-    return { ok: false, error: toParseError(err, (offset) => documentIndexFromSpans(spans, offset)) };
-  }
-
   if (spans.length === 0) {
     // Only comments / whitespace (or nothing): one empty document, as a user would count it.
-    return { ok: true, documents: [new Doc(0, null, text, events, lines, undefined, 0)] };
+    return { documents: [new Doc(0, null, text, events, lines, undefined, 0)], errors: [] };
   }
 
   const documents: YamlDocument[] = [];
+  const errors: YamlParseError[] = [];
+  const budget = { used: 0 };
   let markers: number[] | undefined;
   let markerCursor = 0;
   let markerIdx = 0;
@@ -107,9 +151,29 @@ export function parseYamlDocuments(text: string, filename?: string): YamlParseRe
         anchor = span.contentBefore;
       }
     }
-    documents.push(new Doc(i, values[i] ?? null, text, events, lines, span, anchor));
+    const problem = inspectDocument(text, lines, events, span, limits, budget);
+    if (problem !== undefined) {
+      const at = lines.position(Math.max(problem.offset, 0));
+      errors.push({ message: problem.message, line: at.line, column: at.column, documentIndex: i, path: problem.path, kind: problem.kind });
+      continue;
+    }
+    let value: unknown;
+    try {
+      [value] = constructFromEvents(events.slice(span.first, span.end), {
+        source: text,
+        schema: CORE_SCHEMA,
+        ...(filename === undefined ? {} : { filename }),
+      });
+    } catch (err) {
+      const error = toParseError(err, () => i, 'syntax');
+      const mark = err instanceof YAMLException ? err.mark?.position : undefined;
+      if (typeof mark === 'number' && mark >= 0) error.path = pathAtOffset(text, lines, events, span, mark);
+      errors.push(error);
+      continue;
+    }
+    documents.push(new Doc(i, value ?? null, text, events, lines, span, anchor));
   }
-  return { ok: true, documents };
+  return { documents, errors };
 }
 
 // ---------------------------------------------------------------------------
@@ -372,18 +436,23 @@ class Doc implements YamlDocument {
 
   /** The property name js-yaml's default `{}` mapping uses for this key: `String(constructedKey)`. */
   #jsKey(key: Event): string | null {
-    if (key.type !== EVENT_ID.SCALAR) return null; // alias or complex key
-    const text = getScalarValue(this.#text, key);
-    if (key.tagStart < 0 && (key.style !== SCALAR_STYLE.PLAIN || !MAY_RESOLVE_TO_NON_STRING.test(text))) return text;
-    // Plain scalars such as `1`, `0x10`, `~`, `true` or explicitly tagged keys:
-    // let js-yaml resolve the key exactly as it did when constructing the value.
-    try {
-      const docEvent = this.#events[this.#span!.first] as DocumentEvent;
-      const [value] = constructFromEvents([docEvent, key, { type: EVENT_ID.POP }], { source: this.#text, schema: CORE_SCHEMA });
-      return value !== null && typeof value === 'object' ? null : String(value);
-    } catch {
-      return text;
-    }
+    return keyString(this.#text, this.#events[this.#span!.first] as DocumentEvent, key);
+  }
+}
+
+/** The property name js-yaml's default `{}` mapping gives a key event (`String(constructedKey)`);
+ *  null for keys that are not scalars (aliases, complex keys). */
+function keyString(text: string, docEvent: DocumentEvent, key: Event): string | null {
+  if (key.type !== EVENT_ID.SCALAR) return null; // alias or complex key
+  const value = getScalarValue(text, key);
+  if (key.tagStart < 0 && (key.style !== SCALAR_STYLE.PLAIN || !MAY_RESOLVE_TO_NON_STRING.test(value))) return value;
+  // Plain scalars such as `1`, `0x10`, `~`, `true` or explicitly tagged keys:
+  // let js-yaml resolve the key exactly as it does when constructing the value.
+  try {
+    const [resolved] = constructFromEvents([docEvent, key, { type: EVENT_ID.POP }], { source: text, schema: CORE_SCHEMA });
+    return resolved !== null && typeof resolved === 'object' ? null : String(resolved);
+  } catch {
+    return value;
   }
 }
 
@@ -441,9 +510,263 @@ function scalarStart(lines: LineIndex, ev: ScalarEvent): number {
 }
 
 // ---------------------------------------------------------------------------
+// Walking a document's events with the path of each node
+
+interface Frame {
+  kind: 'map' | 'seq';
+  /** Path token of the child being read: its key (mappings) or index (sequences). */
+  token: string;
+  /** Mappings: the next node is a key. */
+  expectKey: boolean;
+  index: number;
+  /** Mappings: the keys seen so far (created on first use). */
+  keys: Set<string> | undefined;
+  /** Nodes in this collection with aliases expanded, itself included. */
+  size: number;
+  /** Collections on the deepest path from here down, itself included, aliases expanded. */
+  height: number;
+  anchor: AnchorInfo | undefined;
+}
+
+interface AnchorInfo {
+  /** Still being read: an alias to it now would be inside it. */
+  open: boolean;
+  size: number;
+  height: number;
+}
+
+/** Keeps the path of the node being read while a document's events go by. */
+class PathWalker {
+  readonly frames: Frame[] = [];
+  readonly #text: string;
+  readonly #docEvent: DocumentEvent;
+
+  constructor(text: string, docEvent: DocumentEvent) {
+    this.#text = text;
+    this.#docEvent = docEvent;
+  }
+
+  /** The JSON pointer of the node being read. */
+  pointer(): string {
+    let out = '';
+    for (const f of this.frames) out += `/${f.token.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    return out;
+  }
+
+  /**
+   * Called when a node event starts; for a mapping key, sets the path token and returns the key as
+   * the constructed object holds it (null for keys that are not scalars). Undefined when not a key.
+   */
+  start(ev: Event): string | null | undefined {
+    const top = this.frames[this.frames.length - 1];
+    if (top === undefined || top.kind !== 'map' || !top.expectKey) return undefined;
+    const key = keyString(this.#text, this.#docEvent, ev);
+    top.token = key ?? '?';
+    return key;
+  }
+
+  open(kind: 'map' | 'seq', anchor: AnchorInfo | undefined): void {
+    this.frames.push({ kind, token: kind === 'seq' ? '0' : '', expectKey: true, index: 0, keys: undefined, size: 1, height: 1, anchor });
+  }
+
+  /** Closes the innermost collection and returns it. */
+  close(): Frame {
+    const f = this.frames.pop()!;
+    if (f.anchor !== undefined) {
+      f.anchor.open = false;
+      f.anchor.size = f.size;
+      f.anchor.height = f.height;
+    }
+    this.done(f.size, f.height);
+    return f;
+  }
+
+  /** A node of `size` nodes and `height` nesting levels has been read. */
+  done(size: number, height: number): void {
+    const top = this.frames[this.frames.length - 1];
+    if (top === undefined) return;
+    top.size += size;
+    if (height + 1 > top.height) top.height = height + 1;
+    if (top.kind === 'map') {
+      top.expectKey = !top.expectKey;
+    } else {
+      top.index++;
+      top.token = String(top.index);
+    }
+  }
+}
+
+interface DocumentProblem {
+  offset: number;
+  message: string;
+  path: string;
+  kind: YamlParseError['kind'];
+}
+
+/**
+ * Checks a parsed document before it is constructed: duplicate keys (named, with their path),
+ * aliases inside the node they refer to (circular values), and the limits on what aliases expand
+ * to. Linear in the events; nothing is expanded. `budget.used` counts the alias nodes of the
+ * documents accepted so far.
+ */
+function inspectDocument(
+  text: string,
+  lines: LineIndex,
+  events: Event[],
+  span: DocSpan,
+  limits: YamlLimits,
+  budget: { used: number },
+): DocumentProblem | undefined {
+  const walker = new PathWalker(text, events[span.first] as DocumentEvent);
+  const anchors = new Map<string, AnchorInfo>();
+  let used = 0;
+  const anchorOf = (ev: { anchorStart: number; anchorEnd: number }): string | undefined =>
+    ev.anchorStart >= 0 ? text.slice(ev.anchorStart, ev.anchorEnd) : undefined;
+  for (let i = span.first + 1; i < span.end - 1; i++) {
+    const ev = events[i]!;
+    switch (ev.type) {
+      case EVENT_ID.SCALAR: {
+        const key = walker.start(ev);
+        if (typeof key === 'string') {
+          const top = walker.frames[walker.frames.length - 1]!;
+          top.keys ??= new Set();
+          if (top.keys.has(key)) {
+            return { offset: nodeOffset(lines, ev), message: `duplicated mapping key ${JSON.stringify(key)}`, path: walker.pointer(), kind: 'syntax' };
+          }
+          top.keys.add(key);
+        }
+        const name = anchorOf(ev);
+        if (name !== undefined) anchors.set(name, { open: false, size: 1, height: 0 });
+        walker.done(1, 0);
+        break;
+      }
+      case EVENT_ID.ALIAS: {
+        walker.start(ev);
+        const name = text.slice(ev.anchorStart, ev.anchorEnd);
+        const target = anchors.get(name);
+        if (target === undefined) {
+          walker.done(1, 0); // js-yaml reports the unidentified alias
+          break;
+        }
+        const at = { offset: ev.anchorStart - 1, path: walker.pointer(), kind: 'limit' as const };
+        if (target.open) {
+          return { ...at, message: `the alias *${name} is inside the node it refers to: a circular value` };
+        }
+        used += target.size;
+        if (budget.used + used > limits.maxAliasNodes) {
+          return {
+            ...at,
+            message: `aliases may add at most ${limits.maxAliasNodes} nodes to a file; *${name} (${target.size} nodes) goes past that`,
+          };
+        }
+        if (walker.frames.length + target.height > limits.maxDepth) {
+          return { ...at, message: `with the alias *${name} expanded, nesting is deeper than ${limits.maxDepth} levels` };
+        }
+        walker.done(target.size, target.height);
+        break;
+      }
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE: {
+        walker.start(ev);
+        const name = anchorOf(ev);
+        let info: AnchorInfo | undefined;
+        if (name !== undefined) {
+          info = { open: true, size: 0, height: 0 };
+          anchors.set(name, info);
+        }
+        walker.open(ev.type === EVENT_ID.MAPPING ? 'map' : 'seq', info);
+        break;
+      }
+      case EVENT_ID.POP:
+        walker.close();
+        break;
+      default:
+        break;
+    }
+  }
+  budget.used += used;
+  return undefined;
+}
+
+/** The path of the last node of the document that starts at or before `offset`. */
+function pathAtOffset(text: string, lines: LineIndex, events: Event[], span: DocSpan, offset: number): string {
+  const walker = new PathWalker(text, events[span.first] as DocumentEvent);
+  let found = '';
+  for (let i = span.first + 1; i < span.end - 1; i++) {
+    const ev = events[i]!;
+    if (ev.type === EVENT_ID.POP) {
+      walker.close();
+      continue;
+    }
+    walker.start(ev);
+    const at = nodeOffset(lines, ev);
+    if (at > offset) break;
+    if (at >= 0) found = walker.pointer();
+    if (ev.type === EVENT_ID.MAPPING || ev.type === EVENT_ID.SEQUENCE) walker.open(ev.type === EVENT_ID.MAPPING ? 'map' : 'seq', undefined);
+    else walker.done(1, 0);
+  }
+  return found;
+}
+
+/**
+ * For a syntax error (the parser gives no events): the path of the last node before the error,
+ * from parsing the error's document up to the error (or up to the error's line). Undefined when
+ * neither parses.
+ */
+function syntaxErrorPath(text: string, lines: LineIndex, error: YamlParseError): string | undefined {
+  if (error.line === 1 && error.column === 1 && error.documentIndex === undefined) return undefined;
+  const errorOffset = Math.min(lines.start(error.line - 1) + error.column - 1, text.length);
+  const docStart = documentStartBefore(lines, errorOffset);
+  // Up to the error; else up to the first key on the error's line (`  x: [[[...` is at x); else
+  // up to the start of that line.
+  const lineStart = lines.start(error.line - 1);
+  const key = /^[^:#]*:(?=\s|$)/.exec(lines.text(error.line - 1));
+  const candidates = [errorOffset, ...(key !== null && lineStart + key[0].length < errorOffset ? [lineStart + key[0].length] : []), lineStart];
+  for (const end of candidates) {
+    if (end <= docStart) continue;
+    const prefix = text.slice(docStart, end);
+    let events: Event[];
+    try {
+      events = parseEvents(prefix, { maxDepth: YAML_LIMITS.maxDepth });
+    } catch {
+      continue;
+    }
+    const spans = splitDocuments(events, new LineIndex(prefix));
+    const last = spans[spans.length - 1];
+    if (last === undefined) return '';
+    return pathAtOffset(prefix, new LineIndex(prefix), events, last, prefix.length);
+  }
+  return undefined;
+}
+
+/** Offset where the document containing `offset` starts (its `---` line, or its first line). */
+function documentStartBefore(lines: LineIndex, offset: number): number {
+  let start = 0;
+  let open = false;
+  for (let line = 0; line < lines.count; line++) {
+    const at = lines.start(line);
+    if (at > offset) break;
+    const content = lines.text(line);
+    if (isMarker(content, '---')) {
+      start = at;
+      open = true;
+    } else if (isMarker(content, '...')) {
+      open = false;
+    } else if (!open) {
+      const trimmed = content.trimStart();
+      if (trimmed !== '' && !trimmed.startsWith('#') && !content.startsWith('%')) {
+        start = at;
+        open = true;
+      }
+    }
+  }
+  return start;
+}
+
+// ---------------------------------------------------------------------------
 // Errors
 
-function toParseError(err: unknown, documentAt: (offset: number) => number | undefined): YamlParseError {
+function toParseError(err: unknown, documentAt: (offset: number) => number | undefined, kind: YamlParseError['kind']): YamlParseError {
   if (err instanceof YAMLException) {
     const mark = err.mark;
     if (mark !== undefined && Number.isInteger(mark.position) && mark.position >= 0) {
@@ -452,23 +775,14 @@ function toParseError(err: unknown, documentAt: (offset: number) => number | und
         line: mark.line + 1,
         column: mark.column + 1,
         documentIndex: documentAt(mark.position),
+        kind,
       };
     }
-    return { message: err.reason, line: 1, column: 1, documentIndex: undefined };
+    return { message: err.reason, line: 1, column: 1, documentIndex: undefined, kind };
   }
-  return { message: err instanceof Error ? err.message : String(err), line: 1, column: 1, documentIndex: undefined };
-}
-
-/** For errors found while constructing: the last document whose content starts at or before `offset`. */
-function documentIndexFromSpans(spans: DocSpan[], offset: number): number | undefined {
-  let found: number | undefined;
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
-    if (span.rootOffset < 0) continue;
-    if (span.rootOffset > offset) break;
-    found = i;
-  }
-  return found;
+  // Not js-yaml's own error (e.g. the stack running out): the reason, never a stack trace.
+  const message = err instanceof RangeError ? `the text cannot be parsed (${err.message})` : err instanceof Error ? err.message : String(err);
+  return { message, line: 1, column: 1, documentIndex: undefined, kind };
 }
 
 /**
