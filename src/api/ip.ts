@@ -44,7 +44,8 @@ export function parsePrefix(text: string): Prefix | undefined {
   if (slash < 0) return undefined;
   const addr = parseAddress(text.slice(0, slash));
   const lenText = text.slice(slash + 1);
-  if (!addr || !/^\d{1,3}$/.test(lenText)) return undefined;
+  // The length in plain decimal: `/024` is refused, as Neutron refuses it.
+  if (!addr || !/^(?:0|[1-9]\d{0,2})$/.test(lenText)) return undefined;
   const prefixLength = Number(lenText);
   const bits = addr.version === 4 ? 32 : 128;
   if (prefixLength > bits) return undefined;

@@ -11,7 +11,7 @@ import {
   type VlanPool,
   type VnicAttachment,
 } from '../api/kinds.ts';
-import { parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../api/ip.ts';
+import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../api/ip.ts';
 
 /** One semantic violation: the object (by key), the JSON pointer of the field, and why. */
 export interface SemanticViolation {
@@ -159,12 +159,14 @@ function checkNetworks(
     const physnet = n.spec.physicalNetwork;
     // Providers.
     let neutrons = 0;
+    const ucsm: { name: string; i: number }[] = [];
     (n.spec.providerRefs ?? []).forEach((ref, i) => {
       const p = c.providers.get(ref.name);
       if (!p) {
         if (!c.has('Provider', ref.name)) c.report(n, `/spec/providerRefs/${i}/name`, `Provider "${ref.name}" does not exist`);
         return;
       }
+      if (p.spec.type === 'ucsm') ucsm.push({ name: ref.name, i });
       if (p.spec.type === 'neutron' && ++neutrons > 1) {
         c.report(n, `/spec/providerRefs/${i}`, 'a network can be carried by at most one neutron provider');
       }
@@ -205,8 +207,35 @@ function checkNetworks(
         }
       }
     }
+    // The VLAN ids the backends refuse (Neutron takes 1-4094, as the schema does).
+    const first = ucsm[0];
+    if (first !== undefined) {
+      if (vlan === undefined) {
+        c.report(n, `/spec/providerRefs/${first.i}/name`, `Provider "${first.name}" is a UCS Manager domain, which carries only VLANs; the network is untagged`);
+      } else if (vlan.id !== undefined) {
+        const problem = ucsmVlanProblem(vlan.id);
+        if (problem) c.report(n, '/spec/vlan/id', `${problem} (Provider "${first.name}")`);
+      } else {
+        const alloc = c.allocations.find((a) => a.network === n.metadata.name && a.physicalNetwork === physnet);
+        const problem = alloc && ucsmVlanProblem(alloc.vlan);
+        if (problem) c.report(n, '/spec/vlan/poolRef/name', `the VLAN allocated from pool "${alloc!.pool}": ${problem} (Provider "${first.name}")`);
+      }
+    }
     checkSubnets(n, c.report);
   }
+}
+
+/**
+ * Why UCS Manager refuses a VLAN id, or undefined: it takes 1-4042 and 4048-4093 (4043-4047, 4094
+ * and 4095 are its own), and the default reserved block 3915-4042 holds internal VLANs
+ * (docs: the UCSM reference, fabricVlan.id and fabricReservedVlan).
+ */
+export function ucsmVlanProblem(vlan: number): string | undefined {
+  if (!Number.isInteger(vlan) || vlan < 1 || (vlan > 4042 && vlan < 4048) || vlan > 4093) {
+    return `VLAN ${vlan} is outside UCS Manager's ranges (1-4042, 4048-4093)`;
+  }
+  if (vlan >= 3915 && vlan <= 4042) return `VLAN ${vlan} is in UCS Manager's reserved block 3915-4042`;
+  return undefined;
 }
 
 function checkSubnets(n: Network, report: Report): void {
@@ -234,34 +263,78 @@ function checkSubnets(n: Network, report: Report): void {
       const a = parseAddress(text);
       if (!a) report(n, pointer, `"${text}" is not an IP address`);
       else if (!prefixContains(prefix, a)) report(n, pointer, `${what} ${text} is outside ${s.cidr}`);
-      return a;
+      return a && prefixContains(prefix, a) ? a : undefined;
     };
-    if (s.gateway !== undefined && s.gateway !== 'none') inside(s.gateway, `${at}/gateway`, 'gateway');
+    // What Neutron refuses later (neutron/ipam/utils.py, db_base_plugin_v2._validate_subnet): an IPv4
+    // gateway on the network or broadcast address; pools that reach the network address (or, IPv4,
+    // the broadcast address), overlap each other, or hold the gateway.
+    const gw = s.gateway !== undefined && s.gateway !== 'none' ? inside(s.gateway, `${at}/gateway`, 'gateway') : undefined;
+    if (gw && prefix.version === 4 && (gw.value === prefix.first || gw.value === prefix.last)) {
+      report(n, `${at}/gateway`, `${s.gateway} is the ${gw.value === prefix.first ? 'network' : 'broadcast'} address of ${prefix.canonical}`);
+    }
+    const pools: { first: bigint; last: bigint; j: number; text: string }[] = [];
     (s.allocationPools ?? []).forEach((p, j) => {
       const a = inside(p.start, `${at}/allocationPools/${j}/start`, 'start');
       const b = inside(p.end, `${at}/allocationPools/${j}/end`, 'end');
-      if (a && b && a.version === b.version && a.value > b.value) {
+      if (!a || !b) return;
+      if (a.value > b.value) {
         report(n, `${at}/allocationPools/${j}/end`, `${p.end} comes before start ${p.start}`);
+        return;
       }
-      const gw = s.gateway && s.gateway !== 'none' ? parseAddress(s.gateway) : undefined;
-      if (a && b && gw && gw.version === a.version && gw.value >= a.value && gw.value <= b.value) {
+      if (a.value === prefix.first) report(n, `${at}/allocationPools/${j}/start`, `${p.start} is the network address of ${prefix.canonical}`);
+      if (prefix.version === 4 && b.value === prefix.last) {
+        report(n, `${at}/allocationPools/${j}/end`, `${p.end} is the broadcast address of ${prefix.canonical}`);
+      }
+      if (gw && gw.value >= a.value && gw.value <= b.value) {
         report(n, `${at}/allocationPools/${j}`, `contains the gateway ${s.gateway}`);
       }
+      for (const o of pools) {
+        if (a.value <= o.last && o.first <= b.value) report(n, `${at}/allocationPools/${j}`, `overlaps allocation pool ${o.j} (${o.text})`);
+      }
+      pools.push({ first: a.value, last: b.value, j, text: `${p.start}-${p.end}` });
     });
+    const dns = new Map<bigint, number>();
     (s.dnsServers ?? []).forEach((d, j) => {
-      if (!parseAddress(d)) report(n, `${at}/dnsServers/${j}`, `"${d}" is not an IP address`);
+      const a = parseAddress(d);
+      if (!a) report(n, `${at}/dnsServers/${j}`, `"${d}" is not an IP address`);
+      else if (a.version !== prefix.version) report(n, `${at}/dnsServers/${j}`, `is IPv${a.version} but the subnet is IPv${prefix.version}`);
+      else if (dns.has(a.value)) report(n, `${at}/dnsServers/${j}`, `${d} is already given at index ${dns.get(a.value)}`);
+      else dns.set(a.value, j);
     });
+    const routes = new Map<string, number>();
     (s.hostRoutes ?? []).forEach((r, j) => {
       const dst = parsePrefix(r.destination);
       if (!dst) report(n, `${at}/hostRoutes/${j}/destination`, `"${r.destination}" is not a prefix in CIDR notation`);
+      else if (dst.address !== dst.first) {
+        report(n, `${at}/hostRoutes/${j}/destination`, `"${r.destination}" has host bits set; the prefix is ${dst.canonical}`);
+      } else if (dst.version !== prefix.version) {
+        report(n, `${at}/hostRoutes/${j}/destination`, `is IPv${dst.version} but the subnet is IPv${prefix.version}`);
+      }
       const hop = parseAddress(r.nexthop);
       if (!hop) report(n, `${at}/hostRoutes/${j}/nexthop`, `"${r.nexthop}" is not an IP address`);
       else if (dst && dst.version !== hop.version) {
         report(n, `${at}/hostRoutes/${j}/nexthop`, `is IPv${hop.version} but the destination is IPv${dst.version}`);
+      } else if (hop.version !== prefix.version) {
+        report(n, `${at}/hostRoutes/${j}/nexthop`, `is IPv${hop.version} but the subnet is IPv${prefix.version}`);
+      }
+      if (dst && hop) {
+        const id = `${dst.canonical} ${formatAddress(hop)}`;
+        const first = routes.get(id);
+        if (first !== undefined) report(n, `${at}/hostRoutes/${j}`, `the same route is already given at index ${first}`);
+        else routes.set(id, j);
       }
     });
-    if (prefix.version === 4 && (s.ipv6AddressMode || s.ipv6RaMode)) {
-      report(n, s.ipv6AddressMode ? `${at}/ipv6AddressMode` : `${at}/ipv6RaMode`, 'is only for IPv6 subnets');
+    if (prefix.version === 4) {
+      if (s.ipv6AddressMode) report(n, `${at}/ipv6AddressMode`, 'is only for IPv6 subnets');
+      if (s.ipv6RaMode) report(n, `${at}/ipv6RaMode`, 'is only for IPv6 subnets');
+    } else {
+      if (s.ipv6AddressMode && s.ipv6RaMode && s.ipv6AddressMode !== s.ipv6RaMode) {
+        report(n, `${at}/ipv6RaMode`, `is ${s.ipv6RaMode} but ipv6AddressMode is ${s.ipv6AddressMode}; when both are given they must be the same`);
+      }
+      const mode = s.ipv6AddressMode ?? s.ipv6RaMode;
+      if ((mode === 'slaac' || mode === 'dhcpv6-stateless') && prefix.prefixLength !== 64) {
+        report(n, `${at}/cidr`, `${mode} addresses (EUI-64) need a /64 prefix, not /${prefix.prefixLength}`);
+      }
     }
   });
 }
