@@ -18,7 +18,7 @@ import { admissionContext, MemoryRecords, StateDirRecords, type RecordStore } fr
 import { readJsonFile } from '../state/atomic-file.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StateDir } from '../state/state-dir.ts';
+import { StateDir, type StateDirLockLostError } from '../state/state-dir.ts';
 
 /** Standalone agents write their reports to `<state>/hosts/<Host>.json`. */
 export const HOST_REPORTS_DIR = 'hosts';
@@ -58,13 +58,34 @@ export class FileMode {
   #agentHost: string | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #lostError: StateDirLockLostError | undefined;
+  #halted: Promise<void> | undefined;
+  /**
+   * Resolves once the state directory has lost its lock (it was deleted or replaced while this process
+   * ran) and everything that could act — the engine, the host agent, the report poller — has stopped.
+   * Never resolves otherwise. `run` and `apply` then exit with {@link lostError}.
+   */
+  readonly lost: Promise<StateDirLockLostError>;
 
-  private constructor(engine: Engine, records: RecordStore, state: StateDir | undefined, dir: string, stateDir: string) {
+  private constructor(engine: Engine, records: RecordStore, state: StateDir | undefined, dir: string, stateDir: string, log: Logger) {
     this.engine = engine;
     this.records = records;
     this.#state = state;
     this.#dir = dir;
     this.#stateDir = stateDir;
+    this.lost = new Promise((res) => {
+      state?.onLost((err) => {
+        this.#lostError = err;
+        log.error({ state: state.root }, err.message);
+        this.#halted = this.#halt();
+        void this.#halted.then(() => res(err));
+      });
+    });
+  }
+
+  /** Why this process must stop: its state directory lost its lock. Undefined while it has not. */
+  get lostError(): StateDirLockLostError | undefined {
+    return this.#lostError;
   }
 
   static async open(o: FileModeOptions): Promise<FileMode> {
@@ -89,7 +110,7 @@ export class FileMode {
       dryRun: o.dryRun,
       hooks: o.hooks,
     });
-    return new FileMode(engine, records, state, o.config.dir, o.config.stateDir);
+    return new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
   }
 
   /** Reads and admits the manifests, and hands the result to the engine. */
@@ -130,6 +151,7 @@ export class FileMode {
    * Returns the Host's name, or undefined when this process carries no Host.
    */
   startAgent(config: Config, log: Logger, opts: { loop: boolean; intervalMs?: number }): string | undefined {
+    if (this.#closed) return undefined; // stopped (e.g. the state directory lost its lock): acts no more
     const name = config.host ?? (this.engine.store.object('Host', hostname()) ? hostname() : undefined);
     if (!name) return undefined;
     const dir = this.#dir;
@@ -148,11 +170,17 @@ export class FileMode {
     return name;
   }
 
-  async close(): Promise<void> {
+  /** Stops everything that acts on backends or reads reports; the state directory stays open. */
+  async #halt(): Promise<void> {
     this.#closed = true;
     if (this.#reportTimer) clearTimeout(this.#reportTimer);
     await this.agent?.stop();
     await this.engine.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.#halted;
+    await this.#halt();
     await this.#state?.close();
   }
 }

@@ -151,6 +151,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           settled = (await fm.engine.settle(c.timeoutMs, progress.tick)) && settled;
         }
         progress.done();
+        if (fm.lostError) throw fm.lostError; // the state directory was deleted or replaced: stop, say why
         const states = fm.engine.states();
         print(statusTable(fm.records.list(), new Date()));
         const bad = states.filter((s) => s.state !== 'ready');
@@ -220,12 +221,14 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       fm.watchHostReports(c.stateDir);
       void reload();
       const watcher = watchDirectory(c.dir!, () => void reload(), 250, [c.stateDir]);
-      await (deps.stopSignal ?? signalled());
+      // A state directory that lost its lock (deleted or replaced) stops run too, with exit code 1.
+      await Promise.race([deps.stopSignal ?? signalled(), fm.lost]);
       log.info('stopping');
       stopping = true;
       await watcher.close();
       await fm.close();
       await demo?.stop();
+      if (fm.lostError) throw fm.lostError;
       code = EXIT.ok;
     });
 
