@@ -1,13 +1,24 @@
 // Reading manifest files from paths (files or directories, recursively).
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { ManifestFile } from '../state/admit.ts';
+import { MAX_MANIFEST_BYTES, type ManifestFile } from '../state/admit.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+const CREDENTIALS = /credential|creds|secret|password/i;
 
-/** Whether a file name is one netform reads as a manifest. Hidden files and directories are skipped. */
+/** Whether a file name is one netform reads as a manifest. Hidden files and directories are skipped.
+ *  (The directory watch wakes on these, credentials files included: a rotated password is news.) */
 export function isManifestName(name: string): boolean {
   return MANIFEST.test(name) && !name.startsWith('.');
+}
+
+/**
+ * Whether a file name is a credentials file's, which a directory's manifests never include (ADR 8):
+ * its name contains `credential`, `creds`, `secret` or `password`, in any case. Such a file is only
+ * read as manifests when it is named on the command line.
+ */
+export function isCredentialsName(name: string): boolean {
+  return CREDENTIALS.test(name);
 }
 
 /** Reads every manifest under the given paths, in a stable order, leaving out anything under
@@ -18,7 +29,31 @@ export async function readManifests(paths: readonly string[], exclude: readonly 
   const skip = exclude.map((e) => resolve(e));
   for (const p of paths) await collect(p, files, true, skip);
   const unique = [...new Set(files)].sort();
-  return Promise.all(unique.map(async (path) => ({ path: display(path), text: await readFile(path, 'utf8') })));
+  return Promise.all(unique.map(async (path) => ({ path: display(path), ...(await readCapped(path)) })));
+}
+
+/** A file's text, or only its size when it is over MAX_MANIFEST_BYTES (admission refuses it). Never
+ *  reads more than one byte past the limit, whatever the file grows to meanwhile. */
+async function readCapped(path: string): Promise<{ text: string; size?: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_MANIFEST_BYTES) return { text: '', size };
+    // One byte more than the size found, to notice a file that grew; then up to the limit.
+    for (const length of [size + 1, MAX_MANIFEST_BYTES + 1]) {
+      const buf = Buffer.alloc(length);
+      let n = 0;
+      while (n < length) {
+        const { bytesRead } = await fh.read(buf, n, length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      if (n < length) return { text: buf.toString('utf8', 0, n) };
+    }
+    return { text: '', size: Math.max((await fh.stat()).size, MAX_MANIFEST_BYTES + 1) };
+  } finally {
+    await fh.close();
+  }
 }
 
 async function collect(path: string, out: string[], explicit: boolean, skip: readonly string[]): Promise<void> {
@@ -30,7 +65,7 @@ async function collect(path: string, out: string[], explicit: boolean, skip: rea
       if (e.name.startsWith('.') || e.name === 'node_modules') continue;
       await collect(join(path, e.name), out, false, skip);
     }
-  } else if (st.isFile() && (explicit || isManifestName(path.split('/').pop()!))) {
+  } else if (st.isFile() && (explicit || (isManifestName(path.split('/').pop()!) && !isCredentialsName(path.split('/').pop()!)))) {
     out.push(path);
   }
 }
