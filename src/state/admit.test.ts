@@ -284,9 +284,9 @@ just a string
 42
 `),
         errors: [
-          { documentIndex: 0, line: 1, column: 1, message: 'a document must be a mapping with apiVersion, kind, metadata and spec' },
-          { documentIndex: 1, line: 4, column: 1, message: 'a document must be a mapping' },
-          { documentIndex: 3, line: 7, column: 1, message: 'a document must be a mapping' },
+          { documentIndex: 0, line: 1, column: 1, field: '(document)', message: 'a document must be a mapping with apiVersion, kind, metadata and spec' },
+          { documentIndex: 1, line: 4, column: 1, field: '(document)', message: 'a document must be a mapping' },
+          { documentIndex: 3, line: 7, column: 1, field: '(document)', message: 'a document must be a mapping' },
         ],
       },
     ],

@@ -194,7 +194,7 @@ function checkDocument(
     return { file, documentIndex: doc.index, line: p.line, column: p.column };
   };
   if (typeof v !== 'object' || Array.isArray(v)) {
-    fail({ ...at(''), message: 'a document must be a mapping with apiVersion, kind, metadata and spec' });
+    fail({ ...at(''), field: '(document)', message: 'a document must be a mapping with apiVersion, kind, metadata and spec' });
     return undefined;
   }
   const raw = v as Record<string, unknown>;
