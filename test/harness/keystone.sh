@@ -3,7 +3,8 @@
 #
 #   test/harness/keystone.sh install                        install the Debian packages if missing (idempotent)
 #   test/harness/keystone.sh start DIR PORT [EXPIRATION]    fresh database and keys, bootstrap, start, wait until /v3 answers
-#   test/harness/keystone.sh stop DIR                       stop the server
+#   test/harness/keystone.sh serve DIR PORT EXPIRATION      one more front end on DIR's database and keys, whose tokens last EXPIRATION s
+#   test/harness/keystone.sh stop DIR                       stop the server and every front end
 #   test/harness/keystone.sh url DIR                        print the identity endpoint (…/v3) of a started server
 #
 # Keystone runs from Debian's /usr/bin/keystone-wsgi-public under Debian's uwsgi (its python3 plugin),
@@ -13,6 +14,12 @@
 # password (DIR/admin-password, mode 0600) — lives under DIR; nothing in /etc is read or written.
 # `bootstrap` creates the user `admin` (role `admin` on project `admin`, domain Default), the region
 # RegionOne and the identity endpoint (public, internal and admin) at http://127.0.0.1:PORT/v3.
+#
+# `serve` is for token-expiry tests: Keystone's token lifetime is global, and Neutron's keystonemiddleware
+# logs in again before every request when tokens live under 2 minutes (keystoneauth renews 120 s before
+# the end), which makes everything slow. So the main server keeps long tokens (for Neutron), and a
+# second uwsgi on the same database and fernet keys issues short ones: they are the same Keystone, and
+# the main server honours the expiry written into each fernet token.
 set -euo pipefail
 
 log() { printf '[keystone.sh] %s\n' "$*" >&2; }
@@ -101,20 +108,25 @@ EOF
   sqlite3 "$DIR/state/keystone.sqlite" 'PRAGMA journal_mode=WAL;' > /dev/null
   log "database, keys and bootstrap in $((SECONDS - t0)) s"
 
+  serve_uwsgi "$PORT" uwsgi "$DIR/etc/keystone.conf"
+}
+
+serve_uwsgi() { # port name config-files(;-separated, inside DIR/etc)
+  local port=$1 name=$2 files=$3 url="http://127.0.0.1:$1/v3"
   # Debian's python3 plugin embeds Debian's Python; keep a pyenv's variables out of it.
   # Several single-threaded workers, not threads: Keystone's SQLite connections break when one is
   # finished from another thread (sqlite3.ProgrammingError, then "database is locked" 500s).
   # --http-socket answers HTTP/1.1 and closes the connection without saying so; a keep-alive client
   # (undici) reusing the socket then fails with "other side closed". "Connection: close" tells it.
   # (--http11-socket keeps connections alive but each one holds a worker while it is open.)
-  env -u PYTHONPATH -u PYTHONHOME OS_KEYSTONE_CONFIG_DIR="$DIR/etc" \
-    uwsgi --plugins python3 --http-socket "127.0.0.1:$PORT" --add-header 'Connection: close' \
+  env -u PYTHONPATH -u PYTHONHOME OS_KEYSTONE_CONFIG_FILES="$files" \
+    uwsgi --plugins python3 --http-socket "127.0.0.1:$port" --add-header 'Connection: close' \
       --wsgi-file /usr/bin/keystone-wsgi-public --master --processes "${KEYSTONE_WORKERS:-3}" --threads 1 \
-      --die-on-term --need-app --buffer-size 65535 --chdir "$DIR/state" --logto "$DIR/log/uwsgi.log" \
-      > "$DIR/log/uwsgi.stdout" 2>&1 &
-  echo $! > "$DIR/state/uwsgi.pid"
-  echo "$url" > "$DIR/url"
-  local pid; pid=$(cat "$DIR/state/uwsgi.pid")
+      --die-on-term --need-app --buffer-size 65535 --chdir "$DIR/state" --logto "$DIR/log/$name.log" \
+      > "$DIR/log/$name.stdout" 2>&1 &
+  local pid=$!
+  echo "$pid" > "$DIR/state/$name.pid"
+  if [ "$name" = uwsgi ]; then echo "$url" > "$DIR/url"; fi
   for _ in $(seq 1 600); do
     if curl -sf -o /dev/null "$url"; then log "Keystone answers on $url (state in $DIR)"; return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then log "uwsgi died; see $DIR/log"; return 1; fi
@@ -124,22 +136,31 @@ EOF
   return 1
 }
 
+serve() { # DIR PORT EXPIRATION: another front end, tokens lasting EXPIRATION s
+  DIR=$(realpath -m "$1"); local port=$2 expiration=$3
+  [ -f "$DIR/etc/keystone.conf" ] || { log "no Keystone in $DIR"; return 1; }
+  printf '[token]\nexpiration = %s\n' "$expiration" > "$DIR/etc/tokens-$port.conf"
+  serve_uwsgi "$port" "uwsgi-$port" "$DIR/etc/keystone.conf;$DIR/etc/tokens-$port.conf"
+}
+
 stop_quiet() {
   local dir=$1 f pid
-  f="$dir/state/uwsgi.pid"
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill "$pid" 2>/dev/null; then # --die-on-term: the master takes its workers with it
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+  for f in "$dir"/state/uwsgi*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if kill "$pid" 2>/dev/null; then # --die-on-term: the master takes its workers with it
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
 }
 
 case "${1:-}" in
   install) install ;;
   start) [ $# -ge 3 ] || { echo "usage: $0 start DIR PORT [EXPIRATION]" >&2; exit 2; }; install; start "$2" "$3" "${4:-}" ;;
+  serve) [ $# -ge 4 ] || { echo "usage: $0 serve DIR PORT EXPIRATION" >&2; exit 2; }; serve "$2" "$3" "$4" ;;
   stop) [ $# -ge 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop_quiet "$(realpath -m "$2")" ;;
   url) cat "$(realpath -m "$2")/url" ;;
-  *) echo "usage: $0 install | start DIR PORT [EXPIRATION] | stop DIR | url DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start DIR PORT [EXPIRATION] | serve DIR PORT EXPIRATION | stop DIR | url DIR" >&2; exit 2 ;;
 esac

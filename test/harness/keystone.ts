@@ -40,6 +40,9 @@ export interface RunningKeystone {
   revokeToken(token: string): Promise<void>;
   /** The HTTP status of validating a token (`GET /v3/auth/tokens`), as the admin: 200 valid, 404 expired or revoked. */
   validateToken(token: string): Promise<number>;
+  /** Another front end on the same database and fernet keys whose tokens last `expirationSeconds`
+   *  (Keystone's token lifetime is global; see keystone.sh `serve`). Stopped with the server. */
+  frontend(expirationSeconds: number): Promise<{ url: string }>;
   /** Keystone's own log so far. */
   log(): string;
   stop(): Promise<void>;
@@ -133,6 +136,11 @@ export async function startKeystone(o: { tokenExpirationSeconds?: number } = {})
     },
     async validateToken(subject) {
       return (await call('GET', '/auth/tokens', await asAdmin(), undefined, { 'x-subject-token': subject })).status;
+    },
+    async frontend(expirationSeconds) {
+      const p = await freePortPair();
+      await run('bash', [KEYSTONE_SH, 'serve', dir, String(p), String(expirationSeconds)], { maxBuffer: 16 << 20 });
+      return { url: `http://127.0.0.1:${p}/v3` };
     },
     log: () => readFileSync(join(dir, 'log', 'keystone.log'), 'utf8'),
     stop: async () => {
