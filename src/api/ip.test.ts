@@ -103,6 +103,8 @@ describe('parsePrefix', () => {
     ['short-form address', '10/8'],
     ['zone id', 'fe80::%eth0/64'],
     ['netmask instead of length', '192.0.2.0/255.255.255.0'],
+    ['length with a leading zero (Neutron refuses it)', '192.0.2.0/024'],
+    ['IPv6 length with a leading zero', '2001:db8::/064'],
     ['empty', ''],
   ])('rejects %s: %j', (_what, text) => {
     expect(parsePrefix(text)).toBeUndefined();
