@@ -634,7 +634,7 @@ spec: {}
       errors: [{ documentIndex: 2, line: 17, column: 3, field: 'metadata.name', message: 'YAML syntax error: duplicated mapping key "name"' }],
     });
     expect([...r.objects.keys()]).toEqual(['Cluster/one', 'Cluster/two']);
-    expect(formatAdmissionError(r.errors[0]!)).toBe('case.yaml:17:3: document 3: metadata.name: YAML syntax error: duplicated mapping key "name"');
+    expect(formatAdmissionError(r.errors[0]!)).toBe('case.yaml:17:3: document 3: YAML syntax error: metadata.name: duplicated mapping key "name"');
   });
 
   it('a syntax error holds the whole file: no object of it is admitted, other files are', () => {

@@ -87,8 +87,15 @@ export function formatAdmissionError(e: AdmissionError): string {
   const where = `${e.file}:${e.line}${e.column ? `:${e.column}` : ''}`;
   const doc = e.documentIndex === undefined ? '' : ` document ${e.documentIndex + 1}`;
   const who = e.key ? ` (${e.key})` : '';
-  const field = e.field ? `${e.field}: ` : '';
   const head = `${doc}${who}`;
+  // A YAML syntax error reads "YAML syntax error: <field>: <reason>", the field being where the
+  // parser got to (left out when it is only the document or the file).
+  const syntax = 'YAML syntax error: ';
+  if (e.message.startsWith(syntax)) {
+    const at = e.field && !e.field.startsWith('(') ? `${e.field}: ` : '';
+    return `${where}:${head ? `${head}:` : ''} ${syntax}${at}${e.message.slice(syntax.length)}`;
+  }
+  const field = e.field ? `${e.field}: ` : '';
   return `${where}:${head ? `${head}:` : ''} ${field}${e.message}`;
 }
 
