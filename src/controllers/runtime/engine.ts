@@ -313,7 +313,9 @@ export class Engine {
     // timestamps, which change on every re-check).
     const bindings = ((rec?.status.providers as { name: string; externalId?: string }[] | undefined) ?? []).map((b) => [b.name, b.externalId]);
     const summary = rec ? JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]) : 'gone';
-    if (this.#summaries.get(key) === summary) return;
+    // An object that never had a record and still has none did not change (a failing write of its
+    // first record must not wake its relatives every time, which would cancel their backoff).
+    if ((this.#summaries.get(key) ?? 'gone') === summary) return;
     if (summary === 'gone') this.#summaries.delete(key);
     else this.#summaries.set(key, summary);
     for (const k of new Set([...relatedBefore, ...this.#related(key, rec)])) this.#queue.add(k);

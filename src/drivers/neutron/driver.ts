@@ -19,8 +19,11 @@ import {
   diffNetwork,
   diffPort,
   foreignOwner,
+  halfMarked,
   hasTag,
   instanceTag,
+  isOurs,
+  NETFORM_TAG,
   pendingMarker,
   policyName,
   networkBody,
@@ -30,6 +33,7 @@ import {
   ownerTags,
   portBody,
   portMutableBody,
+  portName,
   qosOf,
   subnetBody,
   subnetMutableBody,
@@ -123,9 +127,9 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     const owner = req.owner;
     if (req.externalId) {
       const listed = await this.#fromListing(ctx, owner, req.externalId);
-      if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId);
+      if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId, req.desired.name);
       const fresh = await this.#get(ctx, req.externalId);
-      if (fresh) return this.#observedFresh(ctx, fresh, owner, true);
+      if (fresh) return this.#observedFresh(ctx, fresh, owner, true, req.desired.name);
     }
     if (req.import) {
       let found: NeutronNetwork | undefined;
@@ -139,8 +143,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       }
       return found ? this.#observedFresh(ctx, found, owner, false) : undefined;
     }
-    const mine = await this.#byOwner(ctx, owner);
-    return mine ? this.#observedFresh(ctx, mine, owner, false) : undefined;
+    const mine = await this.#byOwner(ctx, owner, req.desired.name);
+    return mine ? this.#observedFresh(ctx, mine, owner, false, req.desired.name) : undefined;
   }
 
   diff(desired: NetworkModel, observed: NetworkState): FieldChange[] {
@@ -149,19 +153,39 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
 
   async create(ctx: DriverContext, owner: Owner, desired: NetworkModel): Promise<Observed<NetworkState>> {
     // Adopt what an earlier attempt created (the process may have died before recording it).
-    const existing = await this.#byOwner(ctx, owner);
-    if (existing) return this.#observedFresh(ctx, existing, owner, false);
+    const existing = await this.#byOwner(ctx, owner, desired.name);
+    if (existing) return this.#adopt(ctx, owner, existing, desired);
     const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
     const body = networkBody(desired, owner, this.#projectId);
     if (policyId) body.qos_policy_id = policyId;
-    const { network } = await this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal });
+    let network: NeutronNetwork;
+    try {
+      ({ network } = await this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal }));
+    } catch (err) {
+      // The segment is taken: if a network of this owner holds it (marked, or half-marked by an
+      // interrupted write), it is adopted; anything else is a real clash.
+      if (!(err instanceof BackendError && err.code === 'VlanIdInUse' && desired.vlan !== undefined)) throw err;
+      const holder = await this.#segmentHolder(ctx, owner, desired);
+      if (!holder) throw err;
+      // Claimed in one request, so that it is this owner's from now on whatever its name.
+      await markOwned(this.#c, 'networks', holder.id, owner, ctx.signal);
+      return this.#adopt(ctx, owner, (await this.#get(ctx, holder.id)) ?? fail(holder.id), desired);
+    }
     this.#touch(network.id);
     await this.#opts.afterNetworkCreate?.(network.id);
     // From here on the network is found by its marker; whatever fails below, an update finishes.
     await this.#c.request('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     await this.#c.request('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal });
     await this.#addSubnets(ctx, owner, network.id, desired.subnets);
-    return this.#observedFresh(ctx, (await this.#get(ctx, network.id)) ?? fail(network.id), owner, true);
+    return this.#observedFresh(ctx, (await this.#get(ctx, network.id)) ?? fail(network.id), owner, true, desired.name);
+  }
+
+  /** Takes over a network an earlier attempt created (or half-marked), and finishes it: what differs
+   *  in place is brought to the model (what cannot change in place is left to the next reconcile). */
+  async #adopt(ctx: DriverContext, owner: Owner, net: NeutronNetwork, desired: NetworkModel): Promise<Observed<NetworkState>> {
+    const observed = await this.#observedFresh(ctx, net, owner, false, desired.name);
+    const changes = diffNetwork(desired, observed.state).filter((c) => !c.immutable);
+    return changes.length ? this.update(ctx, owner, observed, desired, changes) : observed;
   }
 
   /** Subnets in one bulk request, then tagged. */
@@ -193,10 +217,16 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       }
     }
     this.#touch(id);
-    if (Object.keys(body).length) {
-      await this.#c.request('PUT', `/v2.0/networks/${id}`, { body: { network: body }, ifMatchRevision: Number(observed.version), signal: ctx.signal });
+    let revision = Number(observed.version);
+    if (changes.some((c) => c.path === 'tags')) {
+      // Marked as this owner's first, in one request; only then is the pending marker cleared. An
+      // interruption anywhere leaves a network found by its owner tag or by its marker.
+      await markOwned(this.#c, 'networks', id, owner, ctx.signal);
+      revision = ((await this.#get(ctx, id)) ?? fail(id)).revision_number;
     }
-    if (changes.some((c) => c.path === 'tags')) await addTags(this.#c, 'networks', id, owner, ctx.signal);
+    if (Object.keys(body).length) {
+      await this.#c.request('PUT', `/v2.0/networks/${id}`, { body: { network: body }, ifMatchRevision: revision, signal: ctx.signal });
+    }
     if (dropPolicy) await this.#deletePolicy(ctx, dropPolicy);
     // Subnets: add the missing ones in bulk, change the changed ones (each compare-and-swap), remove extra ones.
     const want = new Map(desired.subnets.map((x) => [x.name, x]));
@@ -212,7 +242,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if ([...what].some((f) => f !== 'tags')) {
         await this.#c.request('PUT', `/v2.0/subnets/${h.id}`, { body: { subnet: subnetMutableBody(want.get(name)!) }, ifMatchRevision: h.revision, signal: ctx.signal });
       }
-      if (what.has('tags')) await addTags(this.#c, 'subnets', h.id, owner, ctx.signal);
+      if (what.has('tags')) await markOwned(this.#c, 'subnets', h.id, owner, ctx.signal);
     }
     for (const [name, h] of have) {
       if (want.has(name)) continue;
@@ -222,7 +252,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
         if (!isNotFound(err)) throw err;
       }
     }
-    return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true);
+    return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true, desired.name);
   }
 
   async delete(ctx: DriverContext, observed: Observed<NetworkState>): Promise<void> {
@@ -247,8 +277,15 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     }
   }
 
-  async #byOwner(ctx: DriverContext, owner: Owner): Promise<NeutronNetwork | undefined> {
-    return findOwned<NeutronNetwork>(this.#c, 'networks', owner, ctx.signal);
+  async #byOwner(ctx: DriverContext, owner: Owner, name: string): Promise<NeutronNetwork | undefined> {
+    return findOwned<NeutronNetwork>(this.#c, 'networks', owner, name, ctx.signal);
+  }
+
+  /** The network holding the model's VLAN segment, if it is this owner's by any netform mark. */
+  async #segmentHolder(ctx: DriverContext, owner: Owner, m: NetworkModel): Promise<NeutronNetwork | undefined> {
+    const query = { 'provider:physical_network': m.physicalNetwork, 'provider:segmentation_id': String(m.vlan) };
+    const hits = await this.#c.list<NeutronNetwork>('networks', query, ctx.signal);
+    return hits.find((n) => isOurs(n, owner) || halfMarked(n, owner));
   }
 
   /** The network from a recent listing, if the listing is newer than this driver's last write to it. */
@@ -299,7 +336,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     };
   }
 
-  async #observedFresh(ctx: DriverContext, net: NeutronNetwork, owner: Owner, recorded: boolean): Promise<Observed<NetworkState>> {
+  async #observedFresh(ctx: DriverContext, net: NeutronNetwork, owner: Owner, recorded: boolean, name?: string): Promise<Observed<NetworkState>> {
     const subnets = await this.#c.list<NeutronSubnet>('subnets', { network_id: net.id }, ctx.signal);
     let policy: NeutronQosPolicy | undefined;
     if (net.qos_policy_id) {
@@ -310,7 +347,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       }
     }
     const own = policy?.name === policyName(owner) ? policy : (await this.#c.list<NeutronQosPolicy>('qos/policies', { name: policyName(owner) }, ctx.signal))[0];
-    return this.#observed(net, subnets, policy, owner, recorded, own?.id ?? null);
+    return this.#observed(net, subnets, policy, owner, recorded, own?.id ?? null, name);
   }
 
   #observed(
@@ -320,9 +357,10 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     owner: Owner,
     recorded: boolean,
     ownPolicyId: string | null,
+    name?: string,
   ): Observed<NetworkState> {
     const other = foreignOwner(net.tags, owner);
-    const state = normalizeNetwork(net, subnets, policy, owner, ownPolicyId);
+    const state = normalizeNetwork(net, subnets, policy, owner, ownPolicyId, name);
     if (recorded && other && !state.ours) throw terminal(`Neutron network ${net.id} belongs to another owner (${other})`);
     const externalIds: Record<string, string> = {};
     for (const s of state.subnets) externalIds[`subnet/${s.name}`] = s.id;
@@ -346,7 +384,11 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (this.#projectId) body.project_id = this.#projectId;
       policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('POST', '/v2.0/qos/policies', { body: { policy: body }, signal: ctx.signal })).policy;
     }
-    if (!hasTag(policy.tags, ownerTag(owner))) await addTags(this.#c, 'qos/policies', policy.id, owner, ctx.signal);
+    // A policy is found by its name, so its tags need not be set atomically; and Zed's PUT of a
+    // policy's whole tag set does not answer, while one tag at a time works.
+    if (!hasTag(policy.tags, ownerTag(owner))) {
+      for (const tag of ownerTags(owner)) await this.#c.request('PUT', `/v2.0/qos/policies/${policy.id}/tags/${encodeURIComponent(tag)}`, { signal: ctx.signal });
+    }
     const rule = (policy.rules ?? []).find((r) => r.type === 'bandwidth_limit') as { id?: string; max_kbps?: number; max_burst_kbps?: number } | undefined;
     const want = { max_kbps: q.maxRateKbps, max_burst_kbps: q.maxBurstKbps ?? 0 };
     if (!rule) {
@@ -387,10 +429,10 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
     if (req.externalId) {
       const p = await this.#get(ctx, req.externalId);
-      if (p) return this.#observed(p, req.owner, true);
+      if (p) return this.#observed(p, req.owner, true, portName(req.desired));
     }
-    const mine = await findOwned<NeutronPort>(this.#c, 'ports', req.owner, ctx.signal);
-    return mine ? this.#observed(mine, req.owner, false) : undefined;
+    const mine = await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal);
+    return mine ? this.#observed(mine, req.owner, false, portName(req.desired)) : undefined;
   }
 
   diff(desired: VnicModel, observed: PortState): FieldChange[] {
@@ -403,22 +445,26 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const { port } = await this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal });
     await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });
-    return this.#observed(done.port, owner, true);
+    return this.#observed(done.port, owner, true, portName(desired));
   }
 
   async update(ctx: DriverContext, owner: Owner, observed: Observed<PortState>, desired: VnicModel, changes: FieldChange[]): Promise<Observed<PortState>> {
     const body: Record<string, unknown> = portMutableBody(desired);
     if (observed.state.ours) body.description = '';
-    let { port } = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${observed.externalId}`, {
+    let revision = Number(observed.version);
+    if (changes.some((c) => c.path === 'tags')) {
+      // Marked first, the pending marker cleared after (see NeutronNetworks.update).
+      await markOwned(this.#c, 'ports', observed.externalId, owner, ctx.signal);
+      const now = await this.#get(ctx, observed.externalId);
+      if (!now) throw new BackendError('Transient', `Neutron port ${observed.externalId} vanished during the update`);
+      revision = now.revision_number;
+    }
+    const { port } = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${observed.externalId}`, {
       body: { port: body },
-      ifMatchRevision: Number(observed.version),
+      ifMatchRevision: revision,
       signal: ctx.signal,
     });
-    if (changes.some((c) => c.path === 'tags')) {
-      await addTags(this.#c, 'ports', port.id, owner, ctx.signal);
-      port = (await this.#get(ctx, port.id)) ?? port;
-    }
-    return this.#observed(port, owner, true);
+    return this.#observed(port, owner, true, portName(desired));
   }
 
   async delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
@@ -438,28 +484,45 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     }
   }
 
-  #observed(p: NeutronPort, owner: Owner, recorded: boolean): Observed<PortState> {
+  #observed(p: NeutronPort, owner: Owner, recorded: boolean, name?: string): Observed<PortState> {
     const other = foreignOwner(p.tags, owner);
-    const state = normalizePort(p, owner);
+    const state = normalizePort(p, owner, name);
     if (recorded && other && !state.ours) throw terminal(`Neutron port ${p.id} belongs to another owner (${other})`);
     return { externalId: p.id, state, version: String(p.revision_number), owned: state.ours || (recorded && !other), facts: { mac: state.mac, addresses: state.addresses } };
   }
 }
 
 /**
- * The object of a collection that this owner created: by owner tag, or — if a create died before
- * tagging it — by the pending marker in its description. More than one is an error to look at.
+ * The object of a collection that this owner created: by owner tag; or, if a create died before
+ * tagging it, by the pending marker in its description; or, if a write of an earlier version was
+ * interrupted half-way (some of netform's tags, no owner tag, marker gone), by its name among the
+ * half-marked objects of this installation. More than one is an error to look at.
  */
-async function findOwned<T extends { id: string }>(c: NeutronClient, collection: string, owner: Owner, signal: AbortSignal): Promise<T | undefined> {
+async function findOwned<T extends { id: string; name: string; tags?: string[] }>(
+  c: NeutronClient,
+  collection: string,
+  owner: Owner,
+  name: string,
+  signal: AbortSignal,
+): Promise<T | undefined> {
   let hits = await c.list<T>(collection, { tags: ownerTag(owner) }, signal);
   if (!hits.length) hits = await c.list<T>(collection, { description: pendingMarker(owner) }, signal);
+  if (!hits.length) hits = (await c.list<T>(collection, { tags: NETFORM_TAG, name }, signal)).filter((h) => halfMarked(h, owner, name));
   if (hits.length > 1) throw terminal(`${hits.length} Neutron ${collection} belong to ${owner.kind}/${owner.name}: ${hits.map((h) => h.id).join(', ')}`);
   return hits[0];
 }
 
-/** Adds netform's owner tags one by one, leaving other tags alone (PUT …/tags/{tag} is idempotent). */
-async function addTags(c: NeutronClient, collection: string, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
-  for (const tag of ownerTags(owner)) await c.request('PUT', `/v2.0/${collection}/${id}/tags/${encodeURIComponent(tag)}`, { signal });
+/**
+ * Marks an object as this owner's in one request: `PUT …/tags` with the whole set, its other tags
+ * kept. Neutron replaces the set atomically, so the object is never left half-marked.
+ */
+async function markOwned(c: NeutronClient, collection: string, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
+  // The object's own tags (Zed answers 500 to GET …/tags of a QoS policy); the body is {<singular>: {…}}.
+  const body = await c.request<Record<string, { tags?: string[] }>>('GET', `/v2.0/${collection}/${id}`, { signal });
+  const tags = Object.values(body)[0]?.tags ?? [];
+  const want = [...new Set([...tags, ...ownerTags(owner)])];
+  if (want.length === tags.length) return;
+  await c.request('PUT', `/v2.0/${collection}/${id}/tags`, { body: { tags: want }, signal });
 }
 
 export const neutronDriverFactory: DriverFactory = (config, deps) => new NeutronDriver(config, deps.log);

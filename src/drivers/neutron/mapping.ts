@@ -162,9 +162,21 @@ export function normalizeSubnet(s: NeutronSubnet, tag?: string): SubnetState {
   return out;
 }
 
-/** Whether an object was created by this owner: it has the owner tag, or the pending marker. */
-export function isOurs(o: { tags?: string[]; description?: string }, owner: Owner): boolean {
-  return hasTag(o.tags, ownerTag(owner)) || o.description === pendingMarker(owner);
+/** Whether an object was created by this owner: it has the owner tag, or the pending marker, or —
+ *  given the name the owner's object has — it is that object half-marked (see `halfMarked`). */
+export function isOurs(o: { tags?: string[]; description?: string; name?: string }, owner: Owner, name?: string): boolean {
+  return hasTag(o.tags, ownerTag(owner)) || o.description === pendingMarker(owner) || (name !== undefined && halfMarked(o, owner, name));
+}
+
+/**
+ * Whether an object carries some of netform's marks but no owner tag, and no other installation's
+ * mark: what an interrupted marking by this installation leaves behind. Named like the owner's object
+ * (or holding its VLAN segment, when no name is given), it is that object. Pure.
+ */
+export function halfMarked(o: { name?: string; tags?: string[] }, owner: Owner, name?: string): boolean {
+  const tags = o.tags ?? [];
+  if ((name !== undefined && o.name !== name) || tags.some((t) => t.startsWith(OWNER_PREFIX))) return false;
+  return tags.includes(NETFORM_TAG) && tags.filter((t) => t.startsWith('nf-inst:')).every((t) => t === instanceTag(owner.instance));
 }
 
 export function normalizeNetwork(
@@ -173,6 +185,7 @@ export function normalizeNetwork(
   qos: NeutronQosPolicy | undefined,
   owner: Owner,
   ownPolicyId: string | null = null,
+  name?: string,
 ): NetworkState {
   const rule = qos?.rules?.find((r) => r.type === 'bandwidth_limit');
   let q: NetworkState['qos'] = null;
@@ -183,7 +196,7 @@ export function normalizeNetwork(
   }
   const tag = ownerTag(owner);
   return {
-    ours: isOurs(n, owner),
+    ours: isOurs(n, owner, name),
     tagged: hasTag(n.tags, tag),
     name: n.name,
     description: n.description ?? '',
@@ -201,9 +214,9 @@ export function normalizeNetwork(
   };
 }
 
-export function normalizePort(p: NeutronPort & { description?: string }, owner: Owner): PortState {
+export function normalizePort(p: NeutronPort & { description?: string }, owner: Owner, name?: string): PortState {
   return {
-    ours: isOurs(p, owner),
+    ours: isOurs(p, owner, name),
     tagged: hasTag(p.tags, ownerTag(owner)),
     description: p.description ?? '',
     name: p.name,
