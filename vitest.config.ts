@@ -12,14 +12,15 @@ export default defineConfig({
       {
         // The engine, file mode and CLI with the test driver; the host agent on the sandbox kernel.
         extends: true,
-        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**', 'test/qemu-smoke/**', 'test/host-qemu/**', 'test/kube/**', 'test/kube-smoke/**'] },
+        test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: ['test/neutron/**', 'test/chaos/**', 'test/qemu-smoke/**', 'test/host-qemu/**', 'test/kube/**', 'test/kube-smoke/**'] },
       },
       {
         // Against a real Neutron API server (Debian's packages), started once for the project.
         extends: true,
         test: {
           name: 'neutron',
-          include: ['test/neutron/**/*.test.ts'],
+          // test/chaos: crash loop and fault proxy over the real Neutron, the UCSM emulator and a hostsim host.
+          include: ['test/neutron/**/*.test.ts', 'test/chaos/**/*.test.ts'],
           globalSetup: ['test/harness/neutron-global-setup.ts'],
           hookTimeout: 300_000,
           testTimeout: 120_000,
