@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Once per run, whatever projects run: the artifacts directory every test captures what netform
+    // writes into, and the scan of it for every credential the tests use (test/support/secrets.ts).
+    globalSetup: ['test/harness/secrets-global-setup.ts'],
     projects: [
       {
         extends: true,

@@ -1,9 +1,10 @@
 // Spawning the netform CLI (with the test driver) from tests, and small polling helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { artifactPath } from './secrets.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEST_CLI = fileURLToPath(new URL('./netform-test-cli.ts', import.meta.url));
@@ -41,12 +42,28 @@ export function startCli(args: string[], opts: CliOptions = {}): Spawned {
     env: { ...process.env, NETFORM_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything the child writes is also teed into the run's artifacts directory, which the run's
+  // teardown scans for the tests' credentials (test/support/secrets.ts).
+  const base = artifactPath('cli', `${args[0] ?? 'netform'}`);
+  writeFileSync(`${base}.cmd`, JSON.stringify({ script, args, cwd: opts.cwd ?? ROOT }) + '\n');
+  const outFd = openSync(`${base}.stdout`, 'w');
+  const errFd = openSync(`${base}.stderr`, 'w');
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => {
+    writeSync(outFd, d);
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    writeSync(errFd, d);
+    stderr += d.toString();
+  });
   const result = new Promise<CliResult>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      closeSync(outFd);
+      closeSync(errFd);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
   return { child, result, output: () => ({ stdout, stderr }) };
 }
