@@ -1,7 +1,7 @@
 // Provider: resolve credentials, build the driver, probe the backend. Ready means the backend
 // answers and accepts the credentials; networks wait for it.
 import { dirname } from 'node:path';
-import { classify, messageOf } from '../../api/errors.ts';
+import { BackendError, classify, messageOf } from '../../api/errors.ts';
 import { parseKey, type Provider } from '../../api/kinds.ts';
 import {
   blockDeletion,
@@ -57,7 +57,7 @@ export class ProviderController implements Controller {
       result = ready('Available', probe.version);
     } catch (err) {
       const message = messageOf(err);
-      if (err instanceof CredentialsError) {
+      if (err instanceof CredentialsError || credentialsRefused(err)) {
         setOutcome(rt, rec, {
           ready: { status: 'False', reason: 'Unavailable', message },
           synced: { status: 'False', reason: 'CredentialsError', message },
@@ -103,6 +103,16 @@ export class ProviderController implements Controller {
     await removeRecord(rt, key);
     return {};
   }
+}
+
+/**
+ * The backend refused the credentials themselves (not a request): the user must fix the credentials,
+ * so the Provider says CredentialsError, not BackendRejected. The drivers' codes for it: Keystone's
+ * 401/403 on POST /v3/auth/tokens ('Unauthorized', src/drivers/neutron/client.ts) and UCS Manager's
+ * fault 551 "Authentication failed" (src/drivers/ucsm/client.ts).
+ */
+export function credentialsRefused(err: unknown): boolean {
+  return err instanceof BackendError && err.errorClass === 'Terminal' && (err.code === 'Unauthorized' || err.code === '551');
 }
 
 /** Objects that reference the provider or still hold backend objects on it. */

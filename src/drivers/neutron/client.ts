@@ -165,6 +165,7 @@ export class NeutronClient {
       throw connectionError(err, `POST ${new URL(url).pathname}`, this.#opts.timeoutMs);
     }
     const body = (await res.json().catch(() => undefined)) as { token?: { expires_at?: string; issued_at?: string } } | undefined;
+    // The code marks refused credentials: the Provider says CredentialsError (provider.controller.ts credentialsRefused).
     if (res.status === 401 || res.status === 403) throw terminal(`Keystone refused the credentials (HTTP ${res.status})`, 'Unauthorized');
     if (!res.ok) throw new BackendError(res.status >= 500 ? 'Transient' : 'Terminal', `Keystone answered HTTP ${res.status}`);
     const value = res.headers.get('x-subject-token');

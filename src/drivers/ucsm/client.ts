@@ -124,6 +124,7 @@ export class UcsmClient {
   async #login(signal?: AbortSignal): Promise<void> {
     const root = await this.#post(el('aaaLogin', { inName: this.#o.username, inPassword: this.#o.password }), signal);
     const f = faultOf(root);
+    // 551 marks refused credentials: the Provider says CredentialsError (provider.controller.ts credentialsRefused).
     if (f) throw f.code === '551' ? new BackendError('Terminal', 'UCSM refused the credentials (551 Authentication failed)', { code: '551' }) : ucsmError(f, 'aaaLogin');
     this.#adopt(root);
     this.#o.log.debug({ refreshPeriodS: this.#refreshPeriodS, version: this.version }, 'UCSM session opened');
