@@ -54,13 +54,16 @@ export function snapshotDir(src: string, name: string): void {
   cpSync(src, artifactPath('state', name), { recursive: true, dereference: false, verbatimSymlinks: true, filter: (s) => !statSync(s, { throwIfNoEntry: false })?.isSocket() });
 }
 
-/** A production logger (src/log.ts: JSON lines, redaction as shipped) at `level` writing to a file in
- *  the artifacts directory, instead of a silent one; `text()` reads what it wrote. */
-export function artifactLogger(name: string, level: LevelWithSilent = 'trace'): { log: Logger; file: string; text: () => string } {
+/** A pino logger at `level` (default trace) writing JSON lines to a file in the artifacts directory,
+ *  instead of a silent one; `text()` reads what it wrote. Without the production redaction by default
+ *  (stricter: a secret must not even reach the logger); `redact: true` is src/log.ts's logger as shipped. */
+export function artifactLogger(name: string, opts: { level?: LevelWithSilent; redact?: boolean } = {}): { log: Logger; file: string; text: () => string } {
   const file = artifactPath('logs', `${name}.log`);
   writeFileSync(file, '');
   // pino's own file destination, synchronous: nothing is lost when the test ends.
-  const log = createLogger({ level, pretty: false, destination: pino.destination({ dest: file, sync: true }) as unknown as NodeJS.WritableStream });
+  const dest = pino.destination({ dest: file, sync: true });
+  const level = opts.level ?? 'trace';
+  const log = opts.redact ? createLogger({ level, pretty: false, destination: dest as unknown as NodeJS.WritableStream }) : pino({ level }, dest);
   return { log, file, text: () => readFileSync(file, 'utf8') };
 }
 

@@ -3,14 +3,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
 import { builtinDrivers } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';
 import { runCli, startCli, waitFor } from '../support/cli.ts';
+import { artifactLogger, canary, snapshotDir, writeArtifact } from '../support/secrets.ts';
 import { startEmulator, type UcsmEmulator } from '../ucsm-emulator/emulator.ts';
 
 let east: UcsmEmulator;
@@ -19,7 +19,11 @@ let engine: Engine | undefined;
 let records: MemoryRecords;
 const dir = mkdtempSync(join(tmpdir(), 'netform-ucsm-'));
 const creds = join(dir, 'creds.yaml');
-writeFileSync(creds, 'username: admin\npassword: password\n', { mode: 0o600 });
+/** The emulator's admin password: a registered canary, so the run's secrets scan looks for it everywhere. */
+const PASSWORD = canary('ucsm-admin');
+writeFileSync(creds, `username: admin\npassword: ${PASSWORD}\n`, { mode: 0o600 });
+// What the engines and CLI runs wrote, for the secrets scan (test/support/secrets.ts).
+afterAll(() => snapshotDir(join(dir, 'state-kill'), 'ucsm-driver-state'));
 
 /** Service profiles with two vNICs each, and a vNIC template, as an operator's UCS domain has them. */
 function seed(e: UcsmEmulator): void {
@@ -29,21 +33,22 @@ function seed(e: UcsmEmulator): void {
 }
 
 beforeEach(async () => {
-  east = await startEmulator();
-  west = await startEmulator();
+  east = await startEmulator({ users: { admin: PASSWORD } });
+  west = await startEmulator({ users: { admin: PASSWORD } });
   seed(east);
   seed(west);
   records = new MemoryRecords();
 });
 afterEach(async () => {
   await engine?.stop();
+  if (engine) writeArtifact('status', 'ucsm-driver.json', JSON.stringify(records.list(), null, 1));
   engine = undefined;
   await east.close();
   await west.close();
 });
 
 function start(resyncMs = 60_000): Engine {
-  engine = new Engine({ records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), resyncMs, waitMs: 200 });
+  engine = new Engine({ records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: artifactLogger('ucsm-driver').log, resyncMs, waitMs: 200 });
   return engine;
 }
 
