@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../support/fake-backend.ts';
 import { ROOT, runCli, tempDir } from '../support/cli.ts';
+import { canary, snapshotDir } from '../support/secrets.ts';
 
 function allFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -102,7 +103,7 @@ describe('netform apply / plan / status on the embedded default', () => {
         srv.close(() => res(p));
       });
     });
-    writeFileSync(join(dir, 'creds.yaml'), 'username: u\npassword: p\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'creds.yaml'), `username: u\npassword: ${canary('e2e-cli-unreachable')}\n`, { mode: 0o600 });
     writeFileSync(
       join(dir, 'p.yaml'),
       `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: ucs}\nspec: {type: ucsm, endpoint: "http://127.0.0.1:${port}", credentials: {file: creds.yaml}}\n`,
@@ -124,7 +125,7 @@ describe('credentials', () => {
   const backend = new FakeBackend();
   beforeAll(() => backend.start());
   afterAll(() => backend.stop());
-  const SECRET = 'pa55-never-logged-8f3a';
+  const SECRET = canary('e2e-cli'); // registered: the run's secrets scan looks for it too
 
   function provider(dir: string, mode: number): void {
     writeFileSync(join(dir, 'creds.yaml'), `username: netform\npassword: ${SECRET}\n`);
@@ -144,6 +145,7 @@ describe('credentials', () => {
     expect(r.stderr).toContain(`credentials file ${join(dir, 'creds.yaml')} is readable by group or others (mode 644); run chmod 600 on it`);
     const s = await runCli(['status', '--state', state, '-o', 'json']);
     expect(s.stdout).toContain('"reason": "CredentialsError"');
+    snapshotDir(state, 'e2e-cli-creds-open');
     for (const text of [r.stdout, r.stderr, s.stdout, ...allFiles(state).map((f) => readFileSync(f, 'utf8'))]) expect(text).not.toContain(SECRET);
   });
 
@@ -153,6 +155,7 @@ describe('credentials', () => {
     const state = join(dir, 'state');
     const r = await runCli(['apply', '--dir', dir, '--state', state, '--log-level', 'trace']);
     expect(r.code).toBe(0);
+    snapshotDir(state, 'e2e-cli-creds-ok');
     for (const text of [r.stdout, r.stderr, ...allFiles(state).map((f) => readFileSync(f, 'utf8'))]) expect(text).not.toContain(SECRET);
   });
 });
