@@ -24,11 +24,13 @@ import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';
 import { countingProxy, startKeystone, type CountingProxy, type PasswordLogin, type RunningKeystone } from '../harness/keystone.ts';
 import { startNeutron, type RunningNeutron } from '../harness/neutron-server.ts';
 import { waitFor } from '../support/cli.ts';
+import { artifactLogger, canary, registerSecret, writeArtifact } from '../support/secrets.ts';
 
 const TOKEN_SECONDS = 20;
-/** netform's password: random, so that finding it anywhere means it leaked from this run. */
-const SECRET = `nf-${randomBytes(12).toString('base64url')}`;
-const SERVICE_PASSWORD = `svc-${randomBytes(12).toString('base64url')}`;
+/** netform's password: a random canary, so that finding it anywhere means it leaked from this run (the
+ *  run's secrets scan looks for it in everything captured: test/support/secrets.ts). */
+const SECRET = canary('keystone-netform');
+const SERVICE_PASSWORD = canary('keystone-neutron-service');
 
 let ks: RunningKeystone;
 let neutron: RunningNeutron;
@@ -40,6 +42,7 @@ let shortTokens: { url: string };
 beforeAll(async () => {
   let t0 = Date.now();
   ks = await startKeystone();
+  registerSecret(ks.admin.password, 'keystone-admin');
   const ksSeconds = (Date.now() - t0) / 1000;
   // keystonemiddleware's service user, and netform's user: admin, because provider:* attributes are admin-only.
   await ks.createUser({ name: 'neutron', password: SERVICE_PASSWORD, project: 'service', role: 'admin' });
@@ -97,12 +100,10 @@ interface RawNetwork {
 }
 const networksNamed = async (name: string) => (await admin<{ networks: RawNetwork[] }>('GET', `/v2.0/networks?name=${encodeURIComponent(name)}`)).body.networks;
 
-/** A pino logger writing everything (trace) to a file the test reads back. */
+/** A pino logger writing everything (trace, no redaction) to a file the test reads back, in the run's
+ *  artifacts directory (scanned for every registered secret at the end of the run). */
 function capturedLog(name: string): { log: Logger; text: () => string } {
-  const file = join(work, `${name}.log`);
-  writeFileSync(file, '');
-  const log = pino({ level: 'trace' }, pino.destination({ dest: file, sync: true }));
-  return { log, text: () => readFileSync(file, 'utf8') };
+  return artifactLogger(`keystone-${name}`, { level: 'trace' });
 }
 
 function client(authUrl: string, credentials: Credentials, log: Logger = pino({ level: 'silent' })): NeutronClient {
@@ -173,6 +174,7 @@ async function convergeAndDelete(provider: string, credentials: Record<string, s
   expect(await networksNamed(name)).toEqual([]);
   // All of it on one token (they last an hour).
   expect(p.tokenRequests.map((t) => t.status)).toEqual([201]);
+  writeArtifact('status', `keystone-${provider}.json`, JSON.stringify(records.list(), null, 1));
   return { log: cap.text(), records, tokenRequests: p.tokenRequests };
 }
 
@@ -194,6 +196,7 @@ describe('Neutron behind a real Keystone', () => {
 
   it('application credential (id + secret): the same convergence, on the project the credential belongs to', async () => {
     const ac = await ks.createApplicationCredential(netform.login, `netform-${randomBytes(3).toString('hex')}`);
+    registerSecret(ac.secret, 'keystone-app-credential');
     const out = await convergeAndDelete('ac', { applicationCredentialId: ac.id, applicationCredentialSecret: ac.secret }, 2202, '198.51.100.0/24');
     expect(out.log).not.toContain(ac.secret);
     expect(JSON.stringify(out.records.list())).not.toContain(ac.secret);
@@ -251,7 +254,7 @@ describe('Neutron behind a real Keystone', () => {
   });
 
   it('a wrong password: a clear credentials error, one Keystone request per attempt, no retry storm, the password nowhere', async () => {
-    const wrong = `${SECRET}-wrong`;
+    const wrong = canary('keystone-wrong');
     const p = await proxy();
     const cap = capturedLog('wrong-client');
     const c = client(p.url, { username: 'netform', password: wrong, projectName: 'netform' }, cap.log);
@@ -279,7 +282,8 @@ describe('Neutron behind a real Keystone', () => {
       const s = cond(records.get('Provider/wrong'), 'Synced');
       return s?.status === 'False' ? s : undefined;
     }, 30_000);
-    expect(synced).toMatchObject({ reason: 'BackendRejected', message: expect.stringContaining('Keystone refused the credentials (HTTP 401)') });
+    // Refused credentials are for the user to fix: CredentialsError, not BackendRejected.
+    expect(synced).toMatchObject({ reason: 'CredentialsError', message: expect.stringContaining('Keystone refused the credentials (HTTP 401)') });
     expect(cond(records.get('Provider/wrong'), 'Stalled')?.status).toBe('True');
     await new Promise((r) => setTimeout(r, 8_000));
     expect(ep.tokenRequests.length).toBeGreaterThanOrEqual(1);
@@ -298,6 +302,7 @@ describe('Neutron behind a real Keystone', () => {
       ks.log(),
       neutronLog(),
     ];
+    writeArtifact('status', 'keystone-wrong.json', JSON.stringify({ records: records.list(), states: e.states(), errors: errors.map((x) => inspect(x, { depth: 10 })) }, null, 1));
     for (const text of everything) {
       expect(text).not.toContain(wrong);
       expect(text).not.toContain(SECRET);
