@@ -95,6 +95,8 @@ function client(endpoint: string, over: Partial<NeutronClientOptions> = {}): Neu
     timeoutMs: 5_000,
     maxConcurrency: 4,
     log: silent,
+    // Single requests are what these tests look at; the retries have their own tests below.
+    retries: 0,
     ...over,
   });
   clients.push(c);
@@ -419,6 +421,44 @@ describe('network failures', () => {
     expect(e.errorClass).toBe('Transient');
     expect(e.code).toBe('Aborted');
     expect(e.message).toBe('GET /v2.0/networks: aborted');
+  });
+});
+
+describe('retries of transient failures', () => {
+  it('a GET that fails twice (503, then a reset) is retried and succeeds: three requests', async () => {
+    let n = 0;
+    const srv = await listen((req, res) => {
+      n++;
+      if (n === 1) return neutronFault(res, 503, 'ServiceUnavailable', 'busy');
+      if (n === 2) return void res.socket?.destroy();
+      json(res, 200, { networks: [] });
+    });
+    expect(await client(srv.url, { retries: 2 }).request('GET', '/v2.0/networks')).toEqual({ networks: [] });
+    expect(srv.seen).toHaveLength(3);
+  });
+
+  it('PUT and DELETE are retried; a POST never is (its answer may be lost after a commit)', async () => {
+    const srv = await listen((req, res) => neutronFault(res, 503, 'ServiceUnavailable', 'busy'));
+    const c = client(srv.url, { retries: 2 });
+    expect((await failure(c.request('PUT', '/v2.0/networks/x', { body: { network: {} } }))).errorClass).toBe('Transient');
+    expect(srv.seen.filter((r) => r.method === 'PUT')).toHaveLength(3);
+    expect((await failure(c.request('DELETE', '/v2.0/networks/x'))).errorClass).toBe('Transient');
+    expect(srv.seen.filter((r) => r.method === 'DELETE')).toHaveLength(3);
+    expect((await failure(c.request('POST', '/v2.0/networks', { body: { network: {} } }))).errorClass).toBe('Transient');
+    expect(srv.seen.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  it('terminal, conflict and not-found answers are never retried', async () => {
+    const srv = await listen((req, res) => {
+      if (req.path.endsWith('/gone')) return neutronFault(res, 404, 'NetworkNotFound', 'no such network');
+      if (req.path.endsWith('/race')) return neutronFault(res, 412, 'PreconditionFailed', 'revision moved');
+      neutronFault(res, 400, 'BadRequest', 'bad');
+    });
+    const c = client(srv.url, { retries: 2 });
+    expect((await failure(c.request('GET', '/v2.0/networks/gone'))).errorClass).toBe('NotFound');
+    expect((await failure(c.request('PUT', '/v2.0/networks/race', { body: {} }))).errorClass).toBe('Conflict');
+    expect((await failure(c.request('PUT', '/v2.0/networks/bad', { body: {} }))).errorClass).toBe('Terminal');
+    expect(srv.seen).toHaveLength(3);
   });
 });
 

@@ -18,6 +18,17 @@ export interface NeutronClientOptions {
   timeoutMs: number;
   maxConcurrency: number;
   log: Logger;
+  /** How often a transient failure of a GET, PUT or DELETE is retried at once (default 2). */
+  retries?: number;
+}
+
+const RETRY_BASE_MS = 100;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 }
 
 export interface RequestOptions {
@@ -42,6 +53,7 @@ export class NeutronClient {
   readonly #opts: NeutronClientOptions;
   readonly #dispatcher: Dispatcher;
   readonly #queue: PQueue;
+  readonly #retries: number;
   #token: { value: string; expiresAt: number; renewBeforeMs: number } | undefined;
   #tokenPending: Promise<string> | undefined;
 
@@ -57,12 +69,25 @@ export class NeutronClient {
       keepAliveTimeout: 10_000,
     });
     this.#queue = new PQueue({ concurrency: opts.maxConcurrency });
+    this.#retries = opts.retries ?? 2;
   }
 
   /** One API call. Resolves with the parsed body (undefined for 204); throws a classified BackendError. */
   async request<T>(method: keyof CallCounts, path: string, o: RequestOptions = {}): Promise<T> {
     const run = () => this.#send<T>(method, path, o, true);
-    return (await this.#queue.add(run)) as T;
+    // A transient failure of a request that may be sent twice (GET, PUT, DELETE: a PUT applied twice
+    // sets the same values, or meets its If-Match; a DELETE applied twice meets a 404) is retried
+    // here, briefly; a POST never is (its answer may be lost after Neutron committed it: the caller
+    // adopts instead). Longer outages are the work queue's to back off from.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#queue.add(run)) as T;
+      } catch (err) {
+        const retry = method !== 'POST' && attempt < this.#retries && err instanceof BackendError && err.errorClass === 'Transient' && !o.signal?.aborted;
+        if (!retry) throw err;
+        await sleep(RETRY_BASE_MS * 2 ** attempt * (0.5 + Math.random()), o.signal);
+      }
+    }
   }
 
   /** Every item of a collection (`networks`, `subnets`, `ports`…), following pagination. */
