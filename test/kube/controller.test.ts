@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 import { startNeutron, type RunningNeutron } from '../harness/neutron-server.ts';
+import { canary } from '../support/secrets.ts';
 import {
   condition,
   getObj,
@@ -18,8 +19,12 @@ import {
   startController,
   stopProcess,
   waitFor,
+  dumpForSecretsScan,
   type ControllerProcess,
 } from './support.ts';
+
+/** The Neutron credentials Secret's password: a registered canary the run's secrets scan looks for. */
+const PASSWORD = canary('kube-neutron-creds');
 
 let kube: KubeCluster;
 let neutron: RunningNeutron;
@@ -75,6 +80,8 @@ beforeAll(async () => {
 }, 30 * 60_000);
 
 afterAll(async () => {
+  // What users see (statuses, Events) for the run's secrets scan; the controllers' output is already there (startCli).
+  if (kube) await dumpForSecretsScan(kube, 'controller-test');
   for (const c of controllers) await stopProcess(c);
   // Kept beside the apiserver's logs, for when something failed.
   for (const c of controllers) if (kube) writeFileSync(join(kube.dir, `controller-${c.identity}.log`), c.output().stderr);
@@ -104,7 +111,7 @@ describe('netform controller on a real kube-apiserver with a real Neutron', () =
       ]),
     );
     await waitFor('the Provider to say its Secret is missing', async () => /Secret netform-system\/neutron-creds does not exist/.test(condition(await getObj(kube, 'provider', 'openstack'), 'Synced')?.message ?? ''), 60_000);
-    await ok(kube, ['create', 'secret', 'generic', 'neutron-creds', '-n', 'netform-system', '--from-literal=username=netform', '--from-literal=password=s3cr3t-value']);
+    await ok(kube, ['create', 'secret', 'generic', 'neutron-creds', '-n', 'netform-system', '--from-literal=username=netform', `--from-literal=password=${PASSWORD}`]);
     await ok(
       kube,
       ['apply', '-f', '-'],
@@ -139,7 +146,7 @@ describe('netform controller on a real kube-apiserver with a real Neutron', () =
     expect(JSON.stringify(net.status)).toContain(appNet!.id);
     expect(net.metadata.finalizers).toContain('netform.io/cleanup');
     const everything = await ok(kube, ['get', 'providers,networks,vlanpools,clusters,hosts', '-o', 'json']);
-    expect(everything).not.toContain('s3cr3t-value');
+    expect(everything).not.toContain(PASSWORD);
 
     // Printer columns read our status.
     const table = await ok(kube, ['get', 'networks']);

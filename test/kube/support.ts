@@ -4,6 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli, waitFor, type Spawned } from '../support/cli.ts';
+import { writeArtifact } from '../support/secrets.ts';
 import type { KubeCluster } from '../harness/kube/cluster.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -135,4 +136,14 @@ export async function serviceAccountKubeconfig(kube: KubeCluster, account: strin
     { mode: 0o600 },
   );
   return path;
+}
+
+/** The statuses and Events users see, into the run's artifacts directory for the secrets scan
+ *  (test/support/secrets.ts): every netform object and every Event, as YAML. Call at the end of a file
+ *  that gives the controller a Secret. */
+export async function dumpForSecretsScan(kube: KubeCluster, name: string): Promise<void> {
+  const kinds = 'providers.netform.io,networks.netform.io,vlanpools.netform.io,clusters.netform.io,hosts.netform.io,vnicattachments.netform.io,events.events.k8s.io,events';
+  const r = await kube.kubectl(['get', kinds, '-A', '-o', 'yaml']);
+  writeArtifact('kube', `${name}.yaml`, r.stdout + r.stderr);
+  if (r.code !== 0) throw new Error(`kubectl get ${kinds}: ${r.stderr}`);
 }
