@@ -40,7 +40,8 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
     reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
     report: async (host, report) => {
       ok = report.networks.every((n) => n.inSync) && !report.problems.length;
-      await writeFileAtomic(join(c.stateDir, HOST_REPORTS_DIR, `${host}.json`), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+      // Only below the run's state directory: a deleted one is the run's to make again (with its lock).
+      await writeFileAtomic(join(c.stateDir, HOST_REPORTS_DIR, `${host}.json`), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600, createBelow: c.stateDir });
       log.info({ host, inSync: ok, applied: report.lastApply?.result }, 'host report written');
     },
   });
