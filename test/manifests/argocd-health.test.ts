@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureCommands } from '../harness/apt.ts';
 import { HEALTH_LUA, kinds, PER_KIND_PATCH, renderPerKind, renderWildcard, WILDCARD_PATCH } from './argocd-render.ts';
 import { STATUS_CASES } from './status-cases.ts';
 
@@ -50,6 +51,9 @@ function health(lua: string, script: string, obj: unknown): { status: string; me
   expect(rest).toBe('');
   return { status: status!, message: message! };
 }
+
+// This file installs the interpreters it runs on when they are missing (a fresh machine, `npm test` alone).
+beforeAll(() => ensureCommands({ 'lua5.1': 'lua5.1', 'lua5.4': 'lua5.4' }), 600_000);
 
 describe('Argo CD health check (manifests/argocd/health.lua)', () => {
   it('has Lua 5.1 and 5.4 interpreters to run on (test/harness/install-tools.sh installs them)', () => {

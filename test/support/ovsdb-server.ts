@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ensureHostTools } from '../harness/hostsim/index.ts';
 
 const run = promisify(execFile);
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -43,6 +44,7 @@ export async function startPrivateOvs(opts: { vswitchd?: boolean; netns?: boolea
   };
 
   try {
+    await ensureHostTools(); // a fresh machine: `npm test` installs Open vSwitch itself
     await run('ovsdb-tool', ['create', join(dir, 'conf.db'), SCHEMA], { env });
     if (netns) {
       await run('ip', ['netns', 'add', netns]);
