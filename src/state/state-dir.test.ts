@@ -1,5 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync as writeFileSyncFs } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyToRelativePath, StateDir, StateDirLockLostError, stableStringify, type StateRecord } from './state-dir.ts';
 import { WRITER_KEYS } from '../../test/support/state-writer.ts';
+import { makeReadOnly } from '../../test/support/readonly.ts';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
 const WRITER_SCRIPT = fileURLToPath(new URL('../../test/support/state-writer.ts', import.meta.url));
@@ -415,32 +415,7 @@ describe('StateDir crash safety', () => {
   });
 });
 
-/**
- * Makes `dir` read-only for this process: a read-only bind mount of it onto itself as root (chmod does
- * not stop root), chmod 0555 otherwise. Returns the undo, or undefined when neither works here.
- */
-function makeReadOnly(dir: string): (() => void) | undefined {
-  let undo: () => void;
-  if (process.getuid?.() === 0) {
-    if (spawnSync('mount', ['--bind', '-o', 'ro', dir, dir]).status !== 0) return undefined;
-    undo = () => void spawnSync('umount', [dir]);
-  } else {
-    chmodSync(dir, 0o555);
-    undo = () => chmodSync(dir, 0o700);
-  }
-  try {
-    writeFileSyncFs(join(dir, '.rw-check'), ''); // still writable: this environment cannot do it
-  } catch {
-    return undo;
-  }
-  rmSyncQuiet(join(dir, '.rw-check'));
-  undo();
-  return undefined;
-}
 
-function rmSyncQuiet(path: string): void {
-  spawnSync('rm', ['-f', path]);
-}
 
 describe('StateDir: the lock lives with the state', () => {
   const lostMessage = (r: string) => `the state directory ${r} lost its lock (deleted or replaced?)`;

@@ -12,6 +12,7 @@ import type { Owner } from '../../src/drivers/driver.ts';
 import { FaultProxy } from '../harness/fault-proxy.ts';
 import { createHost, createSwitch, defaultStateRoot, ensureHostTools, type FakeHost, type FakeSwitch } from '../harness/hostsim/index.ts';
 import { startEmulator, type UcsmEmulator } from '../ucsm-emulator/emulator.ts';
+import { expect } from 'vitest';
 import { runCli, tempDir, type CliResult } from '../support/cli.ts';
 
 export interface ScenarioOptions {
@@ -336,6 +337,26 @@ spec:
     }
     return a;
   }
+}
+
+/** The figures of an audit, one line, and its first details. */
+export function auditLines(a: Audit): string[] {
+  return [
+    `duplicates ${a.duplicates}, orphans ${a.orphans}, missing ${a.missing}, deletes of declared objects ${a.deletesOfDeclared}, not Ready ${a.notReady.length}`,
+    ...a.details.slice(0, 20),
+    ...a.notReady.slice(0, 20),
+  ];
+}
+
+/** What every chaos run must end with: the last apply converged, and the backends hold exactly the
+ *  declared objects, none deleted along the way. */
+export function expectClean(a: Audit, last: CliResult): void {
+  expect(last.code, last.stdout.slice(-2000) + last.stderr.slice(-3000)).toBe(0);
+  expect(a.duplicates).toBe(0);
+  expect(a.orphans).toBe(0);
+  expect(a.missing).toBe(0);
+  expect(a.deletesOfDeclared).toBe(0);
+  expect(a.notReady).toEqual([]);
 }
 
 /** Whether this machine can run the hostsim host (root and Open vSwitch). */

@@ -7,12 +7,12 @@
 //   second writer is refused while the first holds the lock.
 // - A state directory that cannot be written at start is refused at once, naming the directory and
 //   the reason, instead of failing write after write (it used to log thousands of warnings).
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../support/fake-backend.ts';
 import { runCli, startCli, tempDir, waitFor, type CliResult, type Spawned } from '../support/cli.ts';
+import { makeReadOnly } from '../support/readonly.ts';
 
 const backend = new FakeBackend();
 let url = '';
@@ -168,28 +168,6 @@ describe('the state directory is deleted while netform writes to it', () => {
   });
 });
 
-/**
- * Makes `dir` read-only for the netform child: a read-only bind mount of it onto itself as root (chmod
- * does not stop root), chmod 0555 otherwise. Returns the undo, or undefined when this machine cannot.
- */
-function makeReadOnly(dir: string): (() => void) | undefined {
-  let undo: () => void;
-  if (process.getuid?.() === 0) {
-    if (spawnSync('mount', ['--bind', '-o', 'ro', dir, dir]).status !== 0) return undefined;
-    undo = () => void spawnSync('umount', [dir]);
-  } else {
-    chmodSync(dir, 0o555);
-    undo = () => chmodSync(dir, 0o700);
-  }
-  try {
-    writeFileSync(join(dir, '.rw-check'), '');
-  } catch {
-    return undo;
-  }
-  rmSync(join(dir, '.rw-check'), { force: true });
-  undo();
-  return undefined;
-}
 
 describe('a state directory that cannot be written at start', () => {
   /** How long a netform that does not exit is watched before it is killed, and warnings counted. */
