@@ -140,4 +140,30 @@ describe('Neutron owner marking is resumable', () => {
       proxy.faults(undefined);
     }
   });
+
+  // A network's VLAN segment makes Neutron refuse a second one; a port without a fixed MAC has no
+  // such guard, so a held create would leave a second port behind.
+  it('a create whose POST lands after the client gave up (held past the timeout) is adopted, not duplicated', async () => {
+    const run = uniq();
+    const vlan = nextVlan();
+    let held = 0;
+    proxy.faults({ rate: 1, seed: 7, kinds: ['delay'], delayMs: 2_800, eligible: (r) => r.method === 'POST' && r.path === '/v2.0/ports' && r.body.includes(`vm-${run}`) && ++held === 1 });
+    const { e } = engine();
+    const docs = [
+      provider(),
+      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: late-${run}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan}}, shared: true, providerRefs: [{name: os}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c-${run}}\nspec: {networks: [{name: late-${run}}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv-${run}}\nspec: {cluster: c-${run}, nics: [{name: eth1}], networks: [{name: late-${run}, interface: eth1}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: web1-nic1, namespace: t-${run}}\nspec: {vm: {name: web1, uid: vm-${run}}, interfaceName: nic1, network: late-${run}, host: hv-${run}}`,
+    ];
+    e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
+    expect(await e.settle(60_000)).toBe(true);
+    expect(e.states().find((x) => x.key === `VnicAttachment/t-${run}/web1-nic1`)).toMatchObject({ state: 'ready' });
+    // The held POST has landed by now (2.8 s after it was sent); still exactly one port.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(held).toBeGreaterThanOrEqual(1);
+    const ports = (await api<{ ports: { id: string; description: string; tags: string[] }[] }>('GET', `/v2.0/ports?device_id=vm-${run}`)).body.ports;
+    expect(ports, JSON.stringify(ports)).toHaveLength(1);
+    expect(ports[0]!.tags).toEqual(expect.arrayContaining(['netform', 'nf-inst:netform']));
+  });
 });

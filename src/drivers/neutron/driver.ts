@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
 import {
+  ownerKey,
   type DriverContext,
   type DriverFactory,
   type FieldChange,
@@ -80,8 +81,9 @@ export class NeutronDriver implements ProviderDriver {
       log,
     });
     const projectId = o.auth === 'noauth' ? o.projectId : undefined;
-    this.networks = new NeutronNetworks(this.client, projectId, opts);
-    this.vnics = new NeutronPorts(this.client, projectId);
+    const creates = new UncertainCreates(config.requestTimeoutMs);
+    this.networks = new NeutronNetworks(this.client, projectId, opts, creates);
+    this.vnics = new NeutronPorts(this.client, projectId, creates);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
@@ -117,10 +119,13 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   /** When this driver last wrote each network: a listing older than that is not used for it. */
   readonly #lastWrite = new Map<string, number>();
 
-  constructor(client: NeutronClient, projectId: string | undefined, opts: NeutronDriverOptions) {
+  readonly #creates: UncertainCreates;
+
+  constructor(client: NeutronClient, projectId: string | undefined, opts: NeutronDriverOptions, creates = new UncertainCreates(30_000)) {
     this.#c = client;
     this.#projectId = projectId;
     this.#opts = opts;
+    this.#creates = creates;
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
@@ -152,7 +157,9 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   }
 
   async create(ctx: DriverContext, owner: Owner, desired: NetworkModel): Promise<Observed<NetworkState>> {
-    // Adopt what an earlier attempt created (the process may have died before recording it).
+    // Adopt what an earlier attempt created (the process may have died before recording it; or its
+    // answer was lost, and the request may still be on its way: wait for that first).
+    await this.#creates.settled(owner, ctx.signal);
     const existing = await this.#byOwner(ctx, owner, desired.name);
     if (existing) return this.#adopt(ctx, owner, existing, desired);
     const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
@@ -160,7 +167,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     if (policyId) body.qos_policy_id = policyId;
     let network: NeutronNetwork;
     try {
-      ({ network } = await this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal }));
+      ({ network } = await this.#creates.post(owner, () => this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal })));
     } catch (err) {
       // The segment is taken: if a network of this owner holds it (marked, or half-marked by an
       // interrupted write), it is adopted; anything else is a real clash.
@@ -189,12 +196,25 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   }
 
   /** Subnets in one bulk request, then tagged. */
-  async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, subnets: NetworkModel['subnets']): Promise<void> {
-    if (!subnets.length) return;
-    const created = await this.#c.request<{ subnets: NeutronSubnet[] }>('POST', '/v2.0/subnets', {
-      body: { subnets: subnets.map((x) => subnetBody(x, networkId, owner, this.#projectId)) },
-      signal: ctx.signal,
-    });
+  async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, wanted: NetworkModel['subnets']): Promise<void> {
+    if (!wanted.length) return;
+    let subnets = wanted;
+    if (this.#creates.uncertain(owner, '/subnets')) {
+      // An earlier bulk create's answer was lost: wait until it can no longer land, then add only what is still missing.
+      await this.#creates.settled(owner, ctx.signal, '/subnets');
+      const have = new Set((await this.#c.list<NeutronSubnet>('subnets', { network_id: networkId }, ctx.signal)).map((x) => x.name));
+      subnets = wanted.filter((x) => !have.has(x.name));
+      if (!subnets.length) return;
+    }
+    const created = await this.#creates.post(
+      owner,
+      () =>
+        this.#c.request<{ subnets: NeutronSubnet[] }>('POST', '/v2.0/subnets', {
+          body: { subnets: subnets.map((x) => subnetBody(x, networkId, owner, this.#projectId)) },
+          signal: ctx.signal,
+        }),
+      '/subnets',
+    );
     for (const sn of created.subnets) {
       await this.#c.request('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     }
@@ -421,9 +441,12 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   readonly #c: NeutronClient;
   readonly #projectId: string | undefined;
 
-  constructor(client: NeutronClient, projectId: string | undefined) {
+  readonly #creates: UncertainCreates;
+
+  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000)) {
     this.#c = client;
     this.#projectId = projectId;
+    this.#creates = creates;
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
@@ -440,9 +463,16 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   }
 
   async create(ctx: DriverContext, owner: Owner, desired: VnicModel): Promise<Observed<PortState>> {
+    await this.#creates.settled(owner, ctx.signal);
     const existing = await this.observe(ctx, { owner, desired });
-    if (existing) return existing;
-    const { port } = await this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal });
+    if (existing) {
+      // Adopted: finished here (marked, marker cleared, brought to the model), as a network is.
+      const changes = diffPort(desired, existing.state);
+      return changes.length ? this.update(ctx, owner, existing, desired, changes) : existing;
+    }
+    const { port } = await this.#creates.post(owner, () =>
+      this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal }),
+    );
     await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });
     return this.#observed(done.port, owner, true, portName(desired));
@@ -489,6 +519,54 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const state = normalizePort(p, owner, name);
     if (recorded && other && !state.ours) throw terminal(`Neutron port ${p.id} belongs to another owner (${other})`);
     return { externalId: p.id, state, version: String(p.revision_number), owned: state.ours || (recorded && !other), facts: { mac: state.mac, addresses: state.addresses } };
+  }
+}
+
+/**
+ * Creates whose outcome is unknown: a POST that timed out, was reset or answered 5xx may still be
+ * committed — even after the client gave up, when the request was held up on its way. Before looking
+ * for its result again (and creating anew if there is none), the next create of that owner waits one
+ * request timeout, so a late commit is found by its pending marker and adopted, not duplicated.
+ */
+export class UncertainCreates {
+  readonly #waitMs: number;
+  readonly #until = new Map<string, number>();
+
+  constructor(waitMs: number) {
+    this.#waitMs = waitMs;
+  }
+
+  /** Runs a POST; a transient failure (outcome unknown) marks the owner's create uncertain. */
+  async post<T>(owner: Owner, send: () => Promise<T>, what = ''): Promise<T> {
+    const key = ownerKey(owner) + what;
+    try {
+      const r = await send();
+      this.#until.delete(key);
+      return r;
+    } catch (err) {
+      if (err instanceof BackendError && err.errorClass === 'Transient') this.#until.set(key, Date.now() + this.#waitMs);
+      throw err;
+    }
+  }
+
+  /** Whether a create of this owner (and `what`) failed with an unknown outcome and is not settled yet. */
+  uncertain(owner: Owner, what = ''): boolean {
+    return this.#until.has(ownerKey(owner) + what);
+  }
+
+  /** Resolves once an uncertain create of this owner (and `what`) can no longer land (at once when there is none). */
+  async settled(owner: Owner, signal: AbortSignal, what = ''): Promise<void> {
+    const key = ownerKey(owner) + what;
+    const until = this.#until.get(key);
+    if (until === undefined) return;
+    const ms = until - Date.now();
+    if (ms > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+    this.#until.delete(key);
   }
 }
 
