@@ -487,7 +487,7 @@ export interface NetworkSpec {
     maxBurstKbps?: number;
   };
   /**
-   * Whether traffic of vNICs on this network is mirrored to the host's mirror port.
+   * Whether traffic of vNICs on this network is mirrored to the host's mirror port. Not implemented yet - no driver reads it (vNIC profiles will).
    */
   portMirroring: boolean;
   /**

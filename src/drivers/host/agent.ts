@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { HostStatus } from '../../api/types.gen.ts';
 import { diffHost, isEmpty, networkSync, type HostDiff, type NetworkSync } from './diff.ts';
 import { ip, ipBatch } from './ip.ts';
-import { OVS_NETWORK_KEY, OVS_OWNER_KEY, isOwnedPort, type DesiredHost, type ObservedHost } from './model.ts';
+import { OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredHost, type ObservedHost } from './model.ts';
 import { parseAddresses, parseLinks, parseOvs } from './parse.ts';
 import { addressLines, planHost } from './plan.ts';
 import { restoreTarget } from './restore.ts';
@@ -251,7 +251,7 @@ export class HostAgent {
     const bonds = new Set(h.links.filter((l) => l.kind === 'bond').map((l) => l.name));
     const ovsPorts = new Map<string, string | undefined>();
     for (const b of h.ovs?.bridges ?? []) {
-      for (const p of b.ports) for (const i of p.interfaces) ovsPorts.set(i.name, p.external[OVS_NETWORK_KEY] ?? (isOwnedPort(p, this.#o.instance) ? undefined : undefined));
+      for (const p of b.ports) for (const i of p.interfaces) ovsPorts.set(i.name, p.external[OVS_NETWORK_KEY]);
     }
     const netOfDevice = new Map<string, string>();
     for (const n of desired.networks) for (const d of [...n.devices, ...n.ovsPorts]) if (!netOfDevice.has(d)) netOfDevice.set(d, n.name);
