@@ -7,27 +7,20 @@
 // NETFORM_CHAOS_SEED); NETFORM_CHAOS_N and NETFORM_CHAOS_KILLS set the size (npm run chaos).
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seeded } from '../harness/fault-proxy.ts';
 import { neutronUrl } from '../neutron/support.ts';
 import { startCli } from '../support/cli.ts';
-import { auditLines, canRunHost, expectClean, Scenario } from './scenario.ts';
+import { auditLines, expectClean, useScenario } from './scenario.ts';
 import { chaosSettings, report } from './settings.ts';
 
 const cfg = chaosSettings('crash');
 const kills = Number(process.env.NETFORM_CHAOS_KILLS ?? 6);
-let s: Scenario;
-
-beforeAll(async () => {
-  s = new Scenario(neutronUrl(), { networks: cfg.networks, host: canRunHost(), id: cfg.id, vlanBase: cfg.vlanBase });
-  await s.start();
-}, 120_000);
-afterAll(async () => {
-  await s?.stop();
-});
+const scenario = useScenario(neutronUrl, cfg);
 
 /** Starts apply or run and SIGKILLs it after a seeded delay; returns when it is dead. */
 async function killOne(random: () => number, i: number): Promise<{ command: string; afterMs: number; exited: boolean }> {
+  const s = scenario();
   const command = i % 2 === 0 ? 'apply' : 'run';
   // From just after start-up (~1 s) into convergence: early kills land in admission and the first
   // creates, late ones in updates, the host agent and the periodic passes.
@@ -44,6 +37,7 @@ async function killOne(random: () => number, i: number): Promise<{ command: stri
 }
 
 async function phase(name: string, deleteState: boolean): Promise<void> {
+  const s = scenario();
   const random = seeded(cfg.seed + (deleteState ? 1 : 0));
   const t0 = Date.now();
   const shots: string[] = [];

@@ -3,24 +3,17 @@
 // connection, or forward a write and drop its answer — per request, from a seed printed here (set
 // NETFORM_CHAOS_SEED to replay). Then: everything Ready, 0 duplicates, 0 orphans, 0 deletes of
 // declared objects, and a further pass makes 0 writes. NETFORM_CHAOS_N sets the size (npm run chaos).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { neutronUrl } from '../neutron/support.ts';
-import { auditLines, canRunHost, expectClean, Scenario } from './scenario.ts';
+import { auditLines, expectClean, useScenario } from './scenario.ts';
 import { chaosSettings, report } from './settings.ts';
 
 const cfg = chaosSettings('faults');
-let s: Scenario;
-
-beforeAll(async () => {
-  s = new Scenario(neutronUrl(), { networks: cfg.networks, host: canRunHost(), id: cfg.id, vlanBase: cfg.vlanBase });
-  await s.start();
-}, 120_000);
-afterAll(async () => {
-  await s?.stop();
-});
+const scenario = useScenario(neutronUrl, cfg);
 
 describe('chaos: faults on every backend request', () => {
   it(`20 % faults on Neutron and UCSM: everything converges, no duplicate, no orphan, no delete of a declared object`, { timeout: cfg.timeoutMs }, async () => {
+    const s = scenario();
     s.neutron.faults({ rate: 0.2, seed: cfg.seed, delayMs: 2_500 });
     s.ucsmProxy.faults({ rate: 0.2, seed: cfg.seed + 1, delayMs: 2_500 });
     const t0 = Date.now();

@@ -12,7 +12,7 @@ import type { Owner } from '../../src/drivers/driver.ts';
 import { FaultProxy } from '../harness/fault-proxy.ts';
 import { createHost, createSwitch, defaultStateRoot, ensureHostTools, type FakeHost, type FakeSwitch } from '../harness/hostsim/index.ts';
 import { startEmulator, type UcsmEmulator } from '../ucsm-emulator/emulator.ts';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { runCli, tempDir, type CliResult } from '../support/cli.ts';
 
 export interface ScenarioOptions {
@@ -357,6 +357,19 @@ export function expectClean(a: Audit, last: CliResult): void {
   expect(a.missing).toBe(0);
   expect(a.deletesOfDeclared).toBe(0);
   expect(a.notReady).toEqual([]);
+}
+
+/** Starts this test file's scenario before its tests and stops it after them; returns its getter. */
+export function useScenario(neutronUrl: () => string, cfg: { networks: number; id: string; vlanBase: number }): () => Scenario {
+  let s: Scenario | undefined;
+  beforeAll(async () => {
+    s = new Scenario(neutronUrl(), { networks: cfg.networks, host: canRunHost(), id: cfg.id, vlanBase: cfg.vlanBase });
+    await s.start();
+  }, 120_000);
+  afterAll(async () => {
+    await s?.stop();
+  });
+  return () => s!;
 }
 
 /** Whether this machine can run the hostsim host (root and Open vSwitch). */
