@@ -15,7 +15,7 @@ import {
   type ResourceDriver,
 } from '../driver.ts';
 import type { NetworkModel, VnicModel } from '../model.ts';
-import { NeutronClient, type NeutronAuth } from './client.ts';
+import { NeutronClient, sleep, type NeutronAuth } from './client.ts';
 import {
   diffNetwork,
   diffPort,
@@ -560,12 +560,7 @@ export class UncertainCreates {
     const until = this.#until.get(key);
     if (until === undefined) return;
     const ms = until - Date.now();
-    if (ms > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ms);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
-    }
+    if (ms > 0) await sleep(ms, signal);
     this.#until.delete(key);
   }
 }
