@@ -170,10 +170,11 @@ export class UcsmClient {
     return outMos(await this.call('configResolveClass', { classId, inHierarchical: String(hierarchical) }, children, signal));
   }
 
-  /** One configConfMos for all the MOs (one pair per top-level MO); resolves with the MOs as UCSM returned them. */
+  /** One configConfMos for all the MOs (one pair per top-level MO); resolves with the MOs as UCSM returned them,
+   *  with their children (inHierarchical): a port profile's state is its VLAN and client as much as its own attributes. */
   async confMos(mos: readonly Mo[], signal?: AbortSignal): Promise<Mo[]> {
     const pairs = mos.map((m) => el('pair', { key: m.attrs.dn! }, [moNode(m)]));
-    return outMos(await this.call('configConfMos', { inHierarchical: 'false' }, [el('inConfigs', {}, pairs)], signal));
+    return outMos(await this.call('configConfMos', { inHierarchical: 'true' }, [el('inConfigs', {}, pairs)], signal));
   }
 
   async logout(): Promise<void> {

@@ -234,6 +234,16 @@ export class UcsmNetworks implements ResourceDriver<NetworkModel, UcsmNetworkSta
       await this.#submit(mos, vlanDn, ctx);
     } catch (err) {
       if (!(err instanceof BackendError) || err.errorClass !== 'NotFound') throw err;
+      // A UCSM that refuses to delete a missing MO (102) refuses the whole request, so one object
+      // already gone would keep the others: delete what is still there, as read now.
+      const left = await this.#c.resolveDns(mos.map((m) => m.attrs.dn!), false, ctx.signal);
+      const rest = mos.filter((m) => left.has(m.attrs.dn!));
+      if (!rest.length) return;
+      try {
+        await this.#submit(rest, vlanDn, ctx);
+      } catch (again) {
+        if (!(again instanceof BackendError) || again.errorClass !== 'NotFound') throw again;
+      }
     }
   }
 
