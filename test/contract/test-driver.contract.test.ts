@@ -13,6 +13,8 @@ driverContract('test driver on the fake backend', async () => {
     physicalNetwork: 'physnet1',
     vlans: [10, 11, 12],
     compareAndSwap: true,
+    duplicateVlanIds: 'refused',
+    vlanChange: 'replace',
     mutate: (m) => ({ ...m, mtu: m.mtu === 1500 ? 1450 : 1500, description: `${m.description ?? ''}!` }),
     snapshot: async () => JSON.stringify([...backend.objects.values()]),
     cleanup: () => backend.stop(),
