@@ -7,7 +7,7 @@ import type { Kind } from '../api/kinds.ts';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { reportDigest, statusFromReport } from '../controllers/host/host.report.ts';
-import type { HostReport } from '../drivers/host/agent.ts';
+import { HostAgent, type HostReport } from '../drivers/host/agent.ts';
 import { isStatus, KubeClient } from '../sources/kube/client.ts';
 import { Informer } from '../sources/kube/informer.ts';
 import { KubeRecords, type KindCache } from '../sources/kube/records.ts';
@@ -76,9 +76,9 @@ export class ClusterAgent {
       mayWrite: () => false,
     });
     this.loop = new HostAgentLoop({
-      source: { store, records, instance: c.instance },
+      source: { store, records },
       host: this.#host,
-      target: hostTarget(c),
+      driver: new HostAgent({ target: hostTarget(c), instance: c.instance, log: log.child({ host: this.#host }) }),
       log,
       intervalMs: s.intervalMs,
       refresh: async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
+import { HostAgent } from '../drivers/host/agent.ts';
 import { readManifests } from '../sources/directory.ts';
 import { admit } from '../state/admit.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
@@ -34,10 +35,14 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
     source,
     refresh,
     host: c.host,
-    target,
+    driver: new HostAgent({
+      target,
+      instance: c.instance,
+      log: log.child({ host: c.host }),
+      reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
+    }),
     log,
     intervalMs: opts.intervalMs,
-    reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
     report: async (host, report) => {
       ok = report.networks.every((n) => n.inSync) && !report.problems.length;
       // Only below the run's state directory: a deleted one is the run's to make again (with its lock).

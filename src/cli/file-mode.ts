@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
-import type { HostReport, HostTarget } from '../drivers/host/agent.ts';
+import { HostAgent, type HostReport, type HostTarget } from '../drivers/host/agent.ts';
 import { OvsdbClient } from '../drivers/host/ovsdb.ts';
 import type { Config } from '../config.ts';
 import { Engine } from '../controllers/runtime/engine.ts';
@@ -159,11 +159,15 @@ export class FileMode {
       source: this.engine.rt,
       report: (h, r) => this.engine.reportHost(h, r),
       host: name,
-      target: hostTarget(config),
+      driver: new HostAgent({
+        target: hostTarget(config),
+        instance: this.engine.rt.instance,
+        log: log.child({ host: name }),
+        // A change is kept only if this process can still read its manifests afterwards.
+        reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
+      }),
       log,
       intervalMs: opts.intervalMs,
-      // A change is kept only if this process can still read its manifests afterwards.
-      reachSource: () => access(dir, constants.R_OK).then(() => true, () => false),
     });
     this.#agentHost = name;
     if (opts.loop) this.agent.start();

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { HostAgentLoop } from '../../src/controllers/host/agent.loop.ts';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { HostAgent } from '../../src/drivers/host/agent.ts';
 import { vnicDeviceName } from '../../src/drivers/host/model.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
@@ -53,7 +54,14 @@ const text = [
 const records = new MemoryRecords();
 const engine = new Engine({ records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
 const loops = [a, b].map(
-  (h) => new HostAgentLoop({ source: engine.rt, report: (n, r) => engine.reportHost(n, r), host: h.id, log: pino({ level: 'silent' }), target: { netns: h.ns, ovsBridge: 'br-int', ovsDatapath: 'system', sysfsRoot: '/sys' } }),
+  (h) =>
+    new HostAgentLoop({
+      source: engine.rt,
+      report: (n, r) => engine.reportHost(n, r),
+      host: h.id,
+      log: pino({ level: 'silent' }),
+      driver: new HostAgent({ target: { netns: h.ns, ovsBridge: 'br-int', ovsDatapath: 'system', sysfsRoot: '/sys' }, instance: engine.rt.instance, log: pino({ level: 'silent' }) }),
+    }),
 );
 try {
   const r = admit([{ path: 'guest.yaml', text }]);

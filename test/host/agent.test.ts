@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostAgentLoop } from '../../src/controllers/host/agent.loop.ts';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { HostAgent } from '../../src/drivers/host/agent.ts';
 import { vnicDeviceName } from '../../src/drivers/host/model.ts';
 import { OvsdbClient } from '../../src/drivers/host/ovsdb.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
@@ -127,7 +128,7 @@ beforeAll(async () => {
       report: (n, r) => engine.reportHost(n, r),
       host: h.id,
       log: pino({ level: 'silent' }),
-      target: { netns: h.ns, ovs: () => OvsdbClient.connect(h.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: sysfs },
+      driver: new HostAgent({ target: { netns: h.ns, ovs: () => OvsdbClient.connect(h.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: sysfs }, instance: engine.rt.instance, log: pino({ level: 'silent' }) }),
     });
   }
   load(manifests());

@@ -1,90 +1,118 @@
-// Runs the host agent for one host inside a netform process: computes the host's desired layout
-// from the engine's desired state, converges it, and hands the report to the engine (which writes
-// the Host's status). Re-runs periodically (drift detection) and whenever it is kicked.
+// Runs the host agent for one host inside a netform process: computes the host's desired state (a
+// HostModel) from the engine's desired state, has the host driver converge it, and hands the report
+// to the engine (which writes the Host's status). Passes go through a work queue with one key, the
+// Host's: a kick adds it (passes coalesce, one at a time), a failing pass is retried with the key's
+// backoff, and a successful pass requeues it after the drift-check interval once the loop is started.
 import type { Logger } from 'pino';
-import { HostAgent, type HostReport, type HostTarget } from '../../drivers/host/agent.ts';
-import { desiredHost } from '../../drivers/host/desired.ts';
+import { objectKey } from '../../api/kinds.ts';
+import type { HostDriver, HostReport } from '../../drivers/host-driver.ts';
+import { ItemBackoff } from '../../state/backoff.ts';
+import { WorkQueue, type Clock } from '../../state/workqueue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { hostModel } from './host.desired.ts';
 import { hostInputs } from './host.inputs.ts';
 
 export interface AgentLoopOptions {
   /** Where the desired state is read (an engine's store and records, or a read-only copy). */
-  source: Pick<Runtime, 'store' | 'records' | 'instance'>;
+  source: Pick<Runtime, 'store' | 'records'>;
   /** Where reports go (the engine of this process, or a file a `run` process reads). */
   report: (host: string, report: HostReport) => void | Promise<void>;
   /** Called before each pass, to refresh a read-only source. */
   refresh?: () => Promise<void>;
   host: string;
-  target: HostTarget;
+  /** Converges the host (drivers/host's HostAgent on Linux). Closed by `stop`. */
+  driver: HostDriver;
   log: Logger;
   /** Period of the drift check. Default 10 s. */
   intervalMs?: number;
-  reachSource?: () => Promise<boolean>;
+  /** Retry delays of a failing pass. Default: 1 s doubling up to the drift-check interval. */
+  backoff?: ItemBackoff;
+  clock?: Clock;
+}
+
+interface Waiter {
+  resolve: (report: HostReport | undefined) => void;
 }
 
 export class HostAgentLoop {
-  readonly agent: HostAgent;
+  readonly driver: HostDriver;
   readonly #o: AgentLoopOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<HostReport | undefined> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #key: string;
+  readonly #queue: WorkQueue;
+  /** Kicks waiting for the next pass to start. */
+  #waiting: Waiter[] = [];
+  #started = false;
+  #stopped: Promise<void> | undefined;
 
   constructor(o: AgentLoopOptions) {
     this.#o = o;
-    this.agent = new HostAgent({ target: o.target, instance: o.source.instance, log: o.log.child({ host: o.host }), reachSource: o.reachSource });
-  }
-
-  start(): void {
-    const tick = () => {
-      if (this.#stopped) return;
-      void this.kick().finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.intervalMs ?? 10_000);
-      });
-    };
-    tick();
-  }
-
-  /** Converges now (or once more right after the run in progress). */
-  async kick(): Promise<HostReport | undefined> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      let report: HostReport | undefined;
-      do {
-        this.#again = false;
-        report = await this.runOnce();
-      } while (this.#again && !this.#stopped);
-      return report;
-    })().finally(() => {
-      this.#running = undefined;
+    this.driver = o.driver;
+    this.#key = objectKey('Host', o.host);
+    const intervalMs = o.intervalMs ?? 10_000;
+    this.#queue = new WorkQueue({
+      handler: () => this.#pass(),
+      concurrency: 1,
+      rateLimit: { perSecond: Infinity, burst: 1 },
+      backoff: o.backoff ?? new ItemBackoff({ baseMs: Math.min(1000, intervalMs), maxMs: intervalMs }),
+      ...(o.clock ? { clock: o.clock } : {}),
+      onError: (_key, err, retryInMs) => {
+        o.log.warn({ host: o.host, err: err instanceof Error ? err.message : String(err), retryInMs }, 'host agent pass failed');
+      },
     });
-    return this.#running;
   }
 
-  /** One pass: desired → converge → report. Undefined when the Host is not declared. */
+  /** Converges now, then every interval (drift check) until `stop`. */
+  start(): void {
+    if (this.#stopped) return;
+    this.#started = true;
+    this.#queue.add(this.#key);
+  }
+
+  /**
+   * Converges soon: the next pass that starts after this call (one pass serves every kick made
+   * before it starts; a kick during a pass makes one more). Resolves with its report; undefined when
+   * the Host is not declared, the pass failed (it is retried with backoff) or the loop stopped.
+   */
+  kick(): Promise<HostReport | undefined> {
+    if (this.#stopped) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#waiting.push({ resolve });
+      this.#queue.add(this.#key);
+    });
+  }
+
+  /** One pass: desired → converge → report. Undefined when the Host is not declared; throws when it fails. */
   async runOnce(): Promise<HostReport | undefined> {
-    const { source, host, target, log } = this.#o;
-    try {
-      await this.#o.refresh?.();
-      const inputs = hostInputs(source, host, { ovsBridge: target.ovsBridge, ovsDatapath: target.ovsDatapath });
-      if (!inputs) return undefined;
-      const desired = desiredHost(inputs);
-      const report = await this.agent.converge(desired, inputs.host.spec.syncPolicy, inputs.host.spec.probes ?? []);
-      await this.#o.report(host, report);
-      return report;
-    } catch (err) {
-      log.warn({ host, err: err instanceof Error ? err.message : String(err) }, 'host agent pass failed');
-      return undefined;
-    }
+    const { source, host, driver } = this.#o;
+    await this.#o.refresh?.();
+    const inputs = hostInputs(source, host);
+    if (!inputs) return undefined;
+    const report = await driver.converge(hostModel(inputs));
+    await this.#o.report(host, report);
+    return report;
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running?.catch(() => undefined);
-    await this.agent.close();
+  async #pass(): Promise<{ requeueAfterMs: number } | undefined> {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    let report: HostReport | undefined;
+    try {
+      report = await this.runOnce();
+    } finally {
+      for (const w of waiting) w.resolve(report);
+    }
+    return this.#started ? { requeueAfterMs: this.#o.intervalMs ?? 10_000 } : undefined;
+  }
+
+  /** Stops the loop: waits for a running pass, drops pending ones, and closes the driver. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      await this.#queue.shutdown();
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const w of waiting) w.resolve(undefined);
+      await this.driver.close();
+    })();
+    return this.#stopped;
   }
 }

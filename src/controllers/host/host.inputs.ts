@@ -2,28 +2,27 @@
 // VLANs they actually use (from their status), and the vNICs placed on the host. Reads the store and
 // records only.
 import { objectKey, type Network } from '../../api/kinds.ts';
-import type { HostInputs, HostNetworkInput, VnicInput } from '../../drivers/host/desired.ts';
+import type { HostVnicModel } from '../../drivers/host-driver.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import type { HostInputs } from './host.desired.ts';
 
-export function hostInputs(
-  rt: Pick<Runtime, 'store' | 'records' | 'instance'>,
-  hostName: string,
-  o: { ovsBridge: string; ovsDatapath: 'system' | 'netdev' },
-): HostInputs | undefined {
+export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: string): HostInputs | undefined {
   const host = rt.store.object('Host', hostName);
   if (!host) return undefined;
   const cluster = rt.store.object('Cluster', host.spec.cluster);
-  const networks = new Map<string, HostNetworkInput>();
+  const networks = new Map<string, Network>();
+  const vlans = new Map<string, number>();
   for (const n of rt.store.list('Network') as Network[]) {
     const rec = rt.records.get(objectKey('Network', n.metadata.name));
     const vlan = n.spec.vlan?.id ?? (rec?.status.vlan as number | undefined);
-    networks.set(n.metadata.name, vlan === undefined ? { spec: n.spec } : { spec: n.spec, vlan });
+    networks.set(n.metadata.name, n);
+    if (vlan !== undefined) vlans.set(n.metadata.name, vlan);
   }
-  const vnics: VnicInput[] = rt.store
+  const vnics: HostVnicModel[] = rt.store
     .list('VnicAttachment')
     .filter((v) => v.spec.host === hostName)
     .map((v) => {
-      const x: VnicInput = {
+      const x: HostVnicModel = {
         key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
         network: v.spec.network,
         vmName: v.spec.vm.name,
@@ -34,5 +33,5 @@ export function hostInputs(
       if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
       return x;
     });
-  return { host, cluster, networks, vnics, instance: rt.instance, ovsBridge: o.ovsBridge, ovsDatapath: o.ovsDatapath };
+  return { host, cluster, networks, vlans, vnics };
 }

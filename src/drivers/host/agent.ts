@@ -6,13 +6,16 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { HostStatus } from '../../api/types.gen.ts';
-import { diffHost, isEmpty, networkSync, type HostDiff, type NetworkSync } from './diff.ts';
+import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, type HostModel, type HostReport } from '../host-driver.ts';
+import { desiredHost } from './desired.ts';
+import { diffHost, isEmpty, networkSync, type HostDiff } from './diff.ts';
 import { ip, ipBatch } from './ip.ts';
 import { OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredHost, type ObservedHost } from './model.ts';
 import { parseAddresses, parseLinks, parseOvs } from './parse.ts';
-import { addressLines, planHost } from './plan.ts';
+import { addressLines, planHost, type HostPlan } from './plan.ts';
 import { restoreTarget } from './restore.ts';
+
+export { VerifyError, type HostInterfaceRow, type HostReport } from '../host-driver.ts';
 
 /** What the agent needs of an OVSDB connection. */
 export interface OvsDb {
@@ -32,23 +35,6 @@ export interface HostTarget {
   sysfsRoot: string;
 }
 
-/** One row of the interface table, as the Host CRD's status defines it. */
-export type HostInterfaceRow = NonNullable<HostStatus['interfaces']>[number];
-
-export interface HostReport {
-  lastObservedTime: string;
-  interfaces: HostInterfaceRow[];
-  dynamicVnics: Required<NonNullable<HostStatus['dynamicVnics']>>;
-  networks: NetworkSync[];
-  /** Why the spec cannot be realized as it stands (a NIC missing, a device that is someone else's). */
-  problems: string[];
-  /** The last change attempted, if any. */
-  lastApply?: { time: string; result: 'applied' | 'rolled back' | 'rollback failed'; error?: string; changes: number };
-  /** Stale OVS ports (device gone) that were removed. */
-  collected: string[];
-  syncPolicy: 'Auto' | 'Manual';
-}
-
 export interface AgentOptions {
   target: HostTarget;
   instance: string;
@@ -58,17 +44,22 @@ export interface AgentOptions {
   now?: () => Date;
 }
 
-export class VerifyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VerifyError';
-  }
+/** The agent's change set: the model as this host's devices and ports, and how the host differs from it. */
+export interface AgentChanges {
+  desired: DesiredHost;
+  diff: HostDiff;
+}
+
+/** The agent's plan: one `ip -batch` script and one OVSDB transaction, then the addresses to add. */
+export interface AgentPlan extends HostPlan {
+  /** `ip -batch` lines run after the OVS transaction (internal ports' devices exist only then). */
+  addresses: string[];
 }
 
 /** Vendor and device of the dynamic vNICs of a Cisco VIC ("Palo") adapter. */
 export const DYNAMIC_VNIC = { vendor: '0x1137', device: '0x0044' };
 
-export class HostAgent {
+export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPlan> {
   readonly #o: AgentOptions;
   #ovs: OvsDb | undefined;
   #samples = new Map<string, { at: number; rx: number; tx: number }>();
@@ -92,43 +83,95 @@ export class HostAgent {
   async observe(): Promise<ObservedHost> {
     const ns = this.#o.target.netns;
     const [links, addrs] = await Promise.all([ip(ns, ['-json', '-details', '-stats', 'link', 'show']), ip(ns, ['-json', 'address', 'show'])]);
-    const out: ObservedHost = { links: parseLinks(links), addresses: parseAddresses(addrs) };
+    const out: ObservedHost = {
+      links: parseLinks(links),
+      addresses: parseAddresses(addrs),
+    };
     const db = await this.#db();
     if (db) {
       const [b, p, i] = (await db.transact('Open_vSwitch', [
-        { op: 'select', table: 'Bridge', where: [], columns: ['_uuid', 'name', 'datapath_type', 'ports'] },
-        { op: 'select', table: 'Port', where: [], columns: ['_uuid', 'name', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'interfaces', 'external_ids'] },
-        { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'type', 'ofport', 'error', 'mtu_request', 'external_ids'] },
+        {
+          op: 'select',
+          table: 'Bridge',
+          where: [],
+          columns: ['_uuid', 'name', 'datapath_type', 'ports'],
+        },
+        {
+          op: 'select',
+          table: 'Port',
+          where: [],
+          columns: ['_uuid', 'name', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'interfaces', 'external_ids'],
+        },
+        {
+          op: 'select',
+          table: 'Interface',
+          where: [],
+          columns: ['_uuid', 'name', 'type', 'ofport', 'error', 'mtu_request', 'external_ids'],
+        },
       ])) as { rows: Record<string, unknown>[] }[];
       out.ovs = { bridges: parseOvs(b!.rows, p!.rows, i!.rows) };
     }
     return out;
   }
 
-  /** Brings the host to `desired` (unless the policy is Manual) and reports where it stands. */
-  async converge(desired: DesiredHost, syncPolicy: 'Auto' | 'Manual' = 'Auto', probes: { address: string }[] = []): Promise<HostReport> {
+  /** The model as this host's devices and OVS ports (on the target's integration bridge). */
+  layout(desired: HostModel): DesiredHost {
+    return desiredHost(desired, {
+      ovsBridge: this.#o.target.ovsBridge,
+      ovsDatapath: this.#o.target.ovsDatapath,
+    });
+  }
+
+  diff(desired: HostModel, observed: ObservedHost): HostChanges<AgentChanges> {
+    const layout = this.layout(desired);
+    const d = diffHost(layout, observed, { instance: this.#o.instance });
+    return {
+      changes: { desired: layout, diff: d },
+      count: changeCount(d),
+      problems: [...layout.problems, ...d.problems],
+    };
+  }
+
+  plan(_desired: HostModel, c: AgentChanges): AgentPlan {
+    return this.#plan(c.diff, c.desired.ovs?.bridge ?? this.#o.target.ovsBridge);
+  }
+
+  /** Runs the plan, then verifies (re-observe, probes, the source still reachable). Resolves to the
+   *  host's diff as verified: empty but for problems. */
+  async apply(desired: HostModel, plan: AgentPlan): Promise<AgentChanges> {
+    await this.#run(plan);
+    const layout = this.layout(desired);
+    const rest = diffHost(layout, await this.observe(), {
+      instance: this.#o.instance,
+    });
+    if (!isEmpty(rest)) throw new VerifyError(`after the change the host still differs: ${describe(rest)}`);
+    for (const p of desired.probes) {
+      if (!(await this.ping(p.address))) throw new VerifyError(`probe ${p.address} does not answer`);
+    }
+    if (this.#o.reachSource && !(await this.#o.reachSource())) throw new VerifyError('the source of desired state is no longer reachable');
+    return { desired: layout, diff: rest };
+  }
+
+  /** Brings the host to `desired` (unless its policy is Manual) and reports where it stands. */
+  async converge(desired: HostModel): Promise<HostReport> {
     const log = this.#o.log;
+    const syncPolicy = desired.syncPolicy;
     const before = await this.observe();
-    let d = diffHost(desired, before, { instance: this.#o.instance });
-    const problems = [...desired.problems, ...d.problems];
+    const first = this.diff(desired, before);
+    const layout = first.changes.desired;
+    let d = first.changes.diff;
+    const problems = first.problems;
     let lastApply: HostReport['lastApply'];
     const collected: string[] = [];
-    if (syncPolicy === 'Auto' && !problems.length && !isEmpty(d)) {
-      const changes = d.links.length + d.ports.length + d.addresses.length + (d.createBridge ? 1 : 0);
+    if (syncPolicy === 'Auto' && !problems.length && first.count > 0) {
+      const changes = first.count;
       const time = (this.#o.now?.() ?? new Date()).toISOString();
       try {
-        await this.#apply(d, desired.ovs?.bridge ?? this.#o.target.ovsBridge);
-        const after = await this.observe();
-        const rest = diffHost(desired, after, { instance: this.#o.instance });
-        if (!isEmpty(rest)) throw new VerifyError(`after the change the host still differs: ${describe(rest)}`);
-        for (const p of probes) {
-          if (!(await this.ping(p.address))) throw new VerifyError(`probe ${p.address} does not answer`);
-        }
-        if (this.#o.reachSource && !(await this.#o.reachSource())) throw new VerifyError('the source of desired state is no longer reachable');
+        const rest = await this.apply(desired, this.plan(desired, first.changes));
         collected.push(...d.ports.filter((c) => c.stale && c.op === 'delete').map((c) => c.name));
         lastApply = { time, result: 'applied', changes };
         log.info({ changes }, 'host converged');
-        d = rest;
+        d = rest.diff;
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         log.warn({ err: error }, 'host change failed; rolling back');
@@ -136,17 +179,24 @@ export class HostAgent {
           await this.rollback(before, desired);
           lastApply = { time, result: 'rolled back', error, changes };
         } catch (rb) {
-          lastApply = { time, result: 'rollback failed', error: `${error}; rollback: ${rb instanceof Error ? rb.message : String(rb)}`, changes };
+          lastApply = {
+            time,
+            result: 'rollback failed',
+            error: `${error}; rollback: ${rb instanceof Error ? rb.message : String(rb)}`,
+            changes,
+          };
         }
-        d = diffHost(desired, await this.observe(), { instance: this.#o.instance });
+        d = diffHost(layout, await this.observe(), {
+          instance: this.#o.instance,
+        });
       }
     }
     const now = await this.observe();
     return {
       lastObservedTime: (this.#o.now?.() ?? new Date()).toISOString(),
-      interfaces: await this.#table(now, desired),
+      interfaces: await this.#table(now, layout),
       dynamicVnics: await this.dynamicVnics(now),
-      networks: networkSync(desired, d),
+      networks: networkSync(layout, d),
       problems,
       ...(lastApply ? { lastApply } : {}),
       collected,
@@ -155,37 +205,60 @@ export class HostAgent {
   }
 
   /** Puts back every device and port the failed change touched exactly as the snapshot had them. */
-  async rollback(snapshot: ObservedHost, touched: DesiredHost): Promise<void> {
+  async rollback(snapshot: ObservedHost, desired: HostModel): Promise<void> {
+    const touched = this.layout(desired);
     const target = restoreTarget(snapshot, touched, this.#o.instance);
     const current = await this.observe();
     const d = diffHost(target, current, { instance: this.#o.instance });
-    await this.#apply(d, touched.ovs?.bridge ?? this.#o.target.ovsBridge);
+    await this.#run(this.#plan(d, touched.ovs?.bridge ?? this.#o.target.ovsBridge));
     // A bridge the failed change created goes too (only one netform made).
     const bridgeName = touched.ovs?.bridge;
     const had = snapshot.ovs?.bridges.some((b) => b.name === bridgeName);
     const now = (await this.observe()).ovs?.bridges.find((b) => b.name === bridgeName);
     const db = await this.#db();
     if (db && bridgeName && !had && now) {
-      const rows = (await db.transact('Open_vSwitch', [{ op: 'select', table: 'Bridge', where: [['name', '==', bridgeName]], columns: ['_uuid', 'external_ids'] }])) as { rows: { _uuid: unknown; external_ids: unknown }[] }[];
+      const rows = (await db.transact('Open_vSwitch', [
+        {
+          op: 'select',
+          table: 'Bridge',
+          where: [['name', '==', bridgeName]],
+          columns: ['_uuid', 'external_ids'],
+        },
+      ])) as { rows: { _uuid: unknown; external_ids: unknown }[] }[];
       const row = rows[0]?.rows[0];
       const ext = Array.isArray(row?.external_ids) && row.external_ids[0] === 'map' ? Object.fromEntries(row.external_ids[1] as [string, string][]) : {};
       if (row && ext[OVS_OWNER_KEY] === this.#o.instance) {
-        await db.transactAndWait([{ op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'delete', ['set', [row._uuid]]]] }]);
+        await db.transactAndWait([
+          {
+            op: 'mutate',
+            table: 'Open_vSwitch',
+            where: [],
+            mutations: [['bridges', 'delete', ['set', [row._uuid]]]],
+          },
+        ]);
       }
     }
-    const rest = diffHost(target, await this.observe(), { instance: this.#o.instance });
+    const rest = diffHost(target, await this.observe(), {
+      instance: this.#o.instance,
+    });
     if (!isEmpty(rest)) throw new Error(`the host differs from the snapshot after rollback: ${describe(rest)}`);
   }
 
-  async #apply(d: HostDiff, bridge: string): Promise<void> {
-    const plan = planHost(d, { instance: this.#o.instance, bridge });
+  #plan(d: HostDiff, bridge: string): AgentPlan {
+    return {
+      ...planHost(d, { instance: this.#o.instance, bridge }),
+      addresses: addressLines(d),
+    };
+  }
+
+  async #run(plan: AgentPlan): Promise<void> {
     await ipBatch(this.#o.target.netns, plan.ip);
     if (plan.ovs.length) {
       const db = await this.#db();
       if (!db) throw new Error('the host has no Open vSwitch to configure');
       await db.transactAndWait(plan.ovs, { timeoutMs: 30_000 });
     }
-    await ipBatch(this.#o.target.netns, addressLines(d));
+    await ipBatch(this.#o.target.netns, plan.addresses);
   }
 
   /** One ICMP echo to `address` from the host. */
@@ -193,7 +266,9 @@ export class HostAgent {
     const args = ['-c', '1', '-W', '2', address];
     const argv = this.#o.target.netns ? ['netns', 'exec', this.#o.target.netns, 'ping', ...args] : args;
     return new Promise((resolve) => {
-      const child = spawn(this.#o.target.netns ? 'ip' : 'ping', argv, { stdio: 'ignore' });
+      const child = spawn(this.#o.target.netns ? 'ip' : 'ping', argv, {
+        stdio: 'ignore',
+      });
       child.on('error', () => resolve(false));
       child.on('close', (code) => resolve(code === 0));
     });
@@ -211,7 +286,11 @@ export class HostAgent {
     let total = 0;
     let free = 0;
     for (const e of entries) {
-      const read = (f: string) => readFile(join(dir, e, f), 'utf8').then((s) => s.trim(), () => '');
+      const read = (f: string) =>
+        readFile(join(dir, e, f), 'utf8').then(
+          (s) => s.trim(),
+          () => '',
+        );
       if ((await read('vendor')) !== DYNAMIC_VNIC.vendor || (await read('device')) !== DYNAMIC_VNIC.device) continue;
       total++;
       const nets = await readdir(join(dir, e, 'net')).catch(() => [] as string[]);
@@ -231,7 +310,9 @@ export class HostAgent {
     const netns = this.#o.target.netns;
     const argv = netns ? ['netns', 'exec', netns, 'grep', '-H', '.', ...files] : ['-H', '.', ...files];
     const text = await new Promise<string>((resolve) => {
-      const child = spawn(netns ? 'ip' : 'grep', argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn(netns ? 'ip' : 'grep', argv, {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       let s = '';
       child.stdout.on('data', (d: Buffer) => (s += d.toString()));
       child.on('error', () => resolve(''));
@@ -274,11 +355,16 @@ export class HostAgent {
       if (l.master && bonds.has(l.master)) row.bond = l.master;
       if (ovsPorts.has(l.name) || l.master === 'ovs-system') row.fabric = 'ovs';
       else if (l.kind === 'bridge' || (l.master && bridges.has(l.master))) row.fabric = 'linux-bridge';
-      const network = netOfDevice.get(l.name) ?? ovsPorts.get(l.name) ?? (l.alias?.startsWith('netform:network/') ? l.alias.slice('netform:network/'.length) : undefined);
+      const network =
+        netOfDevice.get(l.name) ?? ovsPorts.get(l.name) ?? (l.alias?.startsWith('netform:network/') ? l.alias.slice('netform:network/'.length) : undefined);
       if (network) row.network = network;
       return row;
     });
   }
+}
+
+function changeCount(d: HostDiff): number {
+  return d.links.length + d.ports.length + d.addresses.length + (d.createBridge ? 1 : 0);
 }
 
 function describe(d: HostDiff): string {

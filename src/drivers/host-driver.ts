@@ -1,0 +1,164 @@
+// The host driver contract: what the host controller may rely on from a driver that converges one
+// host's devices (bridges, VLAN sub-interfaces, bonds, taps, Open vSwitch ports) and what the driver
+// may rely on from the controller. The controller computes a HostModel once per pass from the Host,
+// its Cluster, the Networks and the vNICs placed on the host; the driver turns it into its backend's
+// terms (device names, OVS rows) and converges the host to it. `drivers/host` implements it on Linux.
+import type { HostStatus } from '../api/types.gen.ts';
+
+export type HostFabric = 'linux-bridge' | 'ovs';
+
+/** A NIC the host may use. */
+export interface HostNicModel {
+  name: string;
+  /** How networks on it are carried; undefined: the host's default fabric. */
+  fabric?: HostFabric;
+  /** An MTU set explicitly; undefined: the largest MTU of the networks it carries. */
+  mtu?: number;
+}
+
+/** A bond built from NICs. */
+export interface HostBondModel {
+  name: string;
+  /** The kernel bonding mode (`802.3ad`, `active-backup`, …). */
+  mode: string;
+  members: string[];
+  lacpRate?: 'slow' | 'fast';
+  miimonMs?: number;
+  fabric?: HostFabric;
+}
+
+/** A network placed on one of the host's NICs or bonds. */
+export interface HostNetworkModel {
+  /** The Network's name. */
+  name: string;
+  /** The NIC or bond that carries it. */
+  interface: string;
+  mtu: number;
+  /** The VLAN in use (fixed, or allocated from a pool); undefined for an untagged network. */
+  vlan?: number;
+  /** The network takes its VLAN from a pool that has not handed one out yet (`vlan` is undefined). */
+  vlanPending?: boolean;
+  /** The host's own address on the network (CIDR), if it has one. */
+  address?: string;
+}
+
+/** A VM vNIC placed on the host. */
+export interface HostVnicModel {
+  /** `<namespace>/<name>` of the VnicAttachment. */
+  key: string;
+  network: string;
+  /** Lower case. */
+  mac?: string;
+  vmName: string;
+  vmUid?: string;
+  plugged: boolean;
+  linked: boolean;
+}
+
+/**
+ * The desired state of one host, backend-neutral: the placements are resolved (which network rides
+ * which NIC or bond, with its VLAN and MTU), nothing in it refers to a netform object any more.
+ */
+export interface HostModel {
+  /** The Host's name. */
+  name: string;
+  /** Auto: differences are healed; Manual: only reported. */
+  syncPolicy: 'Auto' | 'Manual';
+  /** Addresses that must answer after a change, or it is rolled back. */
+  probes: { address: string }[];
+  /** The fabric of a NIC or bond that names none (the cluster's default). */
+  defaultFabric: HostFabric;
+  nics: HostNicModel[];
+  bonds: HostBondModel[];
+  /** The networks placed on the host, sorted by name. */
+  networks: HostNetworkModel[];
+  /** Networks the cluster requires that no NIC or bond carries, sorted. */
+  unplaced: string[];
+  vnics: HostVnicModel[];
+}
+
+/** One row of the interface table, as the Host CRD's status defines it. */
+export type HostInterfaceRow = NonNullable<HostStatus['interfaces']>[number];
+
+/** Whether one network is realized on the host, and if not, how it differs. */
+export interface HostNetworkSync {
+  name: string;
+  inSync: boolean;
+  difference?: string;
+}
+
+/** What a converge pass found and did; the controller folds it into the Host's status. */
+export interface HostReport {
+  lastObservedTime: string;
+  interfaces: HostInterfaceRow[];
+  dynamicVnics: Required<NonNullable<HostStatus['dynamicVnics']>>;
+  networks: HostNetworkSync[];
+  /** Why the spec cannot be realized as it stands (a NIC missing, a device that is someone else's). */
+  problems: string[];
+  /** The last change attempted, if any. */
+  lastApply?: {
+    time: string;
+    result: 'applied' | 'rolled back' | 'rollback failed';
+    error?: string;
+    changes: number;
+  };
+  /** Stale OVS ports (device gone) that were removed. */
+  collected: string[];
+  syncPolicy: 'Auto' | 'Manual';
+}
+
+/** The result of `diff`: the driver's own change set, and what the controller needs to know of it. */
+export interface HostChanges<C> {
+  /** The driver's change set, handed back to `plan`. */
+  changes: C;
+  /** How many devices, ports, addresses and bridges would change; 0: the host is in sync. */
+  count: number;
+  /** Why the model cannot be realized as it stands; non-empty: nothing may be applied. */
+  problems: string[];
+}
+
+/** Thrown by `apply` when the change went in but the host does not pass verification. */
+export class VerifyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyError';
+  }
+}
+
+/**
+ * A driver that converges one host. `O` is the driver's observation of the host (its snapshot), `C`
+ * its change set, `P` its plan (the commands it runs).
+ *
+ * Rules (MUST unless marked SHOULD):
+ * - `observe` never changes the host. Its result is complete enough to put back, with `rollback`,
+ *   everything a change may touch (it is the snapshot taken before a change).
+ * - `diff` and `plan` are pure. `diff` reports as problems what the driver must not or cannot fix
+ *   (a NIC missing, a device of the same name that is not the driver's, a network with no VLAN yet);
+ *   only objects the driver marked as its own (for this `instance`) are ever changed or removed.
+ *   `plan` validates every name and address before it reaches a command line, and throws otherwise.
+ * - `apply` runs a plan as one transaction as far as the backend allows, then verifies: it
+ *   re-observes and throws a VerifyError when the host still differs from the model, when a probe of
+ *   the model does not answer, or when the source of desired state is no longer reachable (a change
+ *   that cuts the host off from its source must not be kept). It resolves to the changes still
+ *   outstanding as verified (none: only problems can remain). `apply` does not roll back by itself.
+ * - `rollback` puts back every device and port that the model touches exactly as `snapshot` had
+ *   them (and removes a bridge the failed change created), and throws when the host still differs
+ *   from the snapshot afterwards. It never touches what is not the driver's.
+ * - `converge` is one pass: observe → diff → when the model's syncPolicy is Auto, there are no
+ *   problems and something differs: plan → apply (with verify) → on any failure, rollback to the
+ *   observation taken first → report. A failed change is reported (`lastApply`), never thrown; a
+ *   failure to observe or to report is thrown (the controller retries the pass with backoff).
+ *   Under syncPolicy Manual it changes nothing and reports the differences per network.
+ * - Two calls on one driver never overlap: the controller runs one pass at a time per host.
+ * - `close` releases connections (OVSDB); the driver may be used again afterwards (it reconnects).
+ * - SHOULD: a pass on a host in sync costs observations only (no command is run).
+ */
+export interface HostDriver<O = unknown, C = unknown, P = unknown> {
+  observe(): Promise<O>;
+  diff(desired: HostModel, observed: O): HostChanges<C>;
+  plan(desired: HostModel, changes: C): P;
+  apply(desired: HostModel, plan: P): Promise<C>;
+  rollback(snapshot: O, desired: HostModel): Promise<void>;
+  converge(desired: HostModel): Promise<HostReport>;
+  close(): Promise<void>;
+}
