@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
+import type { ProviderSpec } from '../api/types.gen.ts';
 import type { NetworkModel, VnicModel } from './model.ts';
 
-export type ProviderType = 'neutron' | 'ucsm';
+export type ProviderType = ProviderSpec['type'];
 
 /**
  * The netform object a backend object belongs to. Drivers MUST mark every object they create with
@@ -123,17 +124,39 @@ export interface ProviderDriver {
 /** Credentials as resolved from a Secret or a 0600 file. Never logged, never written to status. */
 export type Credentials = Readonly<Record<string, string>>;
 
+/**
+ * A provider type's options: the Provider spec's block for the type (spec.neutron or spec.ucsm) as
+ * admission leaves it — every schema default filled in, also for a block the manifest left out — and
+ * the physical networks. Drivers read them as they are: the CRD is where a default lives (ADR 11).
+ */
+export type NeutronOptions = NonNullable<ProviderSpec['neutron']> & Pick<ProviderSpec, 'physicalNetworks'>;
+export type UcsmOptions = NonNullable<ProviderSpec['ucsm']> & Pick<ProviderSpec, 'physicalNetworks'>;
+
 /** Everything a driver factory gets to build a connection to one provider. */
-export interface ProviderConfig {
+interface ProviderConfigBase {
   name: string;
-  type: ProviderType;
   endpoint: string;
   credentials?: Credentials;
   tls: { ca?: string; serverName?: string; insecureSkipVerify: boolean };
   requestTimeoutMs: number;
   maxConcurrency: number;
-  /** The type-specific options block of the Provider spec (spec.neutron or spec.ucsm). */
-  options: Record<string, unknown>;
 }
 
-export type DriverFactory = (config: ProviderConfig, deps: { log: Logger }) => ProviderDriver;
+export interface NeutronProviderConfig extends ProviderConfigBase {
+  type: 'neutron';
+  options: NeutronOptions;
+}
+
+export interface UcsmProviderConfig extends ProviderConfigBase {
+  type: 'ucsm';
+  options: UcsmOptions;
+}
+
+/** A provider's connection settings, with the options of its type. */
+export type ProviderConfig = NeutronProviderConfig | UcsmProviderConfig;
+
+/** The config of one provider type (all of them for ProviderType itself). */
+export type ProviderConfigOf<T extends ProviderType> = Extract<ProviderConfig, { type: T }>;
+
+/** Builds a driver for providers of type T (a factory for every type takes any ProviderConfig). */
+export type DriverFactory<T extends ProviderType = ProviderType> = (config: ProviderConfigOf<T>, deps: { log: Logger }) => ProviderDriver;

@@ -1,6 +1,6 @@
 // Driver lookup by provider type.
 import type { Logger } from 'pino';
-import type { DriverFactory, ProviderConfig, ProviderDriver, ProviderType } from './driver.ts';
+import type { DriverFactory, ProviderConfig, ProviderConfigOf, ProviderDriver, ProviderType } from './driver.ts';
 import { neutronDriverFactory } from './neutron/driver.ts';
 import { ucsmDriverFactory } from './ucsm/driver.ts';
 
@@ -9,8 +9,12 @@ import { ucsmDriverFactory } from './ucsm/driver.ts';
 export class DriverRegistry {
   readonly #factories = new Map<ProviderType, DriverFactory>();
 
-  register(type: ProviderType, factory: DriverFactory): this {
-    this.#factories.set(type, factory);
+  /** A factory for one type gets that type's config (its options typed from the CRD). */
+  register<T extends ProviderType>(type: T, factory: DriverFactory<T>): this {
+    this.#factories.set(type, (config, deps) => {
+      if (!isOfType(config, type)) throw new Error(`a provider of type ${config.type} given to the ${type} driver`);
+      return factory(config, deps);
+    });
     return this;
   }
 
@@ -28,6 +32,10 @@ export class DriverRegistry {
     if (!f) throw new Error(`no driver for provider type ${config.type} in this build`);
     return f(config, deps);
   }
+}
+
+function isOfType<T extends ProviderType>(config: ProviderConfig, type: T): config is ProviderConfigOf<T> {
+  return config.type === type;
 }
 
 /** The drivers built into netform. */

@@ -8,7 +8,7 @@ driverContract('test driver on the fake backend', async () => {
   const backend = new FakeBackend();
   const url = await backend.start();
   return {
-    driver: new TestDriver({ name: 'fake', type: 'neutron', endpoint: url, tls: { insecureSkipVerify: false }, requestTimeoutMs: 5000, maxConcurrency: 4, options: {} }),
+    driver: new TestDriver({ name: 'fake', type: 'neutron', endpoint: url, tls: { insecureSkipVerify: false }, requestTimeoutMs: 5000, maxConcurrency: 4, options: { auth: 'noauth' } }),
     prefix: 'contract',
     physicalNetwork: 'physnet1',
     vlans: [10, 11, 12],

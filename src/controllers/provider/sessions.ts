@@ -2,13 +2,42 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Provider } from '../../api/kinds.ts';
-import type { ProviderConfig, ProviderDriver } from '../../drivers/driver.ts';
+import type { ProviderSpec } from '../../api/types.gen.ts';
+import { validateSpec } from '../../api/validate.ts';
+import type { NeutronOptions, ProviderConfig, ProviderDriver, UcsmOptions } from '../../drivers/driver.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { CredentialSource } from './credentials.ts';
 
 interface Session {
   fingerprint: string;
   driver: ProviderDriver;
+}
+
+/**
+ * The admitted spec with its type's options block present. Admission fills in the schema's defaults
+ * only inside a block the manifest gives; for a left-out block, the same validation is run on a copy
+ * that has an empty one, so its defaults come from the CRD as well — never from a driver (ADR 11).
+ */
+function withOptionsBlock(spec: ProviderSpec, key: 'neutron' | 'ucsm'): ProviderSpec {
+  if (spec[key]) return spec;
+  const copy = { spec: { ...structuredClone(spec), [key]: {} } };
+  // The spec passed admission already: what matters here is only the defaults ajv fills in.
+  validateSpec('Provider', copy);
+  return copy.spec as ProviderSpec;
+}
+
+const physicalNetworks = (spec: ProviderSpec) => (spec.physicalNetworks ? { physicalNetworks: spec.physicalNetworks } : {});
+
+function neutronOptions(spec: ProviderSpec): NeutronOptions {
+  const { neutron } = withOptionsBlock(spec, 'neutron');
+  if (!neutron) throw new Error('no neutron options after admission');
+  return { ...neutron, ...physicalNetworks(spec) };
+}
+
+function ucsmOptions(spec: ProviderSpec): UcsmOptions {
+  const { ucsm } = withOptionsBlock(spec, 'ucsm');
+  if (!ucsm) throw new Error('no ucsm options after admission');
+  return { ...ucsm, ...physicalNetworks(spec) };
 }
 
 export class ProviderSessions {
@@ -38,15 +67,15 @@ export class ProviderSessions {
     if (current?.fingerprint === fingerprint) return current.driver;
     if (current) await this.#close(name, current);
     const spec = provider.spec;
-    const config: ProviderConfig = {
+    const base = {
       name,
-      type: spec.type,
       endpoint: spec.endpoint,
       tls: { insecureSkipVerify: spec.tls?.insecureSkipVerify ?? false },
       requestTimeoutMs: spec.requestTimeoutSeconds * 1000,
       maxConcurrency: spec.maxConcurrency,
-      options: { ...((spec.type === 'neutron' ? spec.neutron : spec.ucsm) ?? {}), physicalNetworks: spec.physicalNetworks },
     };
+    const config: ProviderConfig =
+      spec.type === 'neutron' ? { ...base, type: 'neutron', options: neutronOptions(spec) } : { ...base, type: 'ucsm', options: ucsmOptions(spec) };
     if (secrets.credentials) config.credentials = secrets.credentials;
     if (secrets.ca) config.tls.ca = secrets.ca;
     if (spec.tls?.serverName) config.tls.serverName = spec.tls.serverName;

@@ -7,10 +7,10 @@ import {
   type DriverContext,
   type DriverFactory,
   type FieldChange,
+  type NeutronProviderConfig,
   type Observed,
   type ObserveRequest,
   type Owner,
-  type ProviderConfig,
   type ProviderDriver,
   type ResourceDriver,
 } from '../driver.ts';
@@ -64,10 +64,10 @@ export class NeutronDriver implements ProviderDriver {
   readonly networks: NeutronNetworks;
   readonly vnics: NeutronPorts;
 
-  constructor(config: ProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
-    const o = config.options as { auth?: 'keystone' | 'noauth'; authUrl?: string; projectId?: string };
+  constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
+    const o = config.options;
     let auth: NeutronAuth;
-    if ((o.auth ?? 'keystone') === 'noauth') auth = { kind: 'noauth' };
+    if (o.auth === 'noauth') auth = { kind: 'noauth' };
     else {
       if (!o.authUrl || !config.credentials) throw terminal('neutron.auth keystone needs neutron.authUrl and credentials');
       auth = { kind: 'keystone', authUrl: o.authUrl, credentials: config.credentials };
@@ -598,4 +598,4 @@ async function markOwned(c: NeutronClient, collection: string, id: string, owner
   await c.request('PUT', `/v2.0/${collection}/${id}/tags`, { body: { tags: want }, signal });
 }
 
-export const neutronDriverFactory: DriverFactory = (config, deps) => new NeutronDriver(config, deps.log);
+export const neutronDriverFactory: DriverFactory<'neutron'> = (config, deps) => new NeutronDriver(config, deps.log);

@@ -4,7 +4,7 @@
 // reconciles are coalesced into few configConfMos requests.
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
-import type { DriverContext, DriverFactory, FieldChange, Observed, ObserveRequest, Owner, ProviderConfig, ProviderDriver, ResourceDriver } from '../driver.ts';
+import type { DriverContext, DriverFactory, FieldChange, Observed, ObserveRequest, Owner, ProviderDriver, ResourceDriver, UcsmProviderConfig } from '../driver.ts';
 import type { NetworkModel } from '../model.ts';
 import { UcsmClient } from './client.ts';
 import {
@@ -50,20 +50,11 @@ export class UcsmDriver implements ProviderDriver {
   readonly client: UcsmClient;
   readonly networks: UcsmNetworks;
 
-  constructor(config: ProviderConfig, log: Logger, opts: UcsmDriverOptions = {}) {
+  constructor(config: UcsmProviderConfig, log: Logger, opts: UcsmDriverOptions = {}) {
     const c = config.credentials ?? {};
     if (!c.username || !c.password) throw terminal('a ucsm provider needs credentials with username and password');
     this.client = new UcsmClient({ endpoint: config.endpoint, username: c.username, password: c.password, tls: config.tls, timeoutMs: config.requestTimeoutMs, log });
-    const raw = config.options as Partial<UcsmOptions> & { hosts?: UcsmOptions['hosts'] };
-    const o: UcsmOptions = {
-      vlanNamePrefix: raw.vlanNamePrefix ?? 'nf-',
-      portProfilePrefix: raw.portProfilePrefix ?? 'nf-pp-',
-      hosts: raw.hosts ?? [],
-      vnics: raw.vnics ?? ['eth0', 'eth1'],
-      maxPorts: raw.maxPorts ?? 64,
-    };
-    if (raw.qosPolicy) o.qosPolicy = raw.qosPolicy;
-    this.networks = new UcsmNetworks(this.client, o, opts);
+    this.networks = new UcsmNetworks(this.client, config.options, opts);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
@@ -303,4 +294,4 @@ export class UcsmNetworks implements ResourceDriver<NetworkModel, UcsmNetworkSta
   }
 }
 
-export const ucsmDriverFactory: DriverFactory = (config, deps) => new UcsmDriver(config, deps.log);
+export const ucsmDriverFactory: DriverFactory<'ucsm'> = (config, deps) => new UcsmDriver(config, deps.log);

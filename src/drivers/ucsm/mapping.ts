@@ -2,21 +2,21 @@
 // state, and the diff. Pure.
 import { createHash } from 'node:crypto';
 import { BackendError } from '../../api/errors.ts';
-import { ownerDigest, type FieldChange, type Owner } from '../driver.ts';
+import { ownerDigest, type FieldChange, type Owner, type UcsmOptions } from '../driver.ts';
 import type { NetworkModel } from '../model.ts';
 import type { Mo } from './xml.ts';
 
-export interface UcsmOptions {
-  vlanNamePrefix: string;
-  portProfilePrefix: string;
-  /** Which service profile or vNIC template each Host uses. */
-  hosts: { host: string; serviceProfile?: string; vnicTemplate?: string }[];
-  /** The vNICs of a service profile that carry VLANs (default eth0, eth1). */
-  vnics: string[];
-  /** A UCSM QoS policy put on the port profiles of networks that ask for a bandwidth limit. */
-  qosPolicy?: string;
-  maxPorts: number;
-}
+/** The Provider's spec.ucsm as admitted (src/drivers/driver.ts). */
+export type { UcsmOptions };
+
+/**
+ * The vNICs of a service profile that carry the VLANs when spec.ucsm.vnics is left out. The CRD
+ * describes this default but does not declare it yet (declaring it changes what admission returns
+ * for `ucsm: {}`, which src/api/validate.test.ts pins; ADR 11); until then it lives here, once.
+ */
+const DEFAULT_VNICS: readonly string[] = ['eth0', 'eth1'];
+
+const vnicsOf = (o: UcsmOptions): readonly string[] => o.vnics ?? DEFAULT_VNICS;
 
 const NAME_CHARS = /^[-.:_a-zA-Z0-9]+$/;
 
@@ -79,9 +79,9 @@ export function checkVlan(vlan: number | undefined, network: string): number {
 export function membershipDns(o: UcsmOptions, model: NetworkModel, vlanName: string): string[] {
   const out: string[] = [];
   const carrying = new Set(model.hosts ?? []);
-  for (const h of o.hosts) {
+  for (const h of o.hosts ?? []) {
     if (!carrying.has(h.host)) continue;
-    if (h.serviceProfile) for (const v of o.vnics) out.push(`${h.serviceProfile}/ether-${v}/if-${vlanName}`);
+    if (h.serviceProfile) for (const v of vnicsOf(o)) out.push(`${h.serviceProfile}/ether-${v}/if-${vlanName}`);
     if (h.vnicTemplate) out.push(`${h.vnicTemplate}/if-${vlanName}`);
   }
   return [...new Set(out)].sort();
@@ -91,7 +91,7 @@ export function membershipDns(o: UcsmOptions, model: NetworkModel, vlanName: str
  *  (a VLAN someone put on another port profile or vNIC is never taken for netform's). */
 export function isManagedMembership(o: UcsmOptions, dn: string): boolean {
   const parent = dn.slice(0, dn.lastIndexOf('/'));
-  return o.hosts.some((h) => (h.vnicTemplate !== undefined && parent === h.vnicTemplate) || (h.serviceProfile !== undefined && o.vnics.some((v) => parent === `${h.serviceProfile}/ether-${v}`)));
+  return (o.hosts ?? []).some((h) => (h.vnicTemplate !== undefined && parent === h.vnicTemplate) || (h.serviceProfile !== undefined && vnicsOf(o).some((v) => parent === `${h.serviceProfile}/ether-${v}`)));
 }
 
 export interface UcsmNetworkState {
