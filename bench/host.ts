@@ -6,35 +6,25 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { Cluster, Host } from '../src/api/kinds.ts';
-import type { NetworkSpec } from '../src/api/types.gen.ts';
+import type { HostModel } from '../src/drivers/host-driver.ts';
 import { HostAgent } from '../src/drivers/host/agent.ts';
-import { desiredHost, type HostNetworkInput, type VnicInput } from '../src/drivers/host/desired.ts';
 import { OvsdbClient } from '../src/drivers/host/ovsdb.ts';
 import { createHost, createSwitch, ensureHostTools, sweep, uid } from '../test/harness/hostsim/index.ts';
 
 const N = Number(process.env.BENCH_HOST_N ?? 1000);
 const out = fileURLToPath(new URL('./results/', import.meta.url));
 
-function inputs(n: number) {
-  const networks = new Map<string, HostNetworkInput>();
-  const vnics: VnicInput[] = [];
-  const attached: { name: string; required: boolean }[] = [];
+/** N networks on the ovs fabric, each a VLAN on ens3 with one VM tap. */
+function model(n: number): HostModel {
+  const networks: HostModel['networks'] = [];
+  const vnics: HostModel['vnics'] = [];
   for (let i = 0; i < n; i++) {
     const name = `n${i}`;
-    const spec = { physicalNetwork: 'physnet1', vlan: { id: i + 1 }, mtu: 1500, shared: true, adminStateUp: true, portSecurity: true, portMirroring: false, managementPolicy: 'Managed', deletionPolicy: 'Delete', allowReplace: false } as NetworkSpec;
-    networks.set(name, { spec, vlan: i + 1 });
-    attached.push({ name, required: true });
+    networks.push({ name, interface: 'ens3', mtu: 1500, vlan: i + 1 });
     vnics.push({ key: `bench/vm${i}`, network: name, vmName: `vm${i}`, plugged: true, linked: true });
   }
-  const cluster = { apiVersion: 'netform.io/v1alpha1', kind: 'Cluster', metadata: { name: 'c' }, spec: { defaultFabric: 'ovs', networks: attached } } as Cluster;
-  const host = {
-    apiVersion: 'netform.io/v1alpha1',
-    kind: 'Host',
-    metadata: { name: 'h' },
-    spec: { cluster: 'c', syncPolicy: 'Auto', nics: [{ name: 'ens3' }], networks: attached.map((a) => ({ name: a.name, interface: 'ens3' })) },
-  } as Host;
-  return { host, cluster, networks, vnics, instance: 'netform', ovsBridge: 'br-int', ovsDatapath: 'netdev' as const };
+  networks.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { name: 'h', syncPolicy: 'Auto', probes: [], defaultFabric: 'ovs', nics: [{ name: 'ens3' }], bonds: [], networks, unplaced: [], vnics };
 }
 
 await ensureHostTools();
@@ -48,7 +38,7 @@ const agent = new HostAgent({
   log: pino({ level: 'silent' }),
 });
 try {
-  const desired = desiredHost(inputs(N));
+  const desired = model(N);
   const t0 = performance.now();
   const report = await agent.converge(desired);
   const applyMs = performance.now() - t0;
@@ -56,7 +46,7 @@ try {
   const t1 = performance.now();
   const again = await agent.converge(desired);
   const recheckMs = performance.now() - t1;
-  const empty = desiredHost(inputs(0));
+  const empty = model(0);
   const t2 = performance.now();
   const removed = await agent.converge(empty);
   const removeMs = performance.now() - t2;

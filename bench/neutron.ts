@@ -16,6 +16,7 @@ import { DriverRegistry } from '../src/drivers/registry.ts';
 import { admit } from '../src/state/admit.ts';
 import { MemoryRecords } from '../src/state/records.ts';
 import { startNeutron } from '../test/harness/neutron-server.ts';
+import { KIND_DEFINITIONS } from '../src/controllers/index.ts';
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 40);
@@ -42,7 +43,7 @@ async function netform(url: string) {
     drivers.push(x);
     return x;
   });
-  const e = new Engine({ records: new MemoryRecords(), registry, credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 8 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records: new MemoryRecords(), registry, credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 8 });
   const docs = [`apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}`];
   for (let i = 0; i < N; i++) {
     docs.push(

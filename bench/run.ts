@@ -16,6 +16,7 @@ import { admit } from '../src/state/admit.ts';
 import { MemoryRecords } from '../src/state/records.ts';
 import { FakeBackend } from '../test/support/fake-backend.ts';
 import { testDriverFactory } from '../test/support/test-driver.ts';
+import { KIND_DEFINITIONS } from '../src/controllers/index.ts';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const out = fileURLToPath(new URL('./results/', import.meta.url));
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
 
   const records = new MemoryRecords();
   const engine = new Engine({
+    kinds: KIND_DEFINITIONS,
     records,
     registry: new DriverRegistry().register('neutron', testDriverFactory),
     credentials: new FileCredentialSource(),

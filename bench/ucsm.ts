@@ -13,6 +13,7 @@ import { builtinDrivers } from '../src/drivers/registry.ts';
 import { admit } from '../src/state/admit.ts';
 import { MemoryRecords } from '../src/state/records.ts';
 import { startEmulator } from '../test/ucsm-emulator/emulator.ts';
+import { KIND_DEFINITIONS } from '../src/controllers/index.ts';
 
 const N = Number(process.env.BENCH_UCSM_N ?? 1000);
 const out = fileURLToPath(new URL('./results/', import.meta.url));
@@ -27,7 +28,7 @@ try {
     docs.push(`apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: n${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${(i % 3900) + 1}}, providerRefs: [{name: ucs}]}`);
   }
   // Enough reconciles in flight for the driver to coalesce their writes.
-  const engine = new Engine({ records: new MemoryRecords(), registry: builtinDrivers(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 512, rateLimit: { perSecond: Infinity, burst: 1 } });
+  const engine = new Engine({ kinds: KIND_DEFINITIONS, records: new MemoryRecords(), registry: builtinDrivers(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 512, rateLimit: { perSecond: Infinity, burst: 1 } });
   const t0 = performance.now();
   engine.sync(admit([{ path: join(dir, 'bench.yaml'), text: docs.join('\n---\n') }]));
   await engine.settle(600_000);

@@ -23,6 +23,7 @@ import { SecretCredentialSource } from '../sources/kube/secrets.ts';
 import { admitObjects, type ApiObject } from '../state/admit.ts';
 import { admissionContext } from '../state/records.ts';
 import { parseListen, ProbeServer } from './http.ts';
+import { KIND_DEFINITIONS } from '../controllers/index.ts';
 
 export interface ControllerSettings {
   kubeconfig?: string;
@@ -203,6 +204,7 @@ export class ClusterController {
     if (signal.aborted || this.#stopped) return;
     this.#leading = true;
     const engine = new Engine({
+      kinds: KIND_DEFINITIONS,
       records: this.records,
       registry: this.#registry,
       credentials: new SecretCredentialSource({ client: this.client, namespace: this.#s.namespace }),

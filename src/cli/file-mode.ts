@@ -19,6 +19,7 @@ import { readJsonFile } from '../state/atomic-file.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateDir, type StateDirLockLostError } from '../state/state-dir.ts';
+import { KIND_DEFINITIONS } from '../controllers/index.ts';
 
 /** Standalone agents write their reports to `<state>/hosts/<Host>.json`. */
 export const HOST_REPORTS_DIR = 'hosts';
@@ -100,6 +101,7 @@ export class FileMode {
       records = new StateDirRecords(state);
     }
     const engine = new Engine({
+      kinds: KIND_DEFINITIONS,
       records,
       registry: o.registry,
       credentials: new FileCredentialSource(),

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GROUP_VERSION } from '../api/crds.ts';
 import { keyOf, type AnyResource, type Cluster, type Host, type Network, type Provider, type VlanPool, type VnicAttachment } from '../api/kinds.ts';
 import type { AdmissionError, AdmissionResult, AdmittedObject } from './admit.ts';
-import { contentHash, DesiredStore, referencesOf } from './store.ts';
+import { contentHash, DesiredStore } from './store.ts';
+import { referencesOf } from '../controllers/index.ts';
 
 // ── hand-built objects ─────────────────────────────────────────────────────────
 
@@ -214,7 +215,7 @@ describe('DesiredStore.replace returns exactly the changed keys', () => {
       want: ['Cluster/c', 'Network/web', 'VlanPool/p', 'VlanPool/p2'],
     },
   ])('$name', ({ before, after, want }) => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     s.replace(before);
     expect(sorted(s.replace(after))).toEqual(want);
     // Applying the same result again changes nothing.
@@ -224,7 +225,7 @@ describe('DesiredStore.replace returns exactly the changed keys', () => {
 
 describe('DesiredStore contents after replace', () => {
   it('get/object/list/keys/hashOf reflect the latest result', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     s.replace(result(BASE));
     expect(s.keys().sort()).toEqual(['Network/app', 'Network/web', 'Provider/os', 'VlanPool/p']);
     expect(s.get('Network/web')?.object).toEqual(WEB);
@@ -240,7 +241,7 @@ describe('DesiredStore contents after replace', () => {
   });
 
   it('object() finds namespaced objects (default namespace when none given)', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     const a = vnic('a', 'web', 'h1', 'tenant');
     const b = vnic('b', 'web', 'h1');
     s.replace({
@@ -257,7 +258,7 @@ describe('DesiredStore contents after replace', () => {
   });
 
   it('referrers index follows the objects', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     s.replace(result([P, POOL, WEB, APP, cluster('c', ['web', 'app']), host('h1', 'c', ['web']), host('h2', 'c'), vnic('v1', 'web', 'h1', 'tenant')]));
     expect(s.referrers('Provider/os')).toEqual(['Network/app', 'Network/web']);
     expect(s.referrers('VlanPool/p')).toEqual(['Network/app']);
@@ -277,13 +278,13 @@ describe('DesiredStore contents after replace', () => {
   });
 
   it('references to undeclared objects are indexed too', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     s.replace(result([network('web', { providers: ['ghost'] })]));
     expect(s.referrers('Provider/ghost')).toEqual(['Network/web']);
   });
 
   it('invalid keys and held files are those of the latest result', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     const e = [err('Network/web', 'must be at least 68')];
     s.replace(result([P], [['Network/web', e]], ['bad.yaml', 'worse.yaml']));
     expect(s.invalid('Network/web')).toEqual(e);
@@ -301,7 +302,7 @@ describe('DesiredStore contents after replace', () => {
   });
 
   it('does not alias the caller’s invalid map or held set', () => {
-    const s = new DesiredStore();
+    const s = new DesiredStore(referencesOf);
     const input = result([P], [['Network/web', [err('Network/web', 'x')]]], ['bad.yaml']);
     s.replace(input);
     input.invalid.clear();

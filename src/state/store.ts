@@ -4,31 +4,6 @@ import { createHash } from 'node:crypto';
 import { objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
 import type { AdmissionError, AdmissionResult, AdmittedObject } from './admit.ts';
 
-/** The keys an object refers to (its dependencies). */
-export function referencesOf(o: AnyResource): string[] {
-  const out = new Set<string>();
-  switch (o.kind) {
-    case 'Network':
-      for (const p of o.spec.providerRefs ?? []) out.add(objectKey('Provider', p.name));
-      if (o.spec.vlan?.poolRef) out.add(objectKey('VlanPool', o.spec.vlan.poolRef.name));
-      break;
-    case 'Cluster':
-      for (const n of o.spec.networks ?? []) out.add(objectKey('Network', n.name));
-      break;
-    case 'Host':
-      out.add(objectKey('Cluster', o.spec.cluster));
-      for (const n of o.spec.networks ?? []) out.add(objectKey('Network', n.name));
-      break;
-    case 'VnicAttachment':
-      out.add(objectKey('Network', o.spec.network));
-      out.add(objectKey('Host', o.spec.host));
-      break;
-    default:
-      break;
-  }
-  return [...out].sort();
-}
-
 /** A digest of what a reconcile reads from an object (spec, labels): equal digests need no new work. */
 export function contentHash(o: AnyResource): string {
   return createHash('sha256')
@@ -51,7 +26,7 @@ function stable(v: unknown): string {
 interface Entry {
   admitted: AdmittedObject;
   hash: string;
-  refs: string[];
+  refs: readonly string[];
 }
 
 /**
@@ -60,10 +35,21 @@ interface Entry {
  * those are reconciled.
  */
 export class DesiredStore {
+  /** The keys an object refers to (its dependencies): each kind declares its own. */
+  readonly #references: (o: AnyResource) => readonly string[];
   #entries = new Map<string, Entry>();
   #referrers = new Map<string, Set<string>>();
   #invalid = new Map<string, AdmissionError[]>();
   #heldFiles = new Set<string>();
+
+  constructor(references: (o: AnyResource) => readonly string[] = () => []) {
+    this.#references = references;
+  }
+
+  /** The keys an object refers to. */
+  referencesOf(o: AnyResource): readonly string[] {
+    return this.#references(o);
+  }
 
   get(key: string): AdmittedObject | undefined {
     return this.#entries.get(key)?.admitted;
@@ -113,7 +99,7 @@ export class DesiredStore {
       const hash = contentHash(admitted.object);
       const old = this.#entries.get(key);
       if (!old || old.hash !== hash) changed.add(key);
-      next.set(key, { admitted, hash, refs: referencesOf(admitted.object) });
+      next.set(key, { admitted, hash, refs: this.#references(admitted.object) });
     }
     for (const key of this.#entries.keys()) if (!next.has(key)) changed.add(key);
     for (const key of new Set([...this.#invalid.keys(), ...result.invalid.keys()])) {

@@ -287,6 +287,24 @@ describe('WorkQueue: retries with per-key backoff', () => {
     expect(h.backoff.failures('k')).toBe(failuresAfter);
   });
 
+  it('a failure returned as a value (retry) is retried with the same backoff as a thrown one, and reported as is', async () => {
+    const failure = { errorClass: 'Transient', message: 'neutron 503' };
+    const h = setup({ impl: (_k, n) => (n < 2 ? { retry: failure, requeueAfterMs: 60_000 } : { requeueAfterMs: 60_000 }) });
+    h.q.add('k');
+    await flush();
+    expect(h.errors).toEqual([{ key: 'k', err: failure, retryInMs: 5 }]);
+    expect(h.q.stats()).toMatchObject({ failed: 1, delayed: 1 });
+    await h.clock.advance(5);
+    expect(h.errors.map((e) => e.retryInMs)).toEqual([5, 10]);
+    await h.clock.advance(10);
+    expect(h.runsOf('k')).toBe(3);
+    // The success resets the backoff and its requeueAfterMs is honoured (the failures' was not).
+    expect(h.backoff.failures('k')).toBe(0);
+    expect(h.times('k')).toEqual([0, 5, 15]);
+    await h.clock.advance(60_000);
+    expect(h.times('k')).toEqual([0, 5, 15, 60_015]);
+  });
+
   it.each([
     { random: 0, want: 4.5 },
     { random: 0.5, want: 5 },

@@ -18,6 +18,11 @@ export interface ReconcileResult {
    * treated as a handler failure (a `TypeError` is passed to `onError`).
    */
   requeueAfterMs?: number;
+  /**
+   * A failure returned as a value (not thrown): handled exactly like a thrown error — passed to
+   * `onError` and, if retryable, the key is retried with backoff. `requeueAfterMs` is then ignored.
+   */
+  retry?: unknown;
 }
 
 /**
@@ -408,7 +413,10 @@ export class WorkQueue {
       error = err;
     }
 
-    if (ok && result != null && result.requeueAfterMs !== undefined) {
+    if (ok && result != null && result.retry !== undefined) {
+      ok = false;
+      error = result.retry;
+    } else if (ok && result != null && result.requeueAfterMs !== undefined) {
       const ms = result.requeueAfterMs;
       if (typeof ms !== 'number' || !Number.isFinite(ms)) {
         ok = false;

@@ -11,6 +11,7 @@ import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';
 import { FakeBackend } from '../support/fake-backend.ts';
 import { testDriverFactory } from '../support/test-driver.ts';
 import { waitFor } from '../support/cli.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 /** Records every write, so tests can see the conditions an object went through. */
 class RecordingRecords extends MemoryRecords {
@@ -40,6 +41,7 @@ afterEach(async () => {
 function engine(records = new RecordingRecords(), resyncMs = 60_000): { e: Engine; records: RecordingRecords } {
   const registry = new DriverRegistry().register('neutron', testDriverFactory);
   const e = new Engine({
+    kinds: KIND_DEFINITIONS,
     records,
     registry,
     credentials: new FileCredentialSource(),

@@ -16,6 +16,7 @@ import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { createHost, createSwitch, createVm, kernelFeatures, ping, uid } from '../harness/hostsim/index.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 const findings: Record<string, unknown> = {};
 const id = uid(4);
@@ -52,7 +53,7 @@ const text = [
 ].join('\n---\n');
 
 const records = new MemoryRecords();
-const engine = new Engine({ records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
+const engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
 const loops = [a, b].map(
   (h) =>
     new HostAgentLoop({

@@ -16,6 +16,7 @@ import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { createHost, createSwitch, createVm, defaultStateRoot, ensureHostTools, kernelFeatures, ping, sweep, uid, type FakeHost, type FakeSwitch, type FakeVm } from '../harness/hostsim/index.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 const id = uid(4);
 let sw: FakeSwitch;
@@ -121,7 +122,7 @@ beforeAll(async () => {
     writeFileSync(join(d, 'device'), slot.endsWith('.3') ? '0x0043\n' : '0x0044\n');
   }
   records = new MemoryRecords();
-  engine = new Engine({ records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
+  engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
   for (const h of [a, b]) {
     loops[h.id] = new HostAgentLoop({
       source: engine.rt,

@@ -25,6 +25,7 @@ import { countingProxy, startKeystone, type CountingProxy, type PasswordLogin, t
 import { startNeutron, type RunningNeutron } from '../harness/neutron-server.ts';
 import { waitFor } from '../support/cli.ts';
 import { artifactLogger, canary, registerSecret, writeArtifact } from '../support/secrets.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 const TOKEN_SECONDS = 20;
 /** netform's password: a random canary, so that finding it anywhere means it leaked from this run (the
@@ -118,7 +119,7 @@ const count401 = () => (neutronLog().match(/"GET \/v2\.0\/networks[^"]*" status:
 function engine(log: Logger): { e: Engine; records: MemoryRecords } {
   const records = new MemoryRecords();
   const registry = new DriverRegistry().register('neutron', (c, d) => new NeutronDriver(c, d.log, { snapshotTtlMs: 100 }));
-  const e = new Engine({ records, registry, credentials: new FileCredentialSource(), log, resyncMs: 60_000, waitMs: 200 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry, credentials: new FileCredentialSource(), log, resyncMs: 60_000, waitMs: 200 });
   cleanups.push(() => e.stop());
   return { e, records };
 }

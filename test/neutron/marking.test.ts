@@ -12,6 +12,7 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { FaultProxy, type FaultKind } from '../harness/fault-proxy.ts';
 import { api, networksNamed, neutronUrl, uniq, type RawNetwork } from './support.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 let proxy: FaultProxy;
 let engines: Engine[] = [];
@@ -31,7 +32,7 @@ afterEach(async () => {
 function engine(): { e: Engine; records: MemoryRecords } {
   const records = new MemoryRecords();
   const registry = new DriverRegistry().register('neutron', (c, d) => new NeutronDriver(c, d.log, { snapshotTtlMs: 0 }));
-  const e = new Engine({ records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? "debug" : "silent" }, pino.destination(process.env.TEST_LOG ?? "/dev/null")), resyncMs: 60_000, waitMs: 200 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? "debug" : "silent" }, pino.destination(process.env.TEST_LOG ?? "/dev/null")), resyncMs: 60_000, waitMs: 200 });
   engines.push(e);
   return { e, records };
 }

@@ -12,6 +12,7 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';
 import { waitFor } from '../support/cli.ts';
 import { api, driver, neutronUrl, networksNamed, subnetsOf, uniq, type RawNetwork } from './support.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 let engines: Engine[] = [];
 afterEach(async () => {
@@ -22,7 +23,7 @@ afterEach(async () => {
 function engine(resyncMs = 60_000): { e: Engine; records: MemoryRecords } {
   const records = new MemoryRecords();
   const registry = new DriverRegistry().register('neutron', (c, d) => new NeutronDriver(c, d.log, { snapshotTtlMs: 100 }));
-  const e = new Engine({ records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? 'debug' : 'silent' }, pino.destination(process.env.TEST_LOG ?? '/dev/null')), resyncMs, waitMs: 200 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? 'debug' : 'silent' }, pino.destination(process.env.TEST_LOG ?? '/dev/null')), resyncMs, waitMs: 200 });
   engines.push(e);
   return { e, records };
 }

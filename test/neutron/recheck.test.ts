@@ -9,6 +9,7 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { waitFor } from '../support/cli.ts';
 import { api, networksNamed, neutronUrl, uniq } from './support.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -24,7 +25,7 @@ function start(): { e: Engine; records: MemoryRecords; drivers: NeutronDriver[] 
     drivers.push(x);
     return x;
   });
-  engine = new Engine({ records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? 'trace' : 'silent' }, pino.destination(process.env.TEST_LOG ?? '/dev/null')), waitMs: 200, concurrency: 8 });
+  engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry, credentials: new FileCredentialSource(), log: pino({ level: process.env.TEST_LOG ? 'trace' : 'silent' }, pino.destination(process.env.TEST_LOG ?? '/dev/null')), waitMs: 200, concurrency: 8 });
   return { e: engine, records, drivers };
 }
 

@@ -12,6 +12,7 @@ import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';
 import { runCli, startCli, waitFor } from '../support/cli.ts';
 import { artifactLogger, canary, snapshotDir, writeArtifact } from '../support/secrets.ts';
 import { startEmulator, type UcsmEmulator } from '../ucsm-emulator/emulator.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 let east: UcsmEmulator;
 let west: UcsmEmulator;
@@ -48,7 +49,7 @@ afterEach(async () => {
 });
 
 function start(resyncMs = 60_000): Engine {
-  engine = new Engine({ records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: artifactLogger('ucsm-driver').log, resyncMs, waitMs: 200 });
+  engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: artifactLogger('ucsm-driver').log, resyncMs, waitMs: 200 });
   return engine;
 }
 

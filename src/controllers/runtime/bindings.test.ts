@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome, Reason } from '../../api/conditions.ts';
-import { BackendError, type ErrorClass } from '../../api/errors.ts';
+import { type ErrorClass } from '../../api/errors.ts';
 import { summarizeBindings } from './bindings.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanAction } from './plan.ts';
@@ -133,11 +133,11 @@ describe('summarizeBindings: transient errors retry', () => {
       synced: { status: 'False', reason: 'ReconcileError', message },
       progressing: true,
     } satisfies Outcome);
-    expect(r.retry).toBeInstanceOf(BackendError);
-    expect((r.retry as BackendError).errorClass).toBe('Transient');
-    // The retry carries the first transient failure's message.
+    // The retry is the first retryable failure itself, as a value (no error rebuilt to be thrown).
     const first = outcomes.find((o) => o.error && o.error.errorClass !== 'Terminal')!;
-    expect((r.retry as BackendError).message).toBe(first.error!.message);
+    expect(r.retry).toBe(first.error);
+    expect(r.retry!.errorClass).not.toBe('Terminal');
+    expect(r.retry!.message).toBe(first.error!.message);
   });
 });
 

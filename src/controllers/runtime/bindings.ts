@@ -1,6 +1,5 @@
 // How the outcomes of an object's backend bindings add up to its conditions. Pure.
 import type { Outcome } from '../../api/conditions.ts';
-import { BackendError } from '../../api/errors.ts';
 import type { BindingOutcome } from './managed.ts';
 
 /**
@@ -13,7 +12,7 @@ export function summarizeBindings(
   outcomes: readonly BindingOutcome[],
   resource: string,
   deleting = false,
-): { outcome: Outcome; retry?: unknown } {
+): { outcome: Outcome; retry?: BindingOutcome['error'] } {
   const failed = outcomes.filter((o) => !o.done);
   const messages = failed.map((o) => o.error?.message ?? o.status?.message ?? o.plan.message).filter(Boolean).join('; ');
   if (!failed.length) {
@@ -37,7 +36,8 @@ export function summarizeBindings(
         synced: { status: 'False', reason: 'ReconcileError', message: messages },
         progressing: true,
       },
-      retry: new BackendError('Transient', transient.error!.message),
+      // The failure itself, as a value: the work queue retries the key with backoff.
+      retry: transient.error,
     };
   }
   const terminal = failed.find((o) => o.error);

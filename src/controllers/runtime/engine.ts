@@ -3,27 +3,23 @@
 // readiness changes, re-checks converged objects periodically, and retries failures with backoff.
 import type { Logger } from 'pino';
 import { isReady, isStalled } from '../../api/conditions.ts';
-import { KINDS, objectKey, parseKey, type Kind } from '../../api/kinds.ts';
+import { objectKey, parseKey, type Kind } from '../../api/kinds.ts';
 import type { HostReport } from '../../drivers/host/agent.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../state/admit.ts';
-import { DesiredStore, referencesOf } from '../../state/store.ts';
+import { DesiredStore } from '../../state/store.ts';
 import { systemClock, WorkQueue, type Clock } from '../../state/workqueue.ts';
-import { ClusterController } from '../cluster/cluster.controller.ts';
-import { HostController } from '../host/host.controller.ts';
-import { NetworkController } from '../network/network.controller.ts';
 import type { CredentialSource } from '../provider/credentials.ts';
-import { ProviderController } from '../provider/provider.controller.ts';
 import { ProviderSessions } from '../provider/sessions.ts';
-import { VlanPoolController } from '../vlanpool/vlanpool.controller.ts';
-import { PoolAllocations } from '../vlanpool/allocations.ts';
-import { VnicController } from '../vnic/vnic.controller.ts';
+import { reconcileKind, referencesFrom, type AnyKindDefinition } from './kind.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
 import type { ObjectRecord, RecordStore } from '../../state/records.ts';
-import { objectFromRecord, type Controller, type Runtime, type RuntimeHooks } from './runtime.ts';
+import { objectFromRecord, type Runtime, type RuntimeHooks } from './runtime.ts';
 
 export interface EngineOptions {
+  /** The kinds to reconcile, in dependency order (controllers/index.ts: KIND_DEFINITIONS). */
+  kinds: readonly AnyKindDefinition[];
   records: RecordStore;
   registry: DriverRegistry;
   credentials: CredentialSource;
@@ -73,10 +69,12 @@ export interface ObjectState {
 }
 
 export class Engine {
-  readonly store = new DesiredStore();
+  readonly store: DesiredStore;
   readonly rt: Runtime;
   readonly #queue: WorkQueue;
-  readonly #controllers: Map<Kind, Controller>;
+  readonly #kinds: Map<Kind, AnyKindDefinition>;
+  /** Each kind's place in the dependency order. */
+  readonly #rank: Map<Kind, number>;
   readonly #retrying = new Set<string>();
   readonly #summaries = new Map<string, string>();
   readonly #log: Logger;
@@ -94,6 +92,9 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.#log = opts.log;
+    this.#kinds = new Map(opts.kinds.map((d) => [d.kind, d]));
+    this.#rank = new Map(opts.kinds.map((d, i) => [d.kind, i]));
+    this.store = new DesiredStore(referencesFrom(opts.kinds));
     const sessions = new ProviderSessions({ registry: opts.registry, credentials: opts.credentials, log: opts.log });
     this.rt = {
       instance: opts.instance ?? 'netform',
@@ -124,16 +125,6 @@ export class Engine {
       },
     };
     this.#observer = opts.observer;
-    const pools = new PoolAllocations(this.rt);
-    const controllers: Controller[] = [
-      new ProviderController(this.rt),
-      new VlanPoolController(this.rt, pools),
-      new NetworkController(this.rt, pools),
-      new ClusterController(this.rt),
-      new HostController(this.rt),
-      new VnicController(this.rt),
-    ];
-    this.#controllers = new Map(controllers.map((c) => [c.kind, c]));
     this.#queue = new WorkQueue({
       handler: (key, signal) => this.#handle(key, signal),
       concurrency: opts.concurrency ?? 4,
@@ -160,7 +151,7 @@ export class Engine {
     for (const r of this.rt.records.list()) {
       if (!this.store.get(r.key) && !this.store.invalid(r.key)) changed.add(r.key);
     }
-    const keys = sortKeys([...changed]);
+    const keys = this.#sortKeys([...changed]);
     // A plan runs every controller itself, once, in order (plan()); nothing is queued.
     if (!this.rt.dryRun) for (const k of keys) this.#queue.add(k);
     return keys;
@@ -174,7 +165,7 @@ export class Engine {
       return;
     }
     const all = new Set([...this.store.keys(), ...this.store.invalidKeys(), ...this.rt.records.list().map((r) => r.key)]);
-    for (const k of sortKeys([...all])) this.#queue.add(k);
+    for (const k of this.#sortKeys([...all])) this.#queue.add(k);
   }
 
   /**
@@ -197,9 +188,9 @@ export class Engine {
     this.rt.plan.length = 0;
     const keys = new Set([...this.store.keys(), ...this.rt.records.list().map((r) => r.key)]);
     const ac = new AbortController();
-    for (const key of sortKeys([...keys])) {
+    for (const key of this.#sortKeys([...keys])) {
       if (this.store.invalid(key)) continue;
-      await this.#controllers.get(parseKey(key).kind)!.reconcile(key, ac.signal);
+      await reconcileKind(this.rt, this.#kinds.get(parseKey(key).kind)!, key, ac.signal);
     }
     return [...this.rt.plan];
   }
@@ -208,7 +199,7 @@ export class Engine {
   states(): ObjectState[] {
     const out: ObjectState[] = [];
     const keys = new Set([...this.store.keys(), ...this.store.invalidKeys(), ...this.rt.records.list().map((r) => r.key)]);
-    for (const key of sortKeys([...keys])) {
+    for (const key of this.#sortKeys([...keys])) {
       const rec = this.rt.records.get(key);
       const invalid = this.store.invalid(key);
       if (invalid) {
@@ -254,7 +245,7 @@ export class Engine {
       return undefined;
     }
     const { kind } = parseKey(key);
-    const controller = this.#controllers.get(kind)!;
+    const def = this.#kinds.get(kind)!;
     const started = Date.now();
     // What the object referred to before: a removed object's record is gone afterwards.
     const recBefore = this.rt.records.get(key);
@@ -268,7 +259,7 @@ export class Engine {
     try {
       // A desired object is claimed (cluster mode: the finalizer) before anything is created for it.
       if (!this.rt.dryRun && this.store.get(key) && !this.store.invalid(key)) await this.rt.records.claim?.(key);
-      result = await controller.reconcile(key, signal);
+      result = await reconcileKind(this.rt, def, key, signal);
     } catch (err) {
       this.#retrying.add(key);
       this.#wakeIfChanged(key, before);
@@ -280,12 +271,15 @@ export class Engine {
     this.#wakeIfChanged(key, before);
     this.#report(key, kind, started, result.retry !== undefined ? 'retry' : result.requeueAfterMs !== undefined ? 'requeue' : 'success', wasReady, actions);
     this.#log.debug({ object: key, ms: Date.now() - started, requeueAfterMs: result.requeueAfterMs }, 'reconciled');
-    if (result.retry !== undefined) {
-      this.#retrying.add(key);
-      throw result.retry;
-    }
-    this.#retrying.delete(key);
-    return result.requeueAfterMs === undefined ? undefined : { requeueAfterMs: result.requeueAfterMs };
+    if (result.retry !== undefined) this.#retrying.add(key);
+    else this.#retrying.delete(key);
+    return result;
+  }
+
+  /** Keys in dependency order (kind order), then by name. */
+  #sortKeys(keys: string[]): string[] {
+    const rank = (k: string) => this.#rank.get(parseKey(k).kind) ?? this.#rank.size;
+    return keys.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   }
 
   #report(key: string, kind: Kind, started: number, result: ReconcileReport['result'], wasReady: boolean, actions: string[]): void {
@@ -324,12 +318,12 @@ export class Engine {
   #related(key: string, rec: ObjectRecord | undefined): string[] {
     const out = new Set<string>(this.store.referrers(key));
     const adm = this.store.get(key);
-    if (adm) for (const r of referencesOf(adm.object)) out.add(r);
-    else if (rec?.spec !== undefined) for (const r of referencesOf(objectFromRecord(rec))) out.add(r);
+    if (adm) for (const r of this.store.referencesOf(adm.object)) out.add(r);
+    else if (rec?.spec !== undefined) for (const r of this.store.referencesOf(objectFromRecord(rec))) out.add(r);
     // Objects being removed still refer to what they used.
     for (const r of this.rt.records.list()) {
       if (r.spec === undefined || this.store.get(r.key)) continue;
-      if (referencesOf(objectFromRecord(r)).includes(key)) out.add(r.key);
+      if (this.store.referencesOf(objectFromRecord(r)).includes(key)) out.add(r.key);
     }
     out.delete(key);
     return [...out];
@@ -340,12 +334,10 @@ function messageOf(rec: ObjectRecord, type: string): string | undefined {
   return rec.status.conditions?.find((c) => c.type === type)?.message;
 }
 
-/** Keys in dependency order (kind order), then by name. */
-export function sortKeys(keys: string[]): string[] {
-  const rank = (k: string) => KINDS.indexOf(parseKey(k).kind);
-  return keys.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-}
 
 function errorSummary(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  // A failure returned as a value: { errorClass, message } (a binding's error) or a string.
+  if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  return String(err);
 }

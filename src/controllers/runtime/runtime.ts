@@ -7,6 +7,7 @@ import { applyOutcome, type Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import type { AdmittedObject } from '../../state/admit.ts';
 import { contentHash, type DesiredStore } from '../../state/store.ts';
+import type { ReconcileResult } from '../../state/workqueue.ts';
 import type { ProviderSessions } from '../provider/sessions.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
@@ -48,17 +49,9 @@ export interface RuntimeObserver {
   binding(key: string, outcome: BindingOutcome, provider: string): void;
 }
 
-/** What a controller's reconcile returns to the engine. */
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-  /** A transient failure: the engine retries the key with per-key backoff. */
-  retry?: unknown;
-}
-
-export interface Controller {
-  readonly kind: Kind;
-  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
-}
+/** What one reconcile returns: when to look again, or a transient failure (`retry`, a value, never
+ *  thrown) that the work queue retries with the key's backoff. */
+export type { ReconcileResult } from '../../state/workqueue.ts';
 
 export function jittered(rt: Runtime, ms: number): number {
   return Math.round(ms * (0.8 + 0.4 * rt.random()));

@@ -6,6 +6,15 @@ import type { VlanAllocation } from '../../state/semantic.ts';
 import { allocate, type Allocation } from '../../state/vlan-allocator.ts';
 import { recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
 
+const perRuntime = new WeakMap<Runtime, PoolAllocations>();
+
+/** The one allocator of a runtime (the Network and VlanPool kinds share it). */
+export function poolsOf(rt: Runtime): PoolAllocations {
+  let p = perRuntime.get(rt);
+  if (!p) perRuntime.set(rt, (p = new PoolAllocations(rt)));
+  return p;
+}
+
 export class PoolAllocations {
   readonly #rt: Runtime;
   readonly #locks = new Map<string, Promise<unknown>>();

@@ -16,7 +16,8 @@ import { admit } from '../../state/admit.ts';
 import { MemoryRecords } from '../../state/records.ts';
 import { Engine } from '../runtime/engine.ts';
 import { FileCredentialSource } from './credentials.ts';
-import { credentialsRefused } from './provider.controller.ts';
+import { credentialsRefused } from './provider.kind.ts';
+import { KIND_DEFINITIONS } from '../index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'netform-provider-creds-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ async function synced(provider: string, credentials: string): Promise<{ status: 
   const creds = join(dir, `${Math.random().toString(36).slice(2)}-creds.yaml`);
   writeFileSync(creds, credentials, { mode: 0o600 });
   const records = new MemoryRecords();
-  const e = new Engine({ records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), resyncMs: 60_000, waitMs: 200 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), resyncMs: 60_000, waitMs: 200 });
   stops.push(() => e.stop());
   e.sync(admit([{ path: 'p.yaml', text: provider.replace('CREDS', creds) }]));
   const deadline = Date.now() + 20_000;

@@ -1,0 +1,127 @@
+// Host: publishes which networks the host must carry. The host agent (netform agent --host NAME)
+// converges the host and reports each network's sync state into the same status; until an agent
+// has reported, the host is not Ready.
+import type { Outcome } from '../../api/conditions.ts';
+import { objectKey, parseKey } from '../../api/kinds.ts';
+import { defineKind } from '../runtime/kind.ts';
+import { hostNetworks } from './host.model.ts';
+
+export const hostKind = defineKind({
+  kind: 'Host',
+
+  references: (h) => [objectKey('Cluster', h.spec.cluster), ...(h.spec.networks ?? []).map((n) => objectKey('Network', n.name))],
+
+  usedBy: (rt, key) => ({
+    users: rt.store.referrers(key).concat(
+      rt.records
+        .list()
+        .filter((r) => r.kind === 'VnicAttachment' && (r.spec as { host?: string } | undefined)?.host === parseKey(key).name)
+        .map((r) => r.key),
+    ),
+    waitingFor: 'waiting for its vNICs to go',
+  }),
+
+  summarize({ rt, object: host, rec }) {
+    const cluster = rt.store.object('Cluster', host.spec.cluster);
+    const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
+    const { placements, unplaced } = hostNetworks(host, cluster, networks);
+    rec.status.networkCount = placements.length;
+    const report = rt.hostReports.get(host.metadata.name);
+    if (report) {
+      rec.status.lastObservedTime = report.lastObservedTime;
+      rec.status.interfaces = report.interfaces;
+      rec.status.dynamicVnics = report.dynamicVnics;
+    }
+    const stateOf = new Map((report?.networks ?? []).map((n) => [n.name, n]));
+    const rows = [
+      ...placements.map(
+        (p) =>
+          stateOf.get(p.network) ?? {
+            name: p.network,
+            inSync: false,
+            difference: report ? 'not realized on the host' : 'not yet converged by the host agent',
+          },
+      ),
+      ...unplaced.map((name) => ({
+        name,
+        inSync: false,
+        difference: 'required by the cluster but placed on no NIC or bond',
+      })),
+    ].sort((a, b) => (a.name < b.name ? -1 : 1));
+    rec.status.networks = rows;
+    const outOfSync = rows.filter((r) => !r.inSync);
+    rec.status.networksOutOfSync = outOfSync.length;
+    const differences = outOfSync.map((r) => `${r.name}: ${r.difference ?? 'out of sync'}`).join('; ');
+    let outcome: Outcome;
+    if (!cluster) {
+      outcome = {
+        ready: {
+          status: 'False',
+          reason: 'WaitingForDependencies',
+          message: `Cluster ${host.spec.cluster} is not available`,
+        },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: true,
+      };
+    } else if (!report) {
+      outcome = {
+        ready: {
+          status: 'False',
+          reason: 'WaitingForDependencies',
+          message: `no host agent has reported yet (run: netform agent --host ${host.metadata.name})`,
+        },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: true,
+      };
+    } else if (report.problems.length) {
+      outcome = {
+        ready: {
+          status: outOfSync.length ? 'False' : 'True',
+          reason: outOfSync.length ? 'OutOfSync' : 'Available',
+          message: differences || undefined,
+        },
+        synced: {
+          status: 'False',
+          reason: 'BackendRejected',
+          message: report.problems.join('; '),
+        },
+        stalled: true,
+      };
+    } else if (report.lastApply && report.lastApply.result !== 'applied' && outOfSync.length) {
+      outcome = {
+        ready: { status: 'False', reason: 'OutOfSync', message: differences },
+        synced: {
+          status: 'False',
+          reason: 'ReconcileError',
+          message: `change ${report.lastApply.result}: ${report.lastApply.error ?? ''}`,
+        },
+        progressing: true,
+      };
+    } else if (outOfSync.length) {
+      // Under syncPolicy Manual the agent reports and does not heal: only the user can resolve it.
+      const manual = report.syncPolicy === 'Manual';
+      outcome = {
+        ready: { status: 'False', reason: 'OutOfSync', message: differences },
+        synced: manual
+          ? {
+              status: 'False',
+              reason: 'DriftDetected',
+              message: 'syncPolicy Manual: differences are reported, not healed',
+            }
+          : { status: 'True', reason: 'ReconcileSuccess' },
+        progressing: !manual,
+        stalled: manual,
+      };
+    } else {
+      outcome = {
+        ready: {
+          status: 'True',
+          reason: 'Available',
+          message: `${placements.length} network${placements.length === 1 ? '' : 's'} in sync`,
+        },
+        synced: { status: 'True', reason: 'ReconcileSuccess' },
+      };
+    }
+    return { outcome };
+  },
+});

@@ -1,0 +1,15 @@
+// The kinds netform reconciles, in dependency order: an object only depends on kinds listed before
+// its own (the engine reconciles in this order, and a plan lists in it). Adding a kind: declare it in
+// its folder (see docs/architecture.md) and add it here.
+import { clusterKind } from './cluster/cluster.kind.ts';
+import { hostKind } from './host/host.kind.ts';
+import { networkKind } from './network/network.kind.ts';
+import { providerKind } from './provider/provider.kind.ts';
+import { referencesFrom, type AnyKindDefinition } from './runtime/kind.ts';
+import { vlanPoolKind } from './vlanpool/vlanpool.kind.ts';
+import { vnicKind } from './vnic/vnic.kind.ts';
+
+export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, networkKind, clusterKind, hostKind, vnicKind];
+
+/** The keys an object refers to, sorted and without repeats. */
+export const referencesOf = referencesFrom(KIND_DEFINITIONS);

@@ -1,0 +1,123 @@
+// Network: resolve the VLAN (fixed or from the pool), then bring the network to each provider it
+// names; remove it from providers it no longer names; on removal, delete (or orphan) it everywhere
+// once no vNIC uses it, then give the VLAN back.
+import { isReady } from '../../api/conditions.ts';
+import { objectKey, parseKey } from '../../api/kinds.ts';
+import type { NetworkModel } from '../../drivers/model.ts';
+import { defineKind } from '../runtime/kind.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { hostNetworks } from '../host/host.model.ts';
+import { poolsOf } from '../vlanpool/allocations.ts';
+import { toNetworkModel } from './network.model.ts';
+
+interface Resolved {
+  vlan: number | undefined;
+  /** The Hosts that carry the network. */
+  hosts: string[];
+}
+
+export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
+  kind: 'Network',
+
+  references: (net) => [
+    ...(net.spec.providerRefs ?? []).map((p) => objectKey('Provider', p.name)),
+    ...(net.spec.vlan?.poolRef ? [objectKey('VlanPool', net.spec.vlan.poolRef.name)] : []),
+  ],
+
+  usedBy: (rt, key) => ({
+    users: vnicsOn(rt, parseKey(key).name),
+    waitingFor: 'waiting for vNICs to leave the network',
+  }),
+
+  async prepare({ rt, key, object: net, rec }) {
+    const waiting: string[] = [];
+    for (const ref of net.spec.providerRefs ?? []) {
+      const pkey = objectKey('Provider', ref.name);
+      if (!rt.store.get(pkey)) waiting.push(`Provider ${ref.name} is not available`);
+      else if (!rt.dryRun && !isReady(rt.records.get(pkey)?.status)) waiting.push(`Provider ${ref.name} is not Ready`);
+    }
+    let vlan = net.spec.vlan?.id;
+    let stalled: string | undefined;
+    if (net.spec.vlan?.poolRef) {
+      const got = await poolsOf(rt).vlanFor(net);
+      if ('error' in got) {
+        if (got.error.includes('no free VLAN')) stalled = got.error;
+        else waiting.push(got.error);
+      } else {
+        vlan = got.vlan;
+        if (got.allocated && rt.dryRun) {
+          rt.plan.push({
+            object: key,
+            target: 'netform',
+            resource: 'vlan',
+            action: 'allocate',
+            message: `VLAN ${vlan} from VlanPool ${net.spec.vlan.poolRef.name}`,
+          });
+        }
+      }
+    }
+    if (vlan !== undefined) {
+      rec.status.vlan = vlan;
+      rec.status.physicalNetwork = net.spec.physicalNetwork;
+    }
+    return {
+      waiting,
+      stalled,
+      value: { vlan, hosts: hostsCarrying(rt, net.metadata.name) },
+    };
+  },
+
+  bindings: {
+    resource: 'network',
+    noun: 'network',
+    pick: (d) => d.networks,
+    targets: ({ object }) =>
+      (object.spec.providerRefs ?? []).map((ref) => ({
+        provider: ref.name,
+        importRef: ref.import,
+      })),
+    // Being removed: the VLAN it last held, no hosts.
+    model: (net, rec, resolved) => (resolved ? toNetworkModel(net, resolved.vlan, resolved.hosts) : toNetworkModel(net, rec.status.vlan as number | undefined)),
+    policy: (net) => ({
+      managementPolicy: net.spec.managementPolicy,
+      deletionPolicy: net.spec.deletionPolicy,
+      allowReplace: net.spec.allowReplace,
+    }),
+  },
+
+  async removed(rt, rec) {
+    const pool = (rec.spec as { vlan?: { poolRef?: { name: string } } }).vlan?.poolRef?.name;
+    if (!pool) return;
+    if (!rt.dryRun) await poolsOf(rt).release(pool, rec.name);
+    else if (rec.status.vlan !== undefined) {
+      rt.plan.push({
+        object: rec.key,
+        target: 'netform',
+        resource: 'vlan',
+        action: 'release',
+        message: `VLAN ${String(rec.status.vlan)} back to VlanPool ${pool}`,
+      });
+    }
+  },
+});
+
+/** The Hosts whose placement (by name, label, or the cluster's required networks) carries the network. */
+function hostsCarrying(rt: Runtime, network: string): string[] {
+  const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
+  const out: string[] = [];
+  for (const h of rt.store.list('Host')) {
+    const cluster = rt.store.object('Cluster', h.spec.cluster);
+    if (hostNetworks(h, cluster, networks).placements.some((p) => p.network === network)) out.push(h.metadata.name);
+  }
+  return out.sort();
+}
+
+/** VnicAttachments (desired, or still on backends) that use the network. */
+function vnicsOn(rt: Runtime, network: string): string[] {
+  const out = new Set<string>();
+  for (const v of rt.store.list('VnicAttachment')) if (v.spec.network === network) out.add(`VnicAttachment/${v.metadata.namespace}/${v.metadata.name}`);
+  for (const r of rt.records.list()) {
+    if (r.kind === 'VnicAttachment' && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
+  }
+  return [...out].sort();
+}

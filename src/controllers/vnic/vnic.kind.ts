@@ -1,0 +1,56 @@
+// VnicAttachment: once its network is Ready and its host exists, create the vNIC's port on every
+// provider of the network that has per-vNIC objects; an unplugged vNIC keeps no port; on removal,
+// delete (or orphan) them.
+import { isReady } from '../../api/conditions.ts';
+import { objectKey } from '../../api/kinds.ts';
+import { vnicDeviceName } from '../../drivers/host/model.ts';
+import type { VnicModel } from '../../drivers/model.ts';
+import { bindingsOf, defineKind } from '../runtime/kind.ts';
+import { toVnicModel } from './vnic.model.ts';
+
+interface Resolved {
+  /** The network's backend id on each of its providers. */
+  networkIds: Map<string, string>;
+}
+
+export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
+  kind: 'VnicAttachment',
+
+  references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host)],
+
+  prepare({ rt, object: vnic }) {
+    const netKey = objectKey('Network', vnic.spec.network);
+    const netRec = rt.records.get(netKey);
+    const waiting: string[] = [];
+    if (!rt.store.get(netKey)) waiting.push(`Network ${vnic.spec.network} is not available`);
+    else if (!rt.dryRun && !isReady(netRec?.status)) waiting.push(`Network ${vnic.spec.network} is not Ready`);
+    if (!rt.store.get(objectKey('Host', vnic.spec.host))) waiting.push(`Host ${vnic.spec.host} is not available`);
+    const networkIds = new Map<string, string>();
+    for (const b of bindingsOf(netRec)) if (b.externalId) networkIds.set(b.name, b.externalId);
+    return { waiting, value: { networkIds } };
+  },
+
+  bindings: {
+    resource: 'port',
+    noun: 'vNIC',
+    pick: (d) => d.vnics,
+    targets: ({ rt, object: vnic }, resolved) =>
+      (rt.store.object('Network', vnic.spec.network)?.spec.providerRefs ?? [])
+        // Before the network exists on a provider (a dry run) there is no port to plan there.
+        .filter((ref) => resolved?.networkIds.has(ref.name))
+        .map((ref) => ({ provider: ref.name, deleting: !vnic.spec.plugged })),
+    model: (vnic, _rec, resolved, provider) => toVnicModel(vnic, resolved?.networkIds.get(provider) ?? ''),
+    policy: (vnic) => ({
+      managementPolicy: vnic.spec.managementPolicy,
+      deletionPolicy: vnic.spec.deletionPolicy,
+      allowReplace: true,
+    }),
+    report({ key, object: vnic, rec }, outcomes) {
+      const facts = outcomes.find((o) => o.facts)?.facts as { mac?: string; addresses?: string[] } | undefined;
+      const mac = facts?.mac ?? vnic.spec.mac?.toLowerCase();
+      if (mac) rec.status.mac = mac;
+      if (facts?.addresses) rec.status.addresses = facts.addresses;
+      rec.status.deviceName = vnicDeviceName(key.slice('VnicAttachment/'.length));
+    },
+  },
+});
