@@ -40,11 +40,64 @@ export async function generate(): Promise<string> {
     '// Types describe objects after admission, so fields with a schema default are always present.',
     '',
   ];
-  for (const crd of loadCrds()) {
+  const crds = loadCrds();
+  // The kind list itself comes from the CRDs too: a kind is added by adding its CRD.
+  parts.push(
+    '/** Every netform kind, one per CRD in crds/ (sorted by name). */',
+    `export const KIND_NAMES = [${crds.map((c) => `'${c.kind}'`).join(', ')}] as const;`,
+    'export type Kind = (typeof KIND_NAMES)[number];',
+    '',
+    '/** Whether a kind is namespaced (its CRD\'s scope). */',
+    `export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { ${crds.map((c) => `${c.kind}: ${c.namespaced}`).join(', ')} };`,
+    '',
+    '/** Each kind\'s spec type. */',
+    `export interface SpecOf { ${crds.map((c) => `${c.kind}: ${c.kind}Spec;`).join(' ')} }`,
+    '',
+    '/** Each kind\'s status type. */',
+    `export interface StatusOf { ${crds.map((c) => `${c.kind}: ${c.kind}Status;`).join(' ')} }`,
+    '',
+  );
+  // Items that every status holds in the same shape are one type, not one copy per kind.
+  const shared = new Map<string, { type: string; description: string; schema: string }>([
+    ['conditions', { type: 'Condition', description: 'A condition in the Kubernetes convention (status.conditions[] of every kind).', schema: '' }],
+    ['providers', { type: 'ProviderBinding', description: "A netform object's backend object on one provider (status.providers[]).", schema: '' }],
+  ]);
+  // Compared by shape: each CRD words its descriptions for its own kind.
+  const shape = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(shape) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'description').map(([k, x]) => [k, shape(x)])) : v;
+  const statusOf = (crd: (typeof crds)[number]) => crd.schema.properties?.status?.properties as Record<string, Record<string, unknown>> | undefined;
+  for (const crd of crds) {
+    for (const [field, s] of shared) {
+      const items = statusOf(crd)?.[field]?.items;
+      if (!items) continue;
+      const json = JSON.stringify(shape(items));
+      if (s.schema && s.schema !== json) throw new Error(`${crd.file}: status.${field} items differ from another CRD's; they share one type (${s.type})`);
+      s.schema = json;
+    }
+  }
+  for (const s of shared.values()) {
+    if (!s.schema) continue;
+    const ts = await compile(forTypes({ ...(JSON.parse(s.schema) as Record<string, unknown>), description: s.description }), s.type, {
+      bannerComment: '',
+      additionalProperties: false,
+      strictIndexSignatures: true,
+      style: { singleQuote: true, printWidth: 110 },
+    });
+    parts.push(ts.trim(), '');
+  }
+  for (const crd of crds) {
     const { kind } = crd;
     for (const part of ['spec', 'status'] as const) {
-      const schema = crd.schema.properties?.[part];
+      let schema = crd.schema.properties?.[part];
       if (!schema) continue;
+      if (part === 'status' && schema.properties) {
+        const props = { ...schema.properties };
+        for (const [field, s] of shared) {
+          const p = props[field];
+          if (p?.items) props[field] = { ...Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'items' && k !== 'type')), tsType: `${s.type}[]` };
+        }
+        schema = { ...schema, properties: props };
+      }
       const name = `${kind}${part === 'spec' ? 'Spec' : 'Status'}`;
       const ts = await compile(forTypes(schema as Record<string, unknown>), name, {
         bannerComment: '',

@@ -1,36 +1,15 @@
 // The resource model: kinds, object shapes and keys. Pure.
-import type * as T from './types.gen.ts';
+import * as T from './types.gen.ts';
+import type { Kind, SpecOf, StatusOf } from './types.gen.ts';
 
-export type Kind = 'Provider' | 'VlanPool' | 'Network' | 'Cluster' | 'Host' | 'VnicAttachment';
+export type { Kind, SpecOf, StatusOf } from './types.gen.ts';
 
-/** Kinds in dependency order: an object only depends on kinds listed before its own. */
-export const KINDS: readonly Kind[] = ['Provider', 'VlanPool', 'Network', 'Cluster', 'Host', 'VnicAttachment'];
+/** Every kind, from the CRDs (sorted by name; the dependency order is the registration order in
+ *  src/controllers/index.ts). */
+export const KINDS: readonly Kind[] = T.KIND_NAMES;
 
-export const NAMESPACED: Readonly<Record<Kind, boolean>> = {
-  Provider: false,
-  VlanPool: false,
-  Network: false,
-  Cluster: false,
-  Host: false,
-  VnicAttachment: true,
-};
-
-export interface SpecOf {
-  Provider: T.ProviderSpec;
-  VlanPool: T.VlanPoolSpec;
-  Network: T.NetworkSpec;
-  Cluster: T.ClusterSpec;
-  Host: T.HostSpec;
-  VnicAttachment: T.VnicAttachmentSpec;
-}
-export interface StatusOf {
-  Provider: T.ProviderStatus;
-  VlanPool: T.VlanPoolStatus;
-  Network: T.NetworkStatus;
-  Cluster: T.ClusterStatus;
-  Host: T.HostStatus;
-  VnicAttachment: T.VnicAttachmentStatus;
-}
+/** Whether each kind is namespaced, from its CRD's scope. */
+export const NAMESPACED: Readonly<Record<Kind, boolean>> = T.NAMESPACED_KINDS;
 
 /** The metadata netform reads; a subset of Kubernetes' ObjectMeta. */
 export interface ObjectMeta {
@@ -63,7 +42,7 @@ export type Host = Resource<'Host'>;
 export type VnicAttachment = Resource<'VnicAttachment'>;
 export type AnyResource = { [K in Kind]: Resource<K> }[Kind];
 
-export type Condition = NonNullable<T.NetworkStatus['conditions']>[number];
+export type Condition = T.Condition;
 
 export function isKind(k: unknown): k is Kind {
   return typeof k === 'string' && (KINDS as readonly string[]).includes(k);

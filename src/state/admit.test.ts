@@ -348,7 +348,7 @@ metadata:
             line: 2,
             column: 1,
             field: 'kind',
-            message: '"Subnet" is not a netform kind (Provider, VlanPool, Network, Cluster, Host, VnicAttachment)',
+            message: '"Subnet" is not a netform kind (Cluster, Host, Network, Provider, VlanPool, VnicAttachment)',
           },
         ],
       },

@@ -2,7 +2,7 @@
 // (index and line), the field path and the reason. An invalid object is never admitted, and never
 // stops the valid ones. Pure: the caller reads the files.
 import { GROUP_VERSION, API_GROUP } from '../api/crds.ts';
-import { isKind, keyOf, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
+import { isKind, keyOf, KINDS, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
 import { parseYamlFile, YAML_LIMITS, type YamlDocument } from './yaml-docs.ts';
@@ -229,7 +229,7 @@ function checkDocument(
     fail({
       ...at('/kind'),
       field: 'kind',
-      message: `"${String(kind)}" is not a netform kind (Provider, VlanPool, Network, Cluster, Host, VnicAttachment)`,
+      message: `"${String(kind)}" is not a netform kind (${KINDS.join(', ')})`,
     });
     return undefined;
   }
