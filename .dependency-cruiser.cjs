@@ -1,5 +1,5 @@
 // Layer rules for src/, checked by `npm test` (dependency-cruiser). Arrows point down only:
-//   cli (wiring) → adapters (sources/: files, kube) → core (api, state, controllers, drivers)
+//   cli (wiring) → adapters (adapters/files, adapters/kube) → core (api, state, controllers, drivers)
 // and inside the core: controllers → the drivers' contract → backend folders. Each rule says why.
 // Tests (*.test.ts) are not checked: they may reach across layers to set things up.
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -28,10 +28,10 @@ module.exports = {
     },
     {
       name: 'core-never-imports-adapters-or-cli',
-      comment: 'The core (api, state, controllers, drivers) must run under any adapter (files, kube) and any command: it never imports sources/ or cli/.',
+      comment: 'The core (api, state, controllers, drivers) must run under any adapter (files, kube) and any command: it never imports adapters/ or cli/.',
       severity: 'error',
       from: { path: '^src/(api|state|controllers|drivers)/' },
-      to: { path: '^src/(sources|cli)/|^src/main\\.ts$' },
+      to: { path: '^src/(adapters|cli)/|^src/main\\.ts$' },
     },
     {
       name: 'only-cli-imports-cli',
@@ -69,12 +69,19 @@ module.exports = {
       to: { path: '^src/drivers/[^/]+/', pathNot: '^src/drivers/$1/' },
     },
     {
-      name: 'sources-never-import-drivers-or-controllers',
+      name: 'adapters-never-import-backends-or-controllers',
       comment:
-        'Adapters bring desired state in and records out; they know nothing of backends. Known exception until issue 10 moves it: sources/kube/secrets.ts uses the credential source of controllers/provider and the driver contract\'s Credentials type.',
+        'Adapters bring desired state in and records, reports and credentials out; they may know the contracts (api/, state/, the driver contracts drivers/*.ts) but never a backend folder or a controller.',
       severity: 'error',
-      from: { path: '^src/sources/', pathNot: '^src/sources/kube/secrets\\.ts$' },
-      to: { path: '^src/(drivers|controllers)/' },
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/controllers/|^src/drivers/[^/]+/' },
+    },
+    {
+      name: 'adapters-are-independent',
+      comment: 'The file adapters and the Kubernetes adapters never import each other: either runs without the other (file mode has no Kubernetes).',
+      severity: 'error',
+      from: { path: '^src/adapters/([^/]+)/' },
+      to: { path: '^src/adapters/[^/]+/', pathNot: '^src/adapters/$1/' },
     },
   ],
   options: {

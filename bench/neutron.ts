@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { Engine } from '../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../src/adapters/files/credentials.ts';
 import { NeutronDriver } from '../src/drivers/neutron/driver.ts';
 import { DriverRegistry } from '../src/drivers/registry.ts';
 import { admit } from '../src/state/admit.ts';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Engine } from '../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../src/adapters/files/credentials.ts';
 import { DriverRegistry } from '../src/drivers/registry.ts';
 import { admit } from '../src/state/admit.ts';
 import { MemoryRecords } from '../src/state/records.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Engine } from '../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../src/adapters/files/credentials.ts';
 import { builtinDrivers } from '../src/drivers/registry.ts';
 import { admit } from '../src/state/admit.ts';
 import { MemoryRecords } from '../src/state/records.ts';

@@ -161,14 +161,14 @@ describe('isReady / isStalled / getCondition', () => {
 describe('REASONS is closed', () => {
   const SRC = fileURLToPath(new URL('..', import.meta.url));
 
-  // Condition reasons are set by controllers. Under src/sources/ (and in *events* modules) a `reason`
+  // Condition reasons are set by controllers. Under src/adapters/ (and in *events* modules) a `reason`
   // is something else: why a watch restarted, an API Status reason, a Kubernetes Event reason.
   function sources(dir: string): string[] {
     const out: string[] = [];
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        if (relative(SRC, p) !== 'sources') out.push(...sources(p));
+        if (relative(SRC, p) !== 'adapters') out.push(...sources(p));
         continue;
       }
       if (/events?\.ts$/.test(e.name)) continue;

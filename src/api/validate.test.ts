@@ -4,9 +4,7 @@ import { validateSpec, type SchemaViolation } from './validate.ts';
 
 /** Validates a copy of `spec` and returns the violations and the (defaulted) copy. */
 function run(kind: Kind, spec: unknown): { violations: SchemaViolation[]; spec: unknown } {
-  const obj = { spec: structuredClone(spec) };
-  const violations = validateSpec(kind, obj);
-  return { violations, spec: obj.spec };
+  return validateSpec(kind, spec);
 }
 
 const NETWORK_DEFAULTS = {
@@ -95,11 +93,13 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
     });
   });
 
-  it('fills defaults into the object it is given (in place)', () => {
-    const obj = { spec: { cluster: 'prod' } as Record<string, unknown> };
-    const spec = obj.spec;
-    expect(validateSpec('Host', obj)).toEqual([]);
-    expect(spec.syncPolicy).toBe('Auto');
+  it('fills defaults into a copy, leaving the spec it is given as it was', () => {
+    const given = { cluster: 'prod' } as Record<string, unknown>;
+    const r = validateSpec<Record<string, unknown>>('Host', given);
+    expect(r.violations).toEqual([]);
+    expect(r.spec.syncPolicy).toBe('Auto');
+    expect(given).toEqual({ cluster: 'prod' });
+    expect(r.spec).not.toBe(given);
   });
 
   it('does not add optional objects that were left out', () => {

@@ -87,13 +87,17 @@ function compiled(): Map<Kind, ValidateFunction> {
   return out;
 }
 
-/** Validates `obj.spec` against its kind's CRD schema, filling in schema defaults in place.
- *  Unknown fields are violations (like `kubectl apply --validate=strict`). */
-export function validateSpec(kind: Kind, obj: { spec?: unknown }): SchemaViolation[] {
+/**
+ * Validates a spec against its kind's CRD schema. Returns a copy of it with the schema's defaults
+ * filled in (the spec given is left as it is), and the violations: unknown fields are violations
+ * (like `kubectl apply --validate=strict`).
+ */
+export function validateSpec<S = unknown>(kind: Kind, spec: unknown): { spec: S; violations: SchemaViolation[] } {
   const validate = compiled().get(kind)!;
-  if (validate({ spec: obj.spec })) return [];
-  // ajv validates a wrapper whose spec is the same object, so defaults land in obj.spec.
-  return explain(validate.errors ?? []);
+  // ajv fills defaults into what it validates: a copy.
+  const wrapper = { spec: structuredClone(spec) };
+  const violations = validate(wrapper) ? [] : explain(validate.errors ?? []);
+  return { spec: wrapper.spec as S, violations };
 }
 
 function explain(errors: ErrorObject[]): SchemaViolation[] {

@@ -4,18 +4,17 @@
 // `run` folds into the Host's status.
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { HostAgent } from '../drivers/host/agent.ts';
-import { readManifests } from '../sources/directory.ts';
+import { readManifests } from '../adapters/files/directory.ts';
 import { admit } from '../state/admit.ts';
-import { writeFileAtomic } from '../state/atomic-file.ts';
 import { admissionContext, MemoryRecords } from '../state/records.ts';
-import { StateDir } from '../state/state-dir.ts';
+import { StateDir } from '../adapters/files/state-dir.ts';
 import { DesiredStore } from '../state/store.ts';
-import { HOST_REPORTS_DIR, hostTarget } from './file-mode.ts';
+import { hostTarget } from './host-target.ts';
+import { writeHostReport } from '../adapters/files/host-reports.ts';
 
 export async function runAgent(c: Config, log: Logger, opts: { intervalMs: number; once: boolean; stop: Promise<void> }): Promise<boolean> {
   if (!c.host) throw new Error('netform agent needs --host');
@@ -45,8 +44,7 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
     intervalMs: opts.intervalMs,
     report: async (host, report) => {
       ok = report.networks.every((n) => n.inSync) && !report.problems.length;
-      // Only below the run's state directory: a deleted one is the run's to make again (with its lock).
-      await writeFileAtomic(join(c.stateDir, HOST_REPORTS_DIR, `${host}.json`), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600, createBelow: c.stateDir });
+      await writeHostReport(c.stateDir, host, report);
       log.info({ host, inSync: ok, applied: report.lastApply?.result }, 'host report written');
     },
   });

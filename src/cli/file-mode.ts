@@ -1,43 +1,24 @@
 // File mode: a manifest directory as the source of desired state, a state directory as the record
 // store. Used by `apply`, `run` and (read-only, in memory) `plan`.
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
-import { HostAgent, type HostReport, type HostTarget } from '../drivers/host/agent.ts';
-import { OvsdbClient } from '../drivers/host/ovsdb.ts';
+import { HostAgent } from '../drivers/host/agent.ts';
 import type { Config } from '../config.ts';
 import { Engine } from '../controllers/runtime/engine.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
-import { FileCredentialSource } from '../controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../adapters/files/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
-import { readManifests } from '../sources/directory.ts';
-import { admit, type AdmissionResult } from '../state/admit.ts';
-import { admissionContext, MemoryRecords, StateDirRecords, type RecordStore } from '../state/records.ts';
-import { readJsonFile } from '../state/atomic-file.ts';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { StateDir, type StateDirLockLostError } from '../state/state-dir.ts';
+import { readManifests } from '../adapters/files/directory.ts';
+import { admit } from '../state/admit.ts';
+import { type AdmissionResult } from '../api/objects.ts';
+import { admissionContext, MemoryRecords, type RecordStore } from '../state/records.ts';
+import { readHostReports } from '../adapters/files/host-reports.ts';
+import { hostTarget } from './host-target.ts';
+import { StateDir, StateDirRecords, type StateDirLockLostError } from '../adapters/files/state-dir.ts';
 import { KIND_DEFINITIONS } from '../controllers/index.ts';
-
-/** Standalone agents write their reports to `<state>/hosts/<Host>.json`. */
-export const HOST_REPORTS_DIR = 'hosts';
-
-/** Where Debian's Open vSwitch puts its database socket. */
-export const DEFAULT_OVS_DB = '/var/run/openvswitch/db.sock';
-
-/** The host the agent works on, from the configuration: namespace, OVSDB socket, datapath, sysfs. */
-export function hostTarget(config: Config): HostTarget {
-  const socket = config.ovsDb ?? (existsSync(DEFAULT_OVS_DB) ? DEFAULT_OVS_DB : undefined);
-  return {
-    ovsBridge: 'br-int',
-    ovsDatapath: config.ovsDatapath,
-    sysfsRoot: config.sysfsRoot,
-    ...(config.netns ? { netns: config.netns } : {}),
-    ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
-  };
-}
 
 export interface FileModeOptions {
   config: Config;
@@ -127,15 +108,11 @@ export class FileMode {
    * `<state>/hosts/NAME.json`, for the Hosts this process runs no agent for. Polls every `everyMs`.
    */
   watchHostReports(stateDir: string, everyMs = 5000): void {
-    const dir = join(stateDir, HOST_REPORTS_DIR);
     const seen = new Map<string, string>();
     const poll = async () => {
-      const names = await readdir(dir).catch(() => [] as string[]);
-      for (const f of names.filter((n) => n.endsWith('.json'))) {
-        const host = f.slice(0, -'.json'.length);
+      for (const [host, report] of await readHostReports(stateDir)) {
         if (host === this.#agentHost) continue; // this process's own agent reports directly
-        const report = await readJsonFile<HostReport>(join(dir, f)).catch(() => undefined);
-        if (!report || seen.get(host) === report.lastObservedTime) continue;
+        if (seen.get(host) === report.lastObservedTime) continue;
         seen.set(host, report.lastObservedTime);
         this.engine.reportHost(host, report);
       }

@@ -1,4 +1,5 @@
 // Human output: tables for `status` and `apply`. Pure.
+import { KIND_DEFINITIONS } from '../controllers/index.ts';
 import type { ObjectRecord } from '../state/records.ts';
 
 export function table(rows: readonly (readonly string[])[]): string {
@@ -18,24 +19,9 @@ export function age(fromIso: string | undefined, now: Date): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** The kind's key figure, as its CRD's printer column shows it. */
+/** The kind's key figure, as its declaration words it (like its CRD's printer column). */
 export function keyFigure(r: ObjectRecord): string {
-  const s = r.status as Record<string, unknown>;
-  const spec = (r.spec ?? {}) as Record<string, unknown>;
-  switch (r.kind) {
-    case 'Network':
-      return s.vlan === undefined ? (spec.vlan ? '' : 'VLAN -') : `VLAN ${String(s.vlan)}`;
-    case 'VlanPool':
-      return s.allocated === undefined ? '' : `${String(s.allocated)} allocated, ${String(s.free)} free`;
-    case 'Provider':
-      return spec.type ? String(spec.type) : '';
-    case 'Cluster':
-      return s.hosts === undefined ? '' : `${String(s.hostsInSync)}/${String(s.hosts)} hosts in sync`;
-    case 'Host':
-      return s.networkCount === undefined ? '' : `${String(s.networksOutOfSync ?? 0)}/${String(s.networkCount)} out of sync`;
-    case 'VnicAttachment':
-      return s.mac ? String(s.mac) : '';
-  }
+  return KIND_DEFINITIONS.find((d) => d.kind === r.kind)?.keyFigure?.(r) ?? '';
 }
 
 function cond(r: ObjectRecord, type: string): { status: string; reason: string; message: string } {

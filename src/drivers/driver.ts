@@ -1,5 +1,6 @@
 // The driver contract: what the reconcile engine may rely on from every backend driver, and what a
 // driver may rely on from the engine. `test/contract/` holds the reusable suite every real driver runs.
+import type { Credentials } from '../api/credentials.ts';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
@@ -121,8 +122,8 @@ export interface ProviderDriver {
   close(): Promise<void>;
 }
 
-/** Credentials as resolved from a Secret or a 0600 file. Never logged, never written to status. */
-export type Credentials = Readonly<Record<string, string>>;
+/** Credentials as resolved from a Secret or a 0600 file (api/credentials.ts). */
+export type { Credentials };
 
 /**
  * A provider type's options: the Provider spec's block for the type (spec.neutron or spec.ucsm) as

@@ -1,5 +1,6 @@
 // The backend-neutral desired state drivers receive. Controllers build these from admitted objects;
 // drivers map them to their backend. Pure types.
+import type { NetworkSpec } from '../api/types.gen.ts';
 
 /** A subnet as every backend sees it. */
 export interface SubnetModel {
@@ -16,20 +17,20 @@ export interface SubnetModel {
   ipv6RaMode?: string;
 }
 
-/** A network as every backend sees it; the VLAN is resolved (fixed or allocated). */
-export interface NetworkModel {
+/** The Network spec's fields that are netform's own business (references, policies, how the VLAN is
+ *  chosen), not a backend's. Every other spec field reaches the drivers as it is. */
+export type NetworkControlField = 'providerRefs' | 'vlan' | 'subnets' | 'managementPolicy' | 'deletionPolicy' | 'allowReplace';
+
+/**
+ * A network as every backend sees it: the spec's own fields (a field added to the Network CRD
+ * arrives here by itself, typed, after `npm run gen`), with the VLAN resolved (fixed or allocated),
+ * subnets canonical, and the Hosts that carry it.
+ */
+export interface NetworkModel extends Omit<NetworkSpec, NetworkControlField> {
   /** The netform object name. */
   name: string;
-  description?: string;
-  physicalNetwork: string;
   /** The VLAN id; undefined for an untagged (flat) network. */
   vlan?: number;
-  mtu: number;
-  shared: boolean;
-  adminStateUp: boolean;
-  portSecurity: boolean;
-  qos?: { maxRateKbps?: number; maxBurstKbps?: number };
-  portMirroring: boolean;
   subnets: SubnetModel[];
   /** The Hosts that carry the network (their clusters attach it and they place it), sorted. */
   hosts?: string[];

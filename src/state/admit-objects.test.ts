@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { admitObjects, formatAdmissionError, type ApiObject } from './admit.ts';
+import { admitObjects, formatAdmissionError } from './admit.ts';
+import { type ApiObject } from '../api/objects.ts';
 
 const net = (name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}): ApiObject => ({
   apiVersion: 'netform.io/v1alpha1',

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  admit,
-  fieldPath,
-  formatAdmissionError,
-  MAX_MANIFEST_BYTES,
-  type AdmissionContext,
-  type AdmissionError,
-  type AdmissionResult,
-  type ManifestFile,
-} from './admit.ts';
+import { admit, fieldPath, formatAdmissionError, type AdmissionContext } from './admit.ts';
+import { MAX_MANIFEST_BYTES, type AdmissionError, type AdmissionResult, type ManifestFile } from '../api/objects.ts';
 
 // ---------------------------------------------------------------------------
 // Fixtures

@@ -6,61 +6,7 @@ import { isKind, keyOf, KINDS, NAMESPACED, type AnyResource, type Kind } from '.
 import { validateSpec } from '../api/validate.ts';
 import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
 import { parseYamlFile, YAML_LIMITS, type YamlDocument } from './yaml-docs.ts';
-
-export interface ManifestFile {
-  /** Path as the user should see it in messages. */
-  path: string;
-  text: string;
-  /** Size of the file in bytes, when it was too large to read (then `text` is empty). */
-  size?: number;
-}
-
-/**
- * The largest manifest file admission reads, in bytes (1 MiB, about 4,000 networks). Larger files are
- * refused whole, unparsed: reading YAML costs far more memory than the text itself. Split them.
- */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
-
-/** Where an object was declared. */
-export interface SourceRef {
-  file: string;
-  /** 0-based index of the YAML document in the file. */
-  documentIndex: number;
-  /** 1-based line where the document starts. */
-  line: number;
-}
-
-export interface AdmissionError {
-  file: string;
-  /** 0-based document index; undefined when the file could not be split into documents. */
-  documentIndex?: number;
-  line: number;
-  column?: number;
-  /** `Kind/[namespace/]name` when the object's identity is known. */
-  key?: string;
-  /** Field path in kubectl style, e.g. `spec.subnets[1].cidr`. */
-  field?: string;
-  message: string;
-}
-
-export interface AdmittedObject {
-  key: string;
-  object: AnyResource;
-  source: SourceRef;
-}
-
-export interface AdmissionResult {
-  /** Valid objects by key, in input order. */
-  objects: Map<string, AdmittedObject>;
-  /** Every error, sorted by file name, then document and line. */
-  errors: AdmissionError[];
-  /** Objects whose identity is known but which are invalid, with their errors. */
-  invalid: Map<string, AdmissionError[]>;
-  /** Files with at least one error. Objects that came from them before must not be deleted. */
-  heldFiles: Set<string>;
-  /** Documents that are not netform objects (another API group), which admission leaves alone. */
-  skipped: { file: string; documentIndex: number; line: number; what: string }[];
-}
+import { MAX_MANIFEST_BYTES, type AdmissionError, type AdmissionResult, type ApiObject, type ManifestFile, type SourceRef } from '../api/objects.ts';
 
 export interface AdmissionContext extends SemanticContext {
   /** Keys known from earlier runs, with the file that declared them: when that file is held (has
@@ -262,8 +208,7 @@ function checkDocument(
   for (const k of unknownTop) fail({ ...at(`/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`), key, field: k, message: 'is not a known field' });
   const labels = checkStringMap(m.labels) ?? checkStringMap(m.annotations);
   if (labels) fail({ ...at('/metadata'), key, field: 'metadata', message: labels });
-  const spec = structuredClone(raw.spec);
-  const violations = validateSpec(kind as Kind, { spec });
+  const { spec, violations } = validateSpec(kind as Kind, raw.spec);
   for (const sv of violations) fail({ ...at(sv.pointer), key, field: fieldPath(sv.pointer), message: sv.message });
   if (unknownTop.length || labels || violations.length) return undefined;
   const metadata: AnyResource['metadata'] = { name };
@@ -280,26 +225,6 @@ function checkStringMap(v: unknown): string | undefined {
     return 'labels and annotations must map strings to strings';
   }
   return undefined;
-}
-
-/** An object as the Kubernetes API returns it (cluster mode). */
-export interface ApiObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    finalizers?: string[];
-  };
-  spec?: unknown;
-  status?: unknown;
 }
 
 /** Where an object read from the API is said to come from: its key stands in for a file. */
@@ -351,8 +276,7 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
       fail({ ...at('/metadata/name'), message: nameProblem });
       continue;
     }
-    const spec = structuredClone(raw.spec);
-    const violations = validateSpec(kind, { spec });
+    const { spec, violations } = validateSpec(kind, raw.spec);
     for (const sv of violations) fail({ ...at(sv.pointer), message: sv.message });
     if (violations.length) continue;
     const metadata: AnyResource['metadata'] = { name };

@@ -3,6 +3,15 @@
  * of client-go, plus jitter). Pure: no timers, no I/O; randomness is injectable.
  */
 
+/**
+ * The one backoff curve: after `n` earlier failures (n = 0, 1, …) wait `min(baseMs · 2^n, maxMs)`.
+ * The work queue's per-key backoff and the informer's relist backoff add their own jitter to it. Pure.
+ */
+export function exponentialDelay(n: number, baseMs: number, maxMs: number): number {
+  // 2^n overflows to Infinity for large n; Math.min then yields maxMs.
+  return Math.min(baseMs * 2 ** Math.max(n, 0), maxMs);
+}
+
 export interface ItemBackoffOptions {
   /** Delay for a key's first failure, in ms. Default 5. Must be finite and >= 0. */
   baseMs?: number;
@@ -52,8 +61,7 @@ export class ItemBackoff {
   next(key: string): number {
     const n = this.#failures.get(key) ?? 0;
     this.#failures.set(key, n + 1);
-    // 2^n overflows to Infinity for large n; Math.min then yields maxMs.
-    const raw = Math.min(this.baseMs * 2 ** n, this.maxMs);
+    const raw = exponentialDelay(n, this.baseMs, this.maxMs);
     if (this.jitter === 0) return raw;
     let r = this.#random();
     if (!(r >= 0)) r = 0; // also catches NaN

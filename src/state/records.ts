@@ -1,9 +1,8 @@
 // What the engine persists per object: status, backend ids, and (in file mode) the last admitted
 // spec, so a removed object can still be deleted from its backends.
 import type { Condition, Kind } from '../api/kinds.ts';
-import type { SourceRef } from './admit.ts';
+import type { SourceRef } from '../api/objects.ts';
 import type { VlanAllocation } from './semantic.ts';
-import type { StateDir, StateRecord } from './state-dir.ts';
 
 export interface ObjectStatus {
   observedGeneration?: number;
@@ -63,44 +62,6 @@ export class MemoryRecords implements RecordStore {
   async delete(key: string): Promise<void> {
     this.#m.delete(key);
   }
-}
-
-/** The state directory as a RecordStore (file mode). */
-export class StateDirRecords implements RecordStore {
-  readonly dir: StateDir;
-  constructor(dir: StateDir) {
-    this.dir = dir;
-  }
-  get(key: string): ObjectRecord | undefined {
-    return this.dir.get(key) as ObjectRecord | undefined;
-  }
-  list(): ObjectRecord[] {
-    return this.dir.list() as unknown as ObjectRecord[];
-  }
-  put(record: ObjectRecord): Promise<void> {
-    return this.dir.put(record as unknown as StateRecord);
-  }
-  delete(key: string): Promise<void> {
-    return this.dir.delete(key);
-  }
-}
-
-/** Whether two records or statuses hold the same content: key order and undefined fields do not count. Pure. */
-export function sameContent(a: unknown, b: unknown): boolean {
-  return JSON.stringify(normalize(a)) === JSON.stringify(normalize(b));
-}
-
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = normalize(x);
-    }
-    return out;
-  }
-  return v;
 }
 
 /** What admission needs to know from the records: current pool allocations, and where known objects came from. Pure. */

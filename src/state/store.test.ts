@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GROUP_VERSION } from '../api/crds.ts';
 import { keyOf, type AnyResource, type Cluster, type Host, type Network, type Provider, type VlanPool, type VnicAttachment } from '../api/kinds.ts';
-import type { AdmissionError, AdmissionResult, AdmittedObject } from './admit.ts';
+import type { AdmissionError, AdmissionResult, AdmittedObject } from '../api/objects.ts';
 import { contentHash, DesiredStore } from './store.ts';
 import { referencesOf } from '../controllers/index.ts';
 

@@ -1,26 +1,16 @@
 // The desired-state store: admitted objects with a reverse reference index, plus the keys that
 // are currently invalid and the files that are held. Pure in-memory data; no I/O.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../api/json.ts';
 import { objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
-import type { AdmissionError, AdmissionResult, AdmittedObject } from './admit.ts';
+import type { AdmissionError, AdmissionResult, AdmittedObject } from '../api/objects.ts';
 
 /** A digest of what a reconcile reads from an object (spec, labels): equal digests need no new work. */
 export function contentHash(o: AnyResource): string {
   return createHash('sha256')
-    .update(stable({ spec: o.spec, labels: o.metadata.labels ?? {} }))
+    .update(canonicalJson({ spec: o.spec, labels: o.metadata.labels ?? {} }))
     .digest('hex')
     .slice(0, 32);
-}
-
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 interface Entry {

@@ -9,6 +9,7 @@
  */
 import PQueue from 'p-queue';
 import { ItemBackoff } from './backoff.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 /** What a handler may return. */
 export interface ReconcileResult {
@@ -111,13 +112,6 @@ interface Waiter {
   resolve: () => void;
 }
 
-/**
- * The bucket is kept in milli-tokens (1 token = 1000) so that integer rates and
- * integer clock readings give exact arithmetic; the epsilon absorbs rounding for
- * fractional spacings such as 1000/3 ms.
- */
-const MILLI = 1000;
-const CREDIT_EPSILON = 1e-6;
 
 /**
  * A de-duplicating, rate-limited, keyed work queue.
@@ -156,8 +150,8 @@ export class WorkQueue {
   #waiters: Waiter[] = [];
 
   /** Available tokens × 1000. */
-  #credit: number;
-  #lastRefill: number;
+  /** The global rate limit; undefined when unlimited (perSecond Infinity). */
+  readonly #bucket: TokenBucket | undefined;
   #refillTimer: unknown = undefined;
   #refillPending = false;
   #pumpScheduled = false;
@@ -186,8 +180,7 @@ export class WorkQueue {
     this.#onError = opts.onError;
     this.#isRetryable = opts.isRetryable ?? (() => true);
     this.#pq = new PQueue({ concurrency: this.#concurrency });
-    this.#credit = this.#burst * MILLI;
-    this.#lastRefill = this.#clock.now();
+    this.#bucket = this.#perSecond === Infinity ? undefined : new TokenBucket(this.#burst, 1000 / this.#perSecond, this.#clock.now());
   }
 
   /** Queue `key` to run as soon as possible. Cancels a pending delayed add of it. */
@@ -337,22 +330,12 @@ export class WorkQueue {
 
   /** Try to take one token from the global bucket. */
   #takeToken(): boolean {
-    if (this.#perSecond === Infinity) return true;
-    const now = this.#clock.now();
-    const elapsed = Math.max(now - this.#lastRefill, 0); // ignore a clock going backwards
-    this.#lastRefill = now;
-    // perSecond tokens/s = perSecond milli-tokens/ms.
-    this.#credit = Math.min(this.#burst * MILLI, this.#credit + elapsed * this.#perSecond);
-    if (this.#credit >= MILLI - CREDIT_EPSILON) {
-      this.#credit = Math.max(this.#credit - MILLI, 0);
-      return true;
-    }
-    return false;
+    return this.#bucket?.take(this.#clock.now()) ?? true;
   }
 
   #scheduleRefill(): void {
     if (this.#refillPending) return;
-    const waitMs = (MILLI - this.#credit) / this.#perSecond;
+    const waitMs = this.#bucket?.msUntilToken(this.#clock.now()) ?? 0;
     this.#refillPending = true;
     this.#refillTimer = this.#clock.setTimeout(() => {
       this.#refillPending = false;

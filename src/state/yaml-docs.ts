@@ -110,7 +110,7 @@ export function parseYamlFile(text: string, filename?: string, limits: YamlLimit
   try {
     events = parseEvents(text, { maxDepth: limits.maxDepth, ...(filename === undefined ? {} : { filename }) });
   } catch (err) {
-    const error = toParseError(err, (offset) => documentIndexFromText(lines, offset), 'syntax');
+    const error = toParseError(err, (offset) => documentAt(lines, offset).index, 'syntax');
     if (/nesting exceeded maxDepth/.test(error.message)) {
       error.message = `nesting is deeper than ${limits.maxDepth} levels`;
       error.kind = 'limit';
@@ -716,7 +716,7 @@ function pathAtOffset(text: string, lines: LineIndex, events: Event[], span: Doc
 function syntaxErrorPath(text: string, lines: LineIndex, error: YamlParseError): string | undefined {
   if (error.line === 1 && error.column === 1 && error.documentIndex === undefined) return undefined;
   const errorOffset = Math.min(lines.start(error.line - 1) + error.column - 1, text.length);
-  const docStart = documentStartBefore(lines, errorOffset);
+  const docStart = documentAt(lines, errorOffset).start;
   // Up to the error; else up to the first key on the error's line (`  x: [[[...` is at x); else
   // up to the start of that line.
   const lineStart = lines.start(error.line - 1);
@@ -737,30 +737,6 @@ function syntaxErrorPath(text: string, lines: LineIndex, error: YamlParseError):
     return pathAtOffset(prefix, new LineIndex(prefix), events, last, prefix.length);
   }
   return undefined;
-}
-
-/** Offset where the document containing `offset` starts (its `---` line, or its first line). */
-function documentStartBefore(lines: LineIndex, offset: number): number {
-  let start = 0;
-  let open = false;
-  for (let line = 0; line < lines.count; line++) {
-    const at = lines.start(line);
-    if (at > offset) break;
-    const content = lines.text(line);
-    if (isMarker(content, '---')) {
-      start = at;
-      open = true;
-    } else if (isMarker(content, '...')) {
-      open = false;
-    } else if (!open) {
-      const trimmed = content.trimStart();
-      if (trimmed !== '' && !trimmed.startsWith('#') && !content.startsWith('%')) {
-        start = at;
-        open = true;
-      }
-    }
-  }
-  return start;
 }
 
 // ---------------------------------------------------------------------------
@@ -786,35 +762,37 @@ function toParseError(err: unknown, documentAt: (offset: number) => number | und
 }
 
 /**
- * For syntax errors (js-yaml's parser throws without partial events): count the
- * documents started before `offset` by scanning lines. Up to the error the text
- * was accepted by the parser, so a `---` at column 0 is a document start (YAML
- * forbids it inside scalars) and content after `...` starts a bare document.
+ * Which document `offset` lies in, found by scanning lines: its index, and the offset where it starts
+ * (its `---` line, or its first content line). Used for syntax errors, where js-yaml's parser throws
+ * without partial events. Up to the error the text was accepted by the parser, so a `---` at column 0
+ * is a document start (YAML forbids it inside scalars) and content after `...` starts a bare document.
+ * A `---` exactly at `offset` starts the document there but is not counted before it.
  */
-function documentIndexFromText(lines: LineIndex, offset: number): number {
+function documentAt(lines: LineIndex, offset: number): { index: number; start: number } {
   let started = 0;
+  let start = 0;
   let open = false;
   for (let line = 0; line < lines.count; line++) {
-    const start = lines.start(line);
-    if (start > offset) break;
+    const at = lines.start(line);
+    if (at > offset) break;
     let content = lines.text(line);
     if (line === 0 && content.charCodeAt(0) === 0xfeff) content = content.slice(1);
     if (isMarker(content, '---')) {
-      if (start < offset) {
-        started++;
-        open = true;
-      }
+      start = at;
+      open = true;
+      if (at < offset) started++;
     } else if (isMarker(content, '...')) {
       open = false;
     } else if (!open) {
       const trimmed = content.trimStart();
       if (trimmed !== '' && !trimmed.startsWith('#') && !content.startsWith('%')) {
+        start = at;
         started++;
         open = true;
       }
     }
   }
-  return Math.max(started - 1, 0);
+  return { index: Math.max(started - 1, 0), start };
 }
 
 function isMarker(line: string, marker: '---' | '...'): boolean {

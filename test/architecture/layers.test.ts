@@ -22,9 +22,10 @@ const CLEAN: Tree = {
   'src/drivers/neutron/driver.ts': ['../driver.ts', '../../api/kinds.ts'],
   'src/drivers/ucsm/driver.ts': ['../driver.ts'],
   'src/controllers/runtime/engine.ts': ['../../drivers/driver.ts', '../../state/store.ts'],
-  'src/sources/directory.ts': ['../state/store.ts'],
+  'src/adapters/files/directory.ts': ['../../state/store.ts', '../../drivers/driver.ts'],
+  'src/adapters/kube/client.ts': ['../../api/kinds.ts'],
   'src/config.ts': [],
-  'src/cli/main.ts': ['../config.ts', '../sources/directory.ts', '../controllers/runtime/engine.ts', '../drivers/neutron/driver.ts'],
+  'src/cli/main.ts': ['../config.ts', '../adapters/files/directory.ts', '../controllers/runtime/engine.ts', '../drivers/neutron/driver.ts'],
 };
 
 async function violations(extra: Tree): Promise<string[]> {
@@ -49,12 +50,14 @@ describe('layer rules', () => {
 
   it.each<[string, Tree, string[]]>([
     ['state imports the CLI', { 'src/state/store.ts': ['../cli/main.ts'] }, ['core-never-imports-adapters-or-cli', 'no-cycles', 'only-cli-imports-cli', 'state-imports-only-api']],
-    ['a controller imports an adapter', { 'src/controllers/runtime/engine.ts': ['../../sources/directory.ts'] }, ['core-never-imports-adapters-or-cli']],
+    ['a controller imports an adapter', { 'src/controllers/runtime/engine.ts': ['../../adapters/files/directory.ts'] }, ['core-never-imports-adapters-or-cli']],
     ['api imports state', { 'src/api/kinds.ts': ['../state/store.ts'] }, ['api-is-the-base', 'no-cycles']],
     ['one backend imports another', { 'src/drivers/ucsm/driver.ts': ['../neutron/driver.ts'] }, ['backends-are-independent']],
     ['a driver imports a controller', { 'src/drivers/ucsm/driver.ts': ['../../controllers/runtime/engine.ts'] }, ['drivers-never-import-controllers']],
     ['a driver imports state', { 'src/drivers/neutron/driver.ts': ['../../state/store.ts'] }, ['drivers-never-import-state']],
-    ['an adapter imports a driver', { 'src/sources/directory.ts': ['../drivers/driver.ts'] }, ['sources-never-import-drivers-or-controllers']],
+    ['an adapter imports a backend', { 'src/adapters/files/directory.ts': ['../../drivers/neutron/driver.ts'] }, ['adapters-never-import-backends-or-controllers']],
+    ['an adapter imports a controller', { 'src/adapters/kube/client.ts': ['../../controllers/runtime/engine.ts'] }, ['adapters-never-import-backends-or-controllers']],
+    ['the kube adapter imports a file adapter', { 'src/adapters/kube/client.ts': ['../files/directory.ts'] }, ['adapters-are-independent']],
     ['a controller reads the config', { 'src/controllers/runtime/engine.ts': ['../../config.ts'] }, ['only-cli-reads-config']],
   ])('%s: refused', async (_what, extra, rules) => {
     expect(await violations(extra)).toEqual(rules);

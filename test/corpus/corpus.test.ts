@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { admit, type AdmissionError, type AdmissionResult } from '../../src/state/admit.ts';
+import { admit } from '../../src/state/admit.ts';
+import { type AdmissionError, type AdmissionResult } from '../../src/api/objects.ts';
 import { BESIDE_KEY, CASE_FILE, baseFiles, generateCorpus, templates, type CorpusCase } from './generate.ts';
 
 const MAX_MS = 2000;

@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { dump, load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { admit, type AdmissionError } from '../../src/state/admit.ts';
+import { admit } from '../../src/state/admit.ts';
+import { type AdmissionError } from '../../src/api/objects.ts';
 import { exampleDocuments } from './generate.ts';
 
 const SEED = Number(process.env.NETFORM_FUZZ_SEED ?? 20261121);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
 import { loadCrds, type OpenApiSchema } from '../../src/api/crds.ts';
-import type { ManifestFile } from '../../src/state/admit.ts';
+import type { ManifestFile } from '../../src/api/objects.ts';
 
 export const CASE_FILE = 'case.yaml';
 export const BESIDE_FILE = 'beside.yaml';

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
 import { HostAgentLoop } from '../../src/controllers/host/agent.loop.ts';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { HostAgent } from '../../src/drivers/host/agent.ts';
 import { vnicDeviceName } from '../../src/drivers/host/model.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';

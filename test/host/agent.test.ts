@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostAgentLoop } from '../../src/controllers/host/agent.loop.ts';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { HostAgent } from '../../src/drivers/host/agent.ts';
 import { vnicDeviceName } from '../../src/drivers/host/model.ts';
 import { OvsdbClient } from '../../src/drivers/host/ovsdb.ts';

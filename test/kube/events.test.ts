@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeApiError, KubeClient } from '../../src/sources/kube/client.ts';
-import { EventRecorder, type EventSubject, type KubeEvent, type RecorderClock } from '../../src/sources/kube/events.ts';
-import { EVENTS } from '../../src/sources/kube/resources.ts';
+import { KubeApiError, KubeClient } from '../../src/adapters/kube/client.ts';
+import { EventRecorder, type EventSubject, type KubeEvent, type RecorderClock } from '../../src/adapters/kube/events.ts';
+import { EVENTS } from '../../src/adapters/kube/resources.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 
 const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));

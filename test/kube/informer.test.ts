@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkSpec, VnicAttachmentSpec } from '../../src/api/types.gen.ts';
-import { KubeClient, type ResourceType, type WatchEvent } from '../../src/sources/kube/client.ts';
-import { Informer, type InformerEvent, type InformerOptions } from '../../src/sources/kube/informer.ts';
+import { KubeClient, type ResourceType, type WatchEvent } from '../../src/adapters/kube/client.ts';
+import { Informer, type InformerEvent, type InformerOptions } from '../../src/adapters/kube/informer.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 
 const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));

@@ -10,8 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../src/sources/kube/client.ts';
-import { JITTER, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/sources/kube/leader.ts';
+import { KubeClient } from '../../src/adapters/kube/client.ts';
+import { JITTER, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/adapters/kube/leader.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 
 const NS = 'netform-system';

@@ -5,10 +5,10 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyOf, type Kind } from '../../src/api/kinds.ts';
-import { KubeClient } from '../../src/sources/kube/client.ts';
-import { KubeRecords, type KindCache } from '../../src/sources/kube/records.ts';
-import { resourceTypes } from '../../src/sources/kube/resources.ts';
-import type { ApiObject } from '../../src/state/admit.ts';
+import { KubeClient } from '../../src/adapters/kube/client.ts';
+import { KubeRecords, type KindCache } from '../../src/adapters/kube/records.ts';
+import { resourceTypes } from '../../src/adapters/kube/resources.ts';
+import type { ApiObject } from '../../src/api/objects.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 import { getObj, installCrds, ok } from './support.ts';
 

@@ -208,7 +208,7 @@ describe('manifests/optional and manifests/examples', () => {
     const docs = loadAll(readFileSync(join(MANIFESTS, 'examples/neutron-provider.yaml'), 'utf8')) as Any[];
     const secret = docs.find((d) => d.kind === 'Secret');
     const provider = docs.find((d) => d.kind === 'Provider');
-    expect(validateSpec('Provider', provider)).toEqual([]);
+    expect(validateSpec('Provider', provider.spec).violations).toEqual([]);
     expect(provider.spec.credentials.secretRef).toEqual({ name: secret.metadata.name });
     expect(secret.metadata.namespace).toBe(NS);
     // every key is one src/drivers/neutron/client.ts reads, and every value is a visible placeholder

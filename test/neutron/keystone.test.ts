@@ -14,7 +14,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../src/api/errors.ts';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import type { Credentials } from '../../src/drivers/driver.ts';
 import { NeutronClient } from '../../src/drivers/neutron/client.ts';
 import { NeutronDriver } from '../../src/drivers/neutron/driver.ts';

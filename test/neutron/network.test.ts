@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { reconcileBinding } from '../../src/controllers/runtime/managed.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { NeutronDriver } from '../../src/drivers/neutron/driver.ts';
 import type { NetworkModel } from '../../src/drivers/model.ts';

@@ -10,7 +10,7 @@
  * can tell a complete record from a torn one.
  */
 import { createHash } from 'node:crypto';
-import { StateDir } from '../../src/state/state-dir.ts';
+import { StateDir } from '../../src/adapters/files/state-dir.ts';
 
 export const WRITER_KEYS = [
   'Network/net-a',

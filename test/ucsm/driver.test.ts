@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../../src/controllers/provider/credentials.ts';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { builtinDrivers } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords, type ObjectRecord } from '../../src/state/records.ts';

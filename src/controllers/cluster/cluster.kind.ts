@@ -6,6 +6,8 @@ import { defineKind } from '../runtime/kind.ts';
 export const clusterKind = defineKind({
   kind: 'Cluster',
 
+  keyFigure: (r) => (r.status.hosts === undefined ? '' : `${String(r.status.hostsInSync)}/${String(r.status.hosts)} hosts in sync`),
+
   references: (c) => (c.spec.networks ?? []).map((n) => objectKey('Network', n.name)),
 
   usedBy: (rt, key) => ({

@@ -9,6 +9,8 @@ import { hostNetworks } from './host.model.ts';
 export const hostKind = defineKind({
   kind: 'Host',
 
+  keyFigure: (r) => (r.status.networkCount === undefined ? '' : `${String(r.status.networksOutOfSync ?? 0)}/${String(r.status.networkCount)} out of sync`),
+
   references: (h) => [objectKey('Cluster', h.spec.cluster), ...(h.spec.networks ?? []).map((n) => objectKey('Network', n.name))],
 
   usedBy: (rt, key) => ({

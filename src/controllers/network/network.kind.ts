@@ -19,6 +19,8 @@ interface Resolved {
 export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
   kind: 'Network',
 
+  keyFigure: (r) => (r.status.vlan === undefined ? ((r.spec as { vlan?: unknown } | undefined)?.vlan ? '' : 'VLAN -') : `VLAN ${String(r.status.vlan)}`),
+
   references: (net) => [
     ...(net.spec.providerRefs ?? []).map((p) => objectKey('Provider', p.name)),
     ...(net.spec.vlan?.poolRef ? [objectKey('VlanPool', net.spec.vlan.poolRef.name)] : []),

@@ -1,19 +1,18 @@
 // From a Network's spec to the backend-neutral model drivers receive. Pure.
 import type { Network } from '../../api/kinds.ts';
 import { parsePrefix } from '../../api/ip.ts';
-import type { NetworkModel, SubnetModel } from '../../drivers/model.ts';
+import type { NetworkControlField, NetworkModel, SubnetModel } from '../../drivers/model.ts';
+
+/** The spec fields that are netform's business; the rest go to the drivers unchanged. */
+const CONTROL_FIELDS: readonly NetworkControlField[] = ['providerRefs', 'vlan', 'subnets', 'managementPolicy', 'deletionPolicy', 'allowReplace'];
 
 export function toNetworkModel(n: Network, vlan: number | undefined, hosts?: readonly string[]): NetworkModel {
-  const s = n.spec;
+  const fields = structuredClone(n.spec) as Partial<Network['spec']>;
+  for (const k of CONTROL_FIELDS) delete fields[k];
   const m: NetworkModel = {
+    ...(fields as Omit<Network['spec'], NetworkControlField>),
     name: n.metadata.name,
-    physicalNetwork: s.physicalNetwork,
-    mtu: s.mtu,
-    shared: s.shared,
-    adminStateUp: s.adminStateUp,
-    portSecurity: s.portSecurity,
-    portMirroring: s.portMirroring,
-    subnets: (s.subnets ?? []).map((sub): SubnetModel => {
+    subnets: (n.spec.subnets ?? []).map((sub): SubnetModel => {
       const out: SubnetModel = {
         name: sub.name,
         cidr: parsePrefix(sub.cidr)?.canonical ?? sub.cidr,
@@ -29,9 +28,7 @@ export function toNetworkModel(n: Network, vlan: number | undefined, hosts?: rea
       return out;
     }),
   };
-  if (s.description !== undefined) m.description = s.description;
   if (vlan !== undefined) m.vlan = vlan;
-  if (s.qos) m.qos = { ...s.qos };
   if (hosts) m.hosts = [...hosts].sort();
   return m;
 }

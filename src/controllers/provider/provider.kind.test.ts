@@ -15,7 +15,7 @@ import { builtinDrivers } from '../../drivers/registry.ts';
 import { admit } from '../../state/admit.ts';
 import { MemoryRecords } from '../../state/records.ts';
 import { Engine } from '../runtime/engine.ts';
-import { FileCredentialSource } from './credentials.ts';
+import { FileCredentialSource } from '../../adapters/files/credentials.ts';
 import { credentialsRefused } from './provider.kind.ts';
 import { KIND_DEFINITIONS } from '../index.ts';
 

@@ -5,13 +5,15 @@ import { BackendError, classify, messageOf } from '../../api/errors.ts';
 import { parseKey } from '../../api/kinds.ts';
 import { bindingsOf, defineKind, type Summary } from '../runtime/kind.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { CredentialsError } from './credentials.ts';
+import { CredentialsError } from '../../api/credentials.ts';
 
 /** A successful probe younger than this is not repeated when a dependent wakes the provider. */
 const PROBE_FRESH_MS = 30_000;
 
 export const providerKind = defineKind({
   kind: 'Provider',
+
+  keyFigure: (r) => String((r.spec as { type?: string } | undefined)?.type ?? ''),
 
   usedBy: (rt, key) => ({
     users: holdersOf(rt, parseKey(key).name),

@@ -6,7 +6,7 @@ import type { Provider } from '../../api/kinds.ts';
 import type { NeutronProviderConfig, ProviderConfig, ProviderDriver, UcsmProviderConfig } from '../../drivers/driver.ts';
 import { DriverRegistry } from '../../drivers/registry.ts';
 import { admit } from '../../state/admit.ts';
-import type { CredentialSource } from './credentials.ts';
+import type { CredentialSource } from '../../api/credentials.ts';
 import { ProviderSessions } from './sessions.ts';
 
 const noCredentials: CredentialSource = { resolve: async () => ({ credentials: { username: 'u', password: 'p' } }) };

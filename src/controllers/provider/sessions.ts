@@ -6,7 +6,7 @@ import type { ProviderSpec } from '../../api/types.gen.ts';
 import { validateSpec } from '../../api/validate.ts';
 import type { NeutronOptions, ProviderConfig, ProviderDriver, UcsmOptions } from '../../drivers/driver.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
-import type { CredentialSource } from './credentials.ts';
+import type { CredentialSource } from '../../api/credentials.ts';
 
 interface Session {
   fingerprint: string;
@@ -20,10 +20,8 @@ interface Session {
  */
 function withOptionsBlock(spec: ProviderSpec, key: 'neutron' | 'ucsm'): ProviderSpec {
   if (spec[key]) return spec;
-  const copy = { spec: { ...structuredClone(spec), [key]: {} } };
-  // The spec passed admission already: what matters here is only the defaults ajv fills in.
-  validateSpec('Provider', copy);
-  return copy.spec as ProviderSpec;
+  // The spec passed admission already: what matters here is only the defaults the schema fills in.
+  return validateSpec<ProviderSpec>('Provider', { ...spec, [key]: {} }).spec;
 }
 
 const physicalNetworks = (spec: ProviderSpec) => (spec.physicalNetworks ? { physicalNetworks: spec.physicalNetworks } : {});

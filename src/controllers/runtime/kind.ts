@@ -8,8 +8,8 @@ import type { Outcome } from '../../api/conditions.ts';
 import type { AnyResource, Kind, Provider } from '../../api/kinds.ts';
 import type { ImportRef, ProviderDriver, ResourceDriver } from '../../drivers/driver.ts';
 import type { ObjectRecord } from '../../state/records.ts';
-import { bindOn, deleteEverywhere, mergeBindings } from './bind.ts';
-import { summarizeBindings } from './bindings.ts';
+import { bindOn, deleteEverywhere, mergeBindings } from './binding.ts';
+import { summarizeBindings } from './binding-summary.ts';
 import type { BindingOutcome, BindingStatus } from './managed.ts';
 import {
   blockDeletion,
@@ -103,6 +103,8 @@ export interface KindDefinition<K extends Kind = Kind, P = unknown> {
   summarize?(ctx: KindContext<K>, prepared: P | undefined): Summary | Promise<Summary>;
   /** Called once the object's backend objects are gone, before its record is dropped. */
   removed?(rt: Runtime, rec: ObjectRecord): Promise<void>;
+  /** The kind's key figure in `netform status` (like its CRD's printer column): e.g. `VLAN 100`. */
+  keyFigure?(rec: ObjectRecord): string;
 }
 
 /** Declares a kind (an identity function that lets TypeScript check the declaration as one piece). */

@@ -32,20 +32,13 @@ export class Metrics implements EngineObserver {
       registers,
     });
     this.#errors = new Counter({ name: 'netform_reconcile_errors_total', help: 'Reconciles that failed and will be retried, by kind.', labelNames: ['kind'], registers });
-    this.#duration = new Histogram({
-      name: 'netform_reconcile_duration_seconds',
-      help: 'Time one reconcile took, by kind.',
-      labelNames: ['kind'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.#toReady = new Histogram({
-      name: 'netform_time_to_ready_seconds',
-      help: 'From when a spec was first seen (or the controller started) to the object being Ready, by kind.',
-      labelNames: ['kind'],
-      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
-      registers,
-    });
+    const perKind = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ['kind'], buckets, registers });
+    this.#duration = perKind('netform_reconcile_duration_seconds', 'Time one reconcile took, by kind.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+    this.#toReady = perKind(
+      'netform_time_to_ready_seconds',
+      'From when a spec was first seen (or the controller started) to the object being Ready, by kind.',
+      [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    );
     this.#drift = new Counter({
       name: 'netform_drift_corrections_total',
       help: 'Converged objects whose backend was changed behind netform and put right again, by kind.',

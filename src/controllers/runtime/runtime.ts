@@ -5,13 +5,14 @@ import type { Logger } from 'pino';
 import type { HostReport } from '../../drivers/host/agent.ts';
 import { applyOutcome, type Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
-import type { AdmittedObject } from '../../state/admit.ts';
+import type { AdmittedObject } from '../../api/objects.ts';
 import { contentHash, type DesiredStore } from '../../state/store.ts';
 import type { ReconcileResult } from '../../state/workqueue.ts';
 import type { ProviderSessions } from '../provider/sessions.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanItem } from './plan.ts';
-import { sameContent, type ObjectRecord, type RecordStore } from '../../state/records.ts';
+import { sameContent } from '../../api/json.ts';
+import type { ObjectRecord, RecordStore } from '../../state/records.ts';
 
 /** Test-only hooks; production code never sets them. */
 export interface RuntimeHooks {

@@ -8,6 +8,8 @@ import { poolsOf } from './allocations.ts';
 export const vlanPoolKind = defineKind({
   kind: 'VlanPool',
 
+  keyFigure: (r) => (r.status.allocated === undefined ? '' : `${String(r.status.allocated)} allocated, ${String(r.status.free)} free`),
+
   usedBy(rt, key, rec) {
     const holders = new Set(rt.store.referrers(key));
     for (const a of (rec.status.allocations as Allocation[] | undefined) ?? []) holders.add(`Network/${a.network}`);

@@ -16,6 +16,8 @@ interface Resolved {
 export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
   kind: 'VnicAttachment',
 
+  keyFigure: (r) => (r.status.mac ? String(r.status.mac) : ''),
+
   references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host)],
 
   prepare({ rt, object: vnic }) {

@@ -1,5 +1,6 @@
 // Neutron v2.0 ⇄ netform's model: request bodies, normalized observed state, diffs, owner tags and
 // error classification. Pure.
+import { sameContent } from '../../api/json.ts';
 import { BackendError, type ErrorClass } from '../../api/errors.ts';
 import { formatAddress, parseAddress, parsePrefix } from '../../api/ip.ts';
 import { ownerDigest, type FieldChange, type Owner } from '../driver.ts';
@@ -307,15 +308,21 @@ export function portName(m: VnicModel): string {
 
 // ---- diffs ---------------------------------------------------------------------------------------
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** The changes `cmp` finds, and `cmp(path, to, from, immutable)` comparing by content. */
+function changeList(): { out: FieldChange[]; cmp: (path: string, to: unknown, from: unknown, immutable?: boolean) => void } {
+  const out: FieldChange[] = [];
+  return {
+    out,
+    cmp: (path, to, from, immutable = false) => {
+      if (!sameContent(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
+    },
+  };
+}
 
 /** What differs between the model and the observed network. Provider attributes and a subnet's
  *  CIDR, IP version and IPv6 modes cannot change in place. */
 export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
-  const out: FieldChange[] = [];
-  const cmp = (path: string, to: unknown, from: unknown, immutable = false) => {
-    if (!same(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
-  };
+  const { out, cmp } = changeList();
   if (s.ours) cmp('name', m.name, s.name);
   // An imported network keeps its description unless the spec gives one.
   if (s.ours || m.description !== undefined) cmp('description', m.description ?? '', s.description);
@@ -363,10 +370,7 @@ export function qosOf(m: NetworkModel): NetworkState['qos'] {
 }
 
 export function diffPort(m: VnicModel, s: PortState): FieldChange[] {
-  const out: FieldChange[] = [];
-  const cmp = (path: string, to: unknown, from: unknown, immutable = false) => {
-    if (!same(to, from)) out.push(immutable ? { path, from, to, immutable } : { path, from, to });
-  };
+  const { out, cmp } = changeList();
   cmp('network', m.networkExternalId, s.networkId, true);
   if (m.mac) cmp('mac', m.mac.toLowerCase(), s.mac, true);
   cmp('name', portName(m), s.name);

@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../state/workqueue.ts';
 import { KubeClient, type ResourceType, type WatchEvent } from './client.ts';
-import { backoffDelay, diffSnapshot, Informer, isGoneStatus, objectKey, type InformerEvent, type InformerOptions } from './informer.ts';
+import { backoffDelay, diffSnapshot, Informer, isGoneStatus, cacheKey, type InformerEvent, type InformerOptions } from './informer.ts';
 
 // ---- the fake API server -------------------------------------------------------------------------
 
@@ -245,8 +245,8 @@ describe('pure helpers', () => {
   const o = (name: string, rv: string, uid = `u-${name}`, namespace?: string): Obj => ({ metadata: { name, namespace, resourceVersion: rv, uid } });
 
   it('keys objects by namespace and name', () => {
-    expect(objectKey(o('a', '1'))).toBe('/a');
-    expect(objectKey(o('a', '1', 'u', 'team-a'))).toBe('team-a/a');
+    expect(cacheKey(o('a', '1'))).toBe('/a');
+    expect(cacheKey(o('a', '1', 'u', 'team-a'))).toBe('team-a/a');
   });
 
   it.each([
@@ -256,7 +256,7 @@ describe('pure helpers', () => {
     { name: 'same name, new uid: delete then add', old: [o('a', '1', 'x')], items: [o('a', '5', 'y')], want: ['delete a@1', 'add a@5'] },
     { name: 'same name in two namespaces', old: [o('a', '1', 'u1', 'n1')], items: [o('a', '1', 'u1', 'n1'), o('a', '2', 'u2', 'n2')], want: ['add a@2'] },
   ])('diffSnapshot: $name', ({ old, items, want }) => {
-    const m = new Map(old.map((x) => [objectKey(x), x] as const));
+    const m = new Map(old.map((x) => [cacheKey(x), x] as const));
     const got = diffSnapshot(m, items).map(
       (e) => `${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}${e.type === 'update' ? ` (was ${e.old?.metadata.resourceVersion})` : ''}`,
     );
@@ -351,7 +351,7 @@ describe('Informer', () => {
 
     const one = informer(api, { type: VNICS, namespace: 'team-b' });
     await running(api, one, 2);
-    expect(one.informer.list().map(objectKey)).toEqual(['team-b/nic1']);
+    expect(one.informer.list().map(cacheKey)).toEqual(['team-b/nic1']);
     expect(api.requests.at(-1)?.path).toBe('/apis/netform.io/v1alpha1/namespaces/team-b/vnicattachments');
   });
 

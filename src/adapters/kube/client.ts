@@ -4,7 +4,7 @@
 // Errors are classified once here: 404 NotFound, 409 Conflict, 410 Gone (relist), 5xx/429/network
 // Transient, other 4xx Terminal.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { BackendError, type ErrorClass } from '../../api/errors.ts';
 
 /** One resource type of the API. */
@@ -76,6 +76,21 @@ export function resourcePath(t: ResourceType, opts: { namespace?: string; name?:
   if (opts.name !== undefined) p += `/${seg(opts.name)}`;
   if (opts.subresource !== undefined) p += `/${opts.subresource}`;
   return p;
+}
+
+/** The error an unsuccessful answer stands for: its Status body's reason and message, when it has one. */
+async function errorOf(res: Response, what: string): Promise<KubeApiError> {
+  const text = await res.text().catch(() => '');
+  let reason: string | undefined;
+  let message = `${res.status} ${res.statusText}`;
+  try {
+    const st = JSON.parse(text) as { reason?: string; message?: string };
+    reason = st.reason;
+    if (st.message) message = st.message;
+  } catch {
+    // not a Status object
+  }
+  return new KubeApiError(classOfStatus(res.status), res.status, `${what}: ${message}`, reason);
 }
 
 export class KubeClient {
@@ -162,17 +177,7 @@ export class KubeClient {
         throw new KubeApiError('Transient', 0, `${method} ${path}: the response is not JSON`, undefined, err);
       }
     }
-    const text = await res.text().catch(() => '');
-    let reason: string | undefined;
-    let message = `${res.status} ${res.statusText}`;
-    try {
-      const st = JSON.parse(text) as { reason?: string; message?: string };
-      reason = st.reason;
-      if (st.message) message = st.message;
-    } catch {
-      // not a Status object
-    }
-    throw new KubeApiError(classOfStatus(res.status), res.status, `${method} ${path}: ${message}`, reason);
+    throw await errorOf(res, `${method} ${path}`);
   }
 
   get<T>(t: ResourceType, name: string, namespace?: string): Promise<T> {
@@ -263,17 +268,7 @@ export class KubeClient {
       return () => {};
     }
     if (res.status !== 200 || !res.body) {
-      const text = await res.text().catch(() => '');
-      let reason: string | undefined;
-      let message = `${res.status} ${res.statusText}`;
-      try {
-        const st = JSON.parse(text) as { reason?: string; message?: string };
-        reason = st.reason;
-        if (st.message) message = st.message;
-      } catch {
-        // not a Status object
-      }
-      finish(new KubeApiError(classOfStatus(res.status), res.status, `watch ${t.plural}: ${message}`, reason));
+      finish(await errorOf(res, `watch ${t.plural}`));
       return () => {};
     }
     const body = res.body;

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { ObjectRecord, RecordStore } from '../../state/records.ts';
 import {
   errorCode,
   fsyncDir,
@@ -687,4 +688,24 @@ export function isProcessAlive(pid: number): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The state directory as a RecordStore (file mode). */
+export class StateDirRecords implements RecordStore {
+  readonly dir: StateDir;
+  constructor(dir: StateDir) {
+    this.dir = dir;
+  }
+  get(key: string): ObjectRecord | undefined {
+    return this.dir.get(key) as ObjectRecord | undefined;
+  }
+  list(): ObjectRecord[] {
+    return this.dir.list() as unknown as ObjectRecord[];
+  }
+  put(record: ObjectRecord): Promise<void> {
+    return this.dir.put(record as unknown as StateRecord);
+  }
+  delete(key: string): Promise<void> {
+    return this.dir.delete(key);
+  }
 }

@@ -1,28 +1,9 @@
-// Resolving a Provider's credentials and CA bundle. File mode reads files (the credentials file
-// must be 0600); cluster mode reads Secrets (another source implementing the same interface).
+// File mode's credential source: a Provider's credentials file (it must be 0600) and CA file.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { load } from 'js-yaml';
+import { CredentialsError, type Credentials, type CredentialSource, type ResolvedSecrets } from '../../api/credentials.ts';
 import type { Provider } from '../../api/kinds.ts';
-import type { Credentials } from '../../drivers/driver.ts';
-
-/** A credentials problem the user must fix; its message never contains secret values. */
-export class CredentialsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialsError';
-  }
-}
-
-export interface ResolvedSecrets {
-  credentials?: Credentials;
-  ca?: string;
-}
-
-export interface CredentialSource {
-  /** Reads what the provider's spec points at. `baseDir` is the directory of its manifest. */
-  resolve(provider: Provider, baseDir: string | undefined): Promise<ResolvedSecrets>;
-}
 
 /** File mode: `spec.credentials.file` (must not be readable by group or others) and `spec.tls.caFile`. */
 export class FileCredentialSource implements CredentialSource {

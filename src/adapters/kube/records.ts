@@ -6,8 +6,9 @@
 import type { Logger } from 'pino';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
-import type { ApiObject } from '../../state/admit.ts';
-import { sameContent, type ObjectRecord, type ObjectStatus, type RecordStore } from '../../state/records.ts';
+import type { ApiObject } from '../../api/objects.ts';
+import { sameContent } from '../../api/json.ts';
+import type { ObjectRecord, ObjectStatus, RecordStore } from '../../state/records.ts';
 import { contentHash } from '../../state/store.ts';
 import { isStatus, type KubeClient } from './client.ts';
 import { FINALIZER, resourceTypes } from './resources.ts';
@@ -42,8 +43,7 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
   if (m.deletionTimestamp && !hasFinalizer(o)) return undefined;
   // The spec as admission sees it (schema defaults applied), so the content hash matches the
   // admitted object's and the record stays at the API's generation.
-  const spec = structuredClone(o.spec);
-  validateSpec(kind, { spec });
+  const { spec } = validateSpec(kind, o.spec);
   const name = m.name ?? '';
   const rec: ObjectRecord = {
     key: objectKey(kind, name, m.namespace),

@@ -12,7 +12,6 @@ import {
   EventRecorder,
   NOTE_LIMIT_BYTES,
   regardingOf,
-  TokenBucket,
   truncateUtf8,
   type EventSubject,
   type KubeEvent,
@@ -122,27 +121,6 @@ describe('buildEvent', () => {
   });
 });
 
-describe('TokenBucket', () => {
-  it('gives a burst, then one token per refill period, never more than the burst', () => {
-    const b = new TokenBucket(3, 1000, 0);
-    expect([b.take(0), b.take(0), b.take(0), b.take(0)]).toEqual([true, true, true, false]);
-    expect(b.msUntilToken(0)).toBe(1000);
-    expect(b.take(999)).toBe(false);
-    expect(b.msUntilToken(999)).toBe(1);
-    expect(b.take(1000)).toBe(true);
-    expect(b.take(1000)).toBe(false);
-    expect(b.isFull(100_000)).toBe(true);
-    expect([b.take(100_000), b.take(100_000), b.take(100_000), b.take(100_000)]).toEqual([true, true, true, false]);
-  });
-
-  it('gains nothing from a clock going backwards', () => {
-    const b = new TokenBucket(1, 1000, 5000);
-    expect(b.take(5000)).toBe(true);
-    expect(b.take(0)).toBe(false);
-    expect(b.take(5999)).toBe(false);
-    expect(b.take(6000)).toBe(true);
-  });
-});
 
 // --- the recorder ------------------------------------------------------------------------------
 

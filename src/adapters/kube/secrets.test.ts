@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialsError } from '../../controllers/provider/credentials.ts';
+import { CredentialsError } from '../../api/credentials.ts';
 import { decodeSecretData } from './secrets.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

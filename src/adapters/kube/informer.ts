@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../../api/errors.ts';
 import { systemClock, type Clock } from '../../state/workqueue.ts';
 import { KubeApiError, isStatus, type KubeClient, type ResourceType, type WatchEvent } from './client.ts';
+import { exponentialDelay } from '../../state/backoff.ts';
 
 /** What the informer needs of an object: its identity and version. */
 export interface KubeObject {
@@ -81,7 +82,7 @@ export interface InformerOptions {
 // ---- pure helpers ------------------------------------------------------------------------------
 
 /** The cache key of an object: `namespace/name`, or `/name` for cluster-scoped objects. */
-export function objectKey(o: KubeObject): string {
+export function cacheKey(o: KubeObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
 
@@ -93,7 +94,7 @@ export function objectKey(o: KubeObject): string {
  */
 export function diffSnapshot<T extends KubeObject>(old: ReadonlyMap<string, T>, items: readonly T[]): InformerEvent<T>[] {
   const next = new Map<string, T>();
-  for (const o of items) next.set(objectKey(o), o);
+  for (const o of items) next.set(cacheKey(o), o);
   const events: InformerEvent<T>[] = [];
   for (const [key, prev] of old) if (!next.has(key)) events.push({ type: 'delete', object: prev, old: prev });
   for (const [key, cur] of next) {
@@ -112,7 +113,7 @@ export function diffSnapshot<T extends KubeObject>(old: ReadonlyMap<string, T>, 
  * exceeds `maxMs` and equals the un-jittered value when `r` is 0. Pure.
  */
 export function backoffDelay(failures: number, initialMs: number, maxMs: number, r: number): number {
-  const raw = Math.min(initialMs * 2 ** Math.max(failures - 1, 0), maxMs);
+  const raw = exponentialDelay(failures - 1, initialMs, maxMs);
   const f = Math.min(Math.max(r, 0), 1);
   return Math.round(raw * (1 - 0.2 * f));
 }
@@ -484,7 +485,7 @@ export class Informer<T extends KubeObject> {
 
     const events = diffSnapshot(this.#cache, items);
     const next = new Map<string, T>();
-    for (const o of items) next.set(objectKey(o), o);
+    for (const o of items) next.set(cacheKey(o), o);
     this.#cache = next;
     this.#rv = rv;
     this.#needList = false;
@@ -597,7 +598,7 @@ export class Informer<T extends KubeObject> {
     w.events++;
     if (rv) this.#rv = rv;
     this.#activity();
-    const key = objectKey(obj);
+    const key = cacheKey(obj);
     const prev = this.#cache.get(key);
     if (ev.type === 'DELETED') {
       if (prev === undefined) return;
@@ -624,7 +625,7 @@ export class Informer<T extends KubeObject> {
     try {
       l(e);
     } catch (err) {
-      this.#log.error({ err: messageOf(err), event: e.type, object: objectKey(e.object) }, 'informer listener threw');
+      this.#log.error({ err: messageOf(err), event: e.type, object: cacheKey(e.object) }, 'informer listener threw');
     }
   }
 

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admit, formatAdmissionError, MAX_MANIFEST_BYTES } from '../state/admit.ts';
+import { admit, formatAdmissionError } from '../../state/admit.ts';
+import { MAX_MANIFEST_BYTES } from '../../api/objects.ts';
 import { isCredentialsName, isManifestName, readManifests } from './directory.ts';
 
 const CLUSTER = (name: string) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec: {}\n`;

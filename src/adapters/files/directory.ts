@@ -1,7 +1,7 @@
 // Reading manifest files from paths (files or directories, recursively).
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { MAX_MANIFEST_BYTES, type ManifestFile } from '../state/admit.ts';
+import { MAX_MANIFEST_BYTES, type ManifestFile } from '../../api/objects.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 const CREDENTIALS = /credential|creds|secret|password/i;

@@ -29,6 +29,7 @@ import { systemClock, type Clock } from '../../state/workqueue.ts';
 import { formatMicroTime } from './leader.ts';
 import { KubeApiError, resourcePath, type KubeClient } from './client.ts';
 import { EVENTS } from './resources.ts';
+import { TokenBucket } from '../../state/token-bucket.ts';
 
 
 export const REPORTING_CONTROLLER = 'netform.io/controller';
@@ -167,51 +168,6 @@ export function seriesOf(count: number, lastWallMs: number): { count: number; la
   return { count, lastObservedTime: formatMicroTime(lastWallMs) };
 }
 
-/**
- * A token bucket on a monotonic timeline (ms): starts full with `burst` tokens and gains one every
- * `refillEveryMs`, never more than `burst`. Pure: time is passed in; a clock going backwards adds nothing.
- */
-export class TokenBucket {
-  readonly burst: number;
-  readonly refillEveryMs: number;
-  /** Tokens × refillEveryMs: elapsed ms add to it one to one, so integer clocks give exact arithmetic. */
-  #credit: number;
-  #last: number;
-
-  constructor(burst: number, refillEveryMs: number, now: number) {
-    this.burst = burst;
-    this.refillEveryMs = refillEveryMs;
-    this.#credit = burst * refillEveryMs;
-    this.#last = now;
-  }
-
-  #refill(now: number): void {
-    if (now > this.#last) {
-      this.#credit = Math.min(this.burst * this.refillEveryMs, this.#credit + (now - this.#last));
-      this.#last = now;
-    }
-  }
-
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
-    this.#refill(now);
-    if (this.#credit < this.refillEveryMs) return false;
-    this.#credit -= this.refillEveryMs;
-    return true;
-  }
-
-  /** Ms until `take()` would succeed (0 if it would now). */
-  msUntilToken(now: number): number {
-    this.#refill(now);
-    return Math.max(0, Math.ceil(this.refillEveryMs - this.#credit));
-  }
-
-  /** Whether the bucket is full again (so forgetting it changes nothing). */
-  isFull(now: number): boolean {
-    this.#refill(now);
-    return this.#credit >= this.burst * this.refillEveryMs;
-  }
-}
 
 // --- I/O -------------------------------------------------------------------------------------
 
@@ -429,7 +385,7 @@ export class EventRecorder {
         this.#stats.rateLimited++;
         this.#log.debug({ kind: e.ref.kind, name: e.ref.name, reason: e.reason }, 'event dropped by the per-object rate limit');
       } else {
-        const wait = Math.max(1, bucket.msUntilToken(now));
+        const wait = Math.max(1, Math.ceil(bucket.msUntilToken(now)));
         this.#stats.deferred++;
         e.timer = this.#clock.setTimeout(() => {
           e.timer = undefined;

@@ -4,8 +4,7 @@
 // Values never reach logs, events or status; errors name the Secret and the key, never a value.
 import type { Provider } from '../../api/kinds.ts';
 import { classify } from '../../api/errors.ts';
-import type { Credentials } from '../../drivers/driver.ts';
-import { CredentialsError, type CredentialSource, type ResolvedSecrets } from '../../controllers/provider/credentials.ts';
+import { CredentialsError, type Credentials, type CredentialSource, type ResolvedSecrets } from '../../api/credentials.ts';
 import { isStatus, type KubeClient } from './client.ts';
 import { SECRETS } from './resources.ts';
 

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyToRelativePath, StateDir, StateDirLockLostError, stableStringify, type StateRecord } from './state-dir.ts';
-import { WRITER_KEYS } from '../../test/support/state-writer.ts';
-import { makeReadOnly } from '../../test/support/readonly.ts';
+import { WRITER_KEYS } from '../../../test/support/state-writer.ts';
+import { makeReadOnly } from '../../../test/support/readonly.ts';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
-const WRITER_SCRIPT = fileURLToPath(new URL('../../test/support/state-writer.ts', import.meta.url));
+const WRITER_SCRIPT = fileURLToPath(new URL('../../../test/support/state-writer.ts', import.meta.url));
 
 let root: string;
 const opened: StateDir[] = [];

@@ -2,10 +2,10 @@
 // managed-resource reconciler for the object's backend resource there.
 import type { Provider } from '../../api/kinds.ts';
 import type { ImportRef, ProviderDriver, ResourceDriver } from '../../drivers/driver.ts';
-import { CredentialsError } from '../provider/credentials.ts';
+import { CredentialsError } from '../../api/credentials.ts';
 import { reconcileBinding, type BindingOutcome, type BindingStatus } from './managed.ts';
 import type { ObjectRecord } from '../../state/records.ts';
-import { summarizeBindings } from './bindings.ts';
+import { summarizeBindings } from './binding-summary.ts';
 import { lookup, setOutcome, writeRecord, type ReconcileResult, type Runtime } from './runtime.ts';
 
 export interface BindArgs<D> {

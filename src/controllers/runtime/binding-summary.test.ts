@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome, Reason } from '../../api/conditions.ts';
 import { type ErrorClass } from '../../api/errors.ts';
-import { summarizeBindings } from './bindings.ts';
+import { summarizeBindings } from './binding-summary.ts';
 import type { BindingOutcome } from './managed.ts';
 import type { PlanAction } from './plan.ts';
 
