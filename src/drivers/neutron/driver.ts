@@ -28,6 +28,7 @@ import {
   pendingMarker,
   policyName,
   networkBody,
+  NETWORK_MUTABLE_ATTRIBUTES,
   normalizeNetwork,
   normalizePort,
   ownerTag,
@@ -224,8 +225,10 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     const id = observed.externalId;
     const s = observed.state;
     const body: Record<string, unknown> = {};
-    const fields: Record<string, string> = { name: 'name', description: 'description', mtu: 'mtu', shared: 'shared', adminStateUp: 'admin_state_up', portSecurity: 'port_security_enabled' };
-    for (const c of changes) if (fields[c.path]) body[fields[c.path]!] = c.to;
+    for (const c of changes) {
+      const attribute = NETWORK_MUTABLE_ATTRIBUTES[c.path];
+      if (attribute) body[attribute] = c.to;
+    }
     let dropPolicy: string | undefined;
     if (changes.some((c) => c.path === 'qos')) {
       if (qosOf(desired)) {

@@ -236,6 +236,16 @@ export function networkType(m: NetworkModel): 'vlan' | 'flat' {
   return m.vlan === undefined ? 'flat' : 'vlan';
 }
 
+/** The network fields Neutron changes in place (a PUT), by model field: its attribute name. */
+export const NETWORK_MUTABLE_ATTRIBUTES: Readonly<Record<string, string>> = {
+  name: 'name',
+  description: 'description',
+  mtu: 'mtu',
+  shared: 'shared',
+  adminStateUp: 'admin_state_up',
+  portSecurity: 'port_security_enabled',
+};
+
 /** The body of a network POST: its description is the pending marker until it is tagged. */
 export function networkBody(m: NetworkModel, owner: Owner, projectId: string | undefined): Record<string, unknown> {
   const b: Record<string, unknown> = {
