@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { admit, fieldPath, formatAdmissionError, type AdmissionContext } from './admit.ts';
 import { MAX_MANIFEST_BYTES, type AdmissionError, type AdmissionResult, type ManifestFile } from '../api/objects.ts';
+import { KINDS } from '../api/kinds.ts';
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -340,7 +341,7 @@ metadata:
             line: 2,
             column: 1,
             field: 'kind',
-            message: '"Subnet" is not a netform kind (Cluster, Host, Network, Provider, VlanPool, VnicAttachment)',
+            message: `"Subnet" is not a netform kind (${KINDS.join(', ')})`,
           },
         ],
       },

@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dump } from 'js-yaml';
+import { dump, load } from 'js-yaml';
 import { loadCrds, type OpenApiSchema } from '../../src/api/crds.ts';
 import type { ManifestFile } from '../../src/api/objects.ts';
 
@@ -58,66 +58,21 @@ export function exampleDocuments(): string[] {
 
 type Obj = Record<string, unknown>;
 
-/** One valid object of each kind that fits beside the base: the documents the schema cases mutate. */
+/**
+ * One valid object of each kind that fits beside the base: the documents the schema cases mutate.
+ * Each kind keeps its own in its folder (src/controllers/<kind>/<kind>.example.yaml), so adding a
+ * kind adds its example there.
+ */
 export function templates(): Record<string, Obj> {
-  const m = (kind: string, name: string, spec: Obj, namespace?: string): Obj => ({
-    apiVersion: 'netform.io/v1alpha1',
-    kind,
-    metadata: { name, ...(namespace ? { namespace } : {}), labels: { tier: 'corpus' } },
-    spec,
-  });
-  return {
-    Provider: m('Provider', 'mut-provider', {
-      type: 'neutron',
-      description: 'a provider to mutate',
-      endpoint: 'https://neutron.example.net:9696',
-      credentials: { file: 'neutron.credentials.yaml' },
-      tls: { serverName: 'neutron.example.net', insecureSkipVerify: false },
-      requestTimeoutSeconds: 30,
-      maxConcurrency: 4,
-      neutron: { auth: 'keystone', authUrl: 'https://keystone.example.net:5000/v3', region: 'r1', projectId: 'p1' },
-      physicalNetworks: ['physnet1'],
-    }),
-    VlanPool: m('VlanPool', 'mut-pool', {
-      description: 'a pool to mutate',
-      ranges: [{ physicalNetwork: 'physnet7', min: 200, max: 299 }],
-      reserved: [{ min: 200, max: 201, physicalNetwork: 'physnet7', reason: 'corpus' }],
-    }),
-    Network: m('Network', 'mut-net', {
-      description: 'a network to mutate',
-      physicalNetwork: 'physnet1',
-      vlan: { id: 2500 },
-      mtu: 1500,
-      shared: true,
-      subnets: [
-        {
-          name: 's4',
-          cidr: '10.77.0.0/24',
-          gateway: '10.77.0.1',
-          allocationPools: [{ start: '10.77.0.10', end: '10.77.0.100' }],
-          dnsServers: ['10.77.0.53'],
-          hostRoutes: [{ destination: '10.78.0.0/16', nexthop: '10.77.0.254' }],
-          dhcp: true,
-        },
-        { name: 's6', cidr: '2001:db8:77::/64', ipv6AddressMode: 'slaac', ipv6RaMode: 'slaac' },
-      ],
-      providerRefs: [{ name: 'openstack' }],
-    }),
-    Cluster: m('Cluster', 'mut-cluster', { description: 'a cluster to mutate', defaultFabric: 'ovs', networks: [{ name: 'web', roles: ['vm'] }] }),
-    Host: m('Host', 'mut-host', {
-      cluster: 'default',
-      description: 'a host to mutate',
-      nics: [{ name: 'eth0', labels: ['lab'], mtu: 9000 }, { name: 'eth1' }, { name: 'eth2' }],
-      bonds: [{ name: 'bond0', mode: 'active-backup', members: ['eth1', 'eth2'], miimonMs: 100 }],
-      networks: [{ name: 'web', interface: 'eth0' }],
-    }),
-    VnicAttachment: m(
-      'VnicAttachment',
-      'mut-vnic',
-      { vm: { name: 'vm9' }, interfaceName: 'nic9', mac: '56:6f:00:00:09:01', network: 'web', host: 'demo' },
-      'shop',
-    ),
-  };
+  const root = fileURLToPath(new URL('../../src/controllers/', import.meta.url));
+  const out: Record<string, Obj> = {};
+  for (const dir of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    for (const f of readdirSync(join(root, dir.name)).filter((n) => n.endsWith('.example.yaml'))) {
+      const obj = load(readFileSync(join(root, dir.name, f), 'utf8')) as Obj;
+      out[obj.kind as string] = obj;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------

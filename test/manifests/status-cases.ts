@@ -5,6 +5,7 @@
 // objects.
 import { applyOutcome, type Outcome } from '../../src/api/conditions.ts';
 import type { Condition } from '../../src/api/kinds.ts';
+import { loadCrds } from '../../src/api/crds.ts';
 
 export type ArgoHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
 export type KstatusStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'Unknown' | 'NotFound';
@@ -17,7 +18,8 @@ export interface StatusCase {
 }
 
 const NOW = new Date('2026-01-02T03:04:05Z');
-const CLUSTER_SCOPED = new Set(['Provider', 'VlanPool', 'Network', 'Cluster', 'Host']);
+/** From the CRDs: a kind added there is covered here without listing it. */
+const NAMESPACED_KIND = new Map(loadCrds().map((c) => [c.kind, c.namespaced]));
 
 function object(
   kind: string,
@@ -34,7 +36,7 @@ function object(
     creationTimestamp: '2026-01-01T00:00:00Z',
     ...extra,
   };
-  if (!CLUSTER_SCOPED.has(kind)) metadata.namespace = 'team-a';
+  if (NAMESPACED_KIND.get(kind)) metadata.namespace = 'team-a';
   const o: Record<string, unknown> = { apiVersion: 'netform.io/v1alpha1', kind, metadata, spec: {} };
   if (status) o.status = status;
   return o;
@@ -351,4 +353,32 @@ export const STATUS_CASES: StatusCase[] = [
     // applyOutcome never sets both True (kstatus would read whichever comes first).
     kstatus: { status: 'Failed', message: REJECTED },
   },
+  // Every kind in crds/, Ready and then Stalled: the health script reads conditions only, so each
+  // kind's key in argocd-cm must give the same answers (a new kind is covered without listing it).
+  ...loadCrds().flatMap((c): StatusCase[] => [
+    {
+      name: `a ${c.kind} that is Ready`,
+      object: object(c.kind, 'any', 2, statusOf(available(`${c.kind} ready`), 2)),
+      argo: { status: 'Healthy', message: `${c.kind} ready` },
+      kstatus: { status: 'Current', message: 'Resource is Ready' },
+    },
+    {
+      name: `a ${c.kind} whose backend refused it (Stalled)`,
+      object: object(
+        c.kind,
+        'any',
+        2,
+        statusOf(
+          {
+            ready: { status: 'False', reason: 'Unavailable', message: REJECTED },
+            synced: { status: 'False', reason: 'BackendRejected', message: REJECTED },
+            stalled: true,
+          },
+          2,
+        ),
+      ),
+      argo: { status: 'Degraded', message: REJECTED },
+      kstatus: { status: 'Failed', message: REJECTED },
+    },
+  ]),
 ];
