@@ -726,11 +726,11 @@ export interface ProviderSpec {
      */
     portProfilePrefix: string;
     /**
-     * The vNICs of a service profile that carry the networks' VLANs (default eth0 and eth1).
+     * The vNICs of a service profile that carry the networks' VLANs.
      *
      * Items: A vNIC name, e.g. eth0.
      */
-    vnics?: string[];
+    vnics: string[];
     /**
      * A QoS policy of this domain put on the port profiles of networks that ask for a bandwidth limit.
      */

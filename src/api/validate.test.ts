@@ -34,7 +34,7 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
         type: 'ucsm',
         endpoint: 'https://ucsm.example.net',
         credentials: { file: 'c.yaml' },
-        ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', maxPorts: 64 },
+        ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', vnics: ['eth0', 'eth1'], maxPorts: 64 },
         tls: { insecureSkipVerify: false },
         requestTimeoutSeconds: 30,
         maxConcurrency: 4,

@@ -37,7 +37,7 @@ describe('ProviderSessions: provider options', () => {
   it('a ucsm provider without a ucsm block gets the CRD defaults of one', async () => {
     const c = await configOf(provider('{type: ucsm, endpoint: "https://ucsm.example.net", credentials: {file: c.yaml}}'));
     expect(c.type).toBe('ucsm');
-    expect(c.options).toEqual({ vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', maxPorts: 64 });
+    expect(c.options).toEqual({ vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', vnics: ['eth0', 'eth1'], maxPorts: 64 });
   });
 
   it('a ucsm block is passed as admitted (defaults filled in), with the physical networks', async () => {
@@ -49,6 +49,7 @@ describe('ProviderSessions: provider options', () => {
     expect(c.options).toEqual({
       vlanNamePrefix: 'x-',
       portProfilePrefix: 'nf-pp-',
+      vnics: ['eth0', 'eth1'],
       maxPorts: 64,
       hosts: [{ host: 'hv1', serviceProfile: 'org-root/ls-hv1' }],
       physicalNetworks: ['physnet1'],

@@ -9,14 +9,9 @@ import type { Mo } from './xml.ts';
 /** The Provider's spec.ucsm as admitted (src/drivers/driver.ts). */
 export type { UcsmOptions };
 
-/**
- * The vNICs of a service profile that carry the VLANs when spec.ucsm.vnics is left out. The CRD
- * describes this default but does not declare it yet (declaring it changes what admission returns
- * for `ucsm: {}`, which src/api/validate.test.ts pins; ADR 11); until then it lives here, once.
- */
-const DEFAULT_VNICS: readonly string[] = ['eth0', 'eth1'];
-
-const vnicsOf = (o: UcsmOptions): readonly string[] => o.vnics ?? DEFAULT_VNICS;
+/** The vNICs of a service profile that carry the VLANs (the CRD's default, eth0 and eth1, is applied
+ *  by admission). */
+const vnicsOf = (o: UcsmOptions): readonly string[] => o.vnics;
 
 const NAME_CHARS = /^[-.:_a-zA-Z0-9]+$/;
 
