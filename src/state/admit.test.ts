@@ -1095,7 +1095,7 @@ spec:
       type: 'ucsm',
       endpoint: 'https://ucsm2.example.net',
       credentials: { file: 'c.yaml' },
-      ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', maxPorts: 64 },
+      ucsm: { vlanNamePrefix: 'nf-', portProfilePrefix: 'nf-pp-', vnics: ['eth0', 'eth1'], maxPorts: 64 },
       tls: { insecureSkipVerify: false },
       requestTimeoutSeconds: 30,
       maxConcurrency: 4,
