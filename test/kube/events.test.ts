@@ -9,7 +9,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiError, KubeClient } from '../../src/adapters/kube/client.ts';
-import { EventRecorder, type EventSubject, type KubeEvent, type RecorderClock } from '../../src/adapters/kube/events.ts';
+import { EventRecorder, type EventSubject, type KubeEvent } from '../../src/adapters/kube/events.ts';
+import { type WallClock } from '../../src/adapters/kube/clock.ts';
 import { EVENTS } from '../../src/adapters/kube/resources.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 
@@ -70,7 +71,7 @@ async function ok(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-function recorder(identity: string, opts: { clock?: RecorderClock; client?: KubeClient } = {}): EventRecorder {
+function recorder(identity: string, opts: { clock?: WallClock; client?: KubeClient } = {}): EventRecorder {
   const r = new EventRecorder({ client: opts.client ?? client, identity, log, clock: opts.clock });
   recorders.push(r);
   return r;
@@ -102,7 +103,7 @@ async function eventsOf(instance: string, namespace?: string): Promise<KubeEvent
 }
 
 /** Wall time from the system clock; monotonic time that `advance()` can move forward, firing due timers. */
-class SkippableClock implements RecorderClock {
+class SkippableClock implements WallClock {
   #skip = 0;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
   #seq = 0;

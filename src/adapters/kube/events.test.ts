@@ -4,19 +4,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KubeApiError, type RequestOptions } from './client.ts';
-import {
-  aggregationKey,
-  buildEvent,
-  eventName,
-  eventNamespace,
-  EventRecorder,
-  NOTE_LIMIT_BYTES,
-  regardingOf,
-  truncateUtf8,
-  type EventSubject,
-  type KubeEvent,
-  type RecorderClock,
-} from './events.ts';
+import { aggregationKey, buildEvent, eventName, eventNamespace, EventRecorder, NOTE_LIMIT_BYTES, regardingOf, truncateUtf8, type EventSubject, type KubeEvent } from './events.ts';
+import { type WallClock } from './clock.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 14, 30, 0, 0);
 const log = pino({ level: 'silent' });
@@ -124,7 +113,7 @@ describe('buildEvent', () => {
 
 // --- the recorder ------------------------------------------------------------------------------
 
-class ManualClock implements RecorderClock {
+class ManualClock implements WallClock {
   t = 0;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
   #seq = 0;

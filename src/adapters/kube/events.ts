@@ -25,7 +25,7 @@
 //  - The queue holds at most `maxQueued` (1000) distinct pending Events; beyond it records are dropped.
 //  - Notes never reach our logs; callers must not put secrets into notes.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../state/workqueue.ts';
+import { systemWallClock, type WallClock } from './clock.ts';
 import { formatMicroTime } from './leader.ts';
 import { KubeApiError, resourcePath, type KubeClient } from './client.ts';
 import { EVENTS } from './resources.ts';
@@ -172,18 +172,13 @@ export function seriesOf(count: number, lastWallMs: number): { count: number; la
 // --- I/O -------------------------------------------------------------------------------------
 
 /** A monotonic clock with timers plus the wall clock written into Events. */
-export interface RecorderClock extends Clock {
-  wallNow(): number;
-}
-
-export const systemRecorderClock: RecorderClock = { ...systemClock, wallNow: () => Date.now() };
 
 export interface EventRecorderOptions {
   client: Pick<KubeClient, 'request'>;
   /** reportingInstance: who in the controller wrote it (the leader's identity); cut to 128 bytes. */
   identity: string;
   log: Logger;
-  clock?: RecorderClock;
+  clock?: WallClock;
   /** In [0, 1); for Event names. */
   random?: () => number;
   /** Default 1000. */
@@ -236,7 +231,7 @@ export class EventRecorder {
   readonly #client: Pick<KubeClient, 'request'>;
   readonly #instance: string;
   readonly #log: Logger;
-  readonly #clock: RecorderClock;
+  readonly #clock: WallClock;
   readonly #random: () => number;
   readonly #maxQueued: number;
   readonly #rate: { burst: number; refillEveryMs: number };
@@ -256,7 +251,7 @@ export class EventRecorder {
     this.#client = opts.client;
     this.#instance = truncateUtf8(opts.identity, FIELD_LIMIT_BYTES);
     this.#log = opts.log.child({ component: 'events' });
-    this.#clock = opts.clock ?? systemRecorderClock;
+    this.#clock = opts.clock ?? systemWallClock;
     this.#random = opts.random ?? Math.random;
     this.#maxQueued = opts.maxQueued ?? 1000;
     this.#rate = opts.rateLimit ?? RATE_LIMIT;

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../../api/errors.ts';
 import { systemClock, type Clock } from '../../state/workqueue.ts';
+import { Sleeper } from './clock.ts';
 import { KubeApiError, isStatus, type KubeClient, type ResourceType, type WatchEvent } from './client.ts';
 import { exponentialDelay } from '../../state/backoff.ts';
 
@@ -214,7 +215,7 @@ export class Informer<T extends KubeObject> {
   #lastWatch: ActiveWatch | undefined;
   #listAbort: AbortController | undefined;
   #relistTimer: unknown;
-  #wake: (() => void) | undefined;
+  readonly #sleeper: Sleeper;
   #lastActivityAt: number | undefined;
   #problem: string | undefined;
 
@@ -233,6 +234,7 @@ export class Informer<T extends KubeObject> {
     this.#relistAfterFailures = positive('relistAfterFailures', opts.relistAfterFailures ?? 5);
     this.#staleAfterMs = positive('staleAfterMs', opts.staleAfterMs ?? 2 * this.#idleTimeoutMs);
     this.#clock = opts.clock ?? systemClock;
+    this.#sleeper = new Sleeper(this.#clock);
     this.#random = opts.random ?? Math.random;
     const resource = opts.type.group ? `${opts.type.plural}.${opts.type.group}` : opts.type.plural;
     this.#log = opts.log.child({ informer: resource, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}) });
@@ -252,7 +254,7 @@ export class Informer<T extends KubeObject> {
     this.#cancelRelistTimer();
     this.#listAbort?.abort();
     this.#endWatch({ kind: 'stopped' });
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#loop;
     const err = new Error('informer stopped before it synced');
     for (const w of this.#syncWaiters) w.reject(err);
@@ -632,17 +634,7 @@ export class Informer<T extends KubeObject> {
   /** Waits `ms` on the clock; stop() cuts it short. */
   #sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const h = this.#clock.setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        this.#clock.clearTimeout(h);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
+    return this.#sleeper.sleep(ms);
   }
 }
 

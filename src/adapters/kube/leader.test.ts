@@ -5,19 +5,8 @@ import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KubeApiError, type RequestOptions } from './client.ts';
-import {
-  decide,
-  formatMicroTime,
-  LeaderElector,
-  observe,
-  parseMicroTime,
-  releasedSpec,
-  validateTiming,
-  type DecideInput,
-  type ElectionClock,
-  type Lease,
-  type LeaseDecision,
-} from './leader.ts';
+import { decide, formatMicroTime, LeaderElector, observe, parseMicroTime, releasedSpec, validateTiming, type DecideInput, type Lease, type LeaseDecision } from './leader.ts';
+import { type WallClock } from './clock.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 14, 30, 0, 250);
 const NOW = formatMicroTime(T0);
@@ -181,7 +170,7 @@ describe('validateTiming', () => {
 // An in-memory Lease API with the apiserver's compare-and-swap rules stands in for the apiserver
 // here only to drive time by hand; test/kube/leader.test.ts runs the elector against the real one.
 
-class ManualClock implements ElectionClock {
+class ManualClock implements WallClock {
   t = 0;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
   #seq = 0;

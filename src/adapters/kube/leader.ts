@@ -26,7 +26,7 @@
 // `LeaderElector` below and is table-tested in leader.test.ts.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../../state/workqueue.ts';
+import { Sleeper, systemWallClock, type WallClock } from './clock.ts';
 import { KubeApiError, resourcePath, type KubeClient } from './client.ts';
 import { LEASES } from './resources.ts';
 
@@ -182,12 +182,6 @@ export function validateTiming(t: ElectionTiming): void {
 // --- I/O -------------------------------------------------------------------------------------
 
 /** A monotonic clock with timers (see workqueue's Clock) plus the wall clock written into the Lease. */
-export interface ElectionClock extends Clock {
-  /** Wall-clock epoch ms; only written into the Lease, never compared with another machine's. */
-  wallNow(): number;
-}
-
-export const systemElectionClock: ElectionClock = { ...systemClock, wallNow: () => Date.now() };
 
 export interface LeaderElectorOptions {
   client: Pick<KubeClient, 'request'>;
@@ -202,7 +196,7 @@ export interface LeaderElectorOptions {
   /** Period of renewals and of acquisition attempts. Default 2 000. */
   retryPeriodMs?: number;
   log: Logger;
-  clock?: ElectionClock;
+  clock?: WallClock;
   /** In [0, 1); for jitter and the default identity's suffix. */
   random?: () => number;
   /**
@@ -232,7 +226,7 @@ export class LeaderElector {
   readonly #timing: ElectionTiming;
   readonly #leaseSeconds: number;
   readonly #log: Logger;
-  readonly #clock: ElectionClock;
+  readonly #clock: WallClock;
   readonly #random: () => number;
   readonly #opts: LeaderElectorOptions;
 
@@ -247,7 +241,7 @@ export class LeaderElector {
   #stopping = false;
   #stopCtl = new AbortController();
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper: Sleeper;
   #tickSeq = 0;
 
   constructor(opts: LeaderElectorOptions) {
@@ -256,7 +250,8 @@ export class LeaderElector {
     this.namespace = opts.namespace;
     this.name = opts.name;
     this.#log = opts.log.child({ lease: `${opts.namespace}/${opts.name}` });
-    this.#clock = opts.clock ?? systemElectionClock;
+    this.#clock = opts.clock ?? systemWallClock;
+    this.#sleeper = new Sleeper(this.#clock);
     this.#random = opts.random ?? Math.random;
     this.#timing = {
       leaseDurationMs: opts.leaseDurationMs ?? 15_000,
@@ -300,7 +295,7 @@ export class LeaderElector {
     }
     this.#stopping = true;
     this.#stopCtl.abort();
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#loop;
     const wasLeading = this.#leading;
     const deadlineAt = this.#deadlineAt;
@@ -343,22 +338,8 @@ export class LeaderElector {
       }
       if (this.#stopping) break;
       const period = this.#timing.retryPeriodMs;
-      await this.#sleep(this.#leading ? period : period * (1 + JITTER * this.#random()));
+      await this.#sleeper.sleep(this.#leading ? period : period * (1 + JITTER * this.#random()));
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = this.#clock.setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        this.#clock.clearTimeout(t);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
   }
 
   /** One attempt to acquire or renew. Never throws. Its result counts only while `seq` is current. */

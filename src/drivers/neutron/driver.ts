@@ -59,6 +59,16 @@ export interface NeutronDriverOptions {
 
 const isNotFound = (err: unknown) => err instanceof BackendError && err.errorClass === 'NotFound';
 
+/** One object by id (`GET /v2.0/<resource>s/<id>`), or undefined when Neutron has none. */
+async function getIfAny<T>(c: NeutronClient, resource: 'network' | 'port', id: string, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return (await c.request<Record<string, T>>('GET', `/v2.0/${resource}s/${id}`, { signal }))[resource];
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export class NeutronDriver implements ProviderDriver {
   readonly type = 'neutron' as const;
   readonly client: NeutronClient;
@@ -291,13 +301,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
 
   // ---- reading ----
 
-  async #get(ctx: DriverContext, id: string): Promise<NeutronNetwork | undefined> {
-    try {
-      return (await this.#c.request<{ network: NeutronNetwork }>('GET', `/v2.0/networks/${id}`, { signal: ctx.signal })).network;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  #get(ctx: DriverContext, id: string): Promise<NeutronNetwork | undefined> {
+    return getIfAny<NeutronNetwork>(this.#c, 'network', id, ctx.signal);
   }
 
   async #byOwner(ctx: DriverContext, owner: Owner, name: string): Promise<NeutronNetwork | undefined> {
@@ -508,13 +513,8 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     }
   }
 
-  async #get(ctx: DriverContext, id: string): Promise<NeutronPort | undefined> {
-    try {
-      return (await this.#c.request<{ port: NeutronPort }>('GET', `/v2.0/ports/${id}`, { signal: ctx.signal })).port;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  #get(ctx: DriverContext, id: string): Promise<NeutronPort | undefined> {
+    return getIfAny<NeutronPort>(this.#c, 'port', id, ctx.signal);
   }
 
   #observed(p: NeutronPort, owner: Owner, recorded: boolean, name?: string): Observed<PortState> {
