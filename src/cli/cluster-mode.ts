@@ -72,7 +72,7 @@ export function staleReasons(informers: Partial<Record<Kind, Pick<Informer<never
   return out;
 }
 
-export class ClusterController {
+export class ClusterModeController {
   readonly client: KubeClient;
   readonly informers: Record<Kind, Informer<ApiObject & { metadata: { name: string } }>>;
   readonly records: KubeRecords;
@@ -109,7 +109,7 @@ export class ClusterController {
           relistMs: s.relistMs,
         }),
       ]),
-    ) as unknown as ClusterController['informers'];
+    ) as unknown as ClusterModeController['informers'];
     this.records = new KubeRecords({
       client: this.client,
       caches: this.informers as unknown as Record<Kind, KindCache>,

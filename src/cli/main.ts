@@ -20,7 +20,7 @@ import { DEFAULT_OVS_DB } from './host-target.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
 import { runAgent } from './agent-mode.ts';
 import { ClusterAgent } from './agent-cluster.ts';
-import { ClusterController } from './cluster-mode.ts';
+import { ClusterModeController } from './cluster-mode.ts';
 import { hostname } from 'node:os';
 import { statusTable } from './render.ts';
 
@@ -283,7 +283,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
       const listen = o.listen ?? '0.0.0.0:8080';
-      const controller = new ClusterController(
+      const controller = new ClusterModeController(
         {
           kubeconfig: c.kubeconfig,
           context: o.context,
