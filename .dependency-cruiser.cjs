@@ -55,6 +55,13 @@ module.exports = {
       to: { path: '^src/controllers/' },
     },
     {
+      name: 'controllers-use-driver-contracts',
+      comment: 'Controllers talk to backends through the contracts (drivers/*.ts) only, never a backend folder: a backend is swapped or faked without touching a controller.',
+      severity: 'error',
+      from: { path: '^src/controllers/' },
+      to: { path: '^src/drivers/[^/]+/' },
+    },
+    {
       name: 'drivers-never-import-state',
       comment: 'A driver talks to its backend; records, admission and queues are the engine\'s business.',
       severity: 'error',

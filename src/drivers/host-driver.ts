@@ -3,7 +3,14 @@
 // may rely on from the controller. The controller computes a HostModel once per pass from the Host,
 // its Cluster, the Networks and the vNICs placed on the host; the driver turns it into its backend's
 // terms (device names, OVS rows) and converges the host to it. `drivers/host` implements it on Linux.
+import { createHash } from 'node:crypto';
 import type { HostStatus } from '../api/types.gen.ts';
+
+/** The host device (tap) of a VM vNIC, derived from the VnicAttachment (`<namespace>/<name>`): a VM
+ *  launcher plugs the VM into it, and the VnicAttachment's status names it. */
+export function vnicDeviceName(attachment: string): string {
+  return `nfv${createHash('sha256').update(attachment).digest('hex').slice(0, 12)}`;
+}
 
 export type HostFabric = 'linux-bridge' | 'ovs';
 

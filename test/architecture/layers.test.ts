@@ -54,6 +54,7 @@ describe('layer rules', () => {
     ['api imports state', { 'src/api/kinds.ts': ['../state/store.ts'] }, ['api-is-the-base', 'no-cycles']],
     ['one backend imports another', { 'src/drivers/ucsm/driver.ts': ['../neutron/driver.ts'] }, ['backends-are-independent']],
     ['a driver imports a controller', { 'src/drivers/ucsm/driver.ts': ['../../controllers/runtime/engine.ts'] }, ['drivers-never-import-controllers']],
+    ['a controller imports a backend folder', { 'src/controllers/runtime/engine.ts': ['../../drivers/neutron/driver.ts'] }, ['controllers-use-driver-contracts']],
     ['a driver imports state', { 'src/drivers/neutron/driver.ts': ['../../state/store.ts'] }, ['drivers-never-import-state']],
     ['an adapter imports a backend', { 'src/adapters/files/directory.ts': ['../../drivers/neutron/driver.ts'] }, ['adapters-never-import-backends-or-controllers']],
     ['an adapter imports a controller', { 'src/adapters/kube/client.ts': ['../../controllers/runtime/engine.ts'] }, ['adapters-never-import-backends-or-controllers']],

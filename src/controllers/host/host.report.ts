@@ -2,7 +2,7 @@
 // status fields it owns (`agent`, `interfaces`, `dynamicVnics`, `lastObservedTime`), the controller
 // reads the report back from them. Pure.
 import type { HostStatus } from '../../api/types.gen.ts';
-import type { HostReport } from '../../drivers/host/agent.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
 
 /** The Host status fields an agent writes for its report (a JSON merge patch of /status). */
 export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'interfaces' | 'dynamicVnics' | 'lastObservedTime'> {

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { isReady, isStalled } from '../../api/conditions.ts';
 import { objectKey, parseKey, type Kind } from '../../api/kinds.ts';
-import type { HostReport } from '../../drivers/host/agent.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../api/objects.ts';
 import { DesiredStore } from '../../state/store.ts';

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { HostReport } from '../../drivers/host/agent.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
 import { applyOutcome, type Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import type { AdmittedObject } from '../../api/objects.ts';

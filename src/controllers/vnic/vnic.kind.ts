@@ -3,7 +3,7 @@
 // delete (or orphan) them.
 import { isReady } from '../../api/conditions.ts';
 import { objectKey } from '../../api/kinds.ts';
-import { vnicDeviceName } from '../../drivers/host/model.ts';
+import { vnicDeviceName } from '../../drivers/host-driver.ts';
 import type { VnicModel } from '../../drivers/model.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { toVnicModel } from './vnic.model.ts';

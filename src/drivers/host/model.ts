@@ -1,6 +1,7 @@
 // The host agent's model: what a host should look like (DesiredHost), what it looks like
 // (ObservedHost), and the names netform gives the devices it creates. Pure.
 import { createHash } from 'node:crypto';
+import { vnicDeviceName } from '../host-driver.ts';
 
 /** Kernel device group of every device netform creates (so they can be found and removed in bulk). */
 export const NETFORM_GROUP = 28262; // "nf"
@@ -42,10 +43,8 @@ export function internalPortName(network: string): string {
   return `nfi-${shortHash(network, 11)}`;
 }
 
-/** The host device (tap) of a VM vNIC, derived from the VnicAttachment (`<namespace>/<name>`). */
-export function vnicDeviceName(attachment: string): string {
-  return `nfv${shortHash(attachment, 12)}`;
-}
+/** The host device (tap) of a VM vNIC: part of the host-driver contract (drivers/host-driver.ts). */
+export { vnicDeviceName };
 
 // ---- desired ---------------------------------------------------------------------------------------
 
