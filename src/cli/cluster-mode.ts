@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { KINDS, keyOf, type Kind } from '../api/kinds.ts';
+import { KINDS, keyOf, objectKey, type Kind } from '../api/kinds.ts';
 import type { HostStatus } from '../api/types.gen.ts';
 import { Engine, type EngineObserver } from '../controllers/runtime/engine.ts';
 import { eventFor } from '../controllers/runtime/binding-events.ts';
@@ -261,7 +261,7 @@ export class ClusterModeController {
     const digest = JSON.stringify(report);
     if (!force && this.#reportDigests.get(name) === digest) return;
     this.#reportDigests.set(name, digest);
-    engine.reportHost(name, report);
+    engine.report(objectKey('Host', name), report);
   }
 
   #observer(): EngineObserver {

@@ -19,6 +19,7 @@ import { readHostReports } from '../adapters/files/host-reports.ts';
 import { hostTarget } from './host-target.ts';
 import { StateDir, StateDirRecords, type StateDirLockLostError } from '../adapters/files/state-dir.ts';
 import { KIND_DEFINITIONS } from '../controllers/index.ts';
+import { objectKey } from '../api/kinds.ts';
 
 export interface FileModeOptions {
   config: Config;
@@ -114,7 +115,7 @@ export class FileMode {
         if (host === this.#agentHost) continue; // this process's own agent reports directly
         if (seen.get(host) === report.lastObservedTime) continue;
         seen.set(host, report.lastObservedTime);
-        this.engine.reportHost(host, report);
+        this.engine.report(objectKey('Host', host), report);
       }
     };
     const tick = () => {
@@ -136,7 +137,7 @@ export class FileMode {
     const dir = this.#dir;
     this.agent = new HostAgentLoop({
       source: this.engine.rt,
-      report: (h, r) => this.engine.reportHost(h, r),
+      report: (h, r) => this.engine.report(objectKey('Host', h), r),
       host: name,
       driver: new HostAgent({
         target: hostTarget(config),

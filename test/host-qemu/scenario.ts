@@ -17,6 +17,7 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { createHost, createSwitch, createVm, kernelFeatures, ping, uid } from '../harness/hostsim/index.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
+import { objectKey } from '../../src/api/kinds.ts';
 
 const findings: Record<string, unknown> = {};
 const id = uid(4);
@@ -58,7 +59,7 @@ const loops = [a, b].map(
   (h) =>
     new HostAgentLoop({
       source: engine.rt,
-      report: (n, r) => engine.reportHost(n, r),
+      report: (n, r) => engine.report(objectKey('Host', n), r),
       host: h.id,
       log: pino({ level: 'silent' }),
       driver: new HostAgent({ target: { netns: h.ns, ovsBridge: 'br-int', ovsDatapath: 'system', sysfsRoot: '/sys' }, instance: engine.rt.instance, log: pino({ level: 'silent' }) }),

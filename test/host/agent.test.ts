@@ -17,6 +17,8 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { createHost, createSwitch, createVm, defaultStateRoot, ensureHostTools, kernelFeatures, ping, sweep, uid, type FakeHost, type FakeSwitch, type FakeVm } from '../harness/hostsim/index.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
+import { objectKey } from '../../src/api/kinds.ts';
+import type { HostReport } from '../../src/drivers/host-driver.ts';
 
 const id = uid(4);
 let sw: FakeSwitch;
@@ -126,7 +128,7 @@ beforeAll(async () => {
   for (const h of [a, b]) {
     loops[h.id] = new HostAgentLoop({
       source: engine.rt,
-      report: (n, r) => engine.reportHost(n, r),
+      report: (n, r) => engine.report(objectKey('Host', n), r),
       host: h.id,
       log: pino({ level: 'silent' }),
       driver: new HostAgent({ target: { netns: h.ns, ovs: () => OvsdbClient.connect(h.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: sysfs }, instance: engine.rt.instance, log: pino({ level: 'silent' }) }),
@@ -206,7 +208,7 @@ describe('host agent (sandbox tier: OVS netdev datapath, untagged linux bridge)'
     const before = dump(a);
     load(manifests({ green: true, blueTag: 201, probes: '192.0.2.250' }));
     await converge();
-    const report = engine.rt.hostReports.get(a.id)!;
+    const report = engine.rt.reports.get(objectKey('Host', a.id)) as HostReport;
     expect(report.lastApply).toMatchObject({ result: 'rolled back' });
     expect(report.lastApply!.error).toContain('probe 192.0.2.250 does not answer');
     expect(dump(a)).toEqual(before);

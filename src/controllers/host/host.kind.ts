@@ -3,6 +3,7 @@
 // has reported, the host is not Ready.
 import type { Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey } from '../../api/kinds.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
 import { defineKind } from '../runtime/kind.ts';
 import { hostNetworks } from './host.model.ts';
 
@@ -23,12 +24,12 @@ export const hostKind = defineKind({
     waitingFor: 'waiting for its vNICs to go',
   }),
 
-  summarize({ rt, object: host, rec }) {
+  summarize({ rt, key, object: host, rec }) {
     const cluster = rt.store.object('Cluster', host.spec.cluster);
     const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
     const { placements, unplaced } = hostNetworks(host, cluster, networks);
     rec.status.networkCount = placements.length;
-    const report = rt.hostReports.get(host.metadata.name);
+    const report = rt.reports.get(key) as HostReport | undefined;
     if (report) {
       rec.status.lastObservedTime = report.lastObservedTime;
       rec.status.interfaces = report.interfaces;

@@ -3,8 +3,7 @@
 // readiness changes, re-checks converged objects periodically, and retries failures with backoff.
 import type { Logger } from 'pino';
 import { isReady, isStalled } from '../../api/conditions.ts';
-import { objectKey, parseKey, type Kind } from '../../api/kinds.ts';
-import type { HostReport } from '../../drivers/host-driver.ts';
+import { parseKey, type Kind } from '../../api/kinds.ts';
 import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../api/objects.ts';
 import { DesiredStore } from '../../state/store.ts';
@@ -108,7 +107,7 @@ export class Engine {
       waitMs: opts.waitMs ?? 30_000,
       dryRun: opts.dryRun ?? false,
       plan: [],
-      hostReports: new Map(),
+      reports: new Map(),
       enqueue: (key) => {
         if (!this.rt.dryRun) this.#queue.add(key);
       },
@@ -222,10 +221,11 @@ export class Engine {
     return out;
   }
 
-  /** Takes a host agent's report; the Host's status is written from it. */
-  reportHost(name: string, report: HostReport): void {
-    this.rt.hostReports.set(name, report);
-    this.#queue.add(objectKey('Host', name));
+  /** Takes what an agent observed for an object (a host agent's report, for its Host) and reconciles
+   *  the object, whose kind writes its status from it. */
+  report(key: string, report: unknown): void {
+    this.rt.reports.set(key, report);
+    this.#queue.add(key);
   }
 
   queueStats() {

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { HostReport } from '../../drivers/host-driver.ts';
 import { applyOutcome, type Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import type { AdmittedObject } from '../../api/objects.ts';
@@ -39,8 +38,8 @@ export interface Runtime {
   plan: PlanItem[];
   /** Ask for a key to be reconciled (used to wake objects that depend on one that changed). */
   enqueue(key: string): void;
-  /** The latest report of each host's agent, by Host name. */
-  hostReports: Map<string, HostReport>;
+  /** The latest report an agent made for an object, by key (a host agent's report, under its Host's key). */
+  reports: Map<string, unknown>;
   hooks?: RuntimeHooks;
   observer?: RuntimeObserver;
 }
