@@ -2,7 +2,8 @@
 // an invalid declaration only reports; a removed object waits for its users, is unbound from every
 // provider, then loses its record; a declared object waits for its dependencies, is bound on each
 // provider it wants (and unbound from those it no longer wants), gets its status summarized, and is
-// written once per pass and requeued. This file knows no kind by name.
+// written once per pass and requeued. This file knows no kind by name but Provider, on which every
+// binding is made.
 import { dirname } from 'node:path';
 import type { Outcome } from '../../api/conditions.ts';
 import type { AnyResource, Kind, Provider } from '../../api/kinds.ts';
