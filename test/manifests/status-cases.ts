@@ -56,6 +56,13 @@ const INVALID = 'networks.yaml:7: spec.vlan.id: must be <= 4094';
 const REJECTED = 'neutron: 400 Bad Request: VLAN 301 on physnet2 is in use';
 const DELETING = 'removing the network from 1 provider';
 
+/** A backend refused the request: Stalled. */
+const rejected: Outcome = {
+  ready: { status: 'False', reason: 'Unavailable', message: REJECTED },
+  synced: { status: 'False', reason: 'BackendRejected', message: REJECTED },
+  stalled: true,
+};
+
 export const STATUS_CASES: StatusCase[] = [
   {
     name: 'a new object the controller has not written yet (no status)',
@@ -145,19 +152,7 @@ export const STATUS_CASES: StatusCase[] = [
   },
   {
     name: 'a backend refused the request (Stalled)',
-    object: object(
-      'Network',
-      'tenant-a',
-      4,
-      statusOf(
-        {
-          ready: { status: 'False', reason: 'Unavailable', message: REJECTED },
-          synced: { status: 'False', reason: 'BackendRejected', message: REJECTED },
-          stalled: true,
-        },
-        4,
-      ),
-    ),
+    object: object('Network', 'tenant-a', 4, statusOf(rejected, 4)),
     argo: { status: 'Degraded', message: REJECTED },
     kstatus: { status: 'Failed', message: REJECTED },
   },
@@ -260,19 +255,7 @@ export const STATUS_CASES: StatusCase[] = [
   },
   {
     name: 'a new generation not yet observed, the old one Stalled',
-    object: object(
-      'Network',
-      'fixed',
-      3,
-      statusOf(
-        {
-          ready: { status: 'False', reason: 'Unavailable', message: REJECTED },
-          synced: { status: 'False', reason: 'BackendRejected', message: REJECTED },
-          stalled: true,
-        },
-        2,
-      ),
-    ),
+    object: object('Network', 'fixed', 3, statusOf(rejected, 2)),
     argo: { status: 'Progressing', message: 'Waiting for the controller to observe generation 3 (last observed: 2)' },
     kstatus: { status: 'InProgress', message: 'Network generation is 3, but latest observed generation is 2' },
   },
