@@ -129,6 +129,10 @@ export interface HostSpec {
    */
   syncPolicy: 'Auto' | 'Manual';
   /**
+   * How long the host's agent may go without reporting before the Host becomes Ready=Unknown with reason AgentLost (its last known state stays in status). Agents report at least every minute.
+   */
+  agentTimeoutSeconds: number;
+  /**
    * The physical NICs netform may use.
    *
    * Items: A NIC.

@@ -62,7 +62,7 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
       { networks: [{ name: 'mgmt' }, { name: 'db', required: false }] },
       { defaultFabric: 'linux-bridge', networks: [{ name: 'mgmt', required: true }, { name: 'db', required: false }] },
     ],
-    ['Host', { cluster: 'prod' }, { cluster: 'prod', syncPolicy: 'Auto' }],
+    ['Host', { cluster: 'prod' }, { cluster: 'prod', syncPolicy: 'Auto', agentTimeoutSeconds: 180 }],
     [
       'VnicAttachment',
       VNIC,

@@ -1080,7 +1080,7 @@ spec:
       allowReplace: false,
     });
     expect(r.objects.get('Cluster/dev')!.object.spec).toEqual({ defaultFabric: 'linux-bridge', networks: [{ name: 'web', required: true }] });
-    expect(r.objects.get('Host/hv9')!.object.spec).toEqual({ cluster: 'dev', syncPolicy: 'Auto' });
+    expect(r.objects.get('Host/hv9')!.object.spec).toEqual({ cluster: 'dev', syncPolicy: 'Auto', agentTimeoutSeconds: 180 });
     expect(r.objects.get('VnicAttachment/default/v1')!.object.spec).toEqual({
       vm: { name: 'web1' },
       interfaceName: 'nic1',

@@ -47,7 +47,7 @@ function host(name: string, clusterName: string, placed: string[] = []): Host {
     apiVersion: GROUP_VERSION,
     kind: 'Host',
     metadata: { name },
-    spec: { cluster: clusterName, syncPolicy: 'Auto', networks: placed.map((n) => ({ name: n, interface: 'eth0' })) },
+    spec: { cluster: clusterName, syncPolicy: 'Auto', agentTimeoutSeconds: 180, networks: placed.map((n) => ({ name: n, interface: 'eth0' })) },
   };
 }
 

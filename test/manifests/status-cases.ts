@@ -54,6 +54,7 @@ const available = (message: string): Outcome => ({
 
 const INVALID = 'networks.yaml:7: spec.vlan.id: must be <= 4094';
 const REJECTED = 'neutron: 400 Bad Request: VLAN 301 on physnet2 is in use';
+const AGENT_LOST = 'no report from the host agent for over 180s (last at 2026-01-02T03:00:00.000Z)';
 const DELETING = 'removing the network from 1 provider';
 
 /** A backend refused the request: Stalled. */
@@ -335,6 +336,24 @@ export const STATUS_CASES: StatusCase[] = [
     argo: { status: 'Degraded', message: REJECTED },
     // applyOutcome never sets both True (kstatus would read whichever comes first).
     kstatus: { status: 'Failed', message: REJECTED },
+  },
+  {
+    name: 'a Host whose agent stopped reporting (AgentLost)',
+    object: object(
+      'Host',
+      'hv3',
+      1,
+      statusOf(
+        {
+          ready: { status: 'Unknown', reason: 'AgentLost', message: AGENT_LOST },
+          synced: { status: 'Unknown', reason: 'AgentLost', message: 'the host agent is not reporting' },
+          stalled: true,
+        },
+        1,
+      ),
+    ),
+    argo: { status: 'Degraded', message: 'the host agent is not reporting' },
+    kstatus: { status: 'Failed', message: 'the host agent is not reporting' },
   },
   // Every kind in crds/, Ready and then Stalled: the health script reads conditions only, so each
   // kind's key in argocd-cm must give the same answers (a new kind is covered without listing it).

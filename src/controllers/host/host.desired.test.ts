@@ -70,7 +70,7 @@ function inputs(s: Setup): HostInputs {
     apiVersion: GROUP_VERSION,
     kind: 'Host',
     metadata: { name: 'hv1' },
-    spec: { cluster: 'c1', syncPolicy: 'Auto', nics: s.nics ?? [], ...(s.bonds ? { bonds: s.bonds } : {}), networks: s.place ?? [] },
+    spec: { cluster: 'c1', syncPolicy: 'Auto', agentTimeoutSeconds: 180, nics: s.nics ?? [], ...(s.bonds ? { bonds: s.bonds } : {}), networks: s.place ?? [] },
   };
   const cluster: Cluster = {
     apiVersion: GROUP_VERSION,

@@ -5,6 +5,7 @@ import type { Outcome } from '../../api/conditions.ts';
 import { objectKey, parseKey } from '../../api/kinds.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
 import { defineKind } from '../runtime/kind.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { hostNetworks } from './host.model.ts';
 
 export const hostKind = defineKind({
@@ -66,6 +67,14 @@ export const hostKind = defineKind({
         synced: { status: 'True', reason: 'ReconcileSuccess' },
         progressing: true,
       };
+    } else if (report && agentLost(rt, host.spec.agentTimeoutSeconds, report.lastObservedTime)) {
+      const last = report.lastObservedTime;
+      outcome = {
+        ready: { status: 'Unknown', reason: 'AgentLost', message: `no report from the host agent for over ${host.spec.agentTimeoutSeconds}s (last at ${last})` },
+        synced: { status: 'Unknown', reason: 'AgentLost', message: 'the host agent is not reporting' },
+        // Only the user can bring the agent back: Stalled, so kstatus says Failed and Argo CD Degraded.
+        stalled: true,
+      };
     } else if (!report) {
       outcome = {
         ready: {
@@ -125,6 +134,22 @@ export const hostKind = defineKind({
         synced: { status: 'True', reason: 'ReconcileSuccess' },
       };
     }
-    return { outcome };
+    // Look again when the agent would count as lost, if that comes before the drift re-check.
+    const dueMs = report ? untilLost(rt, host.spec.agentTimeoutSeconds, report.lastObservedTime) : undefined;
+    return { outcome, ...(dueMs !== undefined && dueMs < rt.resyncMs ? { requeue: dueMs } : {}) };
   },
 });
+
+/** Whether the agent's last report is older than the Host's agent timeout. */
+function agentLost(rt: Runtime, timeoutS: number, lastObserved: string): boolean {
+  const at = Date.parse(lastObserved);
+  return !Number.isNaN(at) && rt.now().getTime() - at > timeoutS * 1000;
+}
+
+/** Ms until the report taken at `lastObserved` is too old; undefined once it is, or if the time is unreadable. */
+function untilLost(rt: Runtime, timeoutS: number, lastObserved: string): number | undefined {
+  const at = Date.parse(lastObserved);
+  if (Number.isNaN(at)) return undefined;
+  const left = at + timeoutS * 1000 - rt.now().getTime();
+  return left >= 0 ? left + 1 : undefined;
+}

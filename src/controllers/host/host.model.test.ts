@@ -33,7 +33,7 @@ function cluster(networks: NonNullable<ClusterSpec['networks']>, defaultFabric: 
 }
 
 function host(spec: Partial<HostSpec>): Host {
-  return { apiVersion: API, kind: 'Host', metadata: { name: 'h1' }, spec: { cluster: 'c1', syncPolicy: 'Auto', ...spec } };
+  return { apiVersion: API, kind: 'Host', metadata: { name: 'h1' }, spec: { cluster: 'c1', syncPolicy: 'Auto', agentTimeoutSeconds: 180, ...spec } as HostSpec };
 }
 
 const nets = (...ns: Network[]) => new Map(ns.map((n) => [n.metadata.name, n]));

@@ -57,8 +57,9 @@ export interface Summary {
   outcome?: Outcome;
   /** A transient failure: retried with the key's backoff. */
   retry?: unknown;
-  /** When to look again: `resync` (the jittered drift period, the default), `wait`, or `never`. */
-  requeue?: 'resync' | 'wait' | 'never';
+  /** When to look again: `resync` (the jittered drift period, the default), `wait`, `never`, or after
+   *  this many ms (when something is due sooner than the drift period). */
+  requeue?: 'resync' | 'wait' | 'never' | number;
 }
 
 /** One provider an object wants to be realized on. */
@@ -199,6 +200,7 @@ export async function reconcileKind<K extends Kind, P>(rt: Runtime, def: KindDef
 }
 
 function requeue(rt: Runtime, s: Summary): ReconcileResult {
+  if (typeof s.requeue === 'number') return { requeueAfterMs: s.requeue };
   switch (s.requeue ?? 'resync') {
     case 'resync':
       return { requeueAfterMs: jittered(rt, rt.resyncMs) };

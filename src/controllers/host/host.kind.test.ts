@@ -1,0 +1,91 @@
+// The Host kind's status from its agent's reports: Ready while the agent reports, Ready=Unknown with
+// reason AgentLost once it has not reported for spec.agentTimeoutSeconds, Ready again when it resumes.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { FileCredentialSource } from '../../adapters/files/credentials.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
+import { DriverRegistry } from '../../drivers/registry.ts';
+import { admit } from '../../state/admit.ts';
+import { MemoryRecords } from '../../state/records.ts';
+import { KIND_DEFINITIONS } from '../index.ts';
+import { Engine } from '../runtime/engine.ts';
+import { reconcileKind } from '../runtime/kind.ts';
+import { hostKind } from './host.kind.ts';
+
+const T0 = Date.parse('2026-12-04T10:00:00Z');
+const MANIFESTS = (timeout?: number) =>
+  [
+    'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c1}\nspec: {}',
+    `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {cluster: c1${timeout === undefined ? '' : `, agentTimeoutSeconds: ${timeout}`}}`,
+  ].join('\n---\n');
+
+const report = (at: number): HostReport => ({
+  lastObservedTime: new Date(at).toISOString(),
+  interfaces: [],
+  dynamicVnics: { total: 0, free: 0 },
+  networks: [],
+  problems: [],
+  collected: [],
+  syncPolicy: 'Auto',
+});
+
+function setup(timeout?: number) {
+  let now = T0;
+  const records = new MemoryRecords();
+  const e = new Engine({
+    kinds: KIND_DEFINITIONS,
+    records,
+    registry: new DriverRegistry(),
+    credentials: new FileCredentialSource(),
+    log: pino({ level: 'silent' }),
+    resyncMs: 300_000,
+    now: () => new Date(now),
+    random: () => 0.5,
+  });
+  const result = admit([{ path: 'h.yaml', text: MANIFESTS(timeout) }]);
+  expect(result.errors).toEqual([]);
+  e.store.replace(result);
+  const pass = () => reconcileKind(e.rt, hostKind, 'Host/hv1', new AbortController().signal);
+  const ready = () => records.get('Host/hv1')?.status.conditions?.find((c) => c.type === 'Ready');
+  return { e, records, pass, ready, at: (t: number) => (now = t) };
+}
+
+describe('Host: a lost agent', () => {
+  it('the default timeout is 180 s (admission applies the CRD default)', () => {
+    expect(setup().e.store.object('Host', 'hv1')?.spec.agentTimeoutSeconds).toBe(180);
+  });
+
+  it('Ready while the agent reports; AgentLost after the timeout; Ready again when it reports', async () => {
+    const t = setup(60);
+    t.e.rt.reports.set('Host/hv1', report(T0));
+    // Fresh: Ready, and looked at again when the report would become too old (before the drift period).
+    expect(await t.pass()).toEqual({ requeueAfterMs: 60_001 });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Available' });
+
+    t.at(T0 + 60_000);
+    expect((await t.pass()).requeueAfterMs).toBe(1);
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Available' });
+
+    t.at(T0 + 60_001);
+    await t.pass();
+    expect(t.ready()).toMatchObject({ status: 'Unknown', reason: 'AgentLost', message: 'no report from the host agent for over 60s (last at 2026-12-04T10:00:00.000Z)' });
+    const synced = t.records.get('Host/hv1')?.status.conditions?.find((c) => c.type === 'Synced');
+    expect(synced).toMatchObject({ status: 'Unknown', reason: 'AgentLost' });
+    // Only the user can bring the agent back: Stalled (kstatus Failed, Argo CD Degraded).
+    expect(t.records.get('Host/hv1')?.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'AgentLost' });
+    // The last known state stays.
+    expect(t.records.get('Host/hv1')?.status.lastObservedTime).toBe('2026-12-04T10:00:00.000Z');
+
+    t.e.rt.reports.set('Host/hv1', report(T0 + 90_000));
+    t.at(T0 + 90_500);
+    await t.pass();
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Available' });
+  });
+
+  it('a Host whose agent never reported waits for it (not AgentLost)', async () => {
+    const t = setup(60);
+    t.at(T0 + 3_600_000);
+    await t.pass();
+    expect(t.ready()).toMatchObject({ status: 'False', reason: 'WaitingForDependencies' });
+  });
+});
