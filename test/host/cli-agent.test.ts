@@ -62,4 +62,23 @@ describe('netform agent beside netform run', () => {
     expect(host.status.networks).toEqual([{ name: 'apps', inSync: true }]);
     expect((host.status.interfaces as { name: string }[]).map((i) => i.name)).toEqual(expect.arrayContaining(['ens3', 'br-int']));
   });
+
+  it('an agent that stops reporting for agentTimeoutSeconds makes its Host AgentLost; its next report clears it', async () => {
+    const status = async () => JSON.parse((await runCli(['status', '--state', state, '-o', 'json'], { real: true })).stdout) as { key: string; status: Record<string, unknown> }[];
+    const condition = async (type: string) =>
+      ((await status()).find((s) => s.key === `Host/${h.id}`)?.status.conditions as { type: string; status: string; reason: string; message?: string }[] | undefined)?.find((c) => c.type === type);
+    // The agent of the first test ran once and stopped. Ten seconds without a report is now too long.
+    const manifests = readFileSync(join(dir, 'all.yaml'), 'utf8');
+    writeFileSync(join(dir, 'all.yaml'), manifests.replace('spec: {cluster: c, ', 'spec: {cluster: c, agentTimeoutSeconds: 10, '));
+    await waitFor('the Host to be AgentLost', async () => (await condition('Ready'))?.reason === 'AgentLost', 60_000);
+    expect(await condition('Ready')).toMatchObject({ status: 'Unknown', reason: 'AgentLost' });
+    expect(await condition('Stalled')).toMatchObject({ status: 'True', reason: 'AgentLost' });
+    // The last reported state stays visible.
+    expect((await status()).find((s) => s.key === `Host/${h.id}`)?.status.networks).toEqual([{ name: 'apps', inSync: true }]);
+
+    const agent = await runCli(['agent', '--host', h.id, '--dir', dir, '--state', state, '--netns', h.ns, '--ovs-db', h.ovs!.db, '--ovs-datapath', 'netdev', '--once'], { real: true });
+    expect(agent.code).toBe(0);
+    await waitFor('the Host to be Ready again', async () => (await condition('Ready'))?.status === 'True', 60_000);
+    expect((await condition('Stalled'))?.status).toBe('False');
+  }, 150_000);
 });
