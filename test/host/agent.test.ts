@@ -218,6 +218,21 @@ describe('host agent (sandbox tier: OVS netdev datapath, untagged linux bridge)'
     expect(cond(a.id, 'Ready')?.status).toBe('True');
   });
 
+  it("a VM tap's interface ids changed behind the agent are healed on the next pass; keys that are not netform's stay", async () => {
+    const tap = dev('vm3');
+    const get = async (key: string) => (await a.ovs!.vsctl(['--if-exists', 'get', 'Interface', tap, `external_ids:${key}`])).trim().replace(/^"|"$/g, '');
+    expect(await get('iface-id')).toBe('t/vm3');
+    await a.ovs!.vsctl(['set', 'Interface', tap, 'external_ids:iface-id=wrong', 'external_ids:iface-status=inactive', 'external_ids:x-vm-manager=keep-me']);
+    await a.ovs!.vsctl(['remove', 'Interface', tap, 'external_ids', 'vm-id']);
+    const report = await loops[a.id]!.kick();
+    expect(report!.lastApply).toMatchObject({ result: 'applied' });
+    expect(report!.networks.every((n) => n.inSync)).toBe(true);
+    expect(await get('iface-id')).toBe('t/vm3');
+    expect(await get('iface-status')).toBe('active');
+    expect(await get('vm-id')).not.toBe('');
+    expect(await get('x-vm-manager')).toBe('keep-me');
+  });
+
   it('a stale OVS port (its device gone) is reported and collected', async () => {
     // What a reboot leaves behind: a netform port whose tap no longer exists (ofport -1).
     await a.ovs!.vsctl(['add-port', 'br-int', 'nfvgone0', '--', 'set', 'Port', 'nfvgone0', 'external_ids:netform-owner=netform', 'tag=100']);

@@ -315,14 +315,14 @@ describe('desiredHost', () => {
           ports: [
             { name: 'ens3', type: 'system', trunks: [200, 300], mtu: 9000 },
             { name: INT_WEB, type: 'internal', tag: 300, mtu: 1500, network: 'web' },
-            { name: TAP2, type: 'system', tag: 300, mtu: 1500, network: 'web', external: { 'iface-id': 'tenant-a/vm2-nic0', 'vm-id': 'vm-vm2-nic0' } },
+            { name: TAP2, type: 'system', tag: 300, mtu: 1500, network: 'web', external: { 'iface-id': 'tenant-a/vm2-nic0', 'vm-id': 'vm-vm2-nic0', 'iface-status': 'active' } },
             {
               name: TAP1,
               type: 'system',
               tag: 300,
               mtu: 1500,
               network: 'web',
-              external: { 'iface-id': 'tenant-a/vm1-nic0', 'vm-id': '0f3e3c3a-1111-2222-3333-444444444444', 'attached-mac': '52:54:00:00:00:01' },
+              external: { 'iface-id': 'tenant-a/vm1-nic0', 'vm-id': '0f3e3c3a-1111-2222-3333-444444444444', 'iface-status': 'active', 'attached-mac': '52:54:00:00:00:01' },
             },
           ],
         },
@@ -675,7 +675,11 @@ describe('desiredHost → diffHost → planOvs: the integration bridge', () => {
               interfaces: [{ name: 'br-int', type: 'internal', ofport: 65534, error: undefined, mtuRequest: undefined, external: {} }],
             }),
             oport('ens3', 'u-ens3', { trunks: [100], external: mine() }),
-            oport(TAP1, 'u-tap1', { tag: 100, external: mine('web') }),
+            oport(TAP1, 'u-tap1', {
+              tag: 100,
+              interfaces: [{ name: TAP1, type: '', ofport: 4, error: undefined, mtuRequest: 1500, external: { 'iface-id': 'tenant-a/vm1-nic0', 'vm-id': 'vm-vm1-nic0', 'iface-status': 'active' } }],
+              external: mine('web'),
+            }),
             oport('vnet9', 'u-vnet9', { tag: 100 }), // someone else's
             oport('other-nf', 'u-other', { tag: 100, external: { [OVS_OWNER_KEY]: 'nf-other' } }), // another instance's
           ],

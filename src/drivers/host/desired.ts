@@ -143,6 +143,7 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
         const external: Record<string, string> = {
           'iface-id': v.key,
           'vm-id': v.vmUid ?? v.vmName,
+          'iface-status': 'active',
         };
         if (v.mac) external['attached-mac'] = v.mac;
         ports.set(dev, {

@@ -324,7 +324,7 @@ const REALIZED = (): ObservedOvsPort[] => [
   port('br-int', { interfaces: [iface('br-int', { type: 'internal', ofport: 65534 })] }),
   port('bond0', { trunks: [200, 100], bondMode: 'balance-tcp', lacp: 'active', interfaces: [iface('ens3'), iface('ens4')], external: mine() }),
   port(INT, { tag: 100, interfaces: [iface(INT, { type: 'internal', mtuRequest: 1500 })], external: mine('web') }),
-  port(TAP, { tag: 100, interfaces: [iface(TAP, { mtuRequest: 1500 })], external: mine('web') }),
+  port(TAP, { tag: 100, interfaces: [iface(TAP, { mtuRequest: 1500, external: { 'iface-id': 'tenant-a/vm1-nic0' } })], external: mine('web') }),
 ];
 const bridgeWith = (ports: ObservedOvsPort[]): ObservedHost => have([], { ovs: { bridges: [{ name: 'br-int', uuid: 'b-1', datapath: 'netdev', ports }] } });
 const replacing = (name: string, f: (p: ObservedOvsPort) => ObservedOvsPort) => REALIZED().map((p) => (p.name === name ? f(p) : p));
@@ -406,7 +406,13 @@ describe('diffHost: Open vSwitch', () => {
       name: 'tag missing, mtu_request unset, network unknown (an adopted port)',
       want: ovsWant(WANT_PORTS),
       have: bridgeWith(replacing(TAP, (p) => ({ ...p, tag: undefined, interfaces: [iface(TAP)], external: {} }))),
-      diff: { ...nothing, ports: [`modify ${TAP}: tag none→100, mtu_request none→1500, network none→web`] },
+      diff: { ...nothing, ports: [`modify ${TAP}: tag none→100, mtu_request none→1500, network none→web, external_ids:iface-id none→tenant-a/vm1-nic0`] },
+    },
+    {
+      name: "a VM tap's interface ids changed behind netform: modified (other keys are not netform's to judge)",
+      want: ovsWant(WANT_PORTS),
+      have: bridgeWith(replacing(TAP, (p) => ({ ...p, interfaces: [iface(TAP, { mtuRequest: 1500, external: { 'iface-id': 'someone-else', 'x-other': '1' } })] }))),
+      diff: { ...nothing, ports: [`modify ${TAP}: external_ids:iface-id someone-else→tenant-a/vm1-nic0`] },
     },
     {
       name: 'an untagged port that should not be tagged; mtu_request changed',

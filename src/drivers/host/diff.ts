@@ -178,6 +178,14 @@ function portFields(w: DesiredOvsPort, h: ObservedOvsPort): string[] {
     if (mr !== w.mtu) f.push(`mtu_request ${mr ?? 'none'}→${w.mtu}`);
   }
   if (w.network !== undefined && h.external[OVS_NETWORK_KEY] !== w.network) f.push(`network ${h.external[OVS_NETWORK_KEY] ?? 'none'}→${w.network}`);
+  // A VM tap's interface ids (iface-id, attached-mac, vm-id, iface-status) are compared on every pass,
+  // not only set at creation: whatever else reads them (a VM manager, an SDN agent) sees the truth.
+  if (w.external && w.type !== 'bond') {
+    const hx = h.interfaces[0]?.external ?? {};
+    for (const [k, v] of Object.entries(w.external).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (hx[k] !== v) f.push(`external_ids:${k} ${hx[k] ?? 'none'}→${v}`);
+    }
+  }
   return f;
 }
 

@@ -545,6 +545,19 @@ describe('planOvs: one OVSDB transaction', () => {
           },
         },
         { op: 'update', table: 'Interface', where: [['name', '==', TAP]], row: { mtu_request: 1500 } },
+        // The tap's interface ids as desired (the observed interface had none).
+        {
+          op: 'update',
+          table: 'Interface',
+          where: [['name', '==', TAP]],
+          row: {
+            external_ids: map([
+              ['attached-mac', '52:54:00:00:00:01'],
+              ['iface-id', 'tenant-a/vm1-nic0'],
+              ['vm-id', 'vm1'],
+            ]),
+          },
+        },
         { op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', 'uuid-ens5']]], row: { tag: set([]), trunks: set([300, 301]), external_ids: map([]) } },
         {
           op: 'update',

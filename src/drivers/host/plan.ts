@@ -186,6 +186,11 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
       if (p.mtu !== undefined && p.type !== 'bond') {
         ops.push({ op: 'update', table: 'Interface', where: [['name', '==', check(p.name)]], row: { mtu_request: p.mtu } });
       }
+      // The interface's ids as desired; keys netform does not set are kept.
+      const hx = c.have!.interfaces[0]?.external ?? {};
+      if (p.external && p.type !== 'bond' && Object.entries(p.external).some(([k, v]) => hx[k] !== v)) {
+        ops.push({ op: 'update', table: 'Interface', where: [['name', '==', check(p.name)]], row: { external_ids: map({ ...hx, ...p.external }) } });
+      }
     }
   }
   if (d.createBridge) {
