@@ -36,6 +36,7 @@ export interface Resource<K extends Kind = Kind> {
 
 export type Provider = Resource<'Provider'>;
 export type VlanPool = Resource<'VlanPool'>;
+export type MacPool = Resource<'MacPool'>;
 export type Network = Resource<'Network'>;
 export type Cluster = Resource<'Cluster'>;
 export type Host = Resource<'Host'>;

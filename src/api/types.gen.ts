@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'Network', 'Provider', 'VlanPool', 'VnicAttachment'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VnicAttachment'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, Network: false, Provider: false, VlanPool: false, VnicAttachment: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VnicAttachment: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VnicAttachment: VnicAttachmentSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VnicAttachment: VnicAttachmentSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VnicAttachment: VnicAttachmentStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VnicAttachment: VnicAttachmentStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -53,6 +53,15 @@ export interface ClusterSpec {
    * How hosts carry networks unless a NIC says otherwise: linux-bridge (a VLAN sub-interface enslaved to a bridge per network) or ovs (ports tagged on the Open vSwitch integration bridge).
    */
   defaultFabric: 'linux-bridge' | 'ovs';
+  /**
+   * The MacPool the vNICs on the cluster's hosts draw their MACs from when they name none.
+   */
+  macPoolRef?: {
+    /**
+     * Name of the MacPool.
+     */
+    name: string;
+  };
   /**
    * The networks attached to the cluster.
    *
@@ -409,6 +418,91 @@ export interface HostStatus {
    * Ready (every network in sync), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
+}
+
+/**
+ * The MAC ranges of the pool.
+ */
+export interface MacPoolSpec {
+  /**
+   * Free text shown to operators.
+   */
+  description?: string;
+  /**
+   * Inclusive MAC ranges.
+   *
+   * @minItems 1
+   * @maxItems 64
+   *
+   * Items: An inclusive range of MAC addresses.
+   */
+  ranges: [
+    {
+      /**
+       * The first MAC of the range, e.g. 56:6f:00:00:00:00.
+       */
+      start: string;
+      /**
+       * The last MAC of the range (not below start).
+       */
+      end: string;
+    },
+    ...{
+      /**
+       * The first MAC of the range, e.g. 56:6f:00:00:00:00.
+       */
+      start: string;
+      /**
+       * The last MAC of the range (not below start).
+       */
+      end: string;
+    }[]
+  ];
+  /**
+   * Whether two attachments may hold the same MAC (default no: the second is refused).
+   */
+  allowDuplicates: boolean;
+}
+
+/**
+ * The allocations of the pool.
+ */
+export interface MacPoolStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Ready (the pool can serve allocations), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+  /**
+   * MACs held by attachments.
+   */
+  allocated?: number;
+  /**
+   * MACs still available.
+   */
+  free?: number;
+  /**
+   * Which attachment holds which MAC (persisted before the MAC is used anywhere).
+   *
+   * Items: One MAC held by one attachment.
+   */
+  allocations?: {
+    /**
+     * The VnicAttachment, as namespace/name.
+     */
+    attachment: string;
+    /**
+     * The MAC, lower case.
+     */
+    mac: string;
+    /**
+     * The attachment asked for this MAC itself (reserved), rather than being given it.
+     */
+    explicit?: boolean;
+  }[];
 }
 
 /**

@@ -3,13 +3,14 @@
 // its folder (see docs/architecture.md) and add it here.
 import { clusterKind } from './cluster/cluster.kind.ts';
 import { hostKind } from './host/host.kind.ts';
+import { macPoolKind } from './macpool/macpool.kind.ts';
 import { networkKind } from './network/network.kind.ts';
 import { providerKind } from './provider/provider.kind.ts';
 import { referencesFrom, type AnyKindDefinition } from './runtime/kind.ts';
 import { vlanPoolKind } from './vlanpool/vlanpool.kind.ts';
 import { vnicKind } from './vnic/vnic.kind.ts';
 
-export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, networkKind, clusterKind, hostKind, vnicKind];
+export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, macPoolKind, networkKind, clusterKind, hostKind, vnicKind];
 
 /** The keys an object refers to, sorted and without repeats. */
 export const referencesOf = referencesFrom(KIND_DEFINITIONS);

@@ -8,7 +8,7 @@ export const clusterKind = defineKind({
 
   keyFigure: (r) => (r.status.hosts === undefined ? '' : `${String(r.status.hostsInSync)}/${String(r.status.hosts)} hosts in sync`),
 
-  references: (c) => (c.spec.networks ?? []).map((n) => objectKey('Network', n.name)),
+  references: (c) => [...(c.spec.networks ?? []).map((n) => objectKey('Network', n.name)), ...(c.spec.macPoolRef ? [objectKey('MacPool', c.spec.macPoolRef.name)] : [])],
 
   usedBy: (rt, key) => ({
     users: rt.store.referrers(key),

@@ -29,7 +29,9 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
         plugged: v.spec.plugged,
         linked: v.spec.linked,
       };
-      if (v.spec.mac) x.mac = v.spec.mac.toLowerCase();
+      // Its own MAC, or the one its MacPool gave it (kept in its status).
+      const mac = v.spec.mac?.toLowerCase() ?? (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.mac as string | undefined);
+      if (mac) x.mac = mac;
       if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
       return x;
     });

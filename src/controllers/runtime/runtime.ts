@@ -167,3 +167,15 @@ export async function reportInvalid(rt: Runtime, key: string): Promise<Reconcile
   return {};
 }
 
+/** Drops the allocations `holds` matches from a pool's record (`status.allocations`) and requeues the
+ *  pool; nothing is written when none matches. Callers hold the pool's lock. */
+export async function dropAllocations<A>(rt: Runtime, poolKey: string, holds: (a: A) => boolean): Promise<void> {
+  const rec = rt.records.get(poolKey);
+  if (!rec) return;
+  const existing = (rec.status.allocations as A[] | undefined) ?? [];
+  if (!existing.some(holds)) return;
+  const next = structuredClone(rec);
+  next.status.allocations = existing.filter((a) => !holds(a));
+  await writeRecord(rt, next);
+  rt.enqueue(poolKey);
+}

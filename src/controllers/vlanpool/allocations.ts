@@ -4,7 +4,8 @@
 import { objectKey, type Network, type VlanPool } from '../../api/kinds.ts';
 import type { VlanAllocation } from '../../state/semantic.ts';
 import { allocate, type Allocation } from '../../state/vlan-allocator.ts';
-import { recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
+import { dropAllocations, recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
+import { KeyedLock } from '../../state/keyed-lock.ts';
 
 const perRuntime = new WeakMap<Runtime, PoolAllocations>();
 
@@ -17,7 +18,7 @@ export function poolsOf(rt: Runtime): PoolAllocations {
 
 export class PoolAllocations {
   readonly #rt: Runtime;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #lock = new KeyedLock();
 
   constructor(rt: Runtime) {
     this.#rt = rt;
@@ -57,7 +58,7 @@ export class PoolAllocations {
    */
   async vlanFor(network: Network): Promise<{ vlan: number; allocated: boolean } | { error: string }> {
     const poolName = network.spec.vlan!.poolRef!.name;
-    return this.#locked(poolName, async () => {
+    return this.#lock.run(poolName, async () => {
       const rt = this.#rt;
       const adm = rt.store.get(objectKey('VlanPool', poolName));
       if (!adm) return { error: `VlanPool "${poolName}" is not available` };
@@ -85,28 +86,6 @@ export class PoolAllocations {
 
   /** Gives a network's VLAN back to the pool. */
   async release(poolName: string, network: string): Promise<void> {
-    await this.#locked(poolName, async () => {
-      const rt = this.#rt;
-      const rec = rt.records.get(objectKey('VlanPool', poolName));
-      if (!rec) return;
-      const existing = (rec.status.allocations as Allocation[] | undefined) ?? [];
-      if (!existing.some((a) => a.network === network)) return;
-      const next = structuredClone(rec);
-      next.status.allocations = existing.filter((a) => a.network !== network);
-      await writeRecord(rt, next);
-      rt.enqueue(rec.key);
-    });
-  }
-
-  async #locked<T>(pool: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(pool) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(pool, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(pool) === tail) this.#locks.delete(pool);
-    }
+    await this.#lock.run(poolName, () => dropAllocations<Allocation>(this.#rt, objectKey('VlanPool', poolName), (a) => a.network === network));
   }
 }

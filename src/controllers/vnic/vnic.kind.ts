@@ -7,10 +7,14 @@ import { vnicDeviceName } from '../../drivers/host-driver.ts';
 import type { VnicModel } from '../../drivers/model.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { toVnicModel } from './vnic.model.ts';
+import { macsOf, poolOf } from '../macpool/allocations.ts';
+import type { MacAllocation } from '../../state/mac-allocator.ts';
 
 interface Resolved {
   /** The network's backend id on each of its providers. */
   networkIds: Map<string, string>;
+  /** The MAC: the attachment's own, or the one its MacPool gave it; undefined lets the backend choose. */
+  mac: string | undefined;
 }
 
 export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
@@ -20,7 +24,7 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
 
   references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host)],
 
-  prepare({ rt, object: vnic }) {
+  async prepare({ rt, key, object: vnic, rec }) {
     const netKey = objectKey('Network', vnic.spec.network);
     const netRec = rt.records.get(netKey);
     const waiting: string[] = [];
@@ -29,7 +33,14 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if (!rt.store.get(objectKey('Host', vnic.spec.host))) waiting.push(`Host ${vnic.spec.host} is not available`);
     const networkIds = new Map<string, string>();
     for (const b of bindingsOf(netRec)) if (b.externalId) networkIds.set(b.name, b.externalId);
-    return { waiting, value: { networkIds } };
+    if (waiting.length) return { waiting };
+    // The MAC comes from the pool before anything exists anywhere: a refused MAC creates nothing.
+    const got = await macsOf(rt).macFor(vnic);
+    if ('waiting' in got) return { waiting: [got.waiting] };
+    if ('refused' in got) return { stalled: got.refused };
+    if (got.allocated && rt.dryRun) rt.plan.push({ object: key, target: 'netform', resource: 'mac', action: 'allocate', message: `MAC ${got.mac} from MacPool ${poolOf(rt, vnic)}` });
+    if (got.mac) rec.status.mac = got.mac;
+    return { value: { networkIds, mac: got.mac } };
   },
 
   bindings: {
@@ -41,7 +52,8 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         // Before the network exists on a provider (a dry run) there is no port to plan there.
         .filter((ref) => resolved?.networkIds.has(ref.name))
         .map((ref) => ({ provider: ref.name, deleting: !vnic.spec.plugged })),
-    model: (vnic, _rec, resolved, provider) => toVnicModel(vnic, resolved?.networkIds.get(provider) ?? ''),
+    // Being removed: the MAC it last had.
+    model: (vnic, rec, resolved, provider) => toVnicModel(vnic, resolved?.networkIds.get(provider) ?? '', resolved ? resolved.mac : (rec.status.mac as string | undefined)),
     policy: (vnic) => ({
       managementPolicy: vnic.spec.managementPolicy,
       deletionPolicy: vnic.spec.deletionPolicy,
@@ -54,5 +66,14 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
       if (facts?.addresses) rec.status.addresses = facts.addresses;
       rec.status.deviceName = vnicDeviceName(key.slice('VnicAttachment/'.length));
     },
+  },
+
+  /** Its MAC goes back to whichever pool holds it (the host or cluster that named the pool may be gone). */
+  async removed(rt, rec) {
+    if (rt.dryRun) return;
+    const me = `${rec.namespace ?? 'default'}/${rec.name}`;
+    for (const r of rt.records.list()) {
+      if (r.kind === 'MacPool' && ((r.status.allocations as MacAllocation[] | undefined) ?? []).some((a) => a.attachment === me)) await macsOf(rt).release(r.name, me);
+    }
   },
 });

@@ -2,7 +2,8 @@
 import type { VnicAttachment } from '../../api/kinds.ts';
 import type { VnicModel } from '../../drivers/model.ts';
 
-export function toVnicModel(v: VnicAttachment, networkExternalId: string): VnicModel {
+/** `mac`: the attachment's MAC as resolved (its own, or its pool's); undefined lets the backend choose. */
+export function toVnicModel(v: VnicAttachment, networkExternalId: string, mac: string | undefined = v.spec.mac?.toLowerCase()): VnicModel {
   const m: VnicModel = {
     name: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
     vmName: v.spec.vm.name,
@@ -14,6 +15,6 @@ export function toVnicModel(v: VnicAttachment, networkExternalId: string): VnicM
     linked: v.spec.linked,
   };
   if (v.spec.vm.uid) m.vmUid = v.spec.vm.uid;
-  if (v.spec.mac) m.mac = v.spec.mac.toLowerCase();
+  if (mac) m.mac = mac;
   return m;
 }

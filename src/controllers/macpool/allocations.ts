@@ -1,0 +1,85 @@
+// MAC allocations, kept in each MacPool's status (its record). Allocation for one pool is serialized
+// and persisted before the MAC is used anywhere, so a crash never leaves a backend holding a MAC the
+// pool does not know it handed out (like VLAN pools).
+import { objectKey, type MacPool, type VnicAttachment } from '../../api/kinds.ts';
+import { allocateMacs, inPool, type MacAllocation, type MacRequest } from '../../state/mac-allocator.ts';
+import { dropAllocations, recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
+import { KeyedLock } from '../../state/keyed-lock.ts';
+
+const perRuntime = new WeakMap<Runtime, MacAllocations>();
+
+/** The one MAC allocator of a runtime (the VnicAttachment and MacPool kinds share it). */
+export function macsOf(rt: Runtime): MacAllocations {
+  let m = perRuntime.get(rt);
+  if (!m) perRuntime.set(rt, (m = new MacAllocations(rt)));
+  return m;
+}
+
+/** `namespace/name` of an attachment, as pools record it. */
+export const attachmentName = (v: VnicAttachment): string => `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`;
+
+/** The MacPool an attachment draws from: the one its host's cluster names, if any. */
+export function poolOf(rt: Pick<Runtime, 'store'>, v: VnicAttachment): string | undefined {
+  const host = rt.store.object('Host', v.spec.host);
+  const cluster = host ? rt.store.object('Cluster', host.spec.cluster) : undefined;
+  return cluster?.spec.macPoolRef?.name;
+}
+
+export type MacResult = { mac: string | undefined; allocated: boolean } | { waiting: string } | { refused: string };
+
+export class MacAllocations {
+  readonly #rt: Runtime;
+  readonly #lock = new KeyedLock();
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+
+  /**
+   * The MAC of an attachment: its own (recorded in its pool when it lies inside it), or the one its
+   * pool gives it. When a pool serves one attachment it serves every waiting one at once, in name
+   * order, and persists the pool's record before this returns. Without a pool, its own MAC or none
+   * (the backend chooses).
+   */
+  async macFor(v: VnicAttachment): Promise<MacResult> {
+    const own = v.spec.mac?.toLowerCase();
+    const poolName = poolOf(this.#rt, v);
+    if (!poolName) return { mac: own, allocated: false };
+    return this.#lock.run(poolName, async () => {
+      const rt = this.#rt;
+      const adm = rt.store.get(objectKey('MacPool', poolName));
+      if (!adm) return { waiting: `MacPool ${poolName} is not available` };
+      const pool = adm.object as MacPool;
+      const rec = recordFor(rt, adm);
+      const existing = (rec.status.allocations as MacAllocation[] | undefined) ?? [];
+      const me = attachmentName(v);
+      const mine = existing.find((a) => a.attachment === me);
+      if (mine && (own === undefined ? !mine.explicit : mine.mac === own)) return { mac: mine.mac, allocated: false };
+      if (own !== undefined && !inPool(pool.spec, own)) return { mac: own, allocated: false };
+      const requests: MacRequest[] = rt.store
+        .list('VnicAttachment')
+        .filter((x) => poolOf(rt, x) === poolName)
+        .map((x) => ({ attachment: attachmentName(x), ...(x.spec.mac ? { mac: x.spec.mac.toLowerCase() } : {}) }));
+      const result = allocateMacs(pool.spec, existing, requests);
+      const refusal = result.refused.find((r) => r.attachment === me);
+      // Others' allocations are recorded even when this one is refused.
+      rec.status.allocations = result.allocations;
+      await writeRecord(rt, rec);
+      rt.enqueue(adm.key);
+      if (refusal) return { refused: `MacPool ${poolName}: ${refusal.why}` };
+      const got = result.allocations.find((a) => a.attachment === me)!;
+      for (const a of result.allocations) {
+        if (a.attachment !== me && !existing.some((e) => e.attachment === a.attachment)) {
+          const [ns, name] = a.attachment.split('/');
+          rt.enqueue(objectKey('VnicAttachment', name!, ns));
+        }
+      }
+      return { mac: got.mac, allocated: true };
+    });
+  }
+
+  /** Gives an attachment's MAC back to its pool. */
+  async release(poolName: string, attachment: string): Promise<void> {
+    await this.#lock.run(poolName, () => dropAllocations<MacAllocation>(this.#rt, objectKey('MacPool', poolName), (a) => a.attachment === attachment));
+  }
+}
