@@ -4,7 +4,7 @@
 // the finalizer so the API lets the object go.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyOf, type Kind } from '../../src/api/kinds.ts';
+import { keyOf, KINDS, type Kind } from '../../src/api/kinds.ts';
 import { KubeClient } from '../../src/adapters/kube/client.ts';
 import { KubeRecords, type KindCache } from '../../src/adapters/kube/records.ts';
 import { resourceTypes } from '../../src/adapters/kube/resources.ts';
@@ -37,7 +37,7 @@ class ReadThrough implements KindCache {
   }
 }
 
-const caches = Object.fromEntries(['Provider', 'VlanPool', 'Network', 'Cluster', 'Host', 'VnicAttachment'].map((k) => [k, new ReadThrough(k as Kind)])) as Record<Kind, ReadThrough>;
+const caches = Object.fromEntries(KINDS.map((k) => [k, new ReadThrough(k)])) as Record<Kind, ReadThrough>;
 const requests: string[] = [];
 let records: KubeRecords;
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startCli, waitFor, type Spawned } from '../support/cli.ts';
 import { writeArtifact } from '../support/secrets.ts';
 import type { KubeCluster } from '../harness/kube/cluster.ts';
+import { loadCrds } from '../../src/api/crds.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CRDS = `${ROOT}crds/`;
@@ -142,7 +143,7 @@ export async function serviceAccountKubeconfig(kube: KubeCluster, account: strin
  *  (test/support/secrets.ts): every netform object and every Event, as YAML. Call at the end of a file
  *  that gives the controller a Secret. */
 export async function dumpForSecretsScan(kube: KubeCluster, name: string): Promise<void> {
-  const kinds = 'providers.netform.io,networks.netform.io,vlanpools.netform.io,clusters.netform.io,hosts.netform.io,vnicattachments.netform.io,events.events.k8s.io,events';
+  const kinds = [...loadCrds().map((c) => `${c.plural}.netform.io`), 'events.events.k8s.io', 'events'].join(',');
   const r = await kube.kubectl(['get', kinds, '-A', '-o', 'yaml']);
   writeArtifact('kube', `${name}.yaml`, r.stdout + r.stderr);
   if (r.code !== 0) throw new Error(`kubectl get ${kinds}: ${r.stderr}`);

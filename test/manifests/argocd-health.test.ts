@@ -2,7 +2,7 @@
 // shaped like Argo CD's (test/manifests/argocd-sandbox.lua: global `obj`, base and table libraries
 // only, no string library, the returned table is the health), on objects in the shapes netform's
 // controllers write. Lua 5.1 is what Argo CD's gopher-lua implements; 5.4 catches the opposite
-// mistakes. The argocd-cm patches must carry exactly this script for all six kinds.
+// mistakes. The argocd-cm patches must carry exactly this script for every kind.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

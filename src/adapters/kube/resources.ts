@@ -9,7 +9,7 @@ export const FINALIZER = 'netform.io/cleanup';
 
 let cache: Record<Kind, ResourceType> | undefined;
 
-/** Our six kinds' resource types, from the CRDs in crds/. */
+/** Our kinds' resource types, from the CRDs in crds/. */
 export function resourceTypes(): Record<Kind, ResourceType> {
   if (cache) return cache;
   const byKind = new Map(loadCrds().map((c) => [c.kind, c] as const));
