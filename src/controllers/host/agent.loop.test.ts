@@ -11,6 +11,7 @@ import { DesiredStore } from '../../state/store.ts';
 import { systemClock, type Clock } from '../../state/workqueue.ts';
 import { HostAgentLoop } from './agent.loop.ts';
 import * as model from './host.model.ts';
+import { emptyHostReport } from '../../../test/support/host-report.ts';
 
 vi.mock('./host.model.ts', { spy: true });
 
@@ -32,15 +33,7 @@ function source(text = MANIFESTS) {
   return { store, records: new MemoryRecords() };
 }
 
-const report = (n: number): HostReport => ({
-  lastObservedTime: new Date(n).toISOString(),
-  interfaces: [],
-  dynamicVnics: { total: 0, free: 0 },
-  networks: [],
-  problems: [],
-  collected: [],
-  syncPolicy: 'Auto',
-});
+const report = emptyHostReport;
 
 /** A driver whose converge follows a script: `fail` passes throw, each pass may be held open. */
 class ScriptedDriver implements HostDriver {

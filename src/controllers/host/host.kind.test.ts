@@ -3,7 +3,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FileCredentialSource } from '../../adapters/files/credentials.ts';
-import type { HostReport } from '../../drivers/host-driver.ts';
 import { DriverRegistry } from '../../drivers/registry.ts';
 import { admit } from '../../state/admit.ts';
 import { MemoryRecords } from '../../state/records.ts';
@@ -11,6 +10,7 @@ import { KIND_DEFINITIONS } from '../index.ts';
 import { Engine } from '../runtime/engine.ts';
 import { reconcileKind } from '../runtime/kind.ts';
 import { hostKind } from './host.kind.ts';
+import { emptyHostReport } from '../../../test/support/host-report.ts';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
 const MANIFESTS = (timeout?: number) =>
@@ -19,15 +19,7 @@ const MANIFESTS = (timeout?: number) =>
     `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {cluster: c1${timeout === undefined ? '' : `, agentTimeoutSeconds: ${timeout}`}}`,
   ].join('\n---\n');
 
-const report = (at: number): HostReport => ({
-  lastObservedTime: new Date(at).toISOString(),
-  interfaces: [],
-  dynamicVnics: { total: 0, free: 0 },
-  networks: [],
-  problems: [],
-  collected: [],
-  syncPolicy: 'Auto',
-});
+const report = emptyHostReport;
 
 function setup(timeout?: number) {
   let now = T0;
