@@ -2385,3 +2385,19 @@ ${vlan === undefined ? '  mtu: 1500' : `  vlan: ${vlan}`}
     });
   });
 });
+
+describe('MacPool references and ranges', () => {
+  const pool = (range: string) => `apiVersion: netform.io/v1alpha1\nkind: MacPool\nmetadata: {name: macs}\nspec: {ranges: [${range}]}`;
+  const cluster = (ref: string) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {macPoolRef: {name: ${ref}}}`;
+  const errorsOf = (...docs: string[]) => admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]).errors.map((e) => [e.documentIndex, e.field, e.message]);
+
+  it('a valid pool named by its cluster is admitted', () => {
+    expect(errorsOf(pool('{start: "56:6f:00:00:00:00", end: "56:6f:00:00:00:ff"}'), cluster('macs'))).toEqual([]);
+  });
+  it('a range ending below its start is refused, naming the field', () => {
+    expect(errorsOf(pool('{start: "56:6f:00:00:01:00", end: "56:6f:00:00:00:ff"}'))).toEqual([[0, 'spec.ranges[0].end', '56:6f:00:00:00:ff is below start 56:6f:00:00:01:00']]);
+  });
+  it('a cluster naming a pool that does not exist is refused', () => {
+    expect(errorsOf(cluster('nope'))).toEqual([[0, 'spec.macPoolRef.name', 'MacPool "nope" does not exist']]);
+  });
+});

@@ -8,9 +8,11 @@ import {
   type Host,
   type Network,
   type Provider,
+  type MacPool,
   type VlanPool,
   type VnicAttachment,
 } from '../api/kinds.ts';
+import { macToNumber } from './mac-allocator.ts';
 import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../api/ip.ts';
 
 /** One semantic violation: the object (by key), the JSON pointer of the field, and why. */
@@ -89,6 +91,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
 
   for (const p of providers.values()) checkProvider(p, report);
   for (const p of pools.values()) checkPool(p, report);
+  for (const p of byKind('MacPool')) checkMacPool(p, report);
   checkNetworks([...networks.values()], { providers, pools, has, report, allocations: ctx.allocations ?? [] });
   for (const c of clusters.values()) checkCluster(c, has, report);
   for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
@@ -115,6 +118,12 @@ function checkProvider(p: Provider, report: Report): void {
     if (!p.spec.credentials) report(p, '/spec/credentials', 'is required with neutron.auth keystone');
     if (!p.spec.neutron?.authUrl) report(p, '/spec/neutron/authUrl', 'is required with neutron.auth keystone');
   }
+}
+
+function checkMacPool(p: MacPool, report: Report): void {
+  p.spec.ranges.forEach((r, i) => {
+    if (macToNumber(r.end)! < macToNumber(r.start)!) report(p, `/spec/ranges/${i}/end`, `${r.end} is below start ${r.start}`);
+  });
 }
 
 function checkPool(p: VlanPool, report: Report): void {
@@ -342,6 +351,8 @@ function checkSubnets(n: Network, report: Report): void {
 const EXCLUSIVE_ROLES = ['migration', 'display', 'management'] as const;
 
 function checkCluster(c: Cluster, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {
+  const pool = c.spec.macPoolRef?.name;
+  if (pool !== undefined && !has('MacPool', pool)) report(c, '/spec/macPoolRef/name', `MacPool "${pool}" does not exist`);
   const holder = new Map<string, string>();
   (c.spec.networks ?? []).forEach((att, i) => {
     if (!has('Network', att.name)) report(c, `/spec/networks/${i}/name`, `Network "${att.name}" does not exist`);
