@@ -232,6 +232,10 @@ export interface HostSpec {
      * A static address for the host on this network, in CIDR notation (e.g. 192.0.2.11/24).
      */
     address?: string;
+    /**
+     * The device that receives a copy of the traffic of this network's mirrored vNICs (their profile or network turns portMirroring on): an existing port of the integration bridge on an OVS network, an existing Linux device otherwise. Left out, nothing is mirrored on this host.
+     */
+    mirrorPort?: string;
   }[];
   /**
    * Addresses that must answer after a change is applied (gateways, peers); when one does not, the change is rolled back.

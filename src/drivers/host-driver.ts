@@ -47,6 +47,27 @@ export interface HostNetworkModel {
   vlanPending?: boolean;
   /** The host's own address on the network (CIDR), if it has one. */
   address?: string;
+  /** The device (an OVS port on an OVS network, a Linux device otherwise) that receives a copy of the
+   *  traffic of the network's mirrored vNICs (Host.spec.networks[].mirrorPort). */
+  mirrorPort?: string;
+}
+
+/** A bandwidth limit in one direction. */
+export interface VnicRate {
+  /** Sustained rate, kilobits per second. */
+  averageKbps: number;
+  /** Peak rate, kilobits per second (at least the average); undefined: the average. */
+  peakKbps?: number;
+  /** Burst size, kilobits; undefined: the driver's default. */
+  burstKb?: number;
+}
+
+/** A vNIC's bandwidth limits, from the VM's point of view. */
+export interface VnicQos {
+  /** Traffic to the VM (the host sends it out of the tap). */
+  inbound?: VnicRate;
+  /** Traffic from the VM (the host receives it on the tap). */
+  outbound?: VnicRate;
 }
 
 /** A VM vNIC placed on the host. */
@@ -60,6 +81,10 @@ export interface HostVnicModel {
   vmUid?: string;
   plugged: boolean;
   linked: boolean;
+  /** Bandwidth limits on the vNIC's device, from its profile (or its network's defaults). */
+  qos?: VnicQos;
+  /** Whether the vNIC's traffic (both directions) is copied to its network's mirror port. */
+  mirrored?: boolean;
 }
 
 /**

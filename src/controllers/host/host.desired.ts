@@ -33,6 +33,7 @@ export function hostModel(i: HostInputs): HostModel {
     if (vlan !== undefined) n.vlan = vlan;
     else if (net.spec.vlan?.poolRef !== undefined) n.vlanPending = true;
     if (p.address) n.address = p.address;
+    if (p.mirrorPort) n.mirrorPort = p.mirrorPort;
     networks.push(n);
   }
   const nics = (host.spec.nics ?? []).map((x) => {

@@ -12,6 +12,8 @@ export interface Placement {
   fabric: 'linux-bridge' | 'ovs';
   /** The host's own address on the network, if the spec gives one. */
   address?: string;
+  /** The device that receives the network's mirrored traffic, if the spec names one. */
+  mirrorPort?: string;
 }
 
 export interface HostNetworks {
@@ -47,6 +49,7 @@ export function hostNetworks(host: Host, cluster: Cluster | undefined, networks:
     }
     const p: Placement = { network: att.name, interface: iface, via, required: att.required, fabric: ifaces.get(iface)?.fabric ?? defaultFabric };
     if (explicit?.address) p.address = explicit.address;
+    if (explicit?.mirrorPort) p.mirrorPort = explicit.mirrorPort;
     placements.push(p);
   }
   placements.sort((a, b) => (a.network < b.network ? -1 : 1));
