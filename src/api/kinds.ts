@@ -41,6 +41,7 @@ export type Network = Resource<'Network'>;
 export type Cluster = Resource<'Cluster'>;
 export type Host = Resource<'Host'>;
 export type VnicAttachment = Resource<'VnicAttachment'>;
+export type VnicProfile = Resource<'VnicProfile'>;
 export type AnyResource = { [K in Kind]: Resource<K> }[Kind];
 
 export type Condition = T.Condition;

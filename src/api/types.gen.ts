@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VnicAttachment'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VnicAttachment', 'VnicProfile'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VnicAttachment: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VnicAttachment: true, VnicProfile: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VnicAttachment: VnicAttachmentSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VnicAttachment: VnicAttachmentStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -562,7 +562,7 @@ export interface NetworkSpec {
    */
   portSecurity: boolean;
   /**
-   * A bandwidth limit applied to each vNIC on the network.
+   * The default bandwidth limit of each vNIC on the network, on the traffic from the VM (Neutron's egress); a VnicProfile's qos replaces it for the vNICs of that profile.
    */
   qos?: {
     /**
@@ -575,7 +575,7 @@ export interface NetworkSpec {
     maxBurstKbps?: number;
   };
   /**
-   * Whether traffic of vNICs on this network is mirrored to the host's mirror port. Not implemented yet - no driver reads it (vNIC profiles will).
+   * Whether the traffic of the network's vNICs is copied to the mirror port of the network on their host (Host spec.networks[].mirrorPort), unless their VnicProfile says otherwise.
    */
   portMirroring: boolean;
   /**
@@ -1049,6 +1049,19 @@ export interface VnicAttachmentSpec {
    */
   host: string;
   /**
+   * The VnicProfile the vNIC uses (its network must be the vNIC's network). Left out, the network's defaults apply (its implicit default profile).
+   */
+  profileRef?: {
+    /**
+     * Name of the VnicProfile.
+     */
+    name: string;
+    /**
+     * Its namespace, when not the vNIC's own (the profile must allow the vNIC's namespace).
+     */
+    namespace?: string;
+  };
+  /**
    * Whether the vNIC is plugged into the network (a port exists for it).
    */
   plugged: boolean;
@@ -1094,6 +1107,679 @@ export interface VnicAttachmentStatus {
   providers?: ProviderBinding[];
   /**
    * Ready (the vNIC is plugged as specified), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * The desired profile.
+ */
+export interface VnicProfileSpec {
+  /**
+   * Name of the Network the profile belongs to; only vNICs on that network may use it.
+   */
+  network: string;
+  /**
+   * Bandwidth limits, from the VM's point of view. Given, it replaces the network's qos for the vNICs of this profile; a direction left out is not limited.
+   */
+  qos?: {
+    /**
+     * The limit on traffic to the VM.
+     */
+    inbound?: {
+      /**
+       * Sustained rate in kilobits per second.
+       */
+      averageKbps: number;
+      /**
+       * Peak rate in kilobits per second, at least averageKbps (Neutron has no peak and ignores it).
+       */
+      peakKbps?: number;
+      /**
+       * Burst size in kilobits; left out, the backend's default.
+       */
+      burstKb?: number;
+    };
+    /**
+     * The limit on traffic from the VM.
+     */
+    outbound?: {
+      /**
+       * Sustained rate in kilobits per second.
+       */
+      averageKbps: number;
+      /**
+       * Peak rate in kilobits per second, at least averageKbps (Neutron has no peak and ignores it).
+       */
+      peakKbps?: number;
+      /**
+       * Burst size in kilobits; left out, the backend's default.
+       */
+      burstKb?: number;
+    };
+  };
+  /**
+   * Whether the traffic of the vNICs is copied to the mirror port of their network on their host (Host spec.networks[].mirrorPort). Left out, the network's portMirroring.
+   */
+  portMirroring?: boolean;
+  /**
+   * Anti-spoofing on the vNICs' ports. Left out, the network's portSecurity.
+   */
+  portSecurity?: {
+    /**
+     * Whether the ports only pass traffic from their own MAC and addresses (and those allowed below).
+     */
+    enabled: boolean;
+    /**
+     * Further addresses (and MACs) the ports may send from, e.g. a virtual IP shared by two VMs. Requires enabled.
+     *
+     * @maxItems 10
+     *
+     * Items: An address, or a CIDR, with an optional MAC (the port's own if left out).
+     */
+    allowedAddressPairs?:
+      | []
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          },
+          {
+            /**
+             * An IP address or a CIDR.
+             */
+            ipAddress: string;
+            /**
+             * The MAC the address may be sent from.
+             */
+            macAddress?: string;
+          }
+        ];
+  };
+  /**
+   * Namespaces whose vNICs may use the profile besides its own (naming it as namespace/name in profileRef); "*" opens it to every namespace.
+   *
+   * Items: A namespace, or "*".
+   */
+  allowedNamespaces?: string[];
+  /**
+   * Managed - netform creates, updates and deletes the profile's backend objects; ObserveOnly - it only reads them.
+   */
+  managementPolicy: 'Managed' | 'ObserveOnly';
+  /**
+   * What happens to the backend objects when this object is removed - Delete them, or Orphan (leave) them.
+   */
+  deletionPolicy: 'Delete' | 'Orphan';
+}
+
+/**
+ * The observed state of the profile.
+ */
+export interface VnicProfileStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Per-provider backend identity and sync state.
+   */
+  providers?: ProviderBinding[];
+  /**
+   * Ready (the profile's backend objects exist as specified), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
 }

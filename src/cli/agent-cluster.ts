@@ -33,7 +33,7 @@ export interface ClusterAgentSettings {
   client?: KubeClient;
 }
 
-const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment'];
+const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment', 'VnicProfile'];
 type Obj = ApiObject & { metadata: { name: string } };
 
 export class ClusterAgent {

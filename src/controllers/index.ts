@@ -9,8 +9,9 @@ import { providerKind } from './provider/provider.kind.ts';
 import { referencesFrom, type AnyKindDefinition } from './runtime/kind.ts';
 import { vlanPoolKind } from './vlanpool/vlanpool.kind.ts';
 import { vnicKind } from './vnic/vnic.kind.ts';
+import { vnicProfileKind } from './vnicprofile/vnicprofile.kind.ts';
 
-export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, macPoolKind, networkKind, clusterKind, hostKind, vnicKind];
+export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, macPoolKind, networkKind, clusterKind, hostKind, vnicProfileKind, vnicKind];
 
 /** The keys an object refers to, sorted and without repeats. */
 export const referencesOf = referencesFrom(KIND_DEFINITIONS);

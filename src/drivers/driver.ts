@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
 import type { ProviderSpec } from '../api/types.gen.ts';
-import type { NetworkModel, VnicModel } from './model.ts';
+import type { NetworkModel, VnicModel, VnicProfileModel } from './model.ts';
 
 export type ProviderType = ProviderSpec['type'];
 
@@ -118,6 +118,8 @@ export interface ProviderDriver {
   readonly networks?: ResourceDriver<NetworkModel, unknown>;
   /** VM vNIC ports on this backend, if the driver has per-vNIC objects. */
   readonly vnics?: ResourceDriver<VnicModel, unknown>;
+  /** vNIC profiles on this backend, if the driver has per-profile objects (Neutron: a QoS policy). */
+  readonly profiles?: ResourceDriver<VnicProfileModel, unknown>;
   /** Releases sessions and sockets. */
   close(): Promise<void>;
 }

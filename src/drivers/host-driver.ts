@@ -5,6 +5,9 @@
 // terms (device names, OVS rows) and converges the host to it. `drivers/host` implements it on Linux.
 import { createHash } from 'node:crypto';
 import type { HostStatus } from '../api/types.gen.ts';
+import type { VnicQos } from './model.ts';
+
+export type { VnicQos, VnicRate } from './model.ts';
 
 /** The host device (tap) of a VM vNIC, derived from the VnicAttachment (`<namespace>/<name>`): a VM
  *  launcher plugs the VM into it, and the VnicAttachment's status names it. */
@@ -50,24 +53,6 @@ export interface HostNetworkModel {
   /** The device (an OVS port on an OVS network, a Linux device otherwise) that receives a copy of the
    *  traffic of the network's mirrored vNICs (Host.spec.networks[].mirrorPort). */
   mirrorPort?: string;
-}
-
-/** A bandwidth limit in one direction. */
-export interface VnicRate {
-  /** Sustained rate, kilobits per second. */
-  averageKbps: number;
-  /** Peak rate, kilobits per second (at least the average); undefined: the average. */
-  peakKbps?: number;
-  /** Burst size, kilobits; undefined: the driver's default. */
-  burstKb?: number;
-}
-
-/** A vNIC's bandwidth limits, from the VM's point of view. */
-export interface VnicQos {
-  /** Traffic to the VM (the host sends it out of the tap). */
-  inbound?: VnicRate;
-  /** Traffic from the VM (the host receives it on the tap). */
-  outbound?: VnicRate;
 }
 
 /** A VM vNIC placed on the host. */

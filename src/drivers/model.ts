@@ -36,6 +36,40 @@ export interface NetworkModel extends Omit<NetworkSpec, NetworkControlField> {
   hosts?: string[];
 }
 
+/** A bandwidth limit in one direction. */
+export interface VnicRate {
+  /** Sustained rate, kilobits per second. */
+  averageKbps: number;
+  /** Peak rate, kilobits per second (at least the average); undefined: the average. */
+  peakKbps?: number;
+  /** Burst size, kilobits; undefined: the backend's default. */
+  burstKb?: number;
+}
+
+/** A vNIC's bandwidth limits, from the VM's point of view. */
+export interface VnicQos {
+  /** Traffic to the VM. */
+  inbound?: VnicRate;
+  /** Traffic from the VM. */
+  outbound?: VnicRate;
+}
+
+/** An address (or CIDR) a port may send from besides its own, with the MAC it may use. */
+export interface AddressPair {
+  ipAddress: string;
+  /** Lower case; undefined: the port's own MAC. */
+  macAddress?: string;
+}
+
+/** A vNIC profile as backends with a per-profile object see it (a QoS policy on Neutron). */
+export interface VnicProfileModel {
+  /** `<namespace>/<name>` of the VnicProfile. */
+  name: string;
+  network: string;
+  /** The profile's own limits; undefined: none (the vNICs keep their network's). */
+  qos?: VnicQos;
+}
+
 /** A VM vNIC as every backend sees it. */
 export interface VnicModel {
   /** `<namespace>/<name>` of the VnicAttachment. */
@@ -50,4 +84,11 @@ export interface VnicModel {
   network: string;
   plugged: boolean;
   linked: boolean;
+  /** The vNIC's profile's object on this provider (a QoS policy on Neutron); undefined: none, the
+   *  network's defaults apply. */
+  profileExternalId?: string;
+  /** Anti-spoofing on the port (the profile's, or the network's default). */
+  portSecurity: boolean;
+  /** Further addresses the port may send from (empty unless portSecurity). */
+  allowedAddressPairs: AddressPair[];
 }

@@ -2401,3 +2401,34 @@ describe('MacPool references and ranges', () => {
     expect(errorsOf(cluster('nope'))).toEqual([[0, 'spec.macPoolRef.name', 'MacPool "nope" does not exist']]);
   });
 });
+
+describe('VnicProfile checks and references', () => {
+  const net = (name: string, extra = '') => `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${name}}\nspec: {physicalNetwork: p, shared: true${extra}}`;
+  const host = `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {networks: [{name: a}, {name: b}]}\n---\napiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: h}\nspec: {cluster: c}`;
+  const profile = (ns: string, spec: string) => `apiVersion: netform.io/v1alpha1\nkind: VnicProfile\nmetadata: {name: p, namespace: ${ns}}\nspec: ${spec}`;
+  const vnic = (ns: string, ref: string) => `apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: v, namespace: ${ns}}\nspec: {vm: {name: vm}, interfaceName: nic1, network: a, host: h, profileRef: ${ref}}`;
+  const errorsOf = (...docs: string[]) => admit([{ path: 'm.yaml', text: [net('a'), net('b'), host, ...docs].join('\n---\n') }]).errors.map((e) => [(e.documentIndex ?? 0) - 4, e.field, e.message]);
+
+  it('a valid profile used in its own namespace, and from another it is open to, is admitted', () => {
+    const p = profile('t1', '{network: a, qos: {inbound: {averageKbps: 1000, peakKbps: 2000}}, portSecurity: {enabled: true, allowedAddressPairs: [{ipAddress: 10.0.0.1}, {ipAddress: "fd00::/64"}]}, allowedNamespaces: [t2]}');
+    expect(errorsOf(p, vnic('t1', '{name: p}'), vnic('t2', '{name: p, namespace: t1}').replace('name: v,', 'name: w,'))).toEqual([]);
+  });
+  it('a peak below the average, an address that is not one, pairs without port security, a bad namespace: each refused at its field', () => {
+    expect(errorsOf(profile('t1', '{network: a, qos: {outbound: {averageKbps: 1000, peakKbps: 500}}}'))).toEqual([[0, 'spec.qos.outbound.peakKbps', '500 is below averageKbps 1000']]);
+    expect(errorsOf(profile('t1', '{network: a, portSecurity: {enabled: true, allowedAddressPairs: [{ipAddress: 10.0.0.300}]}}'))).toEqual([
+      [0, 'spec.portSecurity.allowedAddressPairs[0].ipAddress', '"10.0.0.300" is neither an IP address nor a CIDR'],
+    ]);
+    expect(errorsOf(profile('t1', '{network: a, portSecurity: {enabled: false, allowedAddressPairs: [{ipAddress: 10.0.0.1}]}}'))).toEqual([
+      [0, 'spec.portSecurity.allowedAddressPairs', 'allowed address pairs need port security enabled (they widen what it lets through)'],
+    ]);
+    expect(errorsOf(profile('t1', '{network: zz}'))).toEqual([[0, 'spec.network', 'Network "zz" does not exist']]);
+    expect(errorsOf(profile('t1', '{network: a, allowedNamespaces: ["*", Bad_NS]}'))[0]).toEqual([0, 'spec.allowedNamespaces[1]', expect.stringContaining('not a valid namespace')]);
+  });
+  it('a vNIC naming a missing profile, a profile of another network, or one not open to its namespace is refused', () => {
+    expect(errorsOf(vnic('t1', '{name: nope}'))).toEqual([[0, 'spec.profileRef.name', 'VnicProfile "t1/nope" does not exist']]);
+    expect(errorsOf(profile('t1', '{network: b}'), vnic('t1', '{name: p}'))).toEqual([[1, 'spec.profileRef.name', 'VnicProfile "t1/p" belongs to network "b", not "a"']]);
+    expect(errorsOf(profile('t1', '{network: a}'), vnic('t2', '{name: p, namespace: t1}'))).toEqual([
+      [1, 'spec.profileRef.namespace', 'VnicProfile "t1/p" is not open to namespace "t2" (its allowedNamespaces)'],
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ import {
   type Network,
   type Provider,
   type MacPool,
+  type VnicProfile,
   type VlanPool,
   type VnicAttachment,
 } from '../api/kinds.ts';
@@ -95,7 +96,9 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   checkNetworks([...networks.values()], { providers, pools, has, report, allocations: ctx.allocations ?? [] });
   for (const c of clusters.values()) checkCluster(c, has, report);
   for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
-  for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, has, report });
+  const profiles = new Map(byKind('VnicProfile').map((p) => [keyOf(p), p] as const));
+  for (const p of profiles.values()) checkProfile(p, has, report);
+  for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report });
   return out;
 }
 
@@ -415,12 +418,33 @@ function checkHost(
   }
 }
 
+function checkProfile(p: VnicProfile, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {
+  if (!has('Network', p.spec.network)) report(p, '/spec/network', `Network "${p.spec.network}" does not exist`);
+  for (const dir of ['inbound', 'outbound'] as const) {
+    const r = p.spec.qos?.[dir];
+    if (r?.peakKbps !== undefined && r.peakKbps < r.averageKbps) report(p, `/spec/qos/${dir}/peakKbps`, `${r.peakKbps} is below averageKbps ${r.averageKbps}`);
+  }
+  const sec = p.spec.portSecurity;
+  (sec?.allowedAddressPairs ?? []).forEach((a, i) => {
+    if (!parseAddress(a.ipAddress) && !parsePrefix(a.ipAddress)) report(p, `/spec/portSecurity/allowedAddressPairs/${i}/ipAddress`, `"${a.ipAddress}" is neither an IP address nor a CIDR`);
+  });
+  if (sec && !sec.enabled && (sec.allowedAddressPairs ?? []).length) {
+    report(p, '/spec/portSecurity/allowedAddressPairs', 'allowed address pairs need port security enabled (they widen what it lets through)');
+  }
+  (p.spec.allowedNamespaces ?? []).forEach((ns, i) => {
+    const bad = ns === '*' ? undefined : checkNamespace(ns);
+    if (bad) report(p, `/spec/allowedNamespaces/${i}`, bad);
+  });
+}
+
 function checkVnic(
   v: VnicAttachment,
   c: {
     networks: Map<string, Network>;
     hosts: Map<string, Host>;
     clusters: Map<string, Cluster>;
+    profiles: Map<string, VnicProfile>;
+    declared: Set<string>;
     has: (k: AnyResource['kind'], n: string) => boolean;
     report: Report;
   },
@@ -436,5 +460,17 @@ function checkVnic(
   const cluster = host ? c.clusters.get(host.spec.cluster) : undefined;
   if (net && host && cluster && !(cluster.spec.networks ?? []).some((a) => a.name === v.spec.network)) {
     c.report(v, '/spec/network', `Network "${v.spec.network}" is not attached to cluster "${host.spec.cluster}" of host "${host.metadata.name}"`);
+  }
+  const ref = v.spec.profileRef;
+  if (ref) {
+    const pns = ref.namespace ?? ns;
+    const pkey = objectKey('VnicProfile', ref.name, pns);
+    const profile = c.profiles.get(pkey);
+    if (!c.declared.has(pkey)) c.report(v, '/spec/profileRef/name', `VnicProfile "${pns}/${ref.name}" does not exist`);
+    else if (profile && profile.spec.network !== v.spec.network) {
+      c.report(v, '/spec/profileRef/name', `VnicProfile "${pns}/${ref.name}" belongs to network "${profile.spec.network}", not "${v.spec.network}"`);
+    } else if (profile && pns !== ns && !(profile.spec.allowedNamespaces ?? []).some((a) => a === '*' || a === ns)) {
+      c.report(v, '/spec/profileRef/namespace', `VnicProfile "${pns}/${ref.name}" is not open to namespace "${ns}" (its allowedNamespaces)`);
+    }
   }
 }

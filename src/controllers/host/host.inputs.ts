@@ -1,10 +1,12 @@
 // What the host agent needs from the desired state: the Host, its Cluster, the Networks with the
 // VLANs they actually use (from their status), and the vNICs placed on the host. Reads the store and
 // records only.
-import { objectKey, type Network } from '../../api/kinds.ts';
+import { objectKey, type Network, type VnicProfile } from '../../api/kinds.ts';
 import type { HostVnicModel } from '../../drivers/host-driver.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { HostInputs } from './host.desired.ts';
+import { effectiveProfile } from '../vnicprofile/profile.effective.ts';
+import { profileKeyOf } from '../vnicprofile/vnicprofile.kind.ts';
 
 export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: string): HostInputs | undefined {
   const host = rt.store.object('Host', hostName);
@@ -33,6 +35,13 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
       const mac = v.spec.mac?.toLowerCase() ?? (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.mac as string | undefined);
       if (mac) x.mac = mac;
       if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
+      // Its profile's limits and mirroring, or its network's defaults. A profile that is not there
+      // (yet) counts as none: the vNIC keeps its network's defaults meanwhile.
+      const pkey = profileKeyOf(v.metadata.namespace, v.spec);
+      const profile = pkey ? (rt.store.get(pkey)?.object as VnicProfile | undefined) : undefined;
+      const eff = effectiveProfile(networks.get(v.spec.network), profile?.spec.network === v.spec.network ? profile : undefined);
+      if (eff.qos) x.qos = eff.qos;
+      if (eff.mirrored) x.mirrored = true;
       return x;
     });
   return { host, cluster, networks, vlans, vnics };

@@ -28,7 +28,7 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
 
   usedBy: (rt, key) => ({
     users: vnicsOn(rt, parseKey(key).name),
-    waitingFor: 'waiting for vNICs to leave the network',
+    waitingFor: 'waiting for vNICs and vNIC profiles to leave the network',
   }),
 
   async prepare({ rt, key, object: net, rec }) {
@@ -114,12 +114,13 @@ function hostsCarrying(rt: Runtime, network: string): string[] {
   return out.sort();
 }
 
-/** VnicAttachments (desired, or still on backends) that use the network. */
+/** VnicAttachments and VnicProfiles (desired, or still on backends) that use the network. */
 function vnicsOn(rt: Runtime, network: string): string[] {
   const out = new Set<string>();
   for (const v of rt.store.list('VnicAttachment')) if (v.spec.network === network) out.add(`VnicAttachment/${v.metadata.namespace}/${v.metadata.name}`);
+  for (const p of rt.store.list('VnicProfile')) if (p.spec.network === network) out.add(`VnicProfile/${p.metadata.namespace}/${p.metadata.name}`);
   for (const r of rt.records.list()) {
-    if (r.kind === 'VnicAttachment' && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
+    if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile') && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
   }
   return [...out].sort();
 }

@@ -9,12 +9,18 @@ import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { toVnicModel } from './vnic.model.ts';
 import { macsOf, poolOf } from '../macpool/allocations.ts';
 import type { MacAllocation } from '../../state/mac-allocator.ts';
+import type { VnicProfile } from '../../api/kinds.ts';
+import { effectiveProfile, profileOpenTo, profileQos, type EffectiveProfile } from '../vnicprofile/profile.effective.ts';
+import { profileKeyOf } from '../vnicprofile/vnicprofile.kind.ts';
 
 interface Resolved {
   /** The network's backend id on each of its providers. */
   networkIds: Map<string, string>;
   /** The MAC: the attachment's own, or the one its MacPool gave it; undefined lets the backend choose. */
   mac: string | undefined;
+  /** The profile's own object on each provider that keeps one (Neutron: its QoS policy). */
+  profileIds: Map<string, string>;
+  profile: EffectiveProfile;
 }
 
 export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
@@ -22,7 +28,7 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
 
   keyFigure: (r) => (r.status.mac ? String(r.status.mac) : ''),
 
-  references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host)],
+  references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host), ...(v.spec.profileRef ? [profileKeyOf(v.metadata.namespace, v.spec)!] : [])],
 
   async prepare({ rt, key, object: vnic, rec }) {
     const netKey = objectKey('Network', vnic.spec.network);
@@ -33,6 +39,24 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if (!rt.store.get(objectKey('Host', vnic.spec.host))) waiting.push(`Host ${vnic.spec.host} is not available`);
     const networkIds = new Map<string, string>();
     for (const b of bindingsOf(netRec)) if (b.externalId) networkIds.set(b.name, b.externalId);
+    // The profile: it must be on the vNIC's network and open to its namespace, and its own backend
+    // objects must exist before a port points at them.
+    const profileIds = new Map<string, string>();
+    let profile: VnicProfile | undefined;
+    const pkey = profileKeyOf(vnic.metadata.namespace, vnic.spec);
+    if (pkey) {
+      const ref = vnic.spec.profileRef!;
+      profile = rt.store.get(pkey)?.object as VnicProfile | undefined;
+      const ns = vnic.metadata.namespace ?? 'default';
+      if (!profile) waiting.push(`VnicProfile ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is not available`);
+      else if (profile.spec.network !== vnic.spec.network) return { stalled: `VnicProfile ${ref.name} belongs to network ${profile.spec.network}, not ${vnic.spec.network}` };
+      else if (!profileOpenTo(profile, ns)) return { stalled: `VnicProfile ${profile.metadata.namespace}/${ref.name} is not open to namespace ${ns}` };
+      else {
+        const profileRec = rt.records.get(pkey);
+        if (profileQos(profile) && !rt.dryRun && !isReady(profileRec?.status)) waiting.push(`VnicProfile ${ref.name} is not Ready`);
+        for (const b of bindingsOf(profileRec)) if (b.externalId) profileIds.set(b.name, b.externalId);
+      }
+    }
     if (waiting.length) return { waiting };
     // The MAC comes from the pool before anything exists anywhere: a refused MAC creates nothing.
     const got = await macsOf(rt).macFor(vnic);
@@ -40,7 +64,7 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if ('refused' in got) return { stalled: got.refused };
     if (got.allocated && rt.dryRun) rt.plan.push({ object: key, target: 'netform', resource: 'mac', action: 'allocate', message: `MAC ${got.mac} from MacPool ${poolOf(rt, vnic)}` });
     if (got.mac) rec.status.mac = got.mac;
-    return { value: { networkIds, mac: got.mac } };
+    return { value: { networkIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile) } };
   },
 
   bindings: {
@@ -53,7 +77,10 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         .filter((ref) => resolved?.networkIds.has(ref.name))
         .map((ref) => ({ provider: ref.name, deleting: !vnic.spec.plugged })),
     // Being removed: the MAC it last had.
-    model: (vnic, rec, resolved, provider) => toVnicModel(vnic, resolved?.networkIds.get(provider) ?? '', resolved ? resolved.mac : (rec.status.mac as string | undefined)),
+    model: (vnic, rec, resolved, provider) =>
+      resolved
+        ? toVnicModel(vnic, resolved.networkIds.get(provider) ?? '', resolved.mac, resolved.profile, resolved.profileIds.get(provider))
+        : toVnicModel(vnic, '', rec.status.mac as string | undefined),
     policy: (vnic) => ({
       managementPolicy: vnic.spec.managementPolicy,
       deletionPolicy: vnic.spec.deletionPolicy,

@@ -1,9 +1,21 @@
 // From a VnicAttachment to the model drivers receive. Pure.
 import type { VnicAttachment } from '../../api/kinds.ts';
 import type { VnicModel } from '../../drivers/model.ts';
+import type { EffectiveProfile } from '../vnicprofile/profile.effective.ts';
 
-/** `mac`: the attachment's MAC as resolved (its own, or its pool's); undefined lets the backend choose. */
-export function toVnicModel(v: VnicAttachment, networkExternalId: string, mac: string | undefined = v.spec.mac?.toLowerCase()): VnicModel {
+/**
+ * `mac`: the attachment's MAC as resolved (its own, or its pool's); undefined lets the backend choose.
+ * `profile`: what its profile amounts to (left out: port security on, nothing else — only for a vNIC
+ * being removed, whose port's fields no longer matter); `profileExternalId`: the profile's object on
+ * this provider.
+ */
+export function toVnicModel(
+  v: VnicAttachment,
+  networkExternalId: string,
+  mac: string | undefined = v.spec.mac?.toLowerCase(),
+  profile?: EffectiveProfile,
+  profileExternalId?: string,
+): VnicModel {
   const m: VnicModel = {
     name: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
     vmName: v.spec.vm.name,
@@ -13,7 +25,10 @@ export function toVnicModel(v: VnicAttachment, networkExternalId: string, mac: s
     networkExternalId,
     plugged: v.spec.plugged,
     linked: v.spec.linked,
+    portSecurity: profile?.portSecurity ?? true,
+    allowedAddressPairs: profile?.allowedAddressPairs ?? [],
   };
+  if (profileExternalId) m.profileExternalId = profileExternalId;
   if (v.spec.vm.uid) m.vmUid = v.spec.vm.uid;
   if (mac) m.mac = mac;
   return m;

@@ -14,11 +14,15 @@ import {
   type ProviderDriver,
   type ResourceDriver,
 } from '../driver.ts';
-import type { NetworkModel, VnicModel } from '../model.ts';
+import type { NetworkModel, VnicModel, VnicProfileModel } from '../model.ts';
 import { NeutronClient, sleep, type NeutronAuth } from './client.ts';
 import {
   diffNetwork,
   diffPort,
+  diffProfilePolicy,
+  limitRule,
+  normalizeProfilePolicy,
+  type ProfilePolicyState,
   foreignOwner,
   halfMarked,
   hasTag,
@@ -74,6 +78,7 @@ export class NeutronDriver implements ProviderDriver {
   readonly client: NeutronClient;
   readonly networks: NeutronNetworks;
   readonly vnics: NeutronPorts;
+  readonly profiles: NeutronProfiles;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -95,6 +100,7 @@ export class NeutronDriver implements ProviderDriver {
     const creates = new UncertainCreates(config.requestTimeoutMs);
     this.networks = new NeutronNetworks(this.client, projectId, opts, creates);
     this.vnics = new NeutronPorts(this.client, projectId, creates);
+    this.profiles = new NeutronProfiles(this.client, projectId, creates);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
@@ -522,6 +528,114 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const state = normalizePort(p, owner, name);
     if (recorded && other && !state.ours) throw terminal(`Neutron port ${p.id} belongs to another owner (${other})`);
     return { externalId: p.id, state, version: String(p.revision_number), owned: state.ours || (recorded && !other), facts: { mac: state.mac, addresses: state.addresses } };
+  }
+}
+
+/**
+ * vNIC profiles: one QoS policy each, named after its owner (so it is found again whatever step a
+ * create died at: posted, tagged, its rules added), holding a bandwidth-limit rule per limited
+ * direction. The ports of the profile's vNICs point at it.
+ */
+export class NeutronProfiles implements ResourceDriver<VnicProfileModel, ProfilePolicyState> {
+  readonly #c: NeutronClient;
+  readonly #projectId: string | undefined;
+  readonly #creates: UncertainCreates;
+
+  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000)) {
+    this.#c = client;
+    this.#projectId = projectId;
+    this.#creates = creates;
+  }
+
+  async observe(ctx: DriverContext, req: ObserveRequest<VnicProfileModel>): Promise<Observed<ProfilePolicyState> | undefined> {
+    if (req.externalId) {
+      const p = await this.#get(ctx, req.externalId);
+      if (p && p.name === policyName(req.owner)) return this.#observed(p, req.owner);
+    }
+    const hits = await this.#c.list<NeutronQosPolicy>('qos/policies', { name: policyName(req.owner) }, ctx.signal);
+    if (hits.length > 1) throw terminal(`${hits.length} Neutron QoS policies belong to ${req.owner.kind}/${req.owner.namespace}/${req.owner.name}: ${hits.map((h) => h.id).join(', ')}`);
+    return hits[0] ? this.#observed(hits[0], req.owner) : undefined;
+  }
+
+  diff(desired: VnicProfileModel, observed: ProfilePolicyState): FieldChange[] {
+    return diffProfilePolicy(desired, observed);
+  }
+
+  async create(ctx: DriverContext, owner: Owner, desired: VnicProfileModel): Promise<Observed<ProfilePolicyState>> {
+    await this.#creates.settled(owner, ctx.signal, 'policy');
+    const existing = await this.observe(ctx, { owner, desired });
+    if (existing) {
+      const changes = diffProfilePolicy(desired, existing.state);
+      return changes.length ? this.update(ctx, owner, existing, desired, changes) : existing;
+    }
+    const body: Record<string, unknown> = { name: policyName(owner), description: `bandwidth limits of netform vNIC profile ${desired.name}` };
+    if (this.#projectId) body.project_id = this.#projectId;
+    const { policy } = await this.#creates.post(
+      owner,
+      () => this.#c.request<{ policy: NeutronQosPolicy }>('POST', '/v2.0/qos/policies', { body: { policy: body }, signal: ctx.signal }),
+      'policy',
+    );
+    const created = this.#observed(policy, owner);
+    return this.update(ctx, owner, created, desired, diffProfilePolicy(desired, created.state));
+  }
+
+  async update(ctx: DriverContext, owner: Owner, observed: Observed<ProfilePolicyState>, desired: VnicProfileModel, _changes?: FieldChange[]): Promise<Observed<ProfilePolicyState>> {
+    const id = observed.externalId;
+    const s = observed.state;
+    // Found by its name, so its tags need not be set atomically (and Zed's PUT of a policy's whole tag
+    // set does not answer, while one tag at a time works).
+    if (!s.tagged) for (const tag of ownerTags(owner)) await this.#c.request('PUT', `/v2.0/qos/policies/${id}/tags/${encodeURIComponent(tag)}`, { signal: ctx.signal });
+    for (const [dir, want] of [
+      ['egress', limitRule(desired.qos?.outbound)],
+      ['ingress', limitRule(desired.qos?.inbound)],
+    ] as const) {
+      const [first, ...extra] = s.ruleIds[dir];
+      for (const r of extra) await this.#deleteRule(ctx, id, r);
+      const have = s[dir];
+      const rule = want ? { max_kbps: want.maxKbps, max_burst_kbps: want.maxBurstKbps, direction: dir } : undefined;
+      if (!rule) {
+        if (first) await this.#deleteRule(ctx, id, first);
+      } else if (!first) {
+        await this.#c.request('POST', `/v2.0/qos/policies/${id}/bandwidth_limit_rules`, { body: { bandwidth_limit_rule: rule }, signal: ctx.signal });
+      } else if (have?.maxKbps !== want!.maxKbps || have.maxBurstKbps !== want!.maxBurstKbps) {
+        await this.#c.request('PUT', `/v2.0/qos/policies/${id}/bandwidth_limit_rules/${first}`, {
+          body: { bandwidth_limit_rule: { max_kbps: rule.max_kbps, max_burst_kbps: rule.max_burst_kbps } },
+          signal: ctx.signal,
+        });
+      }
+    }
+    const now = await this.#get(ctx, id);
+    if (!now) throw new BackendError('Transient', `Neutron QoS policy ${id} vanished during the update`);
+    return this.#observed(now, owner);
+  }
+
+  async delete(ctx: DriverContext, observed: Observed<ProfilePolicyState>): Promise<void> {
+    try {
+      await this.#c.request('DELETE', `/v2.0/qos/policies/${observed.externalId}`, { signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #deleteRule(ctx: DriverContext, policy: string, rule: string): Promise<void> {
+    try {
+      await this.#c.request('DELETE', `/v2.0/qos/policies/${policy}/bandwidth_limit_rules/${rule}`, { signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #get(ctx: DriverContext, id: string): Promise<NeutronQosPolicy | undefined> {
+    try {
+      return (await this.#c.request<{ policy: NeutronQosPolicy }>('GET', `/v2.0/qos/policies/${id}`, { signal: ctx.signal })).policy;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  #observed(p: NeutronQosPolicy, owner: Owner): Observed<ProfilePolicyState> {
+    return { externalId: p.id, state: normalizeProfilePolicy(p, owner), version: String(p.revision_number), owned: true };
   }
 }
 

@@ -5,6 +5,10 @@ import type { NetworkModel, SubnetModel, VnicModel } from '../model.ts';
 import {
   classifyNeutronError,
   diffNetwork,
+  diffPort,
+  portMutableBody,
+  sortedPairs,
+  type PortState,
   foreignOwner,
   instanceTag,
   isOurs,
@@ -635,6 +639,25 @@ describe('normalizePort', () => {
       host: 'ucs-blade-1',
       adminStateUp: true,
       addresses: ['10.10.0.150', 'fd00:10::f816:3eff:fe00:1'],
+      qosPolicyId: null,
+      portSecurity: false,
+      allowedAddressPairs: [],
+    });
+  });
+
+  it("address pairs: the port's MAC where Neutron was given none, lower case, sorted", () => {
+    const p = port({
+      port_security_enabled: true,
+      qos_policy_id: 'q-1',
+      allowed_address_pairs: [{ ip_address: '10.0.1.0/24', mac_address: '56:6F:00:00:00:01' }, { ip_address: '10.0.0.100', mac_address: 'fa:16:3e:00:00:01' }],
+    });
+    expect(normalizePort(p, portOwner)).toMatchObject({
+      qosPolicyId: 'q-1',
+      portSecurity: true,
+      allowedAddressPairs: [
+        { ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:01' },
+        { ipAddress: '10.0.1.0/24', macAddress: '56:6f:00:00:00:01' },
+      ],
     });
   });
 
@@ -645,6 +668,63 @@ describe('normalizePort', () => {
     const q = port({ tags: [] });
     delete q.description;
     expect(normalizePort(q, portOwner)).toMatchObject({ ours: false, tagged: false, description: '' });
+  });
+});
+
+describe('diffPort: the profile fields', () => {
+  const state = (over: Partial<PortState> = {}): PortState => ({
+    ours: true,
+    tagged: true,
+    description: '',
+    name: 'vm1-eth0',
+    networkId: 'net-1',
+    mac: 'fa:16:3e:00:00:01',
+    deviceId: 'vm1',
+    host: 'h1',
+    adminStateUp: true,
+    addresses: [],
+    qosPolicyId: null,
+    portSecurity: true,
+    allowedAddressPairs: [],
+    ...over,
+  });
+  const m = (over: Partial<VnicModel> = {}): VnicModel => ({
+    name: 'default/vm1-eth0',
+    vmName: 'vm1',
+    interfaceName: 'eth0',
+    host: 'h1',
+    networkExternalId: 'net-1',
+    network: 'app',
+    plugged: true,
+    linked: true,
+    portSecurity: true,
+    allowedAddressPairs: [],
+    ...over,
+  });
+
+  it('in sync: nothing', () => {
+    expect(diffPort(m(), state())).toEqual([]);
+  });
+
+  it("the profile's policy, set and taken away", () => {
+    expect(diffPort(m({ profileExternalId: 'q-1' }), state())).toEqual([{ path: 'profile', from: null, to: 'q-1' }]);
+    expect(diffPort(m(), state({ qosPolicyId: 'q-1' }))).toEqual([{ path: 'profile', from: 'q-1', to: null }]);
+  });
+
+  it("a pair without a MAC matches the port's own MAC; order does not matter", () => {
+    const pairs = [
+      { ipAddress: '10.0.1.0/24', macAddress: '56:6f:00:00:00:01' },
+      { ipAddress: '10.0.0.100', macAddress: 'fa:16:3e:00:00:01' },
+    ];
+    expect(diffPort(m({ allowedAddressPairs: [{ ipAddress: '10.0.1.0/24', macAddress: '56:6f:00:00:00:01' }, { ipAddress: '10.0.0.100' }] }), state({ allowedAddressPairs: sortedPairs(pairs) }))).toEqual([]);
+    expect(diffPort(m({ allowedAddressPairs: [{ ipAddress: '10.0.0.101' }] }), state({ allowedAddressPairs: sortedPairs(pairs) }))[0]).toMatchObject({ path: 'allowedAddressPairs' });
+  });
+
+  it('port security off: no pairs wanted, and the change is seen', () => {
+    expect(diffPort(m({ portSecurity: false, allowedAddressPairs: [{ ipAddress: '10.0.0.100' }] }), state())).toEqual([{ path: 'portSecurity', from: true, to: false }]);
+    const body = portMutableBody(m({ portSecurity: false, allowedAddressPairs: [{ ipAddress: '10.0.0.100' }] }));
+    expect(body).toMatchObject({ port_security_enabled: false, allowed_address_pairs: [], security_groups: [] });
+    expect(portMutableBody(m())).not.toHaveProperty('security_groups');
   });
 });
 
@@ -741,6 +821,8 @@ describe('portBody', () => {
     network: 'app',
     plugged: true,
     linked: true,
+    portSecurity: true,
+    allowedAddressPairs: [],
     ...over,
   });
   const portOwner: Owner = { instance: 'lab', kind: 'VnicAttachment', namespace: 'default', name: 'vm1-eth0' };
@@ -752,6 +834,9 @@ describe('portBody', () => {
       device_id: 'vm1',
       'binding:host_id': 'ucs-blade-1',
       admin_state_up: true,
+      qos_policy_id: null,
+      port_security_enabled: true,
+      allowed_address_pairs: [],
       network_id: '6a256192-e9dc-4c49-9070-b9cba4187f82',
       device_owner: 'compute:netform',
       description: pendingMarker(portOwner),

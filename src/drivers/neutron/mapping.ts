@@ -4,7 +4,7 @@ import { sameContent } from '../../api/json.ts';
 import { BackendError, type ErrorClass } from '../../api/errors.ts';
 import { formatAddress, parseAddress, parsePrefix } from '../../api/ip.ts';
 import { ownerDigest, type FieldChange, type Owner } from '../driver.ts';
-import type { NetworkModel, SubnetModel, VnicModel } from '../model.ts';
+import type { NetworkModel, SubnetModel, VnicModel, VnicProfileModel, VnicRate } from '../model.ts';
 
 /** Marks every Neutron object netform creates. Neutron tags are at most 60 characters. */
 export const NETFORM_TAG = 'netform';
@@ -70,6 +70,10 @@ export interface NeutronPort {
   admin_state_up: boolean;
   'binding:host_id'?: string;
   fixed_ips: { subnet_id: string; ip_address: string }[];
+  qos_policy_id?: string | null;
+  port_security_enabled?: boolean;
+  allowed_address_pairs?: { ip_address: string; mac_address?: string }[];
+  security_groups?: string[];
   status?: string;
   tags?: string[];
   revision_number: number;
@@ -78,7 +82,7 @@ export interface NeutronPort {
 export interface NeutronQosPolicy {
   id: string;
   name: string;
-  rules?: { type: string; max_kbps?: number; max_burst_kbps?: number; direction?: string }[];
+  rules?: { id?: string; type: string; max_kbps?: number; max_burst_kbps?: number; direction?: string }[];
   tags?: string[];
   revision_number: number;
 }
@@ -124,6 +128,29 @@ export interface PortState {
   host: string;
   adminStateUp: boolean;
   addresses: string[];
+  /** The port's own QoS policy (null: the network's applies). */
+  qosPolicyId: string | null;
+  portSecurity: boolean;
+  /** Sorted, MACs lower case (Neutron fills in the port's own MAC where none was given). */
+  allowedAddressPairs: { ipAddress: string; macAddress: string }[];
+}
+
+/** A bandwidth-limit rule as netform compares it: Neutron's max_kbps and max_burst_kbps (0: its default). */
+export interface LimitRule {
+  maxKbps: number;
+  maxBurstKbps: number;
+}
+
+/** A vNIC profile's QoS policy: one bandwidth-limit rule per limited direction, as seen from the
+ *  port (egress: from the VM; ingress: to it). */
+export interface ProfilePolicyState {
+  /** Whether it carries the owner tag (a create that died before tagging it leaves it untagged). */
+  tagged: boolean;
+  name: string;
+  egress: LimitRule | null;
+  ingress: LimitRule | null;
+  /** The rule ids by direction, for updates; more than one rule of a direction is drift. */
+  ruleIds: { egress: string[]; ingress: string[] };
 }
 
 export const hasTag = (tags: readonly string[] | undefined, tag: string) => (tags ?? []).includes(tag);
@@ -227,7 +254,42 @@ export function normalizePort(p: NeutronPort & { description?: string }, owner: 
     host: p['binding:host_id'] ?? '',
     adminStateUp: p.admin_state_up,
     addresses: p.fixed_ips.map((f) => f.ip_address),
+    qosPolicyId: p.qos_policy_id ?? null,
+    portSecurity: p.port_security_enabled ?? true,
+    allowedAddressPairs: sortedPairs((p.allowed_address_pairs ?? []).map((a) => ({ ipAddress: a.ip_address, macAddress: (a.mac_address ?? p.mac_address).toLowerCase() }))),
   };
+}
+
+export function normalizeProfilePolicy(p: NeutronQosPolicy, owner: Owner): ProfilePolicyState {
+  const limits = (p.rules ?? []).filter((r) => r.type === 'bandwidth_limit');
+  const of = (dir: 'egress' | 'ingress') => limits.filter((r) => (r.direction ?? 'egress') === dir);
+  const rule = (dir: 'egress' | 'ingress'): LimitRule | null => {
+    const rs = of(dir);
+    return rs.length ? { maxKbps: rs[0]!.max_kbps ?? 0, maxBurstKbps: rs[0]!.max_burst_kbps ?? 0 } : null;
+  };
+  return {
+    tagged: hasTag(p.tags, ownerTag(owner)),
+    name: p.name,
+    egress: rule('egress'),
+    ingress: rule('ingress'),
+    ruleIds: { egress: of('egress').map((r) => r.id!), ingress: of('ingress').map((r) => r.id!) },
+  };
+}
+
+/** The rule a rate wants on Neutron; Neutron has no peak rate. */
+export function limitRule(r: VnicRate | undefined): LimitRule | null {
+  return r ? { maxKbps: r.averageKbps, maxBurstKbps: r.burstKb ?? 0 } : null;
+}
+
+/** What differs between a profile and its policy. */
+export function diffProfilePolicy(m: VnicProfileModel, s: ProfilePolicyState): FieldChange[] {
+  const { out, cmp } = changeList();
+  if (!s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
+  cmp('qos.outbound', limitRule(m.qos?.outbound), s.egress);
+  cmp('qos.inbound', limitRule(m.qos?.inbound), s.ingress);
+  if (s.ruleIds.egress.length > 1) out.push({ path: 'qos.outbound', from: `${s.ruleIds.egress.length} rules`, to: 'one' });
+  if (s.ruleIds.ingress.length > 1) out.push({ path: 'qos.inbound', from: `${s.ruleIds.ingress.length} rules`, to: 'one' });
+  return out;
 }
 
 // ---- request bodies ------------------------------------------------------------------------------
@@ -303,12 +365,24 @@ export function portBody(m: VnicModel, owner: Owner, projectId: string | undefin
 }
 
 export function portMutableBody(m: VnicModel): Record<string, unknown> {
-  return {
+  const b: Record<string, unknown> = {
     name: portName(m),
     device_id: m.vmUid ?? m.vmName,
     'binding:host_id': m.host,
     admin_state_up: m.linked,
+    // null: the network's own policy (its default) applies.
+    qos_policy_id: m.profileExternalId ?? null,
+    port_security_enabled: m.portSecurity,
+    allowed_address_pairs: m.portSecurity ? m.allowedAddressPairs.map((a) => (a.macAddress ? { ip_address: a.ipAddress, mac_address: a.macAddress } : { ip_address: a.ipAddress })) : [],
   };
+  // Neutron refuses to turn port security off while the port has security groups.
+  if (!m.portSecurity) b.security_groups = [];
+  return b;
+}
+
+/** Address pairs in one order, so that two lists compare by content. */
+export function sortedPairs<T extends { ipAddress: string; macAddress: string }>(pairs: T[]): T[] {
+  return [...pairs].sort((a, b) => (a.ipAddress === b.ipAddress ? (a.macAddress < b.macAddress ? -1 : 1) : a.ipAddress < b.ipAddress ? -1 : 1));
 }
 
 /** `<vm>-<interface>`, as operators know a vNIC. */
@@ -387,6 +461,14 @@ export function diffPort(m: VnicModel, s: PortState): FieldChange[] {
   cmp('deviceId', m.vmUid ?? m.vmName, s.deviceId);
   cmp('host', m.host, s.host);
   cmp('linked', m.linked, s.adminStateUp);
+  cmp('profile', m.profileExternalId ?? null, s.qosPolicyId);
+  cmp('portSecurity', m.portSecurity, s.portSecurity);
+  const mac = m.mac?.toLowerCase() ?? s.mac;
+  cmp(
+    'allowedAddressPairs',
+    m.portSecurity ? sortedPairs(m.allowedAddressPairs.map((a) => ({ ipAddress: a.ipAddress, macAddress: a.macAddress ?? mac }))) : [],
+    s.allowedAddressPairs,
+  );
   if (s.ours) {
     cmp('description', '', s.description);
     if (!s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
