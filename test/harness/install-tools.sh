@@ -3,6 +3,7 @@
 #   - Neutron server, MariaDB, the openstack CLI      (test/harness/neutron.sh install)
 #   - Keystone (with uwsgi and its python3 plugin)    (test/harness/keystone.sh install)
 #   - Open vSwitch and ping                            (fake hypervisor hosts, the host agent)
+#   - iperf3, tcpdump, ethtool                         (vNIC limits measured, mirroring captured: test/host/vnic-qos.test.ts)
 #   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +12,9 @@ bash "$here/keystone.sh" install
 need=()
 command -v ovs-vswitchd >/dev/null || need+=(openvswitch-switch)
 command -v ping >/dev/null || need+=(iputils-ping)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v ethtool >/dev/null || need+=(ethtool)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)

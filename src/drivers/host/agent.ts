@@ -3,15 +3,15 @@
 // (re-observe, probes, the source of desired state still reachable) → commit, or roll back to the
 // snapshot — and reports the interface table and each network's sync state.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, type HostModel, type HostReport } from '../host-driver.ts';
 import { desiredHost } from './desired.ts';
-import { diffHost, isEmpty, networkSync, type HostDiff } from './diff.ts';
-import { ip, ipBatch } from './ip.ts';
-import { OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredHost, type ObservedHost } from './model.ts';
-import { parseAddresses, parseLinks, parseOvs } from './parse.ts';
+import { changeCount, diffHost, isEmpty, networkSync, type HostDiff } from './diff.ts';
+import { command, ip, ipBatch, tc, tcBatch } from './ip.ts';
+import { FLOW_COOKIE, FLOW_COOKIE_MASK, OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredHost, type ObservedHost, type ObservedLink } from './model.ts';
+import { ownedQos, parseAddresses, parseLinks, parseOpenFlow, parseOvs, parseQos, parseTc } from './parse.ts';
 import { addressLines, planHost, type HostPlan } from './plan.ts';
 import { restoreTarget } from './restore.ts';
 
@@ -31,6 +31,9 @@ export interface HostTarget {
   ovs?: () => Promise<OvsDb>;
   ovsBridge: string;
   ovsDatapath: 'system' | 'netdev';
+  /** Where ovs-vswitchd keeps the bridges' OpenFlow sockets (`<bridge>.mgmt`), for the meters of
+   *  outbound limits; default /var/run/openvswitch (Debian's OVS_RUNDIR). */
+  ovsRunDir?: string;
   /** Root of sysfs, for link speeds and Cisco VIC dynamic vNICs (tests feed a recorded tree). */
   sysfsRoot: string;
 }
@@ -84,23 +87,23 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     const ns = this.#o.target.netns;
     const [links, addrs] = await Promise.all([ip(ns, ['-json', '-details', '-stats', 'link', 'show']), ip(ns, ['-json', 'address', 'show'])]);
     const out: ObservedHost = {
-      links: parseLinks(links),
+      links: await this.#withTc(parseLinks(links)),
       addresses: parseAddresses(addrs),
     };
     const db = await this.#db();
     if (db) {
-      const [b, p, i] = (await db.transact('Open_vSwitch', [
+      const [b, p, i, m, q, qu] = (await db.transact('Open_vSwitch', [
         {
           op: 'select',
           table: 'Bridge',
           where: [],
-          columns: ['_uuid', 'name', 'datapath_type', 'ports'],
+          columns: ['_uuid', 'name', 'datapath_type', 'ports', 'mirrors'],
         },
         {
           op: 'select',
           table: 'Port',
           where: [],
-          columns: ['_uuid', 'name', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'interfaces', 'external_ids'],
+          columns: ['_uuid', 'name', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'interfaces', 'external_ids', 'qos'],
         },
         {
           op: 'select',
@@ -108,10 +111,66 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
           where: [],
           columns: ['_uuid', 'name', 'type', 'ofport', 'error', 'mtu_request', 'external_ids'],
         },
+        { op: 'select', table: 'Mirror', where: [], columns: ['_uuid', 'name', 'select_src_port', 'select_dst_port', 'output_port', 'external_ids'] },
+        { op: 'select', table: 'QoS', where: [], columns: ['_uuid', 'type', 'other_config', 'queues', 'external_ids'] },
+        { op: 'select', table: 'Queue', where: [], columns: ['_uuid', 'other_config'] },
       ])) as { rows: Record<string, unknown>[] }[];
-      out.ovs = { bridges: parseOvs(b!.rows, p!.rows, i!.rows) };
+      const qos = parseQos(q!.rows, qu!.rows);
+      out.ovs = { bridges: parseOvs(b!.rows, p!.rows, i!.rows, m!.rows, qos), qos: ownedQos(qos) };
+      if (out.ovs.bridges.some((x) => x.name === this.#o.target.ovsBridge)) {
+        try {
+          out.ovs.openflow = await this.#openflow();
+        } catch (err) {
+          out.ovs.openflowError = err instanceof Error ? err.message : String(err);
+        }
+      }
     }
     return out;
+  }
+
+  /** The integration bridge's OpenFlow management socket. */
+  #ofSocket(): string {
+    return join(this.#o.target.ovsRunDir ?? '/var/run/openvswitch', `${this.#o.target.ovsBridge}.mgmt`);
+  }
+
+  /** ovs-vswitchd's control socket: `ovs-vswitchd.ctl`, or Debian's `ovs-vswitchd.<pid>.ctl`, in the run directory. */
+  async #vswitchdCtl(): Promise<string> {
+    const dir = this.#o.target.ovsRunDir ?? '/var/run/openvswitch';
+    const plain = join(dir, 'ovs-vswitchd.ctl');
+    if (await access(plain).then(() => true, () => false)) return plain;
+    const pid = (await readFile(join(dir, 'ovs-vswitchd.pid'), 'utf8')).trim();
+    if (!/^\d+$/.test(pid)) throw new Error(`no ovs-vswitchd pid in ${dir}`);
+    return join(dir, `ovs-vswitchd.${pid}.ctl`);
+  }
+
+  /** netform's meters and flows on the integration bridge. */
+  async #openflow() {
+    const sock = this.#ofSocket();
+    await access(sock);
+    const [meters, flows] = await Promise.all([
+      command('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-meters', `unix:${sock}`]),
+      command('ovs-ofctl', ['-O', 'OpenFlow13', '--names', 'dump-flows', `unix:${sock}`, `cookie=${FLOW_COOKIE}/${FLOW_COOKIE_MASK}`]),
+    ]);
+    return parseOpenFlow(meters, flows);
+  }
+
+  /** Each link's traffic control (`tc -j`): one qdisc listing, filters only where a clsact is. */
+  async #withTc(links: ObservedLink[]): Promise<ObservedLink[]> {
+    const ns = this.#o.target.netns;
+    const all = JSON.parse((await tc(ns, ['-json', 'qdisc', 'show'])) || '[]') as { dev?: string; kind: string }[];
+    const byDev = new Map<string, unknown[]>();
+    for (const q of all) if (q.dev) byDev.set(q.dev, [...(byDev.get(q.dev) ?? []), q]);
+    await Promise.all(
+      links.map(async (l) => {
+        const qd = byDev.get(l.name) ?? [];
+        const clsact = qd.some((q) => (q as { kind: string }).kind === 'clsact');
+        const [ing, eg] = clsact
+          ? await Promise.all([tc(ns, ['-json', 'filter', 'show', 'dev', l.name, 'ingress']), tc(ns, ['-json', 'filter', 'show', 'dev', l.name, 'egress'])])
+          : ['[]', '[]'];
+        l.tc = parseTc(JSON.stringify(qd), ing, eg);
+      }),
+    );
+    return links;
   }
 
   /** The model as this host's devices and OVS ports (on the target's integration bridge). */
@@ -258,6 +317,9 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       if (!db) throw new Error('the host has no Open vSwitch to configure');
       await db.transactAndWait(plan.ovs, { timeoutMs: 30_000 });
     }
+    for (const [cmd, arg] of plan.openflow) await command('ovs-ofctl', ['-O', 'OpenFlow13', cmd, `unix:${this.#ofSocket()}`, arg]);
+    if (plan.revalidate) await command('ovs-appctl', ['-t', await this.#vswitchdCtl(), 'revalidator/purge']);
+    await tcBatch(this.#o.target.netns, plan.tc);
     await ipBatch(this.#o.target.netns, plan.addresses);
   }
 
@@ -363,15 +425,16 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   }
 }
 
-function changeCount(d: HostDiff): number {
-  return d.links.length + d.ports.length + d.addresses.length + (d.createBridge ? 1 : 0);
-}
-
 function describe(d: HostDiff): string {
   return [
     ...d.links.map((c) => `${c.name}: ${c.op} (${c.fields.join(', ')})`),
     ...d.ports.map((c) => `ovs ${c.name}: ${c.op} (${c.fields.join(', ')})`),
     ...d.addresses.map((a) => `${a.device}: ${a.op} ${a.cidr}`),
     ...(d.createBridge ? [`ovs bridge ${d.createBridge.name} missing`] : []),
+    ...(d.mirrors ?? []).map((c) => `ovs mirror ${c.name}: ${c.op} (${c.fields.join(', ')})`),
+    ...(d.qosGarbage ?? []).map((q) => `ovs qos ${q.uuid}: not needed`),
+    ...(d.openflow?.meters ?? []).map((m) => `openflow meter ${m.id}: ${m.op}`),
+    ...(d.openflow?.flows ?? []).map((f) => `openflow flow in_port=${f.port}: ${f.op}`),
+    ...(d.tc ?? []).map((c) => `${c.device}: tc (${c.fields.join(', ')})`),
   ].join('; ');
 }

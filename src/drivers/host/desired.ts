@@ -1,17 +1,38 @@
 // From the host's model (its NICs and bonds, the networks placed on them with their VLANs, the vNICs
 // on the host) to the host's desired device and OVS layout. Pure.
-import type { HostModel } from '../host-driver.ts';
+import type { HostModel, VnicRate } from '../host-driver.ts';
 import {
   bridgeName,
+  ifbName,
+  meterIds,
+  mirrorName,
   internalPortName,
   vlanDeviceName,
   vnicDeviceName,
   type DesiredHost,
   type DesiredLink,
+  type DesiredMirror,
   type DesiredNetwork,
   type DesiredOvsPort,
+  type DesiredTc,
   type Fabric,
+  type Rate,
 } from './model.ts';
+
+/** An OpenFlow meter's burst when the vNIC names none: 80 % of a second at the rate (what OVS users
+ *  commonly take for a policer), never less than a few frames. */
+export function meterBurstKb(kbps: number): number {
+  return Math.max(Math.ceil(kbps * 0.8), 64);
+}
+
+/** A tbf's burst when the vNIC names none: 100 ms at the rate, never less than a few frames. */
+export function tbfBurstKb(kbps: number): number {
+  return Math.max(Math.ceil(kbps / 10), 64);
+}
+
+function rate(r: VnicRate): Rate {
+  return { kbps: r.averageKbps, ...(r.burstKb !== undefined ? { burstKb: r.burstKb } : {}) };
+}
 
 /** Where the host's Open vSwitch ports go: the integration bridge and its datapath (the driver's target). */
 export interface OvsBridgeOptions {
@@ -41,6 +62,9 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
   const ports = new Map<string, DesiredOvsPort>();
   const addresses: DesiredHost['addresses'] = [];
   const networks: DesiredNetwork[] = [];
+  const mirrors: DesiredMirror[] = [];
+  // One meter id per OVS tap with an outbound limit, stable and distinct.
+  const meters = meterIds(m.vnics.filter((v) => v.plugged && v.qos?.outbound).map((v) => vnicDeviceName(v.key)));
   const mtuOn = new Map<string, number>(); // largest network MTU riding each NIC/bond
   const untaggedOn = new Map<string, string>();
   const raise = (dev: string, mtu: number) => mtuOn.set(dev, Math.max(mtuOn.get(dev) ?? 0, mtu));
@@ -64,6 +88,11 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
     if (vlan !== undefined) dn.vlan = vlan;
     raise(p.interface, mtu);
     const vnics = m.vnics.filter((v) => v.network === p.name && v.plugged);
+    const mirrored = vnics.filter((v) => v.mirrored);
+    if (mirrored.length && !p.mirrorPort) {
+      problems.push(`network ${p.name}: vNIC ${mirrored[0]!.key} is mirrored but the network has no mirror port on this host`);
+      continue;
+    }
     if (fabric === 'linux-bridge') {
       const br = bridgeName(p.name);
       if (nicSpecs.has(br) || bondSpecs.has(br)) {
@@ -103,14 +132,26 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
       if (p.address) addresses.push({ device: br, cidr: p.address });
       for (const v of vnics) {
         const dev = vnicDeviceName(v.key);
-        links.set(dev, {
+        const tap: DesiredLink = {
           name: dev,
           kind: 'tap',
           master: br,
           mtu,
           purpose: `vnic/${v.key}`,
           ...(v.linked ? {} : { down: true }),
-        });
+        };
+        const tc: DesiredTc = {};
+        if (v.qos?.inbound) tc.inbound = rate(v.qos.inbound);
+        if (v.qos?.outbound) {
+          const ifb = ifbName(dev);
+          tc.outbound = { ...rate(v.qos.outbound), ifb };
+          // The ifb shapes what the tap's ingress is redirected to: a tbf at its root.
+          links.set(ifb, { name: ifb, kind: 'ifb', mtu, purpose: `vnic/${v.key}/outbound`, tc: { inbound: rate(v.qos.outbound) } });
+          dn.devices.push(ifb);
+        }
+        if (v.mirrored) tc.mirrorTo = p.mirrorPort!;
+        if (Object.keys(tc).length) tap.tc = tc;
+        links.set(dev, tap);
         dn.devices.push(dev);
       }
     } else {
@@ -146,16 +187,29 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
           'iface-status': 'active',
         };
         if (v.mac) external['attached-mac'] = v.mac;
-        ports.set(dev, {
+        const port: DesiredOvsPort = {
           name: dev,
           type: 'system',
           tag: vlan,
           mtu,
           network: p.name,
           external,
-        });
+        };
+        const qos: NonNullable<DesiredOvsPort['qos']> = {};
+        if (v.qos?.inbound) qos.inbound = rate(v.qos.inbound);
+        if (v.qos?.outbound) {
+          const r = rate(v.qos.outbound);
+          qos.outbound = { kbps: r.kbps, burstKb: r.burstKb ?? meterBurstKb(r.kbps), meter: meters.get(dev)! };
+        }
+        if (qos.inbound || qos.outbound) port.qos = qos;
+        ports.set(dev, port);
         dn.devices.push(dev);
         dn.ovsPorts.push(dev);
+      }
+      if (mirrored.length) {
+        const name = mirrorName(p.name);
+        mirrors.push({ name, network: p.name, output: p.mirrorPort!, select: mirrored.map((v) => vnicDeviceName(v.key)).sort() });
+        dn.ovsPorts.push(name);
       }
     }
     networks.push(dn);
@@ -240,6 +294,7 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
     bridge: o.ovsBridge,
     datapath: o.ovsDatapath,
     ports: [...ports.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(mirrors.length ? { mirrors: mirrors.sort((a, b) => (a.name < b.name ? -1 : 1)) } : {}),
   };
   return out;
 }

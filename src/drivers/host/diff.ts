@@ -3,13 +3,21 @@ import {
   isOwnedLink,
   isOwnedPort,
   OVS_NETWORK_KEY,
+  OVS_OWNER_KEY,
   type DesiredHost,
   type DesiredLink,
+  type DesiredMirror,
   type DesiredOvsPort,
+  type DesiredTc,
   type ObservedHost,
   type ObservedLink,
+  type ObservedMirror,
   type ObservedOvsPort,
+  type ObservedQos,
+  type ObservedTc,
+  type Rate,
 } from './model.ts';
+import { tbfBurstKb } from './desired.ts';
 
 export interface LinkChange {
   name: string;
@@ -30,9 +38,51 @@ export interface PortChange {
   stale?: boolean;
 }
 
+export interface MirrorChange {
+  name: string;
+  op: 'create' | 'modify' | 'delete';
+  want?: DesiredMirror;
+  have?: ObservedMirror;
+  fields: string[];
+}
+
+export interface MeterChange {
+  op: 'add' | 'modify' | 'delete';
+  id: number;
+  kbps?: number;
+  burstKb?: number;
+  /** The port it limits (wanted meters). */
+  port?: string;
+}
+
+export interface FlowChange {
+  op: 'add' | 'delete';
+  /** The port's name (or its number, for a flow left by a port OVS no longer knows). */
+  port: string;
+  meter?: number;
+}
+
+/** A device whose traffic control (tc) is rewritten: what it should be (undefined: none of netform's). */
+export interface TcChange {
+  device: string;
+  want?: DesiredTc;
+  have?: ObservedTc;
+  fields: string[];
+}
+
 export interface HostDiff {
   links: LinkChange[];
   ports: PortChange[];
+  /** OVS Mirrors netform keeps on the bridge. */
+  mirrors?: MirrorChange[];
+  /** netform's QoS rows (with their queues) that no port needs any more. */
+  qosGarbage?: ObservedQos[];
+  /** Existing ports' uuids on the bridge, for the rows (mirrors) that refer to them. */
+  portUuids?: Record<string, string>;
+  /** OpenFlow meters and flows (outbound limits of OVS taps), applied after the OVSDB transaction. */
+  openflow?: { meters: MeterChange[]; flows: FlowChange[] };
+  /** tc on linux-bridge taps and their ifb devices, applied after the devices exist. */
+  tc?: TcChange[];
   addresses: { device: string; cidr: string; op: 'add' | 'remove' }[];
   /** The integration bridge must be created. */
   createBridge?: { name: string; datapath: string };
@@ -44,10 +94,59 @@ export interface DiffOptions {
   instance: string;
 }
 
-const KIND_OF: Record<DesiredLink['kind'], string | undefined> = { nic: undefined, bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: undefined };
+const KIND_OF: Record<DesiredLink['kind'], string | undefined> = { nic: undefined, bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: undefined, ifb: 'ifb' };
+
+/** How many changes a diff holds (devices, ports, addresses, the bridge, mirrors, QoS rows, meters, flows, tc). */
+export function changeCount(d: HostDiff): number {
+  return (
+    d.links.length +
+    d.ports.length +
+    d.addresses.length +
+    (d.createBridge ? 1 : 0) +
+    (d.mirrors?.length ?? 0) +
+    (d.qosGarbage?.length ?? 0) +
+    (d.openflow ? d.openflow.meters.length + d.openflow.flows.length : 0) +
+    (d.tc?.length ?? 0)
+  );
+}
 
 export function isEmpty(d: HostDiff): boolean {
-  return !d.links.length && !d.ports.length && !d.addresses.length && !d.createBridge;
+  return changeCount(d) === 0;
+}
+
+const fmtRate = (r: Rate | undefined) => (r ? `${r.kbps}kbps${r.burstKb !== undefined ? `/${r.burstKb}kb` : ''}` : 'none');
+
+/** The inbound limit a port's QoS row realizes, if it is netform's linux-htb (else undefined). */
+function qosRate(q: ObservedQos | undefined, instance: string): Rate | undefined {
+  if (!q || q.external[OVS_OWNER_KEY] !== instance || q.type !== 'linux-htb' || q.maxRate === undefined || !q.queue) return undefined;
+  if (q.queue.maxRate !== q.maxRate) return undefined;
+  return { kbps: q.maxRate / 1000, ...(q.queue.burst !== undefined ? { burstKb: q.queue.burst / 1000 } : {}) };
+}
+
+const sameRate = (a: Rate | undefined, b: Rate | undefined) => a?.kbps === b?.kbps && a?.burstKb === b?.burstKb;
+
+/** What tc netform expects on a device: a tbf at the root, and the clsact actions in order. */
+function tcExpect(t: DesiredTc | undefined): { tbf?: { rateBps: number; burstBytes: number }; ingress: string[]; egress: string[] } {
+  const out: { tbf?: { rateBps: number; burstBytes: number }; ingress: string[]; egress: string[] } = { ingress: [], egress: [] };
+  if (t?.inbound) out.tbf = { rateBps: t.inbound.kbps * 125, burstBytes: (t.inbound.burstKb ?? tbfBurstKb(t.inbound.kbps)) * 125 };
+  if (t?.mirrorTo) {
+    out.ingress.push(`mirror:${t.mirrorTo}`);
+    out.egress.push(`mirror:${t.mirrorTo}`);
+  }
+  if (t?.outbound) out.ingress.push(`redirect:${t.outbound.ifb}`);
+  return out;
+}
+
+/** How a device's tc differs from what netform wants there (empty: in sync). */
+export function tcFields(want: DesiredTc | undefined, have: ObservedTc | undefined): string[] {
+  const e = tcExpect(want);
+  const h = have ?? { clsact: false, ingress: [], egress: [] };
+  const f: string[] = [];
+  const fmt = (t: { rateBps: number; burstBytes: number } | undefined) => (t ? `tbf ${(t.rateBps * 8) / 1000}kbit/${t.burstBytes}b` : 'none');
+  if (e.tbf ? !h.tbf || h.tbf.rateBps !== e.tbf.rateBps || h.tbf.burstBytes !== e.tbf.burstBytes : !!h.tbf) f.push(`root ${fmt(h.tbf)}→${fmt(e.tbf)}`);
+  if (e.ingress.join(',') !== h.ingress.join(',')) f.push(`ingress ${h.ingress.join('+') || 'none'}→${e.ingress.join('+') || 'none'}`);
+  if (e.egress.join(',') !== h.egress.join(',')) f.push(`egress ${h.egress.join('+') || 'none'}→${e.egress.join('+') || 'none'}`);
+  return f;
 }
 
 export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions): HostDiff {
@@ -118,6 +217,31 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
   for (const h of have.links) {
     if (!wanted.has(h.name) && isOwnedLink(h)) out.links.push({ name: h.name, op: 'delete', have: h, fields: ['not wanted'] });
   }
+  // Traffic control on netform's taps and ifb devices (linux-bridge fabric). A device that is created
+  // or re-created in this pass gets its tc afresh; one that goes takes its tc with it.
+  const tc: TcChange[] = [];
+  for (const w of want.links) {
+    if (w.kind !== 'tap' && w.kind !== 'ifb') continue;
+    const h = observed.get(w.name);
+    const c = out.links.find((x) => x.name === w.name);
+    const fresh = !h || c?.op === 'replace' || c?.op === 'create';
+    if (h && !fresh && !isOwnedLink(h)) continue;
+    const fields = fresh ? (w.tc ? tcFields(w.tc, undefined) : []) : tcFields(w.tc, h!.tc);
+    if (fields.length) tc.push({ device: w.name, ...(w.tc ? { want: w.tc } : {}), ...(!fresh && h!.tc ? { have: h!.tc } : {}), fields });
+  }
+  // A mirror target that is re-created loses the filters pointing at it: rewrite them.
+  const recreatedNow = new Set(out.links.filter((c) => c.op === 'replace' || c.op === 'create').map((c) => c.name));
+  for (const w of want.links) {
+    const t = w.tc;
+    if (!t || tc.some((x) => x.device === w.name)) continue;
+    const target = [t.mirrorTo, t.outbound?.ifb].find((x) => x !== undefined && recreatedNow.has(x) && observed.has(x));
+    if (target) tc.push({ device: w.name, want: t, ...(observed.get(w.name)?.tc ? { have: observed.get(w.name)!.tc! } : {}), fields: [`${target} re-created`] });
+  }
+  for (const t of tc) {
+    const m = t.want?.mirrorTo;
+    if (m && !observed.has(m) && !wanted.has(m)) out.problems.push(`mirror port ${m} of ${t.device} is not a device of this host`);
+  }
+  if (tc.length) out.tc = tc;
 
   // Addresses: on devices netform manages; never removed from a NIC it only configures.
   const managedDevices = new Set([...want.links.map((l) => l.name), ...(want.ovs?.ports ?? []).filter((p) => p.type === 'internal').map((p) => p.name)]);
@@ -143,7 +267,7 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
       continue;
     }
     const stale = h.interfaces.some((i) => i.ofport === -1 || !!i.error);
-    const fields = portFields(w, h);
+    const fields = portFields(w, h, o.instance);
     const members = (h.interfaces.map((i) => i.name).sort()).join(',');
     const wantMembers = (w.type === 'bond' ? [...(w.bondMembers ?? [])].sort() : [w.name]).join(',');
     // A bond of one member is a port with one interface: compare bonds by their members only.
@@ -160,10 +284,93 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
     const stale = h.interfaces.some((i) => i.ofport === -1 || !!i.error);
     if (isOwnedPort(h, o.instance)) out.ports.push({ name: h.name, op: 'delete', have: h, fields: [stale ? 'stale, not wanted' : 'not wanted'], stale });
   }
+  diffOvsExtras(want, have, bridge, o.instance, out);
   return out;
 }
 
-function portFields(w: DesiredOvsPort, h: ObservedOvsPort): string[] {
+type Bridge = NonNullable<ObservedHost['ovs']>['bridges'][number];
+
+/** Mirrors, QoS rows no port needs, and the OpenFlow meters and flows of outbound limits. */
+function diffOvsExtras(want: DesiredHost, have: ObservedHost, bridge: Bridge | undefined, instance: string, out: HostDiff): void {
+  const wantPorts = new Map((want.ovs?.ports ?? []).map((p) => [p.name, p]));
+  const havePorts = new Map((bridge?.ports ?? []).map((p) => [p.name, p]));
+  const renewed = new Set(out.ports.filter((c) => c.op === 'create' || c.op === 'replace').map((c) => c.name));
+
+  // Mirrors.
+  const mirrors: MirrorChange[] = [];
+  const haveMirrors = new Map((bridge?.mirrors ?? []).map((m) => [m.name, m]));
+  const wantMirrors = new Set((want.ovs?.mirrors ?? []).map((m) => m.name));
+  for (const w of want.ovs?.mirrors ?? []) {
+    if (!wantPorts.has(w.output) && !havePorts.has(w.output)) {
+      out.problems.push(`mirror port ${w.output} of network ${w.network} is not a port of bridge ${want.ovs!.bridge}`);
+      continue;
+    }
+    const h = haveMirrors.get(w.name);
+    if (!h) {
+      mirrors.push({ name: w.name, op: 'create', want: w, fields: ['missing'] });
+      continue;
+    }
+    if (h.external[OVS_OWNER_KEY] !== instance) {
+      out.problems.push(`ovs mirror ${w.name} exists and is not netform's`);
+      continue;
+    }
+    const f: string[] = [];
+    const sel = w.select.join(',');
+    if (h.srcPorts.join(',') !== sel) f.push(`select_src_port ${h.srcPorts.join(',') || 'none'}→${sel}`);
+    if (h.dstPorts.join(',') !== sel) f.push(`select_dst_port ${h.dstPorts.join(',') || 'none'}→${sel}`);
+    if (h.output !== w.output) f.push(`output_port ${h.output ?? 'none'}→${w.output}`);
+    const again = [...w.select, w.output].filter((p) => renewed.has(p));
+    if (!f.length && again.length) f.push(`port ${again.join(',')} re-created`);
+    if (f.length) mirrors.push({ name: w.name, op: 'modify', want: w, have: h, fields: f });
+  }
+  for (const h of bridge?.mirrors ?? []) {
+    if (!wantMirrors.has(h.name) && h.external[OVS_OWNER_KEY] === instance) mirrors.push({ name: h.name, op: 'delete', have: h, fields: ['not wanted'] });
+  }
+  if (mirrors.length) {
+    out.mirrors = mirrors;
+    out.portUuids = Object.fromEntries((bridge?.ports ?? []).map((p) => [p.name, p.uuid]));
+  }
+
+  // QoS rows of this instance that no port refers to (a port that goes or changes its limit takes its
+  // own row along in the same transaction: see planOvs).
+  const referenced = new Set((have.ovs?.bridges ?? []).flatMap((b) => b.ports.flatMap((p) => (p.qos ? [p.qos.uuid] : []))));
+  const garbage = (have.ovs?.qos ?? []).filter((q) => q.external[OVS_OWNER_KEY] === instance && !referenced.has(q.uuid));
+  if (garbage.length) out.qosGarbage = garbage;
+
+  // OpenFlow: one meter and one flow per OVS tap with an outbound limit.
+  const wantMeters = (want.ovs?.ports ?? []).filter((p) => p.qos?.outbound).map((p) => ({ port: p.name, id: p.qos!.outbound!.meter, kbps: p.qos!.outbound!.kbps, burstKb: p.qos!.outbound!.burstKb }));
+  const of = have.ovs?.openflow;
+  if (!of) {
+    if (wantMeters.length && bridge) {
+      out.problems.push(`outbound limits need bridge ${bridge.name}'s OpenFlow socket: ${have.ovs?.openflowError ?? 'not observed'}`);
+      return;
+    }
+    if (!wantMeters.length) return;
+  }
+  const haveMeters = new Map((of?.meters ?? []).map((m) => [m.id, m]));
+  const meters: MeterChange[] = [];
+  const flows: FlowChange[] = [];
+  for (const w of wantMeters) {
+    const h = haveMeters.get(w.id);
+    if (!h) meters.push({ op: 'add', id: w.id, kbps: w.kbps, burstKb: w.burstKb, port: w.port });
+    else if (h.kbps !== w.kbps || h.burstKb !== w.burstKb) meters.push({ op: 'modify', id: w.id, kbps: w.kbps, burstKb: w.burstKb, port: w.port });
+  }
+  const wantIds = new Set(wantMeters.map((w) => w.id));
+  for (const h of of?.meters ?? []) if (!wantIds.has(h.id)) meters.push({ op: 'delete', id: h.id });
+  const wantFlow = new Map(wantMeters.map((w) => [w.port, w.id]));
+  for (const w of wantMeters) {
+    const ok = (of?.flows ?? []).some((f) => f.inPort === w.port && f.meter === w.id);
+    if (!ok || renewed.has(w.port)) flows.push({ op: 'add', port: w.port, meter: w.id });
+  }
+  for (const f of of?.flows ?? []) {
+    if (wantFlow.get(f.inPort) !== f.meter || !havePorts.has(f.inPort)) {
+      if (!flows.some((x) => x.op === 'delete' && x.port === f.inPort)) flows.push({ op: 'delete', port: f.inPort });
+    }
+  }
+  if (meters.length || flows.length) out.openflow = { meters, flows };
+}
+
+function portFields(w: DesiredOvsPort, h: ObservedOvsPort, instance: string): string[] {
   const f: string[] = [];
   if ((w.tag ?? undefined) !== h.tag) f.push(`tag ${h.tag ?? 'none'}→${w.tag ?? 'none'}`);
   const wt = (w.trunks ?? []).join(',');
@@ -186,6 +393,11 @@ function portFields(w: DesiredOvsPort, h: ObservedOvsPort): string[] {
       if (hx[k] !== v) f.push(`external_ids:${k} ${hx[k] ?? 'none'}→${v}`);
     }
   }
+  // Inbound limit: netform's linux-htb QoS on the port. A QoS that is not netform's is left alone
+  // unless a limit is wanted (then the port points to netform's instead).
+  const hin = qosRate(h.qos, instance);
+  const win = w.qos?.inbound;
+  if (win ? !sameRate(hin, win) : h.qos?.external[OVS_OWNER_KEY] === instance) f.push(`qos inbound ${h.qos && !hin ? 'foreign' : fmtRate(hin)}→${fmtRate(win)}`);
   return f;
 }
 
@@ -202,6 +414,10 @@ export function networkSync(want: DesiredHost, d: HostDiff): NetworkSync[] {
     const diffs = [
       ...d.links.filter((c) => mine.has(c.name)).map((c) => `${c.name}: ${c.fields.join(', ')}`),
       ...d.ports.filter((c) => mine.has(c.name)).map((c) => `ovs port ${c.name}: ${c.fields.join(', ')}`),
+      ...(d.mirrors ?? []).filter((c) => mine.has(c.name)).map((c) => `ovs mirror ${c.name}: ${c.fields.join(', ')}`),
+      ...(d.openflow?.meters ?? []).filter((c) => c.port && mine.has(c.port)).map((c) => `${c.port}: outbound meter ${c.op === 'add' ? 'missing' : 'differs'}`),
+      ...(d.openflow?.flows ?? []).filter((c) => mine.has(c.port) && c.op === 'add').map((c) => `${c.port}: outbound meter flow missing`),
+      ...(d.tc ?? []).filter((c) => mine.has(c.device)).map((c) => `${c.device}: tc ${c.fields.join(', ')}`),
       ...d.addresses.filter((a) => mine.has(a.device)).map((a) => `${a.device}: ${a.op === 'add' ? 'missing' : 'extra'} address ${a.cidr}`),
       ...(d.createBridge && n.fabric === 'ovs' ? [`ovs bridge ${d.createBridge.name} missing`] : []),
       ...d.problems.filter((p) => [...mine].some((m) => p.includes(` ${m} `))),

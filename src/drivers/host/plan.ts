@@ -7,13 +7,21 @@
 import {
   ALIAS_PREFIX,
   DOOMED_GROUP,
+  FLOW_COOKIE,
+  FLOW_COOKIE_MASK,
+  FLOW_PRIORITY,
   isIfname,
+  METER_BASE,
   NETFORM_GROUP,
   OVS_NETWORK_KEY,
   OVS_OWNER_KEY,
   type DesiredLink,
+  type DesiredMirror,
   type DesiredOvsPort,
+  type ObservedQos,
+  type Rate,
 } from './model.ts';
+import { tbfBurstKb } from './desired.ts';
 import type { HostDiff } from './diff.ts';
 
 export interface HostPlan {
@@ -21,9 +29,16 @@ export interface HostPlan {
   ip: string[];
   /** Operations of one OVSDB transaction on the Open_vSwitch database (empty: nothing for OVS). */
   ovs: unknown[];
+  /** `ovs-ofctl -O OpenFlow13` commands, each as [command, argument] (the bridge's socket goes between). */
+  openflow: [string, string][];
+  /** Lines for `tc -batch -` (without the leading `tc`), run once the devices exist. */
+  tc: string[];
+  /** Mirrors changed: ovs-vswitchd's datapath flows must be revalidated (it does not do so by itself;
+   *  flows already in the datapath would keep copying, or not copying, until they idle out). */
+  revalidate: boolean;
 }
 
-const DEPTH: Record<DesiredLink['kind'], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3, tap: 4 };
+const DEPTH: Record<DesiredLink['kind'], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3, tap: 4, ifb: 4 };
 
 function check(name: string): string {
   if (!isIfname(name)) throw new Error(`refusing interface name ${JSON.stringify(name)}: not a valid interface name`);
@@ -73,6 +88,7 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
     const mtu = w.mtu !== undefined ? ` mtu ${w.mtu}` : '';
     if (w.kind === 'vlan') ip.push(`link add link ${check(w.parent!)} name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type vlan id ${w.vlanId}`);
     else if (w.kind === 'bridge') ip.push(`link add name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type bridge`);
+    else if (w.kind === 'ifb') ip.push(`link add name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type ifb`);
     else if (w.kind === 'tap') {
       ip.push(`tuntap add dev ${check(w.name)} mode tap`);
       ip.push(`link set dev ${w.name} group ${NETFORM_GROUP}${mtu}${mac}`);
@@ -106,7 +122,98 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
   const ovs = planOvs(d, opts.instance, opts.bridge);
   // Addresses on OVS internal ports can only be added once OVS made the device: they go last, in a
   // second ip pass the applier runs after the OVS transaction (see `addressLines`).
-  return { ip, ovs };
+  return { ip, ovs, openflow: planOpenFlow(d), tc: planTc(d), revalidate: !!d.mirrors?.length };
+}
+
+function checkRate(r: Rate): Rate {
+  const ok = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n > 0 && n <= 1e9);
+  if (!ok(r.kbps) || !ok(r.burstKb)) throw new Error(`refusing rate ${JSON.stringify(r)}: kbps and burst must be whole numbers from 1 to 10^9`);
+  return r;
+}
+
+function checkMeter(id: number): number {
+  if (!Number.isSafeInteger(id) || id < METER_BASE || id > METER_BASE + 0xffff) throw new Error(`refusing meter id ${id}: not in netform's range`);
+  return id;
+}
+
+/**
+ * OpenFlow commands for outbound limits, in a safe order: flows that go, meters that go (OpenFlow 1.3
+ * drops the flows using a deleted meter too), meters added or changed, then the flows that use them
+ * (`add-flow` replaces a flow of the same match). Port names are quoted so a name is never read as a number.
+ */
+export function planOpenFlow(d: HostDiff): [string, string][] {
+  const of = d.openflow;
+  if (!of) return [];
+  const out: [string, string][] = [];
+  const cookie = `cookie=${FLOW_COOKIE}/${FLOW_COOKIE_MASK}`;
+  const inPort = (p: string) => (/^\d+$/.test(p) ? p : `"${check(p)}"`);
+  for (const f of of.flows.filter((x) => x.op === 'delete')) out.push(['del-flows', `${cookie},in_port=${inPort(f.port)}`]);
+  for (const m of of.meters.filter((x) => x.op === 'delete')) out.push(['del-meter', `meter=${checkMeter(m.id)}`]);
+  for (const m of of.meters.filter((x) => x.op !== 'delete')) {
+    const r = checkRate({ kbps: m.kbps!, burstKb: m.burstKb! });
+    out.push([m.op === 'add' ? 'add-meter' : 'mod-meter', `meter=${checkMeter(m.id)},kbps,burst,band=type=drop,rate=${r.kbps},burst_size=${r.burstKb}`]);
+  }
+  for (const f of of.flows.filter((x) => x.op === 'add')) {
+    out.push(['add-flow', `cookie=${FLOW_COOKIE},priority=${FLOW_PRIORITY},in_port=${inPort(f.port)},actions=meter:${checkMeter(f.meter!)},NORMAL`]);
+  }
+  return out;
+}
+
+/**
+ * tc lines that rewrite each changed device's traffic control from scratch: the root tbf replaced or
+ * removed, the clsact qdisc (and with it every filter on it) removed and added again with one u32
+ * match-all filter per direction whose actions copy to the mirror port and/or redirect to the ifb.
+ */
+export function planTc(d: HostDiff): string[] {
+  const out: string[] = [];
+  const tbf = (dev: string, r: Rate) => {
+    const { kbps, burstKb } = checkRate(r);
+    return `qdisc replace dev ${dev} root tbf rate ${kbps}kbit burst ${(burstKb ?? tbfBurstKb(kbps)) * 125} latency 50ms`;
+  };
+  for (const c of d.tc ?? []) {
+    const dev = check(c.device);
+    const w = c.want;
+    if (w?.inbound) out.push(tbf(dev, w.inbound));
+    else if (c.have?.tbf) out.push(`qdisc del dev ${dev} root`);
+    if (c.have?.clsact) out.push(`qdisc del dev ${dev} clsact`);
+    const ingress: string[] = [];
+    const egress: string[] = [];
+    if (w?.mirrorTo) {
+      const m = `action mirred egress mirror dev ${check(w.mirrorTo)}`;
+      ingress.push(m);
+      egress.push(m);
+    }
+    if (w?.outbound) ingress.push(`action mirred egress redirect dev ${check(w.outbound.ifb)}`);
+    if (ingress.length || egress.length) out.push(`qdisc add dev ${dev} clsact`);
+    const all = 'protocol all pref 1 u32 match u32 0 0';
+    if (ingress.length) out.push(`filter add dev ${dev} ingress ${all} ${ingress.join(' ')}`);
+    if (egress.length) out.push(`filter add dev ${dev} egress ${all} ${egress.join(' ')}`);
+  }
+  return out;
+}
+
+/** A QoS row (linux-htb, capped at the rate) with its queue 0, inserted in the transaction; returns its named uuid. */
+function insertQos(ops: unknown[], r: Rate, instance: string, uid: (p: string) => string): string {
+  const { kbps, burstKb } = checkRate(r);
+  const qid = uid('q');
+  const queue: Record<string, string> = { 'max-rate': String(kbps * 1000) };
+  if (burstKb !== undefined) queue.burst = String(burstKb * 1000);
+  ops.push({ op: 'insert', table: 'Queue', 'uuid-name': qid, row: { other_config: map(queue), external_ids: map({ [OVS_OWNER_KEY]: instance }) } });
+  const sid = uid('s');
+  ops.push({
+    op: 'insert',
+    table: 'QoS',
+    'uuid-name': sid,
+    row: { type: 'linux-htb', other_config: map({ 'max-rate': String(kbps * 1000) }), queues: ['map', [[0, ['named-uuid', qid]]]], external_ids: map({ [OVS_OWNER_KEY]: instance }) },
+  });
+  return sid;
+}
+
+/** Deletes a QoS row netform owns and its queues (both are root tables: nothing collects them). */
+function deleteQos(ops: unknown[], q: ObservedQos, instance: string): void {
+  if (q.external[OVS_OWNER_KEY] !== instance) return;
+  ops.push({ op: 'delete', table: 'QoS', where: [['_uuid', '==', ['uuid', q.uuid]]] });
+  for (const u of q.queueUuids) ops.push({ op: 'delete', table: 'Queue', where: [['_uuid', '==', ['uuid', u]]] });
 }
 
 /** Address additions, run after the OVS transaction (internal ports' devices exist only then). */
@@ -146,6 +253,7 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
   const bridgeName = d.createBridge?.name ?? bridge;
   const bridgeWhere = [['name', '==', bridgeName]];
   const insertPorts: string[] = [];
+  const portRefs = new Map<string, unknown>(Object.entries(d.portUuids ?? {}).map(([k, u]) => [k, ['uuid', u]]));
   let n = 0;
   const uid = (prefix: string) => `${prefix}${n++}`;
   const addPort = (p: DesiredOvsPort) => {
@@ -157,8 +265,11 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
       ops.push({ op: 'insert', table: 'Interface', 'uuid-name': id, row: { ...interfaceRow(name, p.type === 'internal' ? 'internal' : 'system', p.mtu), external_ids: map(p.external ?? {}) } });
     }
     const pid = uid('p');
-    ops.push({ op: 'insert', table: 'Port', 'uuid-name': pid, row: portRow(p, instance, ifaces) });
+    const row = portRow(p, instance, ifaces);
+    if (p.qos?.inbound) row.qos = ['named-uuid', insertQos(ops, p.qos.inbound, instance, uid)];
+    ops.push({ op: 'insert', table: 'Port', 'uuid-name': pid, row });
     insertPorts.push(pid);
+    portRefs.set(p.name, ['named-uuid', pid]);
   };
   if (d.createBridge) {
     const iid = uid('i');
@@ -169,7 +280,16 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
   }
   const removeUuids: string[] = [];
   for (const c of d.ports) {
-    if (c.op === 'delete' || c.op === 'replace') removeUuids.push(c.have!.uuid);
+    if (c.op === 'delete' || c.op === 'replace') {
+      removeUuids.push(c.have!.uuid);
+      portRefs.delete(c.name);
+      // The port's QoS row goes with it (it is a root row: nothing else would remove it).
+      const q = c.have!.qos;
+      if (q?.external[OVS_OWNER_KEY] === instance) {
+        ops.push({ op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', c.have!.uuid]]], row: { qos: set([]) } });
+        deleteQos(ops, q, instance);
+      }
+    }
     if (c.op === 'create' || c.op === 'replace') addPort(c.want!);
     if (c.op === 'modify') {
       const p = c.want!;
@@ -182,6 +302,10 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
       const external: Record<string, string> = { ...c.have!.external };
       if (p.network) external[OVS_NETWORK_KEY] = p.network;
       row.external_ids = map(external);
+      if (c.fields.some((f) => f.startsWith('qos '))) {
+        row.qos = p.qos?.inbound ? ['named-uuid', insertQos(ops, p.qos.inbound, instance, uid)] : set([]);
+        if (c.have!.qos) deleteQos(ops, c.have!.qos, instance);
+      }
       ops.push({ op: 'update', table: 'Port', where: [['_uuid', '==', ['uuid', c.have!.uuid]]], row });
       if (p.mtu !== undefined && p.type !== 'bond') {
         ops.push({ op: 'update', table: 'Interface', where: [['name', '==', check(p.name)]], row: { mtu_request: p.mtu } });
@@ -193,18 +317,51 @@ export function planOvs(d: HostDiff, instance: string, bridge: string): unknown[
       }
     }
   }
+  for (const q of d.qosGarbage ?? []) deleteQos(ops, q, instance);
+  // Mirrors: rows written whole; they refer to ports by uuid (or by the named uuid of a port inserted now).
+  const ref = (name: string) => {
+    const r = portRefs.get(name);
+    if (!r) throw new Error(`mirror refers to port ${JSON.stringify(name)}, which the bridge does not have`);
+    return r;
+  };
+  const mirrorRow = (m: DesiredMirror) => ({
+    name: m.name,
+    select_src_port: set(m.select.map(ref)),
+    select_dst_port: set(m.select.map(ref)),
+    output_port: ref(m.output),
+    external_ids: map({ [OVS_OWNER_KEY]: instance, [OVS_NETWORK_KEY]: m.network }),
+  });
+  const insertMirrors: string[] = [];
+  const removeMirrors: string[] = [];
+  for (const c of d.mirrors ?? []) {
+    if (c.op === 'delete') removeMirrors.push(c.have!.uuid);
+    else if (c.op === 'modify') ops.push({ op: 'update', table: 'Mirror', where: [['_uuid', '==', ['uuid', c.have!.uuid]]], row: mirrorRow(c.want!) });
+    else {
+      const mid = uid('m');
+      ops.push({ op: 'insert', table: 'Mirror', 'uuid-name': mid, row: mirrorRow(c.want!) });
+      insertMirrors.push(mid);
+    }
+  }
   if (d.createBridge) {
     const bid = uid('b');
     ops.push({
       op: 'insert',
       table: 'Bridge',
       'uuid-name': bid,
-      row: { name: bridgeName, datapath_type: d.createBridge.datapath, ports: set(insertPorts.map((p) => ['named-uuid', p])), external_ids: map({ [OVS_OWNER_KEY]: instance }) },
+      row: {
+        name: bridgeName,
+        datapath_type: d.createBridge.datapath,
+        ports: set(insertPorts.map((p) => ['named-uuid', p])),
+        ...(insertMirrors.length ? { mirrors: set(insertMirrors.map((m) => ['named-uuid', m])) } : {}),
+        external_ids: map({ [OVS_OWNER_KEY]: instance }),
+      },
     });
     ops.push({ op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'insert', set([['named-uuid', bid]])]] });
   } else {
     if (removeUuids.length) ops.push({ op: 'mutate', table: 'Bridge', where: bridgeWhere, mutations: [['ports', 'delete', set(removeUuids.map((u) => ['uuid', u]))]] });
     if (insertPorts.length) ops.push({ op: 'mutate', table: 'Bridge', where: bridgeWhere, mutations: [['ports', 'insert', set(insertPorts.map((p) => ['named-uuid', p]))]] });
+    if (removeMirrors.length) ops.push({ op: 'mutate', table: 'Bridge', where: bridgeWhere, mutations: [['mirrors', 'delete', set(removeMirrors.map((u) => ['uuid', u]))]] });
+    if (insertMirrors.length) ops.push({ op: 'mutate', table: 'Bridge', where: bridgeWhere, mutations: [['mirrors', 'insert', set(insertMirrors.map((m) => ['named-uuid', m]))]] });
   }
   return ops;
 }

@@ -1,5 +1,28 @@
 // What "as it was" means for a rollback: the snapshot taken before a change, as a desired host. Pure.
-import { isOwnedLink, isOwnedPort, OVS_NETWORK_KEY, type DesiredHost, type DesiredLink, type DesiredOvsPort, type ObservedHost } from './model.ts';
+import {
+  isOwnedLink,
+  isOwnedPort,
+  OVS_NETWORK_KEY,
+  OVS_OWNER_KEY,
+  type DesiredHost,
+  type DesiredLink,
+  type DesiredOvsPort,
+  type DesiredTc,
+  type ObservedHost,
+  type ObservedTc,
+} from './model.ts';
+
+/** A device's tc as it was, in the terms desiredHost uses (rates back from the tbf's bytes). */
+function tcAsDesired(t: ObservedTc | undefined): DesiredTc | undefined {
+  if (!t) return undefined;
+  const out: DesiredTc = {};
+  if (t.tbf) out.inbound = { kbps: t.tbf.rateBps / 125, burstKb: t.tbf.burstBytes / 125 };
+  const mirror = t.ingress.find((a) => a.startsWith('mirror:')) ?? t.egress.find((a) => a.startsWith('mirror:'));
+  if (mirror) out.mirrorTo = mirror.slice('mirror:'.length);
+  const redirect = t.ingress.find((a) => a.startsWith('redirect:'));
+  if (redirect) out.outbound = { kbps: 0, ifb: redirect.slice('redirect:'.length) };
+  return Object.keys(out).length ? out : undefined;
+}
 
 /**
  * The state to roll back to: every device netform owns, and every device or OVS port the failed
@@ -8,7 +31,7 @@ import { isOwnedLink, isOwnedPort, OVS_NETWORK_KEY, type DesiredHost, type Desir
  */
 export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, instance: string): DesiredHost {
   const names = new Set(touched.links.map((l) => l.name));
-  const kinds: Record<string, DesiredLink['kind'] | undefined> = { vlan: 'vlan', bridge: 'bridge', bond: 'bond', tun: 'tap' };
+  const kinds: Record<string, DesiredLink['kind'] | undefined> = { vlan: 'vlan', bridge: 'bridge', bond: 'bond', tun: 'tap', ifb: 'ifb' };
   const links: DesiredLink[] = [];
   for (const l of snapshot.links) {
     const owned = isOwnedLink(l);
@@ -25,6 +48,8 @@ export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, inst
       d.parent = l.parent;
       d.vlanId = l.vlanId;
     }
+    const t = tcAsDesired(l.tc);
+    if (t && (kind === 'tap' || kind === 'ifb')) d.tc = t;
     if (kind === 'bond') {
       d.bond = { mode: l.bondMode ?? 'balance-rr', members: snapshot.links.filter((m) => m.master === l.name).map((m) => m.name) };
     }
@@ -54,9 +79,22 @@ export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, inst
       } else if (p.interfaces[0]?.mtuRequest !== undefined) d.mtu = p.interfaces[0].mtuRequest;
       if (p.external[OVS_NETWORK_KEY]) d.network = p.external[OVS_NETWORK_KEY];
       if (p.interfaces[0] && Object.keys(p.interfaces[0].external).length) d.external = p.interfaces[0].external;
+      // Limits as they were: netform's QoS row (inbound) and its meter and flow (outbound).
+      const qos: NonNullable<DesiredOvsPort['qos']> = {};
+      const q = p.qos;
+      if (q && q.external[OVS_OWNER_KEY] === instance && q.type === 'linux-htb' && q.maxRate !== undefined && q.queue?.maxRate === q.maxRate) {
+        qos.inbound = { kbps: q.maxRate / 1000, ...(q.queue.burst !== undefined ? { burstKb: q.queue.burst / 1000 } : {}) };
+      }
+      const flow = snapshot.ovs?.openflow?.flows.find((f) => f.inPort === p.name && f.meter !== undefined);
+      const meter = flow ? snapshot.ovs?.openflow?.meters.find((m) => m.id === flow.meter) : undefined;
+      if (meter) qos.outbound = { kbps: meter.kbps, burstKb: meter.burstKb, meter: meter.id };
+      if (qos.inbound || qos.outbound) d.qos = qos;
       ports.push(d);
     }
-    out.ovs = { bridge: bridge.name, datapath: bridge.datapath === 'netdev' ? 'netdev' : 'system', ports };
+    const mirrors = (bridge.mirrors ?? [])
+      .filter((m) => m.external[OVS_OWNER_KEY] === instance && m.output)
+      .map((m) => ({ name: m.name, network: m.external[OVS_NETWORK_KEY] ?? '', output: m.output!, select: [...m.srcPorts] }));
+    out.ovs = { bridge: bridge.name, datapath: bridge.datapath === 'netdev' ? 'netdev' : 'system', ports, ...(mirrors.length ? { mirrors } : {}) };
   }
   // Addresses on internal ports come back with them.
   for (const a of snapshot.addresses) {
