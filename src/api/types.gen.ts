@@ -1049,6 +1049,391 @@ export interface VnicAttachmentSpec {
    */
   host: string;
   /**
+   * The vNIC's addresses, one per entry: a subnet of its network, with the address to use or, left out, one the backend allocates there (kept once allocated). Left out entirely, Neutron allocates as it does by default. Status shows the addresses in use.
+   *
+   * @maxItems 8
+   *
+   * Items: An address on one of the network's subnets.
+   */
+  fixedIps?:
+    | []
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ];
+  /**
    * The VnicProfile the vNIC uses (its network must be the vNIC's network). Left out, the network's defaults apply (its implicit default profile).
    */
   profileRef?: {
@@ -1062,7 +1447,7 @@ export interface VnicAttachmentSpec {
     namespace?: string;
   };
   /**
-   * Whether the vNIC is plugged into the network (a port exists for it).
+   * Whether the vNIC is plugged - its device exists on the host. Unplugged, the device goes and the backend port stays (with its MAC and addresses) for the replug.
    */
   plugged: boolean;
   /**
@@ -1095,6 +1480,54 @@ export interface VnicAttachmentStatus {
    * The host device (tap) of the vNIC.
    */
   deviceName?: string;
+  /**
+   * The network the vNIC's ports are on.
+   */
+  network?: string;
+  /**
+   * The host the vNIC's ports are bound to.
+   */
+  host?: string;
+  /**
+   * A migration under way: the source host keeps the vNIC's device until the destination has plugged it and reported; then the ports are bound to the destination and the source lets go.
+   */
+  migration?: {
+    /**
+     * The source host.
+     */
+    from?: string;
+    /**
+     * The destination host.
+     */
+    to?: string;
+    /**
+     * When the migration was first seen.
+     */
+    since?: string;
+  };
+  /**
+   * The vNIC's last moves (at most 10), oldest first.
+   *
+   * Items: One move, done.
+   */
+  moves?: {
+    /**
+     * network - a live move to another network; host - a migration.
+     */
+    type?: 'network' | 'host';
+    /**
+     * Where it was.
+     */
+    from?: string;
+    /**
+     * Where it went.
+     */
+    to?: string;
+    /**
+     * When the ports followed.
+     */
+    time?: string;
+  }[];
   /**
    * IP addresses assigned to the vNIC.
    *

@@ -1,5 +1,6 @@
 // The host an agent works on, from the configuration (wiring shared by the agent commands and `run`).
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Config } from '../config.ts';
 import type { HostTarget } from '../drivers/host/agent.ts';
 import { OvsdbClient } from '../drivers/host/ovsdb.ts';
@@ -15,6 +16,8 @@ export function hostTarget(config: Config): HostTarget {
     ovsDatapath: config.ovsDatapath,
     sysfsRoot: config.sysfsRoot,
     ...(config.netns ? { netns: config.netns } : {}),
-    ...(socket ? { ovs: () => OvsdbClient.connect(socket) } : {}),
+    // ovs-vswitchd keeps its bridges' OpenFlow sockets in its run directory, which holds the database
+    // socket too (Debian: /var/run/openvswitch; the demo: its private directory).
+    ...(socket ? { ovs: () => OvsdbClient.connect(socket), ovsRunDir: dirname(socket) } : {}),
   };
 }

@@ -91,4 +91,7 @@ export interface VnicModel {
   portSecurity: boolean;
   /** Further addresses the port may send from (empty unless portSecurity). */
   allowedAddressPairs: AddressPair[];
+  /** The port's addresses, one per entry, by the subnet's id on this provider; an entry without an
+   *  address is one the backend allocates (and keeps). Undefined: the backend's default allocation. */
+  fixedIps?: { subnetId: string; ipAddress?: string }[];
 }

@@ -2432,3 +2432,22 @@ describe('VnicProfile checks and references', () => {
     ]);
   });
 });
+
+describe('VnicAttachment fixed IPs', () => {
+  const net = `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: a}\nspec: {physicalNetwork: p, shared: true, subnets: [{name: v4, cidr: 10.9.0.0/24}, {name: v6, cidr: "fd00:9::/64"}]}`;
+  const host = `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {networks: [{name: a}]}\n---\napiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: h}\nspec: {cluster: c}`;
+  const vnic = (name: string, ips: string) => `apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: ${name}, namespace: t}\nspec: {vm: {name: ${name}}, interfaceName: nic1, network: a, host: h, fixedIps: ${ips}}`;
+  const errorsOf = (...docs: string[]) => admit([{ path: 'm.yaml', text: [net, host, ...docs].join('\n---\n') }]).errors.map((e) => [(e.documentIndex ?? 0) - 3, e.field, e.message]);
+
+  it('an address on a subnet of the network, and an entry without one, are admitted', () => {
+    expect(errorsOf(vnic('v1', '[{subnet: v4, ipAddress: 10.9.0.10}, {subnet: v6}]'))).toEqual([]);
+  });
+  it('an unknown subnet, an address outside its subnet, a non-address, and an address held by another vNIC are refused at their field', () => {
+    expect(errorsOf(vnic('v1', '[{subnet: v5}]'))).toEqual([[0, 'spec.fixedIps[0].subnet', 'Network "a" has no subnet "v5"']]);
+    expect(errorsOf(vnic('v1', '[{subnet: v4, ipAddress: 10.9.1.10}]'))).toEqual([[0, 'spec.fixedIps[0].ipAddress', '10.9.1.10 is outside subnet v4 (10.9.0.0/24)']]);
+    expect(errorsOf(vnic('v1', '[{subnet: v4, ipAddress: ten}]'))).toEqual([[0, 'spec.fixedIps[0].ipAddress', '"ten" is not an IP address']]);
+    expect(errorsOf(vnic('v1', '[{subnet: v4, ipAddress: 10.9.0.10}]'), vnic('v2', '[{subnet: v6}, {subnet: v4, ipAddress: 10.9.0.10}]'))).toEqual([
+      [1, 'spec.fixedIps[1].ipAddress', '10.9.0.10 is already the address of VnicAttachment t/v1'],
+    ]);
+  });
+});

@@ -98,7 +98,8 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
   const profiles = new Map(byKind('VnicProfile').map((p) => [keyOf(p), p] as const));
   for (const p of profiles.values()) checkProfile(p, has, report);
-  for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report });
+  const fixedHolders = new Map<string, string>();
+  for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report, fixedHolders });
   return out;
 }
 
@@ -445,6 +446,8 @@ function checkVnic(
     clusters: Map<string, Cluster>;
     profiles: Map<string, VnicProfile>;
     declared: Set<string>;
+    /** `<network> <address>` → the attachment holding it. */
+    fixedHolders: Map<string, string>;
     has: (k: AnyResource['kind'], n: string) => boolean;
     report: Report;
   },
@@ -461,6 +464,25 @@ function checkVnic(
   if (net && host && cluster && !(cluster.spec.networks ?? []).some((a) => a.name === v.spec.network)) {
     c.report(v, '/spec/network', `Network "${v.spec.network}" is not attached to cluster "${host.spec.cluster}" of host "${host.metadata.name}"`);
   }
+  (v.spec.fixedIps ?? []).forEach((f, i) => {
+    if (!net) return;
+    const subnet = (net.spec.subnets ?? []).find((s) => s.name === f.subnet);
+    if (!subnet) {
+      c.report(v, `/spec/fixedIps/${i}/subnet`, `Network "${v.spec.network}" has no subnet "${f.subnet}"`);
+      return;
+    }
+    if (f.ipAddress === undefined) return;
+    const a = parseAddress(f.ipAddress);
+    const prefix = parsePrefix(subnet.cidr);
+    if (!a) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `"${f.ipAddress}" is not an IP address`);
+    else if (prefix && !prefixContains(prefix, a)) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is outside subnet ${f.subnet} (${subnet.cidr})`);
+    else {
+      const at = `${v.spec.network} ${formatAddress(a)}`;
+      const holder = c.fixedHolders.get(at);
+      if (holder) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is already the address of VnicAttachment ${holder}`);
+      else c.fixedHolders.set(at, `${ns}/${v.metadata.name}`);
+    }
+  });
   const ref = v.spec.profileRef;
   if (ref) {
     const pns = ref.namespace ?? ns;

@@ -22,7 +22,9 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
   }
   const vnics: HostVnicModel[] = rt.store
     .list('VnicAttachment')
-    .filter((v) => v.spec.host === hostName)
+    // Its own vNICs, and those migrating away from it: the source keeps the device until the
+    // destination has plugged it and the ports have followed (the vNIC's status.migration).
+    .filter((v) => v.spec.host === hostName || (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.migration as { from?: string } | undefined)?.from === hostName)
     .map((v) => {
       const x: HostVnicModel = {
         key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,

@@ -1,6 +1,6 @@
-// VnicAttachment: once its network is Ready and its host exists, create the vNIC's port on every
-// provider of the network that has per-vNIC objects; an unplugged vNIC keeps no port; on removal,
-// delete (or orphan) them.
+// VnicAttachment: once its network (and profile) is Ready and its host exists, create the vNIC's port
+// on every provider of the network that has per-vNIC objects; an unplugged vNIC keeps its port (only
+// the host's device goes); on removal, delete (or orphan) them.
 import { isReady } from '../../api/conditions.ts';
 import { objectKey } from '../../api/kinds.ts';
 import { vnicDeviceName } from '../../drivers/host-driver.ts';
@@ -12,10 +12,34 @@ import type { MacAllocation } from '../../state/mac-allocator.ts';
 import type { VnicProfile } from '../../api/kinds.ts';
 import { effectiveProfile, profileOpenTo, profileQos, type EffectiveProfile } from '../vnicprofile/profile.effective.ts';
 import { profileKeyOf } from '../vnicprofile/vnicprofile.kind.ts';
+import type { HostReport } from '../../drivers/host-driver.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ObjectRecord } from '../../state/records.ts';
+import type { VnicAttachment } from '../../api/kinds.ts';
+
+/** A migration under way: the source keeps its device until the destination has plugged it. */
+export interface Migration {
+  from: string;
+  to: string;
+  /** When it was first seen; a destination report older than this does not count. */
+  since: string;
+}
+
+/** One move of a vNIC, as its status records it. */
+export interface Move {
+  type: 'network' | 'host';
+  from: string;
+  to: string;
+  time: string;
+}
+
+const MOVES_KEPT = 10;
 
 interface Resolved {
   /** The network's backend id on each of its providers. */
   networkIds: Map<string, string>;
+  /** The network's secondary ids on each of its providers (`subnet/<name>`: a subnet's id). */
+  networkSubIds: Map<string, Record<string, string>>;
   /** The MAC: the attachment's own, or the one its MacPool gave it; undefined lets the backend choose. */
   mac: string | undefined;
   /** The profile's own object on each provider that keeps one (Neutron: its QoS policy). */
@@ -38,7 +62,11 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     else if (!rt.dryRun && !isReady(netRec?.status)) waiting.push(`Network ${vnic.spec.network} is not Ready`);
     if (!rt.store.get(objectKey('Host', vnic.spec.host))) waiting.push(`Host ${vnic.spec.host} is not available`);
     const networkIds = new Map<string, string>();
-    for (const b of bindingsOf(netRec)) if (b.externalId) networkIds.set(b.name, b.externalId);
+    const networkSubIds = new Map<string, Record<string, string>>();
+    for (const b of bindingsOf(netRec)) {
+      if (b.externalId) networkIds.set(b.name, b.externalId);
+      networkSubIds.set(b.name, b.externalIds ?? {});
+    }
     // The profile: it must be on the vNIC's network and open to its namespace, and its own backend
     // objects must exist before a port points at them.
     const profileIds = new Map<string, string>();
@@ -57,6 +85,8 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         for (const b of bindingsOf(profileRec)) if (b.externalId) profileIds.set(b.name, b.externalId);
       }
     }
+    const migrating = migrationWait(rt, vnic, rec);
+    if (migrating) waiting.push(migrating);
     if (waiting.length) return { waiting };
     // The MAC comes from the pool before anything exists anywhere: a refused MAC creates nothing.
     const got = await macsOf(rt).macFor(vnic);
@@ -64,7 +94,7 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if ('refused' in got) return { stalled: got.refused };
     if (got.allocated && rt.dryRun) rt.plan.push({ object: key, target: 'netform', resource: 'mac', action: 'allocate', message: `MAC ${got.mac} from MacPool ${poolOf(rt, vnic)}` });
     if (got.mac) rec.status.mac = got.mac;
-    return { value: { networkIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile) } };
+    return { value: { networkIds, networkSubIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile) } };
   },
 
   bindings: {
@@ -75,23 +105,25 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
       (rt.store.object('Network', vnic.spec.network)?.spec.providerRefs ?? [])
         // Before the network exists on a provider (a dry run) there is no port to plan there.
         .filter((ref) => resolved?.networkIds.has(ref.name))
-        .map((ref) => ({ provider: ref.name, deleting: !vnic.spec.plugged })),
+        .map((ref) => ({ provider: ref.name })),
     // Being removed: the MAC it last had.
     model: (vnic, rec, resolved, provider) =>
       resolved
-        ? toVnicModel(vnic, resolved.networkIds.get(provider) ?? '', resolved.mac, resolved.profile, resolved.profileIds.get(provider))
+        ? toVnicModel(vnic, resolved.networkIds.get(provider) ?? '', resolved.mac, resolved.profile, resolved.profileIds.get(provider), resolved.networkSubIds.get(provider))
         : toVnicModel(vnic, '', rec.status.mac as string | undefined),
     policy: (vnic) => ({
       managementPolicy: vnic.spec.managementPolicy,
       deletionPolicy: vnic.spec.deletionPolicy,
       allowReplace: true,
     }),
-    report({ key, object: vnic, rec }, outcomes) {
+    report({ rt, key, object: vnic, rec }, outcomes) {
       const facts = outcomes.find((o) => o.facts)?.facts as { mac?: string; addresses?: string[] } | undefined;
       const mac = facts?.mac ?? vnic.spec.mac?.toLowerCase();
       if (mac) rec.status.mac = mac;
       if (facts?.addresses) rec.status.addresses = facts.addresses;
       rec.status.deviceName = vnicDeviceName(key.slice('VnicAttachment/'.length));
+      // Where the ports now are: a change of either is a move done.
+      if (!rt.dryRun && outcomes.every((o) => o.done && !o.error)) settleMoves(rt, vnic, rec);
     },
   },
 
@@ -104,3 +136,46 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     }
   },
 });
+
+/**
+ * Whether the vNIC waits for a migration: its ports are bound to another host than the spec names,
+ * and its device is plugged, so the destination host must plug it and report before the ports follow
+ * (make-before-break). Records the migration in status (the source host's agent keeps its device
+ * while it is there). Undefined: nothing to wait for.
+ */
+function migrationWait(rt: Runtime, vnic: VnicAttachment, rec: ObjectRecord): string | undefined {
+  const from = rec.status.host as string | undefined;
+  const to = vnic.spec.host;
+  if (!from || from === to || !vnic.spec.plugged || rt.dryRun) {
+    delete rec.status.migration;
+    return undefined;
+  }
+  let m = rec.status.migration as Migration | undefined;
+  if (!m || m.to !== to || m.from !== from) {
+    m = { from, to, since: rt.now().toISOString() };
+    rec.status.migration = m;
+  }
+  // The destination agent's last report (file mode: handed over in process; cluster mode: read back from the Host's status).
+  const report = rt.reports.get(objectKey('Host', to)) as HostReport | undefined;
+  // Plugged there: its device is in the destination's interface table, and the network is in sync.
+  const device = vnicDeviceName(`${vnic.metadata.namespace ?? 'default'}/${vnic.metadata.name}`);
+  const plugged =
+    report &&
+    report.lastObservedTime >= m.since &&
+    report.interfaces.some((i) => i.name === device) &&
+    report.networks.some((n) => n.name === vnic.spec.network && n.inSync);
+  return plugged ? undefined : `migrating from host ${from}: waiting for host ${to} to plug the vNIC and report`;
+}
+
+/** After the ports were brought to the spec: records a network or host move, and ends a migration. */
+function settleMoves(rt: Runtime, vnic: VnicAttachment, rec: ObjectRecord): void {
+  const moves = [...((rec.status.moves as Move[] | undefined) ?? [])];
+  const time = rt.now().toISOString();
+  const was = { network: rec.status.network as string | undefined, host: rec.status.host as string | undefined };
+  if (was.network && was.network !== vnic.spec.network) moves.push({ type: 'network', from: was.network, to: vnic.spec.network, time });
+  if (was.host && was.host !== vnic.spec.host) moves.push({ type: 'host', from: was.host, to: vnic.spec.host, time });
+  if (moves.length) rec.status.moves = moves.slice(-MOVES_KEPT);
+  rec.status.network = vnic.spec.network;
+  rec.status.host = vnic.spec.host;
+  delete rec.status.migration;
+}

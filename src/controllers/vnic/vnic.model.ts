@@ -7,7 +7,7 @@ import type { EffectiveProfile } from '../vnicprofile/profile.effective.ts';
  * `mac`: the attachment's MAC as resolved (its own, or its pool's); undefined lets the backend choose.
  * `profile`: what its profile amounts to (left out: port security on, nothing else — only for a vNIC
  * being removed, whose port's fields no longer matter); `profileExternalId`: the profile's object on
- * this provider.
+ * this provider; `networkSubIds`: the network's secondary ids there (its subnets' ids).
  */
 export function toVnicModel(
   v: VnicAttachment,
@@ -15,6 +15,7 @@ export function toVnicModel(
   mac: string | undefined = v.spec.mac?.toLowerCase(),
   profile?: EffectiveProfile,
   profileExternalId?: string,
+  networkSubIds: Record<string, string> = {},
 ): VnicModel {
   const m: VnicModel = {
     name: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
@@ -29,6 +30,9 @@ export function toVnicModel(
     allowedAddressPairs: profile?.allowedAddressPairs ?? [],
   };
   if (profileExternalId) m.profileExternalId = profileExternalId;
+  // Addresses where the provider carries the network's subnets (a provider without them gets none).
+  const fixed = v.spec.fixedIps?.map((f) => ({ subnetId: networkSubIds[`subnet/${f.subnet}`], ipAddress: f.ipAddress }));
+  if (fixed && fixed.every((f) => f.subnetId)) m.fixedIps = fixed.map((f) => (f.ipAddress ? { subnetId: f.subnetId!, ipAddress: f.ipAddress } : { subnetId: f.subnetId! }));
   if (v.spec.vm.uid) m.vmUid = v.spec.vm.uid;
   if (mac) m.mac = mac;
   return m;

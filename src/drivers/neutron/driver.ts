@@ -20,6 +20,7 @@ import {
   diffNetwork,
   diffPort,
   diffProfilePolicy,
+  fixedIpsBody,
   limitRule,
   normalizeProfilePolicy,
   type ProfilePolicyState,
@@ -493,8 +494,11 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   }
 
   async update(ctx: DriverContext, owner: Owner, observed: Observed<PortState>, desired: VnicModel, changes: FieldChange[]): Promise<Observed<PortState>> {
+    if (desired.networkExternalId !== observed.state.networkId) return this.#move(ctx, owner, observed, desired);
     const body: Record<string, unknown> = portMutableBody(desired);
     if (observed.state.ours) body.description = '';
+    // Addresses are written only when they differ, keeping those already allocated where the spec names none.
+    if (desired.fixedIps && changes.some((c) => c.path === 'fixedIps')) body.fixed_ips = fixedIpsBody(desired.fixedIps, observed.state.fixedIps);
     let revision = Number(observed.version);
     if (changes.some((c) => c.path === 'tags')) {
       // Marked first, the pending marker cleared after (see NeutronNetworks.update).
@@ -509,6 +513,29 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       signal: ctx.signal,
     });
     return this.#observed(port, owner, true, portName(desired));
+  }
+
+  /**
+   * A vNIC moved to another network: Neutron cannot change a port's network, so a successor port is
+   * made on the new network, the old one deleted, and only then does the successor become the VM's
+   * (device, host, owner tags). Until then it carries the pending marker and no device, so the VM
+   * never has two ports, and a move interrupted at any step is found again and finished: before the
+   * delete, the old port is still the recorded one and the successor is found by its marker on the
+   * new network; after it, the successor is found by its marker alone. The successor keeps the old
+   * port's MAC where the spec names none.
+   */
+  async #move(ctx: DriverContext, owner: Owner, old: Observed<PortState>, desired: VnicModel): Promise<Observed<PortState>> {
+    const want: VnicModel = { ...desired, mac: desired.mac ?? old.state.mac };
+    await this.#creates.settled(owner, ctx.signal, 'move');
+    let [next, ...more] = await this.#c.list<NeutronPort>('ports', { description: pendingMarker(owner), network_id: want.networkExternalId }, ctx.signal);
+    if (more.length) throw terminal(`${more.length + 1} Neutron ports are pending for ${owner.kind}/${owner.namespace}/${owner.name} on network ${want.networkExternalId}: ${[next!, ...more].map((p) => p.id).join(', ')}`);
+    if (!next) {
+      const body = { ...portBody(want, owner, this.#projectId), device_id: '', 'binding:host_id': '' };
+      next = (await this.#creates.post(owner, () => this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: body }, signal: ctx.signal }), 'move')).port;
+    }
+    await this.delete(ctx, old);
+    const successor = this.#observed(next, owner, false, portName(want));
+    return this.update(ctx, owner, successor, want, diffPort(want, successor.state));
   }
 
   async delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {

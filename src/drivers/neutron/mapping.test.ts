@@ -6,6 +6,7 @@ import {
   classifyNeutronError,
   diffNetwork,
   diffPort,
+  fixedIpsBody,
   portMutableBody,
   sortedPairs,
   type PortState,
@@ -639,6 +640,10 @@ describe('normalizePort', () => {
       host: 'ucs-blade-1',
       adminStateUp: true,
       addresses: ['10.10.0.150', 'fd00:10::f816:3eff:fe00:1'],
+      fixedIps: [
+        { subnetId: 'b1856c1e-a1d7-47a0-a6af-88ff50f9e34a', ipAddress: '10.10.0.150' },
+        { subnetId: 'f45d1fac-93da-4339-b500-cf6b3deb36c4', ipAddress: 'fd00:10::f816:3eff:fe00:1' },
+      ],
       qosPolicyId: null,
       portSecurity: false,
       allowedAddressPairs: [],
@@ -683,6 +688,7 @@ describe('diffPort: the profile fields', () => {
     host: 'h1',
     adminStateUp: true,
     addresses: [],
+    fixedIps: [],
     qosPolicyId: null,
     portSecurity: true,
     allowedAddressPairs: [],
@@ -718,6 +724,25 @@ describe('diffPort: the profile fields', () => {
     ];
     expect(diffPort(m({ allowedAddressPairs: [{ ipAddress: '10.0.1.0/24', macAddress: '56:6f:00:00:00:01' }, { ipAddress: '10.0.0.100' }] }), state({ allowedAddressPairs: sortedPairs(pairs) }))).toEqual([]);
     expect(diffPort(m({ allowedAddressPairs: [{ ipAddress: '10.0.0.101' }] }), state({ allowedAddressPairs: sortedPairs(pairs) }))[0]).toMatchObject({ path: 'allowedAddressPairs' });
+  });
+
+  it('fixed IPs: a named address must be there; an entry without one is any address on its subnet, kept on update', () => {
+    const have = [
+      { subnetId: 's4', ipAddress: '10.0.0.7' },
+      { subnetId: 's6', ipAddress: 'fd00::7' },
+    ];
+    expect(diffPort(m({ fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.7' }, { subnetId: 's6' }] }), state({ fixedIps: have }))).toEqual([]);
+    expect(diffPort(m({ fixedIps: [{ subnetId: 's4' }, { subnetId: 's6', ipAddress: 'fd00:0::7' }] }), state({ fixedIps: have }))).toEqual([]);
+    expect(diffPort(m({ fixedIps: [{ subnetId: 's4', ipAddress: '10.0.0.8' }] }), state({ fixedIps: have }))).toEqual([{ path: 'fixedIps', from: ['10.0.0.7', 'fd00::7'], to: ['10.0.0.8'] }]);
+    expect(diffPort(m({ fixedIps: [{ subnetId: 's4' }, { subnetId: 's4' }] }), state({ fixedIps: have }))[0]).toMatchObject({ path: 'fixedIps' });
+    // No fixed IPs in the model: whatever Neutron allocated is fine.
+    expect(diffPort(m(), state({ fixedIps: have }))).toEqual([]);
+    // The update body keeps the allocated address of an entry that names none, and adds a named one.
+    expect(fixedIpsBody([{ subnetId: 's4' }, { subnetId: 's4', ipAddress: '10.0.0.9' }], have)).toEqual([
+      { subnet_id: 's4', ip_address: '10.0.0.7' },
+      { subnet_id: 's4', ip_address: '10.0.0.9' },
+    ]);
+    expect(fixedIpsBody([{ subnetId: 's4', ipAddress: '10.0.0.7' }, { subnetId: 's4' }], have)).toEqual([{ subnet_id: 's4', ip_address: '10.0.0.7' }, { subnet_id: 's4' }]);
   });
 
   it('port security off: no pairs wanted, and the change is seen', () => {

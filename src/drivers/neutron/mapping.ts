@@ -133,6 +133,8 @@ export interface PortState {
   portSecurity: boolean;
   /** Sorted, MACs lower case (Neutron fills in the port's own MAC where none was given). */
   allowedAddressPairs: { ipAddress: string; macAddress: string }[];
+  /** As Neutron lists them. */
+  fixedIps: { subnetId: string; ipAddress: string }[];
 }
 
 /** A bandwidth-limit rule as netform compares it: Neutron's max_kbps and max_burst_kbps (0: its default). */
@@ -254,6 +256,7 @@ export function normalizePort(p: NeutronPort & { description?: string }, owner: 
     host: p['binding:host_id'] ?? '',
     adminStateUp: p.admin_state_up,
     addresses: p.fixed_ips.map((f) => f.ip_address),
+    fixedIps: p.fixed_ips.map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
     qosPolicyId: p.qos_policy_id ?? null,
     portSecurity: p.port_security_enabled ?? true,
     allowedAddressPairs: sortedPairs((p.allowed_address_pairs ?? []).map((a) => ({ ipAddress: a.ip_address, macAddress: (a.mac_address ?? p.mac_address).toLowerCase() }))),
@@ -360,8 +363,36 @@ export function portBody(m: VnicModel, owner: Owner, projectId: string | undefin
     description: pendingMarker(owner),
   };
   if (m.mac) b.mac_address = m.mac;
+  if (m.fixedIps) b.fixed_ips = fixedIpsBody(m.fixedIps, []);
   if (projectId) b.project_id = projectId;
   return b;
+}
+
+/**
+ * The fixed_ips a port should have: each wanted entry, where one without an address keeps the
+ * address the port already has on that subnet (one not named by another entry), so an update never
+ * re-allocates it. Null when the model leaves addresses to Neutron.
+ */
+export function fixedIpsBody(want: NonNullable<VnicModel['fixedIps']>, have: readonly { subnetId: string; ipAddress: string }[]): { subnet_id: string; ip_address?: string }[] {
+  const named = new Set(want.filter((w) => w.ipAddress).map((w) => canonicalIp(w.ipAddress!)));
+  const spare = have.filter((h) => !named.has(canonicalIp(h.ipAddress)));
+  return want.map((w) => {
+    if (w.ipAddress) return { subnet_id: w.subnetId, ip_address: w.ipAddress };
+    const i = spare.findIndex((h) => h.subnetId === w.subnetId);
+    if (i < 0) return { subnet_id: w.subnetId };
+    const [kept] = spare.splice(i, 1);
+    return { subnet_id: w.subnetId, ip_address: kept!.ipAddress };
+  });
+}
+
+/** Whether the port's addresses are the wanted ones (entries without an address: any on the subnet). */
+export function fixedIpsMatch(want: NonNullable<VnicModel['fixedIps']>, have: readonly { subnetId: string; ipAddress: string }[]): boolean {
+  const body = fixedIpsBody(want, have);
+  if (body.some((b) => b.ip_address === undefined)) return false;
+  const key = (x: { subnet_id?: string; subnetId?: string; ip_address?: string; ipAddress?: string }) => `${x.subnet_id ?? x.subnetId} ${canonicalIp((x.ip_address ?? x.ipAddress)!)}`;
+  const a = body.map(key).sort();
+  const b = have.map(key).sort();
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export function portMutableBody(m: VnicModel): Record<string, unknown> {
@@ -455,13 +486,17 @@ export function qosOf(m: NetworkModel): NetworkState['qos'] {
 
 export function diffPort(m: VnicModel, s: PortState): FieldChange[] {
   const { out, cmp } = changeList();
-  cmp('network', m.networkExternalId, s.networkId, true);
+  // A port cannot change its network in place; the driver moves the vNIC to a new port (NeutronPorts.update).
+  cmp('network', m.networkExternalId, s.networkId);
   if (m.mac) cmp('mac', m.mac.toLowerCase(), s.mac, true);
   cmp('name', portName(m), s.name);
   cmp('deviceId', m.vmUid ?? m.vmName, s.deviceId);
   cmp('host', m.host, s.host);
   cmp('linked', m.linked, s.adminStateUp);
   cmp('profile', m.profileExternalId ?? null, s.qosPolicyId);
+  if (m.fixedIps && !fixedIpsMatch(m.fixedIps, s.fixedIps)) {
+    out.push({ path: 'fixedIps', from: s.fixedIps.map((f) => f.ipAddress), to: m.fixedIps.map((f) => f.ipAddress ?? `any on ${f.subnetId}`) });
+  }
   cmp('portSecurity', m.portSecurity, s.portSecurity);
   const mac = m.mac?.toLowerCase() ?? s.mac;
   cmp(
