@@ -203,3 +203,94 @@ describe('port mirroring (OVS fabric)', () => {
     expect(off).toEqual({ requests: 0, replies: 0 });
   }, 60_000);
 });
+
+describe('vNIC bandwidth limits, measured (linux-bridge fabric, tc)', () => {
+  const limit = { averageKbps: CAP_KBPS };
+  const capped = { qos: { vm3: { inbound: limit, outbound: limit } } };
+  const qdisc = (d: string) => JSON.parse(execFileSync('tc', ['-n', host.ns, '-j', 'qdisc', 'show', 'dev', d]).toString()) as { kind: string; root?: boolean; options?: { rate?: number } }[];
+  const filters = (d: string, dir: 'ingress' | 'egress') =>
+    (JSON.parse(execFileSync('tc', ['-n', host.ns, '-j', 'filter', 'show', 'dev', d, dir]).toString()) as { options?: { actions?: { mirred_action: string; to_dev: string }[] } }[]).flatMap((f) =>
+      (f.options?.actions ?? []).map((a) => `${a.mirred_action}:${a.to_dev}`),
+    );
+  const ifbs = () => execFileSync('ip', ['-n', host.ns, '-br', 'link', 'show', 'type', 'ifb']).toString().trim();
+
+  it('without limits, traffic to and from vm3 runs far above 10 Mbit/s', async () => {
+    const out = await throughput(vm.vm3.ns, vm.vm4.ns, vm.vm4.address, { seconds: 4 });
+    const inb = await throughput(vm.vm3.ns, vm.vm4.ns, vm.vm4.address, { seconds: 4, reverse: true });
+    process.stderr.write(`[qos] linux-bridge uncapped: from vm3 ${mbit(out)}, to vm3 ${mbit(inb)}\n`);
+    expect(out).toBeGreaterThan(3 * CAP);
+    expect(inb).toBeGreaterThan(3 * CAP);
+  }, 120_000);
+
+  it('capped at 10 Mbit/s each way: tbf on the tap, its ingress redirected to an ifb that shapes; iperf3 within ±20 %', async () => {
+    expect((await converge(capped)).lastApply).toMatchObject({ result: 'applied' });
+    const tap = dev('vm3');
+    expect(qdisc(tap).find((q) => q.root)).toMatchObject({ kind: 'tbf', options: { rate: 1_250_000 } });
+    const [redirect] = filters(tap, 'ingress');
+    expect(redirect).toMatch(/^redirect:nfq[0-9a-f]{12}$/);
+    const ifb = redirect!.slice('redirect:'.length);
+    expect(ifbs()).toContain(ifb);
+    expect(qdisc(ifb).find((q) => q.root)).toMatchObject({ kind: 'tbf', options: { rate: 1_250_000 } });
+    const out = await throughput(vm.vm3.ns, vm.vm4.ns, vm.vm4.address, { seconds: 10 });
+    const inb = await throughput(vm.vm3.ns, vm.vm4.ns, vm.vm4.address, { seconds: 10, reverse: true });
+    process.stderr.write(`[qos] linux-bridge capped at 10 Mbit/s: from vm3 ${mbit(out)}, to vm3 ${mbit(inb)}\n`);
+    expect(out).toBeGreaterThan(0.8 * CAP);
+    expect(out).toBeLessThan(1.2 * CAP);
+    expect(inb).toBeGreaterThan(0.8 * CAP);
+    expect(inb).toBeLessThan(1.2 * CAP);
+    expect((await agent.converge(model(capped))).lastApply).toBeUndefined();
+  }, 180_000);
+
+  it('tc removed behind the agent is put back on the next pass', async () => {
+    const tap = dev('vm3');
+    execFileSync('tc', ['-n', host.ns, 'qdisc', 'del', 'dev', tap, 'clsact']);
+    execFileSync('tc', ['-n', host.ns, 'qdisc', 'del', 'dev', tap, 'root']);
+    const r = await agent.converge(model(capped));
+    expect(r.lastApply).toMatchObject({ result: 'applied' });
+    expect(r.networks.find((n) => n.name === 'lb')).toEqual({ name: 'lb', inSync: true });
+    expect(qdisc(tap).find((q) => q.root)?.kind).toBe('tbf');
+    expect(filters(tap, 'ingress')).toHaveLength(1);
+  }, 60_000);
+
+  it('limits removed: the tbf, the clsact and the ifb go, and traffic is fast again', async () => {
+    await converge();
+    const tap = dev('vm3');
+    expect(qdisc(tap).map((q) => q.kind)).toEqual(['noqueue']);
+    expect(ifbs()).toBe('');
+    const out = await throughput(vm.vm3.ns, vm.vm4.ns, vm.vm4.address, { seconds: 4 });
+    process.stderr.write(`[qos] linux-bridge cap removed: from vm3 ${mbit(out)}\n`);
+    expect(out).toBeGreaterThan(3 * CAP);
+  }, 120_000);
+});
+
+describe('port mirroring (linux-bridge fabric, tc mirred)', () => {
+  it("vm3 mirrored: the mirror device sees vm3's echo requests and replies; turned off, it sees none and the filters are gone", async () => {
+    await converge({ mirrored: ['vm3'] });
+    const on = await watch('cap1', vm.vm3, vm.vm4);
+    process.stderr.write(`[mirror] linux-bridge, vm3 mirrored: ${JSON.stringify(on)}\n`);
+    expect(on.requests).toBeGreaterThanOrEqual(2);
+    expect(on.replies).toBeGreaterThanOrEqual(2);
+    await converge();
+    expect(execFileSync('tc', ['-n', host.ns, 'qdisc', 'show', 'dev', dev('vm3')]).toString()).not.toContain('clsact');
+    const off = await watch('cap1', vm.vm3, vm.vm4);
+    process.stderr.write(`[mirror] linux-bridge, mirroring off: ${JSON.stringify(off)}\n`);
+    expect(off).toEqual({ requests: 0, replies: 0 });
+  }, 60_000);
+});
+
+describe('limits and mirroring together', () => {
+  it('both fabrics: capped and mirrored at once, the copies still reach the mirror ports (on the bridge tap the copy is taken before the redirect to the ifb)', async () => {
+    const limit = { averageKbps: CAP_KBPS };
+    const both = { qos: { vm1: { inbound: limit, outbound: limit }, vm3: { inbound: limit, outbound: limit } }, mirrored: ['vm1', 'vm3'] };
+    await converge(both);
+    const ovs = await watch('cap0', vm.vm1, vm.vm2);
+    const lb = await watch('cap1', vm.vm3, vm.vm4);
+    process.stderr.write(`[mirror] capped and mirrored: ovs ${JSON.stringify(ovs)}, linux-bridge ${JSON.stringify(lb)}\n`);
+    for (const seen of [ovs, lb]) {
+      expect(seen.requests).toBeGreaterThanOrEqual(2);
+      expect(seen.replies).toBeGreaterThanOrEqual(2);
+    }
+    expect((await agent.converge(model(both))).lastApply).toBeUndefined();
+    await converge();
+  }, 60_000);
+});

@@ -225,7 +225,8 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
     const h = observed.get(w.name);
     const c = out.links.find((x) => x.name === w.name);
     const fresh = !h || c?.op === 'replace' || c?.op === 'create';
-    if (h && !fresh && !isOwnedLink(h)) continue;
+    // A vNIC's tap is configured whoever made it (as its master and MTU are); an ifb only if netform's.
+    if (w.kind === 'ifb' && h && !fresh && !isOwnedLink(h)) continue;
     const fields = fresh ? (w.tc ? tcFields(w.tc, undefined) : []) : tcFields(w.tc, h!.tc);
     if (fields.length) tc.push({ device: w.name, ...(w.tc ? { want: w.tc } : {}), ...(!fresh && h!.tc ? { have: h!.tc } : {}), fields });
   }

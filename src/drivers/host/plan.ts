@@ -161,7 +161,7 @@ export function planOpenFlow(d: HostDiff): [string, string][] {
 
 /**
  * tc lines that rewrite each changed device's traffic control from scratch: the root tbf replaced or
- * removed, the clsact qdisc (and with it every filter on it) removed and added again with one u32
+ * removed, the clsact qdisc (and with it every filter on it) removed and added again with one
  * match-all filter per direction whose actions copy to the mirror port and/or redirect to the ifb.
  */
 export function planTc(d: HostDiff): string[] {
@@ -185,7 +185,10 @@ export function planTc(d: HostDiff): string[] {
     }
     if (w?.outbound) ingress.push(`action mirred egress redirect dev ${check(w.outbound.ifb)}`);
     if (ingress.length || egress.length) out.push(`qdisc add dev ${dev} clsact`);
-    const all = 'protocol all pref 1 u32 match u32 0 0';
+    // Match everything with a one-instruction classic BPF program (`ret #-1`): this kernel has no
+    // matchall, and u32 filters share their hash tables between a clsact's ingress and egress, so
+    // `tc filter show … ingress` would list the egress ones too.
+    const all = 'protocol all pref 1 bpf bytecode "1,6 0 0 4294967295,"';
     if (ingress.length) out.push(`filter add dev ${dev} ingress ${all} ${ingress.join(' ')}`);
     if (egress.length) out.push(`filter add dev ${dev} egress ${all} ${egress.join(' ')}`);
   }

@@ -383,8 +383,8 @@ describe('linux-bridge: tc diff and plan', () => {
       `qdisc replace dev ${ifb} root tbf rate 10000kbit burst 125000 latency 50ms`,
       `qdisc replace dev ${T3} root tbf rate 10000kbit burst 125000 latency 50ms`,
       `qdisc add dev ${T3} clsact`,
-      `filter add dev ${T3} ingress protocol all pref 1 u32 match u32 0 0 action mirred egress mirror dev mon1 action mirred egress redirect dev ${ifb}`,
-      `filter add dev ${T3} egress protocol all pref 1 u32 match u32 0 0 action mirred egress mirror dev mon1`,
+      `filter add dev ${T3} ingress protocol all pref 1 bpf bytecode "1,6 0 0 4294967295," action mirred egress mirror dev mon1 action mirred egress redirect dev ${ifb}`,
+      `filter add dev ${T3} egress protocol all pref 1 bpf bytecode "1,6 0 0 4294967295," action mirred egress mirror dev mon1`,
     ]);
   });
 
