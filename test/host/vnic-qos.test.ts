@@ -87,7 +87,8 @@ beforeAll(async () => {
   for (const d of [MON_PORT, LB_MON]) execFileSync('ip', ['-n', host.ns, 'link', 'set', d, 'up']);
   for (const d of ['lo', 'cap0', 'cap1']) execFileSync('ip', ['-n', MON_NS, 'link', 'set', d, 'up']);
   agent = new HostAgent({
-    target: { netns: host.ns, ovs: () => OvsdbClient.connect(host.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', ovsRunDir: host.ovs!.dir, sysfsRoot: '/nonexistent' },
+    // No ovsRunDir: the OpenFlow and control sockets are found beside the OVSDB socket, as in `run` and the demo.
+    target: { netns: host.ns, ovs: () => OvsdbClient.connect(host.ovs!.db), ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: '/nonexistent' },
     instance: 'nf-qos-test',
     log: pino({ level: 'silent' }),
   });

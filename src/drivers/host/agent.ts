@@ -4,7 +4,7 @@
 // snapshot — and reports the interface table and each network's sync state.
 import { spawn } from 'node:child_process';
 import { access, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, type HostModel, type HostReport } from '../host-driver.ts';
 import { desiredHost } from './desired.ts';
@@ -19,6 +19,8 @@ export { VerifyError, type HostInterfaceRow, type HostReport } from '../host-dri
 
 /** What the agent needs of an OVSDB connection. */
 export interface OvsDb {
+  /** The database's unix socket, when known: ovs-vswitchd's run directory is the one it sits in. */
+  readonly socketPath?: string;
   transact(db: string, ops: unknown[]): Promise<unknown[]>;
   transactAndWait(ops: unknown[], opts?: { timeoutMs?: number }): Promise<unknown[]>;
   close(): Promise<void>;
@@ -31,8 +33,9 @@ export interface HostTarget {
   ovs?: () => Promise<OvsDb>;
   ovsBridge: string;
   ovsDatapath: 'system' | 'netdev';
-  /** Where ovs-vswitchd keeps the bridges' OpenFlow sockets (`<bridge>.mgmt`), for the meters of
-   *  outbound limits; default /var/run/openvswitch (Debian's OVS_RUNDIR). */
+  /** Where ovs-vswitchd keeps the bridges' OpenFlow sockets (`<bridge>.mgmt`, for the meters of
+   *  outbound limits) and its control socket; default: the directory of the OVSDB socket, else
+   *  /var/run/openvswitch (Debian's OVS_RUNDIR). */
   ovsRunDir?: string;
   /** Root of sysfs, for link speeds and Cisco VIC dynamic vNICs (tests feed a recorded tree). */
   sysfsRoot: string;
@@ -128,14 +131,20 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     return out;
   }
 
+  /** ovs-vswitchd's run directory. */
+  #runDir(): string {
+    const db = this.#ovs?.socketPath;
+    return this.#o.target.ovsRunDir ?? (db ? dirname(db) : '/var/run/openvswitch');
+  }
+
   /** The integration bridge's OpenFlow management socket. */
   #ofSocket(): string {
-    return join(this.#o.target.ovsRunDir ?? '/var/run/openvswitch', `${this.#o.target.ovsBridge}.mgmt`);
+    return join(this.#runDir(), `${this.#o.target.ovsBridge}.mgmt`);
   }
 
   /** ovs-vswitchd's control socket: `ovs-vswitchd.ctl`, or Debian's `ovs-vswitchd.<pid>.ctl`, in the run directory. */
   async #vswitchdCtl(): Promise<string> {
-    const dir = this.#o.target.ovsRunDir ?? '/var/run/openvswitch';
+    const dir = this.#runDir();
     const plain = join(dir, 'ovs-vswitchd.ctl');
     if (await access(plain).then(() => true, () => false)) return plain;
     const pid = (await readFile(join(dir, 'ovs-vswitchd.pid'), 'utf8')).trim();
@@ -318,7 +327,15 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       await db.transactAndWait(plan.ovs, { timeoutMs: 30_000 });
     }
     for (const [cmd, arg] of plan.openflow) await command('ovs-ofctl', ['-O', 'OpenFlow13', cmd, `unix:${this.#ofSocket()}`, arg]);
-    if (plan.revalidate) await command('ovs-appctl', ['-t', await this.#vswitchdCtl(), 'revalidator/purge']);
+    if (plan.revalidate) {
+      // The mirror rows are in; without this, flows already in the datapath keep their old copies
+      // until they idle out (ADR 13). Not fatal: the configuration itself is right.
+      try {
+        await command('ovs-appctl', ['-t', await this.#vswitchdCtl(), 'revalidator/purge']);
+      } catch (err) {
+        this.#o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'mirrors changed, but the datapath flows could not be revalidated; active flows keep their old copies until they idle out');
+      }
+    }
     await tcBatch(this.#o.target.netns, plan.tc);
     await ipBatch(this.#o.target.netns, plan.addresses);
   }
