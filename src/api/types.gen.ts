@@ -158,6 +158,12 @@ export interface HostSpec {
      */
     labels?: string[];
     /**
+     * The physical networks this NIC is cabled to. Given, only networks on one of them are placed on it (an explicit placement elsewhere is refused, a label match skips it) and netform place counts on it; left out, it is assumed to reach every physical network.
+     *
+     * Items: A physical network name (Network spec.physicalNetwork).
+     */
+    physicalNetworks?: string[];
+    /**
      * How networks on this NIC are carried; left out, the cluster's default fabric.
      */
     fabric?: 'linux-bridge' | 'ovs';
@@ -209,6 +215,12 @@ export interface HostSpec {
      * Items: A network label.
      */
     labels?: string[];
+    /**
+     * The physical networks this bond is cabled to. Given, only networks on one of them are placed on it (an explicit placement elsewhere is refused, a label match skips it) and netform place counts on it; left out, it is assumed to reach every physical network.
+     *
+     * Items: A physical network name (Network spec.physicalNetwork).
+     */
+    physicalNetworks?: string[];
     /**
      * How networks on this bond are carried; left out, the cluster's default fabric.
      */

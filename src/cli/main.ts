@@ -22,7 +22,13 @@ import { runAgent } from './agent-mode.ts';
 import { ClusterAgent } from './agent-cluster.ts';
 import { ClusterModeController } from './cluster-mode.ts';
 import { hostname } from 'node:os';
-import { statusTable } from './render.ts';
+import { placeTable, statusTable } from './render.ts';
+import { placeVm, vmNeeds } from '../controllers/placement/placement.ts';
+import { DesiredStore } from '../state/store.ts';
+import { MemoryRecords } from '../state/records.ts';
+import { readHostReports } from '../adapters/files/host-reports.ts';
+import { referencesOf } from '../controllers/index.ts';
+import { objectKey } from '../api/kinds.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
 export interface MainDeps {
@@ -321,6 +327,50 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       } else {
         print(statusTable(records, new Date()));
       }
+    });
+
+  program
+    .command('place')
+    .description(
+      'which hosts can run a VM: every network of its vNICs carried (a NIC or bond reaching its physical network) and in sync, a free Cisco VIC dynamic vNIC where needed; with --from or --migrate, a migration: the same cluster and fabric as the source. Exit 0 when a host fits, 2 when none does, 1 on error',
+    )
+    .requiredOption('--dir <dir>', 'directory of manifests')
+    .option('--state <dir>', 'state directory with the agents\' last reports (default ./.netform)')
+    .option('--vm <name>', 'a VM declared in the manifests: its VnicAttachments give the networks')
+    .option('-n, --namespace <ns>', 'with --vm: the namespace of its attachments')
+    .option('--network <names...>', 'instead of --vm: the network of each vNIC')
+    .option('--from <host>', 'a migration from this host')
+    .option('--migrate', 'with --vm: a migration from the host the VM runs on')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: { dir: string; state?: string; vm?: string; namespace?: string; network?: string[]; from?: string; migrate?: boolean; output: string }) => {
+      const c = cfg({ dir: o.dir, state: o.state });
+      const admission = admit(await readManifests([c.dir!]));
+      reportAdmission(admission, eprint);
+      const store = new DesiredStore(referencesOf);
+      store.replace(admission);
+      const records = new MemoryRecords();
+      for (const r of (await StateDir.readAll(c.stateDir)) as unknown as ObjectRecord[]) await records.put(r);
+      const reports = new Map<string, unknown>();
+      for (const [host, report] of await readHostReports(c.stateDir)) reports.set(objectKey('Host', host), report);
+      const view = { store, records, reports };
+      let networks = o.network ?? [];
+      let own: string[] = [];
+      let from = o.from;
+      if (o.vm) {
+        const vm = vmNeeds(view, o.vm, o.namespace);
+        if (!vm.networks.length) throw new Error(`no VnicAttachment of VM ${o.vm}${o.namespace ? ` in namespace ${o.namespace}` : ''} in ${c.dir}`);
+        networks = vm.networks;
+        own = vm.own;
+        if (o.migrate) {
+          if (vm.hosts.length !== 1) throw new Error(`VM ${o.vm} has vNICs on ${vm.hosts.length} hosts (${vm.hosts.join(', ')}); name the source with --from`);
+          from ??= vm.hosts[0];
+        }
+      }
+      if (!networks.length) throw new Error('name the VM (--vm) or the networks of its vNICs (--network)');
+      const fits = placeVm(view, { networks, own, ...(from ? { from } : {}) });
+      if (o.output === 'json') print(JSON.stringify({ networks, from, hosts: fits }, null, 2));
+      else print(placeTable(fits));
+      code = admission.errors.length ? EXIT.error : fits.some((f) => f.fits) ? EXIT.ok : EXIT.changes;
     });
 
   try {

@@ -1,6 +1,7 @@
 // Human output: tables for `status` and `apply`. Pure.
 import { KIND_DEFINITIONS } from '../controllers/index.ts';
 import type { ObjectRecord } from '../state/records.ts';
+import type { HostFit } from '../controllers/placement/placement.ts';
 
 export function table(rows: readonly (readonly string[])[]): string {
   if (!rows.length) return '';
@@ -42,4 +43,11 @@ export function statusTable(records: readonly ObjectRecord[], now: Date): string
 
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** `netform place`: one row per host, those that fit first, with the reasons of those that do not. */
+export function placeTable(fits: readonly HostFit[]): string {
+  const rows: string[][] = [['HOST', 'CLUSTER', 'FITS', 'DYNAMIC-VNICS-LEFT', 'WHY NOT']];
+  for (const f of fits) rows.push([f.host, f.cluster, f.fits ? 'yes' : 'no', f.dynamicVnicsLeft === undefined ? '-' : String(f.dynamicVnicsLeft), f.reasons.join('; ')]);
+  return table(rows);
 }

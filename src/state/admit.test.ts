@@ -2451,3 +2451,18 @@ describe('VnicAttachment fixed IPs', () => {
     ]);
   });
 });
+
+describe('Host interfaces and the physical networks they reach', () => {
+  const docs = (placement: string) =>
+    [
+      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: st}\nspec: {physicalNetwork: physnet2, vlan: {id: 10}}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {networks: [{name: st}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: h}\nspec: {cluster: c, nics: [{name: eth1, physicalNetworks: [physnet1]}, {name: eth2}], networks: [${placement}]}`,
+    ].join('\n---\n');
+  const errorsOf = (placement: string) => admit([{ path: 'm.yaml', text: docs(placement) }]).errors.map((e) => [e.field, e.message]);
+
+  it('a network placed on a NIC that does not reach its physical network is refused; one that declares none reaches every one', () => {
+    expect(errorsOf('{name: st, interface: eth1}')).toEqual([['spec.networks[0].interface', '"eth1" reaches physnet1, not physnet2 (Network "st")']]);
+    expect(errorsOf('{name: st, interface: eth2}')).toEqual([]);
+  });
+});

@@ -402,6 +402,12 @@ function checkHost(
       c.report(h, `/spec/networks/${i}/interface`, `"${p.interface}" is neither a NIC nor a bond of this host`);
     } else if (enslaved.has(p.interface)) {
       c.report(h, `/spec/networks/${i}/interface`, `NIC "${p.interface}" is a member of bond "${enslaved.get(p.interface)}"; place the network on the bond`);
+    } else {
+      const physnets = [...(h.spec.nics ?? []), ...(h.spec.bonds ?? [])].find((x) => x.name === p.interface)?.physicalNetworks;
+      const physnet = c.networks.get(p.name)?.spec.physicalNetwork;
+      if (physnets && physnet !== undefined && !physnets.includes(physnet)) {
+        c.report(h, `/spec/networks/${i}/interface`, `"${p.interface}" reaches ${physnets.join(', ') || 'no physical network'}, not ${physnet} (Network "${p.name}")`);
+      }
     }
     if (p.address !== undefined) {
       const a = parsePrefix(p.address);

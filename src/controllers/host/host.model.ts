@@ -26,20 +26,30 @@ export interface HostNetworks {
 export function hostNetworks(host: Host, cluster: Cluster | undefined, networks: ReadonlyMap<string, Network>): HostNetworks {
   const attached = cluster?.spec.networks ?? [];
   const defaultFabric = cluster?.spec.defaultFabric ?? 'linux-bridge';
-  const ifaces = new Map<string, { labels: string[]; fabric?: 'linux-bridge' | 'ovs' }>();
-  for (const n of host.spec.nics ?? []) ifaces.set(n.name, { labels: n.labels ?? [], fabric: n.fabric });
-  for (const b of host.spec.bonds ?? []) ifaces.set(b.name, { labels: b.labels ?? [], fabric: b.fabric });
+  const ifaces = new Map<string, { labels: string[]; fabric?: 'linux-bridge' | 'ovs'; physicalNetworks?: string[] }>();
+  for (const n of host.spec.nics ?? []) ifaces.set(n.name, { labels: n.labels ?? [], fabric: n.fabric, physicalNetworks: n.physicalNetworks });
+  for (const b of host.spec.bonds ?? []) ifaces.set(b.name, { labels: b.labels ?? [], fabric: b.fabric, physicalNetworks: b.physicalNetworks });
+  /** Whether the interface is cabled to the network's physical network (one that declares none reaches every one). */
+  const reaches = (iface: string, network: string) => {
+    const physnets = ifaces.get(iface)?.physicalNetworks;
+    const physnet = networks.get(network)?.spec.physicalNetwork;
+    return !physnets || physnet === undefined || physnets.includes(physnet);
+  };
   const enslaved = new Set((host.spec.bonds ?? []).flatMap((b) => b.members));
   const placements: Placement[] = [];
   const unplaced: string[] = [];
   for (const att of attached) {
     const explicit = (host.spec.networks ?? []).find((p) => p.name === att.name);
-    let iface = explicit?.interface;
+    // Never on an interface that cannot reach the network's physical network.
+    let iface = explicit?.interface && reaches(explicit.interface, att.name) ? explicit.interface : undefined;
     let via: Placement['via'] = 'placement';
-    if (!iface) {
+    if (!explicit) {
       const label = networks.get(att.name)?.spec.label;
       if (label) {
-        iface = [...ifaces.entries()].filter(([name, i]) => !enslaved.has(name) && i.labels.includes(label)).map(([name]) => name).sort(byNaturalName)[0];
+        iface = [...ifaces.entries()]
+          .filter(([name, i]) => !enslaved.has(name) && i.labels.includes(label) && reaches(name, att.name))
+          .map(([name]) => name)
+          .sort(byNaturalName)[0];
         via = 'label';
       }
     }

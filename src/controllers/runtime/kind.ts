@@ -5,7 +5,7 @@
 // written once per pass and requeued. This file knows no kind by name but Provider, on which every
 // binding is made.
 import { dirname } from 'node:path';
-import type { Outcome } from '../../api/conditions.ts';
+import type { Outcome, Reason } from '../../api/conditions.ts';
 import type { AnyResource, Kind, Provider } from '../../api/kinds.ts';
 import type { ImportRef, ProviderDriver, ResourceDriver } from '../../drivers/driver.ts';
 import type { ObjectRecord } from '../../state/records.ts';
@@ -47,6 +47,8 @@ export interface Prepared<P> {
   waiting?: string[];
   /** A dependency that cannot be met until the user acts (e.g. a VLAN pool is exhausted). */
   stalled?: string;
+  /** The reason of a stall, when more telling than WaitingForDependencies / BackendRejected. */
+  stalledReason?: Reason;
   /** What the bindings and the summary are computed from (e.g. the resolved VLAN). */
   value?: P;
 }
@@ -160,10 +162,10 @@ export async function reconcileKind<K extends Kind, P>(rt: Runtime, def: KindDef
     setOutcome(rt, rec, {
       ready: {
         status: 'False',
-        reason: 'WaitingForDependencies',
+        reason: (stalled && prepared.stalledReason) || 'WaitingForDependencies',
         message: stalled ?? waiting.join('; '),
       },
-      synced: stalled ? { status: 'False', reason: 'BackendRejected', message: stalled } : { status: 'True', reason: 'ReconcileSuccess' },
+      synced: stalled ? { status: 'False', reason: prepared.stalledReason ?? 'BackendRejected', message: stalled } : { status: 'True', reason: 'ReconcileSuccess' },
       stalled: !!stalled,
       progressing: !stalled,
     });

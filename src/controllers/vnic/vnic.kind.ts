@@ -13,6 +13,7 @@ import type { VnicProfile } from '../../api/kinds.ts';
 import { effectiveProfile, profileOpenTo, profileQos, type EffectiveProfile } from '../vnicprofile/profile.effective.ts';
 import { profileKeyOf } from '../vnicprofile/vnicprofile.kind.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
+import { capacityProblem } from '../placement/capacity.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ObjectRecord } from '../../state/records.ts';
 import type { VnicAttachment } from '../../api/kinds.ts';
@@ -85,6 +86,9 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         for (const b of bindingsOf(profileRec)) if (b.externalId) profileIds.set(b.name, b.externalId);
       }
     }
+    // A dynamic vNIC on the host's VIC, where the network needs one: refused before anything is made.
+    const full = capacityProblem(rt, key, vnic.spec.host, vnic.spec.network, vnic.spec.plugged);
+    if (full) return { stalled: full, stalledReason: 'InsufficientCapacity' };
     const migrating = migrationWait(rt, vnic, rec);
     if (migrating) waiting.push(migrating);
     if (waiting.length) return { waiting };
