@@ -325,6 +325,22 @@ async function removeRecord(ns: string): Promise<void> {
   await rm(recordPath(defaultStateRoot(), ns), { force: true });
 }
 
+/** Records this process as the owner of a namespace it is about to create (so a concurrent `sweep()` keeps
+ *  it while this test file runs); for fixtures built outside this module (e.g. tapvm.ts). */
+export function claimNamespace(ns: string): Promise<void> {
+  return writeRecord(ns);
+}
+
+/** Forgets the owner record of a namespace this process deleted. */
+export function releaseNamespace(ns: string): Promise<void> {
+  return removeRecord(ns);
+}
+
+/** Deletes namespaces (those that exist), in one `ip -batch`. */
+export function deleteNamespaces(names: string[]): Promise<void> {
+  return nsDelete(names);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Namespaces
 
@@ -419,6 +435,33 @@ function makeOvs(dir: string): FakeOvs {
   };
 }
 
+async function startVswitchd(dir: string, ns: string): Promise<void> {
+  await run(
+    'ip',
+    [
+      'netns', 'exec', ns, 'ovs-vswitchd', `unix:${join(dir, 'db.sock')}`,
+      `--pidfile=${join(dir, 'ovs-vswitchd.pid')}`,
+      `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`,
+      `--log-file=${join(dir, 'ovs-vswitchd.log')}`,
+      '--detach', '--no-chdir',
+    ],
+    { env: ovsEnv(dir) },
+  );
+}
+
+/**
+ * Restarts the host's ovs-vswitchd (killed by its pidfile, zombie-aware; the database and ovsdb-server
+ * stay), as after a host reboot. Under the netdev datapath this is what makes OVS notice taps deleted
+ * behind its back: their Interface rows turn stale (`ofport -1`, `could not open network device`,
+ * hostnet.md §4).
+ */
+export async function restartVswitchd(host: FakeHost): Promise<void> {
+  if (!host.ovs) throw new Error(`hostsim: host ${host.id} has no OVS`);
+  const dir = host.ovs.dir;
+  await killByPidfile(join(dir, 'ovs-vswitchd.pid'), dir);
+  await startVswitchd(dir, host.ns);
+}
+
 /** Creates the database (no namespace needed), returning a function that starts both daemons inside `ns`. */
 async function prepareOvs(dir: string): Promise<(ns: string) => Promise<FakeOvs>> {
   // sun_path is 108 bytes; the longest socket OVS makes here is <dir>/<bridge≤15>.snoop
@@ -445,17 +488,7 @@ async function prepareOvs(dir: string): Promise<(ns: string) => Promise<FakeOvs>
       { env },
     );
     await run('ovs-vsctl', [`--db=unix:${ovs.db}`, '--no-wait', 'init'], { env });
-    await run(
-      'ip',
-      [
-        'netns', 'exec', ns, 'ovs-vswitchd', `unix:${ovs.db}`,
-        `--pidfile=${join(dir, 'ovs-vswitchd.pid')}`,
-        `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`,
-        `--log-file=${join(dir, 'ovs-vswitchd.log')}`,
-        '--detach', '--no-chdir',
-      ],
-      { env },
-    );
+    await startVswitchd(dir, ns);
     return ovs;
   };
 }
