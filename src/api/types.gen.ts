@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VnicAttachment', 'VnicProfile'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VnicAttachment: true, VnicProfile: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -1023,6 +1023,4001 @@ export interface VlanPoolStatus {
   }[];
   /**
    * Ready (the pool can serve allocations), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * One VM's vNICs, expanded from a template into VnicAttachments netform owns.
+ */
+export interface VmNetworkBindingSpec {
+  /**
+   * The VmNetworkTemplate (of the same namespace).
+   */
+  templateRef: {
+    /**
+     * Name of the VmNetworkTemplate.
+     */
+    name: string;
+  };
+  /**
+   * The VM.
+   */
+  vm: {
+    /**
+     * Name of the VM.
+     */
+    name: string;
+    /**
+     * Unique id of the VM (e.g. its libvirt UUID), recorded on backend ports.
+     */
+    uid?: string;
+  };
+  /**
+   * The Host the VM runs on; changing it migrates every vNIC (make-before-break).
+   */
+  host: string;
+  /**
+   * Whether the VM's vNICs are plugged.
+   */
+  plugged: boolean;
+  /**
+   * MACs for some vNICs; the others get theirs from the cluster's MacPool or the backend.
+   *
+   * @maxItems 16
+   *
+   * Items: The MAC of one vNIC.
+   */
+  macs?:
+    | []
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        },
+        {
+          /**
+           * The vNIC's name in the template.
+           */
+          vnic: string;
+          /**
+           * Its MAC address.
+           */
+          mac: string;
+        }
+      ];
+}
+
+/**
+ * The observed state.
+ */
+export interface VmNetworkBindingStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * The VnicAttachments expanded for the VM, with their state.
+   *
+   * Items: One generated VnicAttachment.
+   */
+  attachments?: {
+    /**
+     * Its name (in the binding's namespace).
+     */
+    name: string;
+    /**
+     * The template's vNIC it realizes.
+     */
+    vnic?: string;
+    /**
+     * Whether it is Ready.
+     */
+    ready?: boolean;
+    /**
+     * Its MAC.
+     */
+    mac?: string;
+    /**
+     * Why it is not Ready, when it is not.
+     */
+    message?: string;
+    /**
+     * A digest of the spec it was last expanded to (a template edit that changes it is planned as an update of the VM).
+     */
+    digest?: string;
+  }[];
+  /**
+   * Ready (every VM's vNICs are Ready), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * The vNICs every VM of the template gets.
+ */
+export interface VmNetworkTemplateSpec {
+  /**
+   * One entry per vNIC, in the VM's order.
+   *
+   * @minItems 1
+   * @maxItems 16
+   *
+   * Items: A vNIC of the template.
+   */
+  vnics:
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ]
+    | [
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        },
+        {
+          /**
+           * Its name inside the VM (the attachments' interfaceName), e.g. nic1.
+           */
+          name: string;
+          /**
+           * A VnicProfile of the template's namespace; the vNIC is on its network.
+           */
+          profile?: string;
+          /**
+           * The Network of a vNIC without a profile (with one, it must be the profile's network).
+           */
+          network?: string;
+          /**
+           * Whether the vNIC's link is up.
+           */
+          linked: boolean;
+        }
+      ];
+}
+
+/**
+ * The observed state.
+ */
+export interface VmNetworkTemplateStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * How many VmNetworkBindings use the template.
+   */
+  vms?: number;
+  /**
+   * Ready (the template is valid), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
 }

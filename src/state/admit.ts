@@ -2,6 +2,7 @@
 // (index and line), the field path and the reason. An invalid object is never admitted, and never
 // stops the valid ones. Pure: the caller reads the files.
 import { GROUP_VERSION, API_GROUP } from '../api/crds.ts';
+import { expandTemplates, type Generated } from './templates.ts';
 import { isKind, keyOf, KINDS, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
 import { validateSpec } from '../api/validate.ts';
 import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
@@ -93,6 +94,21 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
     }
   }
 
+  // VM network templates: each binding's vNICs become VnicAttachments declared where the binding is.
+  const expansion = expandTemplates(candidates.map((c) => c.object));
+  const candidateOf = new Map(candidates.map((c) => [keyOf(c.object), c] as const));
+  for (const p of expansion.problems) {
+    const c = candidateOf.get(p.key)!;
+    const pos = c.doc.positionOf(p.pointer);
+    fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: p.key, field: fieldPath(p.pointer), message: p.message });
+  }
+  const generatedFrom = new Map<string, Generated>();
+  for (const g of expansion.generated) {
+    const c = candidateOf.get(g.from)!;
+    candidates.push({ object: g.object, doc: c.doc, file: c.file });
+    generatedFrom.set(keyOf(g.object), g);
+  }
+
   const alsoDeclared = new Set(ctx.alsoDeclared ?? []);
   for (const [key, file] of ctx.knownSources ?? []) if (result.heldFiles.has(file)) alsoDeclared.add(key);
   for (const key of result.invalid.keys()) alsoDeclared.add(key);
@@ -120,6 +136,13 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
       const first = c;
       c = dupes.get(v.key)![n]!;
       message = `${v.key} is already declared in ${first.file} document ${first.doc.index + 1} (line ${first.doc.line})`;
+    }
+    const g = generatedFrom.get(v.key);
+    if (g) {
+      // A generated attachment's problem is the binding's: reported at its templateRef.
+      const pos = c.doc.positionOf('/spec/templateRef/name');
+      fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: v.key, field: 'spec.templateRef.name', message: generatedMessage(g, v) });
+      continue;
     }
     const pos = c.doc.positionOf(v.pointer);
     fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: v.key, field: fieldPath(v.pointer), message });
@@ -227,6 +250,11 @@ function checkStringMap(v: unknown): string | undefined {
   return undefined;
 }
 
+/** A generated attachment's violation, worded for the binding it comes from. */
+function generatedMessage(g: Generated, v: { pointer: string; message: string }): string {
+  return `vNIC ${g.vnic} (VnicAttachment ${g.object.metadata.namespace}/${g.object.metadata.name}): ${fieldPath(v.pointer)}: ${v.message}`;
+}
+
 /** Where an object read from the API is said to come from: its key stands in for a file. */
 export function apiSource(key: string): SourceRef {
   return { file: key, documentIndex: 0, line: 0 };
@@ -289,10 +317,19 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
     if (m.creationTimestamp) metadata.creationTimestamp = m.creationTimestamp;
     candidates.push({ apiVersion: GROUP_VERSION, kind, metadata, spec } as AnyResource);
   }
+  const expansion = expandTemplates(candidates);
+  for (const p of expansion.problems) fail({ file: p.key, documentIndex: 0, line: 0, key: p.key, field: fieldPath(p.pointer), message: p.message });
+  const generatedFrom = new Map<string, Generated>();
+  for (const g of expansion.generated) {
+    candidates.push(g.object);
+    generatedFrom.set(keyOf(g.object), g);
+  }
   for (const key of result.invalid.keys()) alsoDeclared.add(key);
   const violations = checkSemantics(candidates, { alsoDeclared, allocations: ctx.allocations });
   for (const v of violations) {
-    fail({ file: v.key, documentIndex: 0, line: 0, key: v.key, field: fieldPath(v.pointer), message: v.message });
+    const g = generatedFrom.get(v.key);
+    if (g) fail({ file: g.from, documentIndex: 0, line: 0, key: v.key, field: 'spec.templateRef.name', message: generatedMessage(g, v) });
+    else fail({ file: v.key, documentIndex: 0, line: 0, key: v.key, field: fieldPath(v.pointer), message: v.message });
   }
   for (const o of candidates) {
     const key = keyOf(o);

@@ -10,6 +10,7 @@ import {
   type Provider,
   type MacPool,
   type VnicProfile,
+  type VmNetworkTemplate,
   type VlanPool,
   type VnicAttachment,
 } from '../api/kinds.ts';
@@ -98,6 +99,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
   const profiles = new Map(byKind('VnicProfile').map((p) => [keyOf(p), p] as const));
   for (const p of profiles.values()) checkProfile(p, has, report);
+  for (const t of byKind('VmNetworkTemplate')) checkTemplate(t, profiles, has, report);
   const fixedHolders = new Map<string, string>();
   for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report, fixedHolders });
   return out;
@@ -423,6 +425,19 @@ function checkHost(
   if (h.spec.address !== undefined && !parseAddress(h.spec.address)) {
     c.report(h, '/spec/address', `"${h.spec.address}" is not an IP address`);
   }
+}
+
+function checkTemplate(t: VmNetworkTemplate, profiles: Map<string, VnicProfile>, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {
+  const ns = t.metadata.namespace ?? 'default';
+  t.spec.vnics.forEach((v, i) => {
+    const profile = v.profile ? profiles.get(objectKey('VnicProfile', v.profile, ns)) : undefined;
+    if (v.profile && !profile) report(t, `/spec/vnics/${i}/profile`, `VnicProfile "${ns}/${v.profile}" does not exist`);
+    if (v.network !== undefined && !has('Network', v.network)) report(t, `/spec/vnics/${i}/network`, `Network "${v.network}" does not exist`);
+    if (!v.profile && v.network === undefined) report(t, `/spec/vnics/${i}`, 'names neither a profile nor a network');
+    if (profile && v.network !== undefined && profile.spec.network !== v.network) {
+      report(t, `/spec/vnics/${i}/network`, `is "${v.network}" but profile "${v.profile}" is on network "${profile.spec.network}"`);
+    }
+  });
 }
 
 function checkProfile(p: VnicProfile, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {

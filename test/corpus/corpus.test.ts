@@ -80,7 +80,10 @@ describe('the malformed-manifest corpus', () => {
       .join('\n---\n');
     const r = admit([...baseFiles(), { path: CASE_FILE, text }]);
     expect(r.errors).toEqual([]);
-    expect(r.objects.size).toBe(baseKeys.length + Object.keys(tpl).length);
+    // The VmNetworkBinding template expands into a VnicAttachment per vNIC of its template.
+    const expanded = [...r.objects.values()].filter((o) => o.object.metadata.labels?.['netform.io/vm-network-binding'] === 'mut-vm').length;
+    expect(expanded).toBe(2);
+    expect(r.objects.size).toBe(baseKeys.length + Object.keys(tpl).length + expanded);
   });
 
   it('every case is refused, clearly, quickly, and never takes the valid documents with it', () => {

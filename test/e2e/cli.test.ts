@@ -165,7 +165,7 @@ describe('the Node version shim', () => {
   const major = existsSync(systemNode) ? Number(execFileSync(systemNode, ['-p', 'process.versions.node.split(".")[0]']).toString()) : 0;
   it.runIf(major > 0 && major < 24)(`bin/netform.mjs started by the system Node (v${major}) hands over to the Node that npm ci installed`, () => {
     const out = execFileSync(systemNode, ['bin/netform.mjs', 'validate', 'examples/quickstart'], { cwd: ROOT }).toString();
-    expect(out).toContain('valid: 9 objects admitted from 6 files');
+    expect(out).toContain('valid: 13 objects admitted from 7 files');
     const version = execFileSync(systemNode, ['bin/netform.mjs', '--version'], { cwd: ROOT }).toString().trim();
     expect(version).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });

@@ -98,6 +98,8 @@ export interface KindDefinition<K extends Kind = Kind, P = unknown> {
   kind: K;
   /** The keys of the objects this one refers to (it waits for them, and is woken when they change). */
   references?(object: ObjectOf<K>): string[];
+  /** Objects to wake once this one's status is written (an owner that reports its parts' state). */
+  notifies?(object: ObjectOf<K>): string[];
   /** Objects that keep a removed object in place, and what it says it waits for. */
   usedBy?(rt: Runtime, key: string, rec: ObjectRecord): { users: Iterable<string>; waitingFor: string } | undefined;
   /** Dependencies, resolved before anything is bound. */
@@ -134,6 +136,11 @@ export function referencesFrom(defs: readonly AnyKindDefinition[]): (o: AnyResou
 /** The provider bindings kept in a record's status. */
 export function bindingsOf(rec: ObjectRecord | undefined): BindingStatus[] {
   return (rec?.status.providers as BindingStatus[] | undefined) ?? [];
+}
+
+function notify<K extends Kind, P>(rt: Runtime, def: KindDefinition<K, P>, object: ObjectOf<K>): void {
+  if (rt.dryRun) return;
+  for (const k of def.notifies?.(object) ?? []) rt.enqueue(k);
 }
 
 /** Runs one pass of the kind's skeleton for one key. */
@@ -181,6 +188,7 @@ export async function reconcileKind<K extends Kind, P>(rt: Runtime, def: KindDef
         });
     }
     await writeRecord(rt, rec);
+    notify(rt, def, ctx.object);
     return { requeueAfterMs: rt.waitMs };
   }
 
@@ -197,6 +205,7 @@ export async function reconcileKind<K extends Kind, P>(rt: Runtime, def: KindDef
   if (!summary.outcome) return requeue(rt, summary);
   setOutcome(rt, rec, summary.outcome);
   await writeRecord(rt, rec);
+  notify(rt, def, ctx.object);
   if (summary.retry !== undefined) return { retry: summary.retry };
   return requeue(rt, summary);
 }

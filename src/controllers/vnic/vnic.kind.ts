@@ -14,6 +14,7 @@ import { effectiveProfile, profileOpenTo, profileQos, type EffectiveProfile } fr
 import { profileKeyOf } from '../vnicprofile/vnicprofile.kind.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
 import { capacityProblem } from '../placement/capacity.ts';
+import { BINDING_LABEL } from '../../state/templates.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ObjectRecord } from '../../state/records.ts';
 import type { VnicAttachment } from '../../api/kinds.ts';
@@ -52,6 +53,9 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
   kind: 'VnicAttachment',
 
   keyFigure: (r) => (r.status.mac ? String(r.status.mac) : ''),
+
+  // A VmNetworkBinding reports the state of the attachments it expanded into.
+  notifies: (v) => (v.metadata.labels?.[BINDING_LABEL] ? [objectKey('VmNetworkBinding', v.metadata.labels[BINDING_LABEL], v.metadata.namespace)] : []),
 
   references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host), ...(v.spec.profileRef ? [profileKeyOf(v.metadata.namespace, v.spec)!] : [])],
 
