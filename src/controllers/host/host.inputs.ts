@@ -2,6 +2,7 @@
 // VLANs they actually use (from their status), and the vNICs placed on the host. Reads the store and
 // records only.
 import { objectKey, type Network, type VnicProfile } from '../../api/kinds.ts';
+import { isStalled } from '../../api/conditions.ts';
 import type { HostVnicModel } from '../../drivers/host-driver.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { HostInputs } from './host.desired.ts';
@@ -22,9 +23,17 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
   }
   const vnics: HostVnicModel[] = rt.store
     .list('VnicAttachment')
-    // Its own vNICs, and those migrating away from it: the source keeps the device until the
-    // destination has plugged it and the ports have followed (the vNIC's status.migration).
-    .filter((v) => v.spec.host === hostName || (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.migration as { from?: string } | undefined)?.from === hostName)
+    .filter((v) => {
+      const rec = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace));
+      // The host its ports are bound to (set once they were made or followed a migration).
+      const bound = rec?.status.host as string | undefined;
+      // Its own vNICs, except one refused before it ever got here (a duplicate MAC, no free dynamic
+      // vNIC): nothing is made for it, on the host either.
+      if (v.spec.host === hostName) return !(isStalled(rec?.status) && bound !== hostName);
+      // And those leaving it: the source keeps the device while the ports are still bound to it (the
+      // destination has not plugged and reported yet, or the migration was refused).
+      return bound === hostName;
+    })
     .map((v) => {
       const x: HostVnicModel = {
         key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,

@@ -87,3 +87,37 @@ describe('hostInputs: what the agent puts on each vNIC', () => {
     expect(hostModel(i).networks).toEqual([{ name: 'web', interface: 'eth1', mtu: 1500, mirrorPort: 'mon0' }]);
   });
 });
+
+describe('hostInputs: which vNICs a host holds', () => {
+  const HOSTS = NET + `---
+apiVersion: netform.io/v1alpha1
+kind: Host
+metadata: {name: h2}
+spec: {cluster: c, nics: [{name: eth1}], networks: [{name: web, interface: eth1}]}
+`;
+  const stalled = [{ type: 'Stalled', status: 'True' as const, reason: 'InsufficientCapacity' }];
+  const rec = (name: string, status: Record<string, unknown>) => ({ key: `VnicAttachment/t1/${name}`, kind: 'VnicAttachment' as const, name, namespace: 't1', uid: name, generation: 1, createdAt: '', status });
+  const keys = (store: DesiredStore, records: MemoryRecords, host: string) => hostInputs({ store, records }, host)!.vnics.map((v) => v.key).sort();
+
+  it('a vNIC refused before it reached its host (stalled, never bound there) is not plugged; one bound there stays, stalled or not', async () => {
+    const store = load(HOSTS + vnic('a') + vnic('b') + vnic('c'));
+    const records = new MemoryRecords();
+    await records.put(rec('a', { conditions: stalled }));
+    await records.put(rec('b', { conditions: stalled, host: 'h' }));
+    expect(keys(store, records, 'h')).toEqual(['t1/b', 't1/c']);
+  });
+
+  it("a migrating vNIC stays on the host its ports are bound to until they follow; the destination plugs it unless it was refused there", async () => {
+    const store = load(HOSTS + vnic('a').replace('host: h}', 'host: h2}'));
+    const records = new MemoryRecords();
+    await records.put(rec('a', { host: 'h', migration: { from: 'h', to: 'h2', since: '' } }));
+    expect(keys(store, records, 'h')).toEqual(['t1/a']);
+    expect(keys(store, records, 'h2')).toEqual(['t1/a']);
+    await records.put(rec('a', { host: 'h', conditions: stalled }));
+    expect(keys(store, records, 'h')).toEqual(['t1/a']);
+    expect(keys(store, records, 'h2')).toEqual([]);
+    await records.put(rec('a', { host: 'h2' }));
+    expect(keys(store, records, 'h')).toEqual([]);
+    expect(keys(store, records, 'h2')).toEqual(['t1/a']);
+  });
+});
