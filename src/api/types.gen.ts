@@ -5496,7 +5496,7 @@ export interface VnicAttachmentStatus {
    */
   host?: string;
   /**
-   * A migration under way: the source host keeps the vNIC's device until the destination has plugged it and reported; then the ports are bound to the destination and the source lets go.
+   * A migration under way: the source host keeps the vNIC's device until the destination has plugged it and reported; then the ports are bound to the destination, and the source lets go once the VM there has released the device.
    */
   migration?: {
     /**
@@ -5508,9 +5508,13 @@ export interface VnicAttachmentStatus {
      */
     to?: string;
     /**
-     * When the migration was first seen.
+     * When the phase began.
      */
     since?: string;
+    /**
+     * plugging - the destination has not plugged the device and reported yet, the ports stay bound to the source; releasing - the ports follow the destination, the source keeps the device until the VM there lets it go (its tap loses carrier) and reports it gone.
+     */
+    phase?: 'plugging' | 'releasing';
   };
   /**
    * The vNIC's last moves (at most 10), oldest first.

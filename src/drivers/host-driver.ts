@@ -70,6 +70,12 @@ export interface HostVnicModel {
   qos?: VnicQos;
   /** Whether the vNIC's traffic (both directions) is copied to its network's mirror port. */
   mirrored?: boolean;
+  /**
+   * The VM has migrated away and its ports followed it: the device stays while a process still holds
+   * it open (the VM on this host, until the hypervisor's switch-over ends it; a tap has carrier then)
+   * and is removed, with its OVS row, once it is released. Never created anew.
+   */
+  departing?: boolean;
 }
 
 /**

@@ -11,6 +11,7 @@ import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 import { api, neutronUrl, uniq } from './support.ts';
+import { waitFor } from '../support/cli.ts';
 
 let engines: Engine[] = [];
 afterEach(async () => {
@@ -120,14 +121,15 @@ describe('vNIC profiles on Neutron', () => {
     // default, and the policy is deleted.
     load(e, [...base(run, vlanBase), vnic(run, 'vm1', false), vnic(run, 'vm2', false)]);
     await settled(e, [`VnicAttachment/t-${run}/vm1`]);
-    expect(await policiesNamed(policyName(owner))).toEqual([]);
+    // The profile goes once no vNIC uses it any more (it looks again after the wait period).
+    await waitFor('the policy gone', async () => ((await policiesNamed(policyName(owner))).length === 0 ? true : undefined), 30_000);
     const [p1c] = await portsOf(`vm1-${run}`);
     expect(p1c).toMatchObject({ id: p1!.id, qos_policy_id: null, port_security_enabled: true });
-    expect(records.get(`VnicProfile/t-${run}/capped`)).toBeUndefined();
+    await waitFor('the profile record gone', () => (records.get(`VnicProfile/t-${run}/capped`) === undefined ? true : undefined), 30_000);
 
     load(e, []);
     expect(await e.settle(60_000)).toBe(true);
-    expect(await portsOf(`vm1-${run}`)).toEqual([]);
+    await waitFor('the port gone', async () => ((await portsOf(`vm1-${run}`)).length === 0 ? true : undefined), 30_000);
   });
 
   it('a policy left by a create that died after the POST (untagged, no rules) is adopted and finished, not duplicated', async () => {
@@ -145,7 +147,7 @@ describe('vNIC profiles on Neutron', () => {
     expect((await portsOf(`vm1-${run}`))[0]!.qos_policy_id).toBe(left.body.policy.id);
     load(e, []);
     expect(await e.settle(60_000)).toBe(true);
-    expect(await policiesNamed(policyName(owner))).toEqual([]);
+    await waitFor('the policy gone', async () => ((await policiesNamed(policyName(owner))).length === 0 ? true : undefined), 30_000);
   });
 
   it('a profile without limits of its own has no policy; its port security still reaches the port', async () => {

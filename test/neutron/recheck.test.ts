@@ -63,7 +63,7 @@ spec:
     expect((await networksNamed(`rc-${run}-0`)).length).toBe(0);
   });
 
-  it('a VnicAttachment becomes a Neutron port with its MAC, host and VM; unplugging removes the port', async () => {
+  it('a VnicAttachment becomes a Neutron port with its MAC, host and VM; unplugging keeps the port; removing the attachment removes it', async () => {
     const run = uniq();
     const { e, records } = start();
     const base = [
@@ -87,7 +87,11 @@ spec:
     expect(status.addresses![0]).toMatch(/^10\.88\.0\./);
     expect(status.providers![0]!.externalId).toBe(ports[0]!.id);
 
+    // Unplugged: only the host's device goes; the port stays, the same one.
     e.sync(admit([{ path: 'm.yaml', text: [...base, vnic(false)].join('\n---\n') }]));
+    await waitFor('the unplugged vNIC Ready', () => e.states().find((s) => s.key === key)?.state === 'ready', 60_000);
+    expect((await api<{ ports: { id: string }[] }>('GET', `/v2.0/ports?device_id=vm-${run}`)).body.ports.map((p) => p.id)).toEqual([ports[0]!.id]);
+    e.sync(admit([{ path: 'm.yaml', text: base.join('\n---\n') }]));
     await waitFor('the port to go', async () => (await api<{ ports: unknown[] }>('GET', `/v2.0/ports?device_id=vm-${run}`)).body.ports.length === 0, 60_000);
     e.sync(admit([{ path: 'm.yaml', text: provider(run) }]));
     expect(await e.settle(60_000)).toBe(true);

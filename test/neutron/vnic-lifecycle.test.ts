@@ -193,7 +193,7 @@ describe('a vNIC on Neutron, over its life', () => {
     }
   });
 
-  it('a migration is make-before-break: the ports stay on the source until the destination reports the vNIC plugged; then binding:host_id follows and the source lets go', async () => {
+  it('a migration is make-before-break: the ports stay on the source until the destination reports the vNIC plugged; then binding:host_id follows, and the source lets go once it reports the device released', async () => {
     const run = uniq();
     const { e, records } = engine();
     load(e, run);
@@ -229,9 +229,14 @@ describe('a vNIC on Neutron, over its life', () => {
     expect(q!.id).toBe(p!.id);
     expect(q!['binding:host_id']).toBe(`h2-${run}`);
     const st = records.get(KEY(run))!.status;
-    expect(st.migration).toBeUndefined();
     expect(st.host).toBe(`h2-${run}`);
     expect(st.moves).toEqual([{ type: 'host', from: `h1-${run}`, to: `h2-${run}`, time: expect.any(String) }]);
+    // The source keeps the device, departing, until the VM there releases it and h1 reports it gone.
+    expect(st.migration).toMatchObject({ from: `h1-${run}`, to: `h2-${run}`, phase: 'releasing' });
+    expect(hostInputs({ store: e.store, records }, `h1-${run}`)!.vnics).toMatchObject([{ key: `t-${run}/vm1-nic1`, departing: true }]);
+    expect(hostInputs({ store: e.store, records }, `h2-${run}`)!.vnics[0]!.departing).toBeUndefined();
+    e.report(objectKey('Host', `h1-${run}`), { ...emptyHostReport(Date.now() + 2000), interfaces: [{ name: 'eth1' }] });
+    await waitFor('the source released the device', () => (records.get(KEY(run))!.status.migration === undefined ? true : undefined), 20_000);
     expect(hostInputs({ store: e.store, records }, `h1-${run}`)!.vnics).toEqual([]);
   });
 });

@@ -31,8 +31,9 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
       // vNIC): nothing is made for it, on the host either.
       if (v.spec.host === hostName) return !(isStalled(rec?.status) && bound !== hostName);
       // And those leaving it: the source keeps the device while the ports are still bound to it (the
-      // destination has not plugged and reported yet, or the migration was refused).
-      return bound === hostName;
+      // destination has not plugged and reported yet, or the migration was refused), then while the
+      // VM here still holds it (departing).
+      return bound === hostName || releasingFrom(rec?.status) === hostName;
     })
     .map((v) => {
       const x: HostVnicModel = {
@@ -46,6 +47,8 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
       const mac = v.spec.mac?.toLowerCase() ?? (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.mac as string | undefined);
       if (mac) x.mac = mac;
       if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
+      const rec = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace));
+      if (v.spec.host !== hostName && rec?.status.host !== hostName) x.departing = true;
       // Its profile's limits and mirroring, or its network's defaults. A profile that is not there
       // (yet) counts as none: the vNIC keeps its network's defaults meanwhile.
       const pkey = profileKeyOf(v.metadata.namespace, v.spec);
@@ -56,4 +59,10 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
       return x;
     });
   return { host, cluster, networks, vlans, vnics };
+}
+
+/** The host a migrated vNIC's device is being released on, if any. */
+function releasingFrom(status: Record<string, unknown> | undefined): string | undefined {
+  const m = status?.migration as { from?: string; phase?: string } | undefined;
+  return m?.phase === 'releasing' ? m.from : undefined;
 }

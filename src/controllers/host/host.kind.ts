@@ -13,6 +13,13 @@ export const hostKind = defineKind({
 
   keyFigure: (r) => (r.status.networkCount === undefined ? '' : `${String(r.status.networksOutOfSync ?? 0)}/${String(r.status.networkCount)} out of sync`),
 
+  // vNICs migrated away from this host wait for its report to show their device released.
+  notifies: (h, rt) =>
+    rt.records
+      .list()
+      .filter((r) => r.kind === 'VnicAttachment' && (r.status.migration as { from?: string; phase?: string } | undefined)?.from === h.metadata.name)
+      .map((r) => r.key),
+
   references: (h) => [objectKey('Cluster', h.spec.cluster), ...(h.spec.networks ?? []).map((n) => objectKey('Network', n.name))],
 
   usedBy: (rt, key) => ({

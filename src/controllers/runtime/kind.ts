@@ -99,7 +99,7 @@ export interface KindDefinition<K extends Kind = Kind, P = unknown> {
   /** The keys of the objects this one refers to (it waits for them, and is woken when they change). */
   references?(object: ObjectOf<K>): string[];
   /** Objects to wake once this one's status is written (an owner that reports its parts' state). */
-  notifies?(object: ObjectOf<K>): string[];
+  notifies?(object: ObjectOf<K>, rt: Runtime): string[];
   /** Objects that keep a removed object in place, and what it says it waits for. */
   usedBy?(rt: Runtime, key: string, rec: ObjectRecord): { users: Iterable<string>; waitingFor: string } | undefined;
   /** Dependencies, resolved before anything is bound. */
@@ -140,7 +140,7 @@ export function bindingsOf(rec: ObjectRecord | undefined): BindingStatus[] {
 
 function notify<K extends Kind, P>(rt: Runtime, def: KindDefinition<K, P>, object: ObjectOf<K>): void {
   if (rt.dryRun) return;
-  for (const k of def.notifies?.(object) ?? []) rt.enqueue(k);
+  for (const k of def.notifies?.(object, rt) ?? []) rt.enqueue(k);
 }
 
 /** Runs one pass of the kind's skeleton for one key. */

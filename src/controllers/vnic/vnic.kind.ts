@@ -23,8 +23,12 @@ import type { VnicAttachment } from '../../api/kinds.ts';
 export interface Migration {
   from: string;
   to: string;
-  /** When it was first seen; a destination report older than this does not count. */
+  /** When the phase began; a report older than this does not count. */
   since: string;
+  /** plugging: the destination has not plugged and reported yet, the ports stay bound to the source;
+   *  releasing: the ports follow the destination, the source keeps the device until the VM there lets
+   *  it go (HostVnicModel.departing) and reports it gone. */
+  phase: 'plugging' | 'releasing';
 }
 
 /** One move of a vNIC, as its status records it. */
@@ -154,19 +158,29 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
 function migrationWait(rt: Runtime, vnic: VnicAttachment, rec: ObjectRecord): string | undefined {
   const from = rec.status.host as string | undefined;
   const to = vnic.spec.host;
+  let m = rec.status.migration as Migration | undefined;
+  const device = vnicDeviceName(`${vnic.metadata.namespace ?? 'default'}/${vnic.metadata.name}`);
+  if (m?.phase === 'releasing') {
+    if (from === to) {
+      // Done once the source reports the device gone (or the source host is gone).
+      const source = rt.reports.get(objectKey('Host', m.from)) as HostReport | undefined;
+      const released = !rt.store.get(objectKey('Host', m.from)) || (source && source.lastObservedTime >= m.since && !source.interfaces.some((i) => i.name === device));
+      if (released && !rt.dryRun) delete rec.status.migration;
+      return undefined;
+    }
+    m = undefined; // migrated on again: a new migration from where the ports are now
+  }
   if (!from || from === to || !vnic.spec.plugged || rt.dryRun) {
-    delete rec.status.migration;
+    if (!rt.dryRun) delete rec.status.migration;
     return undefined;
   }
-  let m = rec.status.migration as Migration | undefined;
   if (!m || m.to !== to || m.from !== from) {
-    m = { from, to, since: rt.now().toISOString() };
+    m = { from, to, since: rt.now().toISOString(), phase: 'plugging' };
     rec.status.migration = m;
   }
   // The destination agent's last report (file mode: handed over in process; cluster mode: read back from the Host's status).
   const report = rt.reports.get(objectKey('Host', to)) as HostReport | undefined;
   // Plugged there: its device is in the destination's interface table, and the network is in sync.
-  const device = vnicDeviceName(`${vnic.metadata.namespace ?? 'default'}/${vnic.metadata.name}`);
   const plugged =
     report &&
     report.lastObservedTime >= m.since &&
@@ -183,7 +197,11 @@ function settleMoves(rt: Runtime, vnic: VnicAttachment, rec: ObjectRecord): void
   if (was.network && was.network !== vnic.spec.network) moves.push({ type: 'network', from: was.network, to: vnic.spec.network, time });
   if (was.host && was.host !== vnic.spec.host) moves.push({ type: 'host', from: was.host, to: vnic.spec.host, time });
   if (moves.length) rec.status.moves = moves.slice(-MOVES_KEPT);
+  const m = rec.status.migration as Migration | undefined;
+  if (was.host && was.host !== vnic.spec.host && vnic.spec.plugged) {
+    // The ports followed: the source lets go of the device once the VM there releases it.
+    rec.status.migration = { from: was.host, to: vnic.spec.host, since: time, phase: 'releasing' } satisfies Migration;
+  } else if (m?.phase !== 'releasing') delete rec.status.migration;
   rec.status.network = vnic.spec.network;
   rec.status.host = vnic.spec.host;
-  delete rec.status.migration;
 }

@@ -116,6 +116,10 @@ spec: {cluster: c, nics: [{name: eth1}], networks: [{name: web, interface: eth1}
     await records.put(rec('a', { host: 'h', conditions: stalled }));
     expect(keys(store, records, 'h')).toEqual(['t1/a']);
     expect(keys(store, records, 'h2')).toEqual([]);
+    // The ports followed: the source keeps the device, departing, until it reports it released.
+    await records.put(rec('a', { host: 'h2', migration: { from: 'h', to: 'h2', since: '', phase: 'releasing' } }));
+    expect(hostInputs({ store, records }, 'h')!.vnics).toMatchObject([{ key: 't1/a', departing: true }]);
+    expect(hostInputs({ store, records }, 'h2')!.vnics[0]!.departing).toBeUndefined();
     await records.put(rec('a', { host: 'h2' }));
     expect(keys(store, records, 'h')).toEqual([]);
     expect(keys(store, records, 'h2')).toEqual(['t1/a']);

@@ -2,6 +2,7 @@
 // desired layout as one transaction — snapshot → ip -batch + one OVSDB transaction → verify
 // (re-observe, probes, the source of desired state still reachable) → commit, or roll back to the
 // snapshot — and reports the interface table and each network's sync state.
+import { settleDeparting } from './departing.ts';
 import { spawn } from 'node:child_process';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -191,7 +192,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   }
 
   diff(desired: HostModel, observed: ObservedHost): HostChanges<AgentChanges> {
-    const layout = this.layout(desired);
+    const layout = this.layout(settleDeparting(desired, observed));
     const d = diffHost(layout, observed, { instance: this.#o.instance });
     return {
       changes: { desired: layout, diff: d },
@@ -208,8 +209,9 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
    *  host's diff as verified: empty but for problems. */
   async apply(desired: HostModel, plan: AgentPlan): Promise<AgentChanges> {
     await this.#run(plan);
-    const layout = this.layout(desired);
-    const rest = diffHost(layout, await this.observe(), {
+    const after = await this.observe();
+    const layout = this.layout(settleDeparting(desired, after));
+    const rest = diffHost(layout, after, {
       instance: this.#o.instance,
     });
     if (!isEmpty(rest)) throw new VerifyError(`after the change the host still differs: ${describe(rest)}`);
@@ -274,7 +276,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
 
   /** Puts back every device and port the failed change touched exactly as the snapshot had them. */
   async rollback(snapshot: ObservedHost, desired: HostModel): Promise<void> {
-    const touched = this.layout(desired);
+    const touched = this.layout(settleDeparting(desired, snapshot));
     const target = restoreTarget(snapshot, touched, this.#o.instance);
     const current = await this.observe();
     const d = diffHost(target, current, { instance: this.#o.instance });
