@@ -2466,3 +2466,24 @@ describe('Host interfaces and the physical networks they reach', () => {
     expect(errorsOf('{name: st, interface: eth2}')).toEqual([]);
   });
 });
+
+describe('A cluster and its external network providers (seed 002)', () => {
+  const prov = (name: string, type: string) =>
+    type === 'neutron'
+      ? `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: ${name}}\nspec: {type: neutron, endpoint: "https://${name}.example.net", neutron: {auth: noauth}}`
+      : `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: ${name}}\nspec: {type: ucsm, endpoint: "https://${name}.example.net", credentials: {file: creds.yaml}}`;
+  const net = (name: string, vlan: number, refs: string[]) =>
+    `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${name}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan}}, providerRefs: [${refs.map((r) => `{name: ${r}}`).join(', ')}]}`;
+  const cluster = (nets: string[]) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {networks: [${nets.map((n) => `{name: ${n}}`).join(', ')}]}`;
+  const errorsOf = (...docs: string[]) => admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]).errors.map((e) => [e.key, e.field, e.message]);
+
+  it('native networks, one Neutron provider and UCS Manager domains under it are admitted', () => {
+    expect(errorsOf(prov('os', 'neutron'), prov('ucs1', 'ucsm'), prov('ucs2', 'ucsm'), net('a', 10, ['os', 'ucs1']), net('b', 11, ['ucs2']), net('c', 12, []), cluster(['a', 'b', 'c']))).toEqual([]);
+  });
+  it('a second Neutron provider in one cluster is refused at the network that brings it; each provider alone is fine', () => {
+    expect(errorsOf(prov('os', 'neutron'), prov('os2', 'neutron'), net('a', 10, ['os']), net('b', 11, ['os2']), cluster(['a', 'b']))).toEqual([
+      ['Cluster/c', 'spec.networks[1].name', 'Network "b" is on Neutron provider "os2" while the cluster\'s other networks are on "os": a cluster may mix its hosts\' native fabric with one external network provider only'],
+    ]);
+    expect(errorsOf(prov('os', 'neutron'), prov('os2', 'neutron'), net('a', 10, ['os']), net('b', 11, ['os2']), cluster(['a']))).toEqual([]);
+  });
+});

@@ -95,7 +95,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   for (const p of pools.values()) checkPool(p, report);
   for (const p of byKind('MacPool')) checkMacPool(p, report);
   checkNetworks([...networks.values()], { providers, pools, has, report, allocations: ctx.allocations ?? [] });
-  for (const c of clusters.values()) checkCluster(c, has, report);
+  for (const c of clusters.values()) checkCluster(c, has, report, { networks, providers });
   for (const h of hosts.values()) checkHost(h, { clusters, networks, has, report });
   const profiles = new Map(byKind('VnicProfile').map((p) => [keyOf(p), p] as const));
   for (const p of profiles.values()) checkProfile(p, has, report);
@@ -356,9 +356,26 @@ function checkSubnets(n: Network, report: Report): void {
 
 const EXCLUSIVE_ROLES = ['migration', 'display', 'management'] as const;
 
-function checkCluster(c: Cluster, has: (k: AnyResource['kind'], n: string) => boolean, report: Report): void {
+function checkCluster(
+  c: Cluster,
+  has: (k: AnyResource['kind'], n: string) => boolean,
+  report: Report,
+  known: { networks: Map<string, Network>; providers: Map<string, Provider> },
+): void {
   const pool = c.spec.macPoolRef?.name;
   if (pool !== undefined && !has('MacPool', pool)) report(c, '/spec/macPoolRef/name', `MacPool "${pool}" does not exist`);
+  // Seed 002: a cluster uses its hosts' native fabric and at most one external network provider (a
+  // Neutron endpoint; a UCS Manager domain is the fabric under the hosts, not a network provider).
+  let external: string | undefined;
+  (c.spec.networks ?? []).forEach((att, i) => {
+    for (const ref of known.networks.get(att.name)?.spec.providerRefs ?? []) {
+      if (known.providers.get(ref.name)?.spec.type !== 'neutron') continue;
+      if (external === undefined) external = ref.name;
+      else if (ref.name !== external) {
+        report(c, `/spec/networks/${i}/name`, `Network "${att.name}" is on Neutron provider "${ref.name}" while the cluster's other networks are on "${external}": a cluster may mix its hosts' native fabric with one external network provider only`);
+      }
+    }
+  });
   const holder = new Map<string, string>();
   (c.spec.networks ?? []).forEach((att, i) => {
     if (!has('Network', att.name)) report(c, `/spec/networks/${i}/name`, `Network "${att.name}" does not exist`);
