@@ -21,43 +21,39 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
     networks.set(n.metadata.name, n);
     if (vlan !== undefined) vlans.set(n.metadata.name, vlan);
   }
-  const vnics: HostVnicModel[] = rt.store
-    .list('VnicAttachment')
-    .filter((v) => {
-      const rec = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace));
-      // The host its ports are bound to (set once they were made or followed a migration).
-      const bound = rec?.status.host as string | undefined;
-      // Its own vNICs, except one refused before it ever got here (a duplicate MAC, no free dynamic
-      // vNIC): nothing is made for it, on the host either.
-      if (v.spec.host === hostName) return !(isStalled(rec?.status) && bound !== hostName);
-      // And those leaving it: the source keeps the device while the ports are still bound to it (the
-      // destination has not plugged and reported yet, or the migration was refused), then while the
-      // VM here still holds it (departing).
-      return bound === hostName || releasingFrom(rec?.status) === hostName;
-    })
-    .map((v) => {
-      const x: HostVnicModel = {
-        key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
-        network: v.spec.network,
-        vmName: v.spec.vm.name,
-        plugged: v.spec.plugged,
-        linked: v.spec.linked,
-      };
-      // Its own MAC, or the one its MacPool gave it (kept in its status).
-      const mac = v.spec.mac?.toLowerCase() ?? (rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status.mac as string | undefined);
-      if (mac) x.mac = mac;
-      if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
-      const rec = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace));
-      if (v.spec.host !== hostName && rec?.status.host !== hostName) x.departing = true;
-      // Its profile's limits and mirroring, or its network's defaults. A profile that is not there
-      // (yet) counts as none: the vNIC keeps its network's defaults meanwhile.
-      const pkey = profileKeyOf(v.metadata.namespace, v.spec);
-      const profile = pkey ? (rt.store.get(pkey)?.object as VnicProfile | undefined) : undefined;
-      const eff = effectiveProfile(networks.get(v.spec.network), profile?.spec.network === v.spec.network ? profile : undefined);
-      if (eff.qos) x.qos = eff.qos;
-      if (eff.mirrored) x.mirrored = true;
-      return x;
-    });
+  const vnics: HostVnicModel[] = [];
+  for (const v of rt.store.list('VnicAttachment')) {
+    const status = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status;
+    // The host its ports are bound to (set once they were made or followed a migration).
+    const bound = status?.host as string | undefined;
+    const own = v.spec.host === hostName;
+    // Its own vNICs, except one refused before it ever got here (a duplicate MAC, no free dynamic
+    // vNIC): nothing is made for it, on the host either. And those leaving it: the source keeps the
+    // device while the ports are still bound to it (the destination has not plugged and reported yet,
+    // or the migration was refused), then while the VM here still holds it (departing).
+    const here = own ? !(isStalled(status) && bound !== hostName) : bound === hostName || releasingFrom(status) === hostName;
+    if (!here) continue;
+    const x: HostVnicModel = {
+      key: `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`,
+      network: v.spec.network,
+      vmName: v.spec.vm.name,
+      plugged: v.spec.plugged,
+      linked: v.spec.linked,
+    };
+    // Its own MAC, or the one its MacPool gave it (kept in its status).
+    const mac = v.spec.mac?.toLowerCase() ?? (status?.mac as string | undefined);
+    if (mac) x.mac = mac;
+    if (v.spec.vm.uid) x.vmUid = v.spec.vm.uid;
+    if (!own && bound !== hostName) x.departing = true;
+    // Its profile's limits and mirroring, or its network's defaults. A profile that is not there
+    // (yet) counts as none: the vNIC keeps its network's defaults meanwhile.
+    const pkey = profileKeyOf(v.metadata.namespace, v.spec);
+    const profile = pkey ? (rt.store.get(pkey)?.object as VnicProfile | undefined) : undefined;
+    const eff = effectiveProfile(networks.get(v.spec.network), profile?.spec.network === v.spec.network ? profile : undefined);
+    if (eff.qos) x.qos = eff.qos;
+    if (eff.mirrored) x.mirrored = true;
+    vnics.push(x);
+  }
   return { host, cluster, networks, vlans, vnics };
 }
 

@@ -64,13 +64,31 @@ export interface NeutronDriverOptions {
 
 const isNotFound = (err: unknown) => err instanceof BackendError && err.errorClass === 'NotFound';
 
-/** One object by id (`GET /v2.0/<resource>s/<id>`), or undefined when Neutron has none. */
-async function getIfAny<T>(c: NeutronClient, resource: 'network' | 'port', id: string, signal: AbortSignal): Promise<T | undefined> {
+/** One object by id (`GET /v2.0/<collection>/<id>`, answered as `{<key>: …}`), or undefined when Neutron has none. */
+async function getIfAny<T>(c: NeutronClient, collection: 'networks' | 'ports' | 'qos/policies', id: string, signal: AbortSignal): Promise<T | undefined> {
+  const key = { networks: 'network', ports: 'port', 'qos/policies': 'policy' }[collection];
   try {
-    return (await c.request<Record<string, T>>('GET', `/v2.0/${resource}s/${id}`, { signal }))[resource];
+    return (await c.request<Record<string, T>>('GET', `/v2.0/${collection}/${id}`, { signal }))[key];
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Marks a QoS policy as this owner's. A policy is found by its name, so its tags need not be set
+ * atomically; and Zed's PUT of a policy's whole tag set does not answer, while one tag at a time works.
+ */
+async function tagPolicy(c: NeutronClient, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
+  for (const tag of ownerTags(owner)) await c.request('PUT', `/v2.0/qos/policies/${id}/tags/${encodeURIComponent(tag)}`, { signal });
+}
+
+/** `DELETE /v2.0/<path>`; an object already gone is as good as deleted. */
+async function deleteIfAny(c: NeutronClient, path: string, signal: AbortSignal): Promise<void> {
+  try {
+    await c.request('DELETE', `/v2.0/${path}`, { signal });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
 }
 
@@ -286,22 +304,14 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     }
     for (const [name, h] of have) {
       if (want.has(name)) continue;
-      try {
-        await this.#c.request('DELETE', `/v2.0/subnets/${h.id}`, { signal: ctx.signal });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+      await deleteIfAny(this.#c, `subnets/${h.id}`, ctx.signal);
     }
     return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true, desired.name);
   }
 
   async delete(ctx: DriverContext, observed: Observed<NetworkState>): Promise<void> {
     this.#touch(observed.externalId);
-    try {
-      await this.#c.request('DELETE', `/v2.0/networks/${observed.externalId}`, { signal: ctx.signal });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await deleteIfAny(this.#c, `networks/${observed.externalId}`, ctx.signal);
     // The network's own QoS policy goes with it (never a policy netform did not create).
     if (observed.state.ownPolicyId) await this.#deletePolicy(ctx, observed.state.ownPolicyId);
   }
@@ -309,7 +319,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   // ---- reading ----
 
   #get(ctx: DriverContext, id: string): Promise<NeutronNetwork | undefined> {
-    return getIfAny<NeutronNetwork>(this.#c, 'network', id, ctx.signal);
+    return getIfAny<NeutronNetwork>(this.#c, 'networks', id, ctx.signal);
   }
 
   async #byOwner(ctx: DriverContext, owner: Owner, name: string): Promise<NeutronNetwork | undefined> {
@@ -419,10 +429,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (this.#projectId) body.project_id = this.#projectId;
       policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('POST', '/v2.0/qos/policies', { body: { policy: body }, signal: ctx.signal })).policy;
     }
-    // A policy is found by its name, so its tags need not be set atomically; and Zed's PUT of a
-    // policy's whole tag set does not answer, while one tag at a time works.
     if (!hasTag(policy.tags, ownerTag(owner))) {
-      for (const tag of ownerTags(owner)) await this.#c.request('PUT', `/v2.0/qos/policies/${policy.id}/tags/${encodeURIComponent(tag)}`, { signal: ctx.signal });
+      await tagPolicy(this.#c, policy.id, owner, ctx.signal);
     }
     const rule = (policy.rules ?? []).find((r) => r.type === 'bandwidth_limit') as { id?: string; max_kbps?: number; max_burst_kbps?: number } | undefined;
     const want = { max_kbps: q.maxRateKbps, max_burst_kbps: q.maxBurstKbps ?? 0 };
@@ -434,12 +442,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return policy;
   }
 
-  async #deletePolicy(ctx: DriverContext, id: string): Promise<void> {
-    try {
-      await this.#c.request('DELETE', `/v2.0/qos/policies/${id}`, { signal: ctx.signal });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  #deletePolicy(ctx: DriverContext, id: string): Promise<void> {
+    return deleteIfAny(this.#c, `qos/policies/${id}`, ctx.signal);
   }
 
   #touch(id: string): void {
@@ -538,16 +542,12 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     return this.update(ctx, owner, successor, want, diffPort(want, successor.state));
   }
 
-  async delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
-    try {
-      await this.#c.request('DELETE', `/v2.0/ports/${observed.externalId}`, { signal: ctx.signal });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
+    return deleteIfAny(this.#c, `ports/${observed.externalId}`, ctx.signal);
   }
 
   #get(ctx: DriverContext, id: string): Promise<NeutronPort | undefined> {
-    return getIfAny<NeutronPort>(this.#c, 'port', id, ctx.signal);
+    return getIfAny<NeutronPort>(this.#c, 'ports', id, ctx.signal);
   }
 
   #observed(p: NeutronPort, owner: Owner, recorded: boolean, name?: string): Observed<PortState> {
@@ -609,9 +609,7 @@ export class NeutronProfiles implements ResourceDriver<VnicProfileModel, Profile
   async update(ctx: DriverContext, owner: Owner, observed: Observed<ProfilePolicyState>, desired: VnicProfileModel, _changes?: FieldChange[]): Promise<Observed<ProfilePolicyState>> {
     const id = observed.externalId;
     const s = observed.state;
-    // Found by its name, so its tags need not be set atomically (and Zed's PUT of a policy's whole tag
-    // set does not answer, while one tag at a time works).
-    if (!s.tagged) for (const tag of ownerTags(owner)) await this.#c.request('PUT', `/v2.0/qos/policies/${id}/tags/${encodeURIComponent(tag)}`, { signal: ctx.signal });
+    if (!s.tagged) await tagPolicy(this.#c, id, owner, ctx.signal);
     for (const [dir, want] of [
       ['egress', limitRule(desired.qos?.outbound)],
       ['ingress', limitRule(desired.qos?.inbound)],
@@ -636,29 +634,16 @@ export class NeutronProfiles implements ResourceDriver<VnicProfileModel, Profile
     return this.#observed(now, owner);
   }
 
-  async delete(ctx: DriverContext, observed: Observed<ProfilePolicyState>): Promise<void> {
-    try {
-      await this.#c.request('DELETE', `/v2.0/qos/policies/${observed.externalId}`, { signal: ctx.signal });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  delete(ctx: DriverContext, observed: Observed<ProfilePolicyState>): Promise<void> {
+    return deleteIfAny(this.#c, `qos/policies/${observed.externalId}`, ctx.signal);
   }
 
-  async #deleteRule(ctx: DriverContext, policy: string, rule: string): Promise<void> {
-    try {
-      await this.#c.request('DELETE', `/v2.0/qos/policies/${policy}/bandwidth_limit_rules/${rule}`, { signal: ctx.signal });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  #deleteRule(ctx: DriverContext, policy: string, rule: string): Promise<void> {
+    return deleteIfAny(this.#c, `qos/policies/${policy}/bandwidth_limit_rules/${rule}`, ctx.signal);
   }
 
-  async #get(ctx: DriverContext, id: string): Promise<NeutronQosPolicy | undefined> {
-    try {
-      return (await this.#c.request<{ policy: NeutronQosPolicy }>('GET', `/v2.0/qos/policies/${id}`, { signal: ctx.signal })).policy;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  #get(ctx: DriverContext, id: string): Promise<NeutronQosPolicy | undefined> {
+    return getIfAny<NeutronQosPolicy>(this.#c, 'qos/policies', id, ctx.signal);
   }
 
   #observed(p: NeutronQosPolicy, owner: Owner): Observed<ProfilePolicyState> {
