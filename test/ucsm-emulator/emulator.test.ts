@@ -553,6 +553,50 @@ describe('validation', () => {
     okNoError(await post(confMos(cookie, ['<vnicLanConnTempl dn="org-root/lan-conn-templ-t3" name="t3" target="vm,adaptor" status="created" />'])));
   });
 
+  it('epqosDefinition and epqosEgress: the meta\'s rules, the assumed defaults, and a port profile resolving the policy only while it exists', async () => {
+    const { emu, cookie, post } = await setup();
+    const e150 = async (mo: string, needle: string): Promise<void> => {
+      const r = await post(confMos(cookie, [mo]));
+      expect(r.attrs['errorCode'], mo).toBe('150');
+      expect(r.attrs['errorDescr']).toContain(needle);
+    };
+    const pol = (name: string, egress = '', extra = ''): string =>
+      `<epqosDefinition dn="org-root/ep-qos-${name}" name="${name}" ${extra} status="created,modified">${egress ? `<epqosEgress rn="egress" ${egress} />` : ''}</epqosDefinition>`;
+    const at = (dn: string, keys: string[]): Record<string, string | undefined> => Object.fromEntries(keys.map((k) => [k, emu.get(dn)?.attrs[k]]));
+    // A policy with a bare egress: what the emulator assumes a fresh egress shows (not in the meta).
+    okNoError(await post(confMos(cookie, [pol('q-defaults', ' ')])));
+    expect(at('org-root/ep-qos-q-defaults/egress', ['rate', 'burst', 'prio', 'hostControl', 'name', 'operPrio'])).toEqual({
+      rate: 'line-rate',
+      burst: '10240',
+      prio: 'best-effort',
+      hostControl: 'none',
+      name: '',
+      operPrio: 'best-effort',
+    });
+    expect(at('org-root/ep-qos-q-defaults', ['name', 'descr', 'policyOwner'])).toEqual({ name: 'q-defaults', descr: '', policyOwner: 'local' });
+    // The meta's ranges and enums.
+    okNoError(await post(confMos(cookie, [pol('q-edges', 'rate="8" burst="0"'), pol('q-top', 'rate="100000000" burst="65535" prio="platinum" hostControl="full-with-exception"')])));
+    await e150(pol('q-bad', 'rate="7"'), "property 'rate' of class epqosEgress");
+    await e150(pol('q-bad', 'rate="100000001"'), "property 'rate' of class epqosEgress");
+    await e150(pol('q-bad', 'burst="65536"'), "property 'burst' of class epqosEgress");
+    await e150(pol('q-bad', 'prio="diamond"'), "property 'prio' of class epqosEgress");
+    await e150(pol('q-bad', 'hostControl="some"'), "property 'hostControl' of class epqosEgress");
+    await e150(pol('q-bad', 'operPrio="gold"'), "property 'operPrio' of class epqosEgress is read-only");
+    await e150(pol('q-seventeen-chars'), "naming property 'name'");
+    expect(emu.get('org-root/ep-qos-q-bad')).toBeUndefined();
+    // Only under an org.
+    expect((await post(confMos(cookie, ['<epqosDefinition dn="fabric/lan/ep-qos-x" name="x" status="created" />']))).attrs['errorCode']).toBe('105');
+    // A port profile's qosPolicyDn / operQosPolicyName follow whether the named policy exists.
+    okNoError(await post(confMos(cookie, ['<vnicProfile dn="fabric/lan/profiles/vnic-qp" name="qp" qosPolicyName="q-later" status="created" />'])));
+    expect(at('fabric/lan/profiles/vnic-qp', ['qosPolicyDn', 'operQosPolicyName'])).toEqual({ qosPolicyDn: '', operQosPolicyName: '' });
+    okNoError(await post(confMos(cookie, [pol('q-later', 'rate="1000"')])));
+    expect(at('fabric/lan/profiles/vnic-qp', ['qosPolicyDn', 'operQosPolicyName'])).toEqual({ qosPolicyDn: 'org-root/ep-qos-q-later', operQosPolicyName: 'org-root/ep-qos-q-later' });
+    // Deleting the policy removes its egress with it.
+    okNoError(await post(confMos(cookie, ['<epqosDefinition dn="org-root/ep-qos-q-later" status="deleted" />'])));
+    expect(emu.get('org-root/ep-qos-q-later/egress')).toBeUndefined();
+    expect(emu.get('fabric/lan/profiles/vnic-qp')!.attrs['qosPolicyDn']).toBe('');
+  });
+
   it('unknown attributes, bad status, malformed XML and unknown methods are root <error> parse errors', async () => {
     const { emu, cookie, post } = await setup();
     const parseErr = async (body: string, descr: string | RegExp): Promise<void> => {

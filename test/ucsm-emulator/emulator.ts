@@ -95,7 +95,9 @@
 // - Read-only attributes of vnicProfile, vnicEtherIf, vmVnicProfCl, lsServer, vnicEther,
 //   vnicLanConnTempl, … carry plausible values (no real capture exists); vnicEtherIf's
 //   vnet/operVnetDn/operVnetName follow the VLAN it names, vnicProfile's primaryVlanId
-//   follows its defaultNet vnicEtherIf. fabricVlan's set and values are fixture 17's
+//   follows its defaultNet vnicEtherIf, its qosPolicyDn/operQosPolicyName name org-root/ep-qos-X only
+//   while that epqosDefinition exists (empty otherwise). A fresh epqosEgress's defaults are assumed
+//   (schema.ts). fabricVlan's set and values are fixture 17's
 //   (switchId "dual" globally, "A"/"B" under fabric/lan/A|B).
 
 import { randomUUID } from 'node:crypto';

@@ -294,6 +294,9 @@ const vnicProfile: ClassSchema = {
       .find((c) => c.classId === 'vnicEtherIf' && (c.attrs['defaultNet'] === 'yes' || c.attrs['defaultNet'] === 'true'));
     const nativeVlan = native ? resolveVlan(tree, native.attrs['name'] ?? '') : undefined;
     const qos = eff['qosPolicyName'] ?? '';
+    // The policy resolves only when it exists (in org-root, where netform puts it); a name of no
+    // existing policy leaves both empty.
+    const qosDn = qos && tree.get(`org-root/ep-qos-${qos}`)?.classId === 'epqosDefinition' ? `org-root/ep-qos-${qos}` : '';
     return {
       cdp: 'disabled',
       childAction: 'deleteNonPresent',
@@ -304,11 +307,11 @@ const vnicProfile: ClassSchema = {
       lldp: 'none',
       macRegisterMode: 'only-native-vlan',
       operNwCtrlPolicyName: `org-root/nwctrl-${eff['nwCtrlPolicyName'] || 'default'}`,
-      operQosPolicyName: qos ? `org-root/ep-qos-${qos}` : '',
+      operQosPolicyName: qosDn,
       orgDn: 'org-root',
       policyLevel: '0',
       primaryVlanId: nativeVlan?.attrs['id'] ?? '1',
-      qosPolicyDn: qos ? `org-root/ep-qos-${qos}` : '',
+      qosPolicyDn: qosDn,
       qosPolicyId: '0',
       swABorderAggrPort: '0',
       swABorderPort: '0',
@@ -597,6 +600,52 @@ const vnicEther: ClassSchema = {
   }),
 };
 
+// QoS policies for vNICs and port profiles (epqos*). Facts from the ucsmsdk 0.9.27 meta
+// (mometa/epqos/EpqosDefinition.py, EpqosEgress.py): naming, containment, which attributes exist and
+// who may write them, the enums and ranges. Not in the meta, and so ASSUMED: the values a freshly
+// created object shows for attributes the client did not set (`defaults` below: an egress that is
+// line-rate best-effort with host control none and a 10240-byte burst, as UCS Manager's GUI presents a
+// new QoS policy), and the read-only values (`derive`). Real UCSM may create the `egress` child by
+// itself with a new policy; the emulator does not (a client that sends it with `created,modified`
+// works either way).
+const PRIOS = ['best-effort', 'bronze', 'fc', 'gold', 'platinum', 'silver'] as const;
+
+export const EPQOS_EGRESS_DEFAULTS: Readonly<Record<string, string>> = { burst: '10240', hostControl: 'none', name: '', prio: 'best-effort', rate: 'line-rate' };
+
+const epqosDefinition: ClassSchema = {
+  classId: 'epqosDefinition',
+  rn: 'ep-qos-[name]',
+  creatableUnder: ['orgOrg'],
+  deletable: true,
+  props: {
+    ...COMMON,
+    name: naming({ re: nameRe(1, 16) }),
+    descr: rw({ re: DESCR }),
+    policyOwner: POLICY_OWNER,
+    ...ro('fsmDescr fsmPrev fsmProgr fsmRmtInvErrCode fsmRmtInvErrDescr fsmRmtInvRslt fsmStageDescr fsmStamp fsmStatus fsmTry intId policyLevel'),
+  },
+  defaults: { descr: '', policyOwner: 'local' },
+  derive: (_eff, dn) => ({ childAction: 'deleteNonPresent', intId: intId(dn), policyLevel: '0' }),
+};
+
+const epqosEgress: ClassSchema = {
+  classId: 'epqosEgress',
+  rn: 'egress',
+  creatableUnder: ['epqosDefinition'],
+  deletable: true,
+  props: {
+    ...COMMON,
+    burst: rw({ ranges: [[0, 65535]] }),
+    hostControl: en('full', 'full-with-exception', 'none'),
+    name: rw({ re: nameRe(0, 16) }),
+    prio: en(...PRIOS),
+    rate: rw({ enum: ['line-rate'], ranges: [[8, 100000000]] }),
+    ...ro('operPrio'),
+  },
+  defaults: EPQOS_EGRESS_DEFAULTS,
+  derive: (eff) => ({ childAction: 'deleteNonPresent', operPrio: eff['prio'] ?? 'best-effort' }),
+};
+
 const MTU_QOS = rw({ enum: ['fc', 'normal'], ranges: [[1500, 9216]] });
 const WEIGHT = rw({ enum: ['best-effort', 'none'], ranges: [[0, 10]] });
 
@@ -836,5 +885,7 @@ export const SCHEMAS: Readonly<Record<string, ClassSchema>> = Object.fromEntries
     fabricEthLan,
     vnicProfileSet,
     fabricEp,
+    epqosDefinition,
+    epqosEgress,
   ].map((s) => [s.classId, s]),
 );

@@ -13,6 +13,8 @@ import urllib.request
 import pytest
 
 from ucsmsdk import ucsxmlcodec
+from ucsmsdk.mometa.epqos.EpqosDefinition import EpqosDefinition
+from ucsmsdk.mometa.epqos.EpqosEgress import EpqosEgress
 from ucsmsdk.mometa.fabric.FabricVlan import FabricVlan
 from ucsmsdk.mometa.ls.LsServer import LsServer
 from ucsmsdk.mometa.org.OrgOrg import OrgOrg
@@ -313,3 +315,102 @@ def test_org_with_service_profile_hierarchy(handle):
     handle.remove_mo(handle.query_dn("org-root/org-nf-sdk-org"))
     handle.commit()
     assert handle.query_dn("org-root/org-nf-sdk-org/ls-nf-sdk-sp") is None
+
+
+# ------------------------------------------------------------------ QoS policies (epqos)
+
+
+def qos_policy(name, **egress):
+    pol = EpqosDefinition(parent_mo_or_dn="org-root", name=name, descr="netform test", policy_owner="local")
+    EpqosEgress(parent_mo_or_dn=pol, **egress)
+    return pol
+
+
+def test_qos_policy_add_and_query_back(handle):
+    dn = "org-root/ep-qos-nf-sdk-q1"
+    handle.add_mo(qos_policy("nf-sdk-q1", rate="5000", burst="62500", prio="best-effort", host_control="none"))
+    handle.commit()
+    try:
+        pol = handle.query_dn(dn)
+        assert type(pol).__name__ == "EpqosDefinition"
+        assert (pol.name, pol.descr, pol.policy_owner) == ("nf-sdk-q1", "netform test", "local")
+        eg = handle.query_dn(dn + "/egress")
+        assert type(eg).__name__ == "EpqosEgress"
+        assert (eg.rate, eg.burst, eg.prio, eg.host_control, eg.oper_prio) == ("5000", "62500", "best-effort", "none", "best-effort")
+        # Class queries, with a filter, and the hierarchy under the policy.
+        assert [p.dn for p in handle.query_classid("EpqosDefinition", filter_str='(name, "nf-sdk-q1", type="eq")')] == [dn]
+        assert dn + "/egress" in [e.dn for e in handle.query_classid("EpqosEgress")]
+        assert sorted(m.dn for m in handle.query_dn(dn, hierarchy=True)) == [dn, dn + "/egress"]
+        assert [c.dn for c in handle.query_children(in_dn=dn, class_id="EpqosEgress")] == [dn + "/egress"]
+        found = handle.query_dns(dn, "org-root/ep-qos-nf-sdk-none")
+        assert found[dn].name == "nf-sdk-q1" and found["org-root/ep-qos-nf-sdk-none"] is None
+    finally:
+        handle.remove_mo(handle.query_dn(dn))
+        handle.commit()
+
+
+def test_qos_policy_rate_modified_in_place(handle):
+    dn = "org-root/ep-qos-nf-sdk-q2"
+    handle.add_mo(qos_policy("nf-sdk-q2", rate="8", burst="0"))
+    handle.commit()
+    try:
+        eg = handle.query_dn(dn + "/egress")
+        assert (eg.rate, eg.burst) == ("8", "0")
+        eg.rate = "100000000"
+        handle.set_mo(eg)
+        handle.commit()
+        assert handle.query_dn(dn + "/egress").rate == "100000000"
+        # The upsert netform sends (modify_present: created,modified) changes it again, and line-rate is a rate.
+        handle.add_mo(qos_policy("nf-sdk-q2", rate="line-rate", burst="65535"), modify_present=True)
+        handle.commit()
+        eg = handle.query_dn(dn + "/egress")
+        assert (eg.rate, eg.burst) == ("line-rate", "65535")
+        assert [p.dn for p in handle.query_classid("EpqosDefinition", filter_str='(name, "nf-sdk-q2", type="eq")')] == [dn]
+    finally:
+        handle.remove_mo(handle.query_dn(dn))
+        handle.commit()
+
+
+@pytest.mark.parametrize("prop,value", [("rate", "7"), ("rate", "100000001"), ("burst", "65536"), ("prio", "diamond"), ("host_control", "some")])
+def test_qos_policy_out_of_range_is_refused(handle, prop, value):
+    # The SDK itself refuses the value (its meta is where the emulator's rules come from)...
+    with pytest.raises(ValueError):
+        EpqosEgress(parent_mo_or_dn="org-root/ep-qos-nf-sdk-bad", **{prop: value})
+    # ...and so does the emulator when the value reaches it: set past the SDK's check.
+    pol = qos_policy("nf-sdk-bad", rate="1000", burst="100", prio="gold", host_control="full")
+    eg = pol.child[0]
+    eg._ManagedObject__set_prop(prop, value, forced=True)
+    handle.add_mo(pol)
+    with pytest.raises(UcsException) as exc:
+        handle.commit()
+    assert exc.value.error_code == "150"
+    assert "epqosEgress" in exc.value.error_descr and value in exc.value.error_descr
+    # All or nothing: the policy did not stay behind without its egress.
+    assert handle.query_dn("org-root/ep-qos-nf-sdk-bad") is None
+
+
+def test_port_profile_resolves_its_qos_policy_and_delete_removes_it(handle):
+    handle.add_mo(vlan("nf-q-vlan", 610))
+    handle.commit()
+    pol_dn = "org-root/ep-qos-nf-sdk-q3"
+    pp_dn = "fabric/lan/profiles/vnic-nf-pp-q3"
+    pp = VnicProfile(parent_mo_or_dn="fabric/lan/profiles", name="nf-pp-q3", qos_policy_name="nf-sdk-q3")
+    VnicEtherIf(parent_mo_or_dn=pp, name="nf-q-vlan", default_net="yes")
+    handle.add_mo(pp)
+    handle.commit()
+    # The named policy does not exist yet: nothing resolves.
+    got = handle.query_dn(pp_dn)
+    assert (got.qos_policy_name, got.qos_policy_dn, got.oper_qos_policy_name) == ("nf-sdk-q3", "", "")
+    handle.add_mo(qos_policy("nf-sdk-q3", rate="1000"))
+    handle.commit()
+    got = handle.query_dn(pp_dn)
+    assert (got.qos_policy_dn, got.oper_qos_policy_name) == (pol_dn, pol_dn)
+    # Delete: the policy and its egress go together.
+    handle.remove_mo(handle.query_dn(pol_dn))
+    handle.commit()
+    assert handle.query_dn(pol_dn) is None
+    assert handle.query_dn(pol_dn + "/egress") is None
+    assert handle.query_dn(pp_dn).qos_policy_dn == ""
+    handle.remove_mo(handle.query_dn(pp_dn))
+    handle.remove_mo(handle.query_dn("fabric/lan/net-nf-q-vlan"))
+    handle.commit()
