@@ -1,7 +1,7 @@
 // The UCS Manager driver: for each network, the VLAN on the LAN cloud, a port profile carrying it
 // (with its profile client), and the VLAN on the vNICs or vNIC templates of the hosts that carry the
 // network. Reads come from one listing of netform's objects (a few class queries); writes from many
-// reconciles are coalesced into few configConfMos requests.
+// reconciles are coalesced into few configConfMos requests. VnicProfiles: profiles.ts (ADR 17).
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
 import type { DriverContext, DriverFactory, FieldChange, Observed, ObserveRequest, Owner, ProviderDriver, ResourceDriver, UcsmProviderConfig } from '../driver.ts';
@@ -20,6 +20,7 @@ import {
   type UcsmNetworkState,
   type UcsmOptions,
 } from './mapping.ts';
+import { UcsmProfiles } from './profiles.ts';
 import { flatten, type Mo } from './xml.ts';
 
 export interface UcsmDriverOptions {
@@ -49,12 +50,14 @@ export class UcsmDriver implements ProviderDriver {
   readonly type = 'ucsm' as const;
   readonly client: UcsmClient;
   readonly networks: UcsmNetworks;
+  readonly profiles: UcsmProfiles;
 
   constructor(config: UcsmProviderConfig, log: Logger, opts: UcsmDriverOptions = {}) {
     const c = config.credentials ?? {};
     if (!c.username || !c.password) throw terminal('a ucsm provider needs credentials with username and password');
     this.client = new UcsmClient({ endpoint: config.endpoint, username: c.username, password: c.password, tls: config.tls, timeoutMs: config.requestTimeoutMs, log });
     this.networks = new UcsmNetworks(this.client, config.options, opts);
+    this.profiles = new UcsmProfiles(this.client, config.options);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
