@@ -1,17 +1,29 @@
 // The UCSM driver's VnicProfile resource on the UCSM emulator (ADR 17): a QoS policy for the outbound
 // limit and a port profile of the profile's own. Every check reads the emulator — through its XML API
 // or its object tree — never the driver.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { BackendError } from '../../src/api/errors.ts';
+import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
+import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { ownerDigest, type DriverContext, type Owner } from '../../src/drivers/driver.ts';
 import type { VnicProfileModel } from '../../src/drivers/model.ts';
 import { UcsmDriver } from '../../src/drivers/ucsm/driver.ts';
 import { marker } from '../../src/drivers/ucsm/mapping.ts';
+import { builtinDrivers } from '../../src/drivers/registry.ts';
+import { admit } from '../../src/state/admit.ts';
+import { MemoryRecords } from '../../src/state/records.ts';
+import { waitFor } from '../support/cli.ts';
+import { artifactLogger, canary } from '../support/secrets.ts';
 import { startEmulator, type UcsmEmulator } from '../ucsm-emulator/emulator.ts';
 import { type El, parseXml } from '../ucsm-emulator/xml.ts';
 
-const PASSWORD = 'profiles-admin-pw';
+/** A registered canary: the run's secrets scan looks for it in everything netform wrote. */
+const PASSWORD = canary('ucsm-profiles-admin');
 const log = pino({ level: 'silent' });
 const ctx = (): DriverContext => ({ signal: new AbortController().signal, log });
 const owner: Owner = { instance: 'netform', kind: 'VnicProfile', namespace: 'shop', name: 'gold' };
@@ -232,5 +244,56 @@ describe('UCSM VnicProfiles', () => {
     await expectTerminal(d.profiles.create(ctx(), owner, model()), `UCSM QoS policy ${POL} exists and is not this VnicProfile's`);
     expect(e.get(POL)?.attrs.descr).toBe(marker({ ...owner, instance: 'other' }));
     expect(e.get(PP)).toBeUndefined();
+  });
+});
+
+describe('UCSM VnicProfiles through the engine', () => {
+  let engine: Engine | undefined;
+  afterEach(async () => {
+    await engine?.stop();
+    engine = undefined;
+  });
+
+  it('a VnicProfile on a UCSM network: policy and port profile on UCSM, the port profile\'s DN in its status; an edit converges in place; removal cleans up', async () => {
+    const { e } = await start();
+    e.remove('fabric/lan/net-nf-web'); // the Network makes its own VLAN
+    const dir = mkdtempSync(join(tmpdir(), 'netform-ucsm-profiles-'));
+    const creds = join(dir, 'creds.yaml');
+    writeFileSync(creds, `username: admin\npassword: ${PASSWORD}\n`, { mode: 0o600 });
+    const records = new MemoryRecords();
+    engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry: builtinDrivers(), credentials: new FileCredentialSource(), log: artifactLogger('ucsm-profiles').log, resyncMs: 60_000, waitMs: 200 });
+    const manifests = (averageKbps: number | undefined): string =>
+      [
+        `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: fi}\nspec: {type: ucsm, endpoint: "${e.url}", credentials: {file: ${creds}}}`,
+        'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: web}\nspec: {physicalNetwork: physnet1, vlan: {id: 310}, shared: true, providerRefs: [{name: fi}]}',
+        ...(averageKbps === undefined
+          ? []
+          : [`apiVersion: netform.io/v1alpha1\nkind: VnicProfile\nmetadata: {name: gold, namespace: shop}\nspec: {network: web, qos: {outbound: {averageKbps: ${averageKbps}, burstKb: 100}}}`]),
+      ].join('\n---\n');
+    const load = (text: string): void => {
+      const r = admit([{ path: join(dir, 'm.yaml'), text }]);
+      expect(r.errors).toEqual([]);
+      engine!.sync(r);
+    };
+    const ready = (key: string) => engine!.states().find((x) => x.key === key)?.state === 'ready';
+    const KEY = 'VnicProfile/shop/gold';
+
+    load(manifests(4000));
+    await waitFor('the profile Ready', () => ready(KEY), 20_000);
+    const owned = marker({ instance: 'netform', kind: 'VnicProfile', namespace: 'shop', name: 'gold' });
+    expect(e.get(PP)?.attrs).toMatchObject({ descr: owned, qosPolicyName: POLICY, qosPolicyDn: POL, primaryVlanId: '310' });
+    expect(e.get(EGRESS)?.attrs).toMatchObject({ rate: '4000', burst: '12500' });
+    const providers = records.get(KEY)!.status.providers as { name: string; externalId: string; externalIds?: Record<string, string> }[];
+    expect(providers).toEqual([expect.objectContaining({ name: 'fi', externalId: PP, externalIds: { portProfile: PP, qosPolicy: POL } })]);
+
+    load(manifests(9000));
+    await waitFor('the new rate on UCSM', () => e.get(EGRESS)?.attrs.rate === '9000' && ready(KEY), 20_000);
+    expect(e.list('epqosDefinition').map((m) => m.dn)).toEqual([POL]);
+
+    load(manifests(undefined));
+    await waitFor('the profile gone', () => !records.get(KEY), 20_000);
+    expect(e.get(PP)).toBeUndefined();
+    expect(e.get(POL)).toBeUndefined();
+    expect(e.get('fabric/lan/profiles/vnic-nf-pp-web')).toBeDefined(); // the network's own port profile stays
   });
 });
