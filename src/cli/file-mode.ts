@@ -15,7 +15,7 @@ import { readManifests } from '../adapters/files/directory.ts';
 import { admit } from '../state/admit.ts';
 import { type AdmissionResult } from '../api/objects.ts';
 import { admissionContext, MemoryRecords, type RecordStore } from '../state/records.ts';
-import { readHostReports } from '../adapters/files/host-reports.ts';
+import { readHostReports, writeHostReport } from '../adapters/files/host-reports.ts';
 import { hostTarget } from './host-target.ts';
 import { StateDir, StateDirRecords, type StateDirLockLostError } from '../adapters/files/state-dir.ts';
 import { KIND_DEFINITIONS } from '../controllers/index.ts';
@@ -137,7 +137,14 @@ export class FileMode {
     const dir = this.#dir;
     this.agent = new HostAgentLoop({
       source: this.engine.rt,
-      report: (h, r) => this.engine.report(objectKey('Host', h), r),
+      report: async (h, r) => {
+        this.engine.report(objectKey('Host', h), r);
+        // Kept in the state directory too, as a standalone agent's is: `netform plan` plans this
+        // host against it.
+        if (this.#state && !this.#closed) {
+          await writeHostReport(this.#stateDir, h, r).catch((err: unknown) => log.warn({ err: (err as Error).message, host: h }, 'could not keep the host report'));
+        }
+      },
       host: name,
       driver: new HostAgent({
         target: hostTarget(config),

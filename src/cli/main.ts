@@ -5,7 +5,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type Flags } from '../config.ts';
-import { CHANGING, FAILING, renderPlan, sortPlan, summarizePlan } from '../controllers/runtime/plan.ts';
+import { CHANGING, renderPlan } from '../controllers/runtime/plan.ts';
+import { analyzeImpact, vnicPlaces } from '../controllers/plan/impact.ts';
+import { planDocument } from '../controllers/plan/document.ts';
+import { planHosts } from '../controllers/host/host.plan.ts';
+import { HostAgent } from '../drivers/host/agent.ts';
+import { hostTarget } from './host-target.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { builtinDrivers, type DriverRegistry } from '../drivers/registry.ts';
 import { createLogger } from '../log.ts';
@@ -44,6 +49,8 @@ export interface MainDeps {
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
+
+const CHANGING_ANY = (items: readonly { action: string }[]) => items.some((i) => CHANGING.has(i.action as never));
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
@@ -108,28 +115,41 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
 
   program
     .command('plan')
-    .description('show what would change on each backend: exit 0 no changes, 2 changes pending, 1 error')
+    .description(
+      'show what would change on each backend and each host (as of its agent\'s last report), with the impact on VMs: exit 0 no changes, 2 changes pending, 1 error',
+    )
     .requiredOption('--dir <dir>', 'directory of manifests')
     .option('--state <dir>', 'state directory (default ./.netform)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o: { dir: string; state?: string; output: string }) => {
+    .option('--require-host-reports', 'fail (exit 1) when a Host\'s agent has not reported, so its changes are unknown')
+    .addOption(new Option('-o, --output <format>', 'output format (json: the plan document, schemas/plan.v1.json)').choices(['text', 'json']).default('text'))
+    .action(async (o: { dir: string; state?: string; output: string; requireHostReports?: boolean }) => {
       const c = cfg({ dir: o.dir, state: o.state });
-      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log: logger(c), dryRun: true });
+      const log = logger(c);
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, dryRun: true });
       try {
         const admission = await fm.load();
         reportAdmission(admission, eprint);
-        const items = sortPlan(await fm.engine.plan());
-        const changing = items.filter((i) => CHANGING.has(i.action));
-        const failing = items.filter((i) => FAILING.has(i.action));
+        // Where the vNICs are now, before the dry run moves its in-memory records along.
+        const vnics = vnicPlaces(fm.engine.store, fm.records.list());
+        const items = await fm.engine.plan();
+        // Only the host driver's pure diff is used: nothing on any host is read or changed.
+        const hostDriver = new HostAgent({ target: hostTarget(c), instance: fm.engine.rt.instance, log });
+        items.push(...planHosts({ rt: fm.engine.rt, reports: await readHostReports(c.stateDir), driver: hostDriver }));
+        analyzeImpact(items, vnics);
+        const hosts = fm.engine.store.list('Host').map((h) => h.metadata.name);
+        const doc = planDocument(items, hosts, admission.errors, { requireHostReports: o.requireHostReports });
         if (o.output === 'json') {
-          print(JSON.stringify({ changes: changing.length, items, errors: admission.errors }, null, 2));
+          print(JSON.stringify(doc, null, 2));
         } else {
           const text = renderPlan(items);
           if (text) print(text);
-          const s = summarizePlan(items);
+          const s = doc.summary;
           print(`plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete${s.other ? `, ${s.other} other` : ''}`);
+          print(`impact: ${s.impact}`);
+          for (const h of doc.hosts) if (!h.reported) print(`host ${h.name}: unknown (no agent report to plan against)`);
+          if (CHANGING_ANY(items)) print(`digest: ${doc.digest}`);
         }
-        code = admission.errors.length || failing.length ? EXIT.error : changing.length ? EXIT.changes : EXIT.ok;
+        code = doc.exitCode;
       } finally {
         await fm.close();
       }

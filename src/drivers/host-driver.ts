@@ -128,6 +128,29 @@ export interface HostReport {
   /** Stale OVS ports (device gone) that were removed. */
   collected: string[];
   syncPolicy: 'Auto' | 'Manual';
+  /**
+   * The driver's observation of the host at `lastObservedTime` (its `observe` result, JSON, without
+   * traffic counters): what `netform plan` diffs the desired state against, "as of the report".
+   * Undefined from drivers or agents that do not keep it.
+   */
+  observed?: unknown;
+}
+
+/** One change a host driver would make, as plans show it. */
+export interface HostPlannedChange {
+  /** What it is, in the backend's words: `bridge`, `vlan`, `tap`, `ovs-port`, `address`, `tc`… */
+  resource: string;
+  /** The device, port or row (`web-br`, `eth1.100`, `nfv0a1b…`, `10.0.0.2/24 on web-br`). */
+  name: string;
+  action: 'create' | 'update' | 'replace' | 'delete';
+  /** What differs, e.g. `mtu 1500→9000`, `vlan eth1.100→eth1.200`. */
+  fields: string[];
+  /** The network the device serves, when it serves one. */
+  network?: string;
+  /** The networks a shared device (a NIC or bond carrying several) serves. */
+  networks?: string[];
+  /** The VM vNIC (`<namespace>/<name>` of its VnicAttachment) the device belongs to, if any. */
+  vnic?: string;
 }
 
 /** The result of `diff`: the driver's own change set, and what the controller needs to know of it. */
@@ -174,6 +197,8 @@ export class VerifyError extends Error {
  *   Under syncPolicy Manual it changes nothing and reports the differences per network.
  * - Two calls on one driver never overlap: the controller runs one pass at a time per host.
  * - `close` releases connections (OVSDB); the driver may be used again afterwards (it reconnects).
+ * - `diff`, `plan` and `describe` work on an observation read back from a report (`observed`):
+ *   `netform plan` uses them without touching the host.
  * - SHOULD: a pass on a host in sync costs observations only (no command is run).
  */
 export interface HostDriver<O = unknown, C = unknown, P = unknown> {
@@ -183,5 +208,7 @@ export interface HostDriver<O = unknown, C = unknown, P = unknown> {
   apply(desired: HostModel, plan: P): Promise<C>;
   rollback(snapshot: O, desired: HostModel): Promise<void>;
   converge(desired: HostModel): Promise<HostReport>;
+  /** The changes of a `diff`, one entry per device, port, row or address, for plans. Pure. */
+  describe(changes: C): HostPlannedChange[];
   close(): Promise<void>;
 }

@@ -46,6 +46,7 @@ class ScriptedDriver implements HostDriver {
   observe = () => Promise.resolve(undefined);
   diff = () => ({ changes: undefined, count: 0, problems: [] });
   plan = () => undefined;
+  describe = () => [];
   apply = () => Promise.resolve(undefined);
   rollback = () => Promise.resolve();
   async converge(desired: HostModel): Promise<HostReport> {

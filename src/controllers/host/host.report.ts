@@ -36,10 +36,10 @@ export function reportFromStatus(status: HostStatus | undefined): HostReport | u
   return report;
 }
 
-/** What in a report matters to the controller: everything but the time it was taken and the sampled
- *  traffic rates. Equal digests need no new status write (beyond a periodic heartbeat). */
+/** What in a report matters to the controller: everything but the time it was taken, the sampled
+ *  traffic rates and the observation kept for plans. Equal digests need no new status write (beyond a periodic heartbeat). */
 export function reportDigest(r: HostReport): string {
   const interfaces = r.interfaces.map(({ rxMbps: _rx, txMbps: _tx, drops: _d, ...rest }) => rest);
-  const { lastObservedTime: _t, ...rest } = r;
+  const { lastObservedTime: _t, observed: _o, ...rest } = r;
   return JSON.stringify({ ...rest, interfaces });
 }

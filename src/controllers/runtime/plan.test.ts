@@ -161,6 +161,7 @@ describe('summarizePlan', () => {
     missing: 'other',
     wait: 'other',
     unknown: 'other',
+    unreported: 'other',
     noop: undefined,
   } satisfies Record<PlanAction, 'create' | 'update' | 'replace' | 'delete' | 'other' | undefined>;
 
@@ -196,6 +197,8 @@ describe('CHANGING and FAILING', () => {
     drift: { changing: false, failing: false },
     missing: { changing: false, failing: false },
     wait: { changing: false, failing: false },
+    // A host with no agent report: listed, failing only under --require-host-reports (the CLI's call).
+    unreported: { changing: false, failing: false },
   } satisfies Record<PlanAction, { changing: boolean; failing: boolean }>;
 
   it.each(Object.entries(CLASS).map(([action, c]) => ({ action: action as PlanAction, ...c })))(

@@ -14,7 +14,8 @@ export type PlanAction =
   | 'wait'
   | 'unknown'
   | 'allocate'
-  | 'release';
+  | 'release'
+  | 'unreported';
 
 /** One intended change of one backend object (or of local state, such as a VLAN allocation). */
 export interface PlanItem {
@@ -28,10 +29,40 @@ export interface PlanItem {
   externalId?: string;
   changes?: FieldChange[];
   message?: string;
+  /** Host changes: what differs on the device, in the host driver's words (`mtu 1500→9000`). */
+  details?: string[];
+  /** Host changes on a device several networks share (a NIC, a bond): those networks. */
+  networks?: string[];
+  /** Host changes: the time of the agent's report the change was planned against. */
+  asOf?: string;
+  /** Which VMs (and hosts) the change reaches and how; empty or absent: none. */
+  impact?: PlanImpact[];
+}
+
+/**
+ * How a change reaches a VM's vNIC: `replug` — it takes effect for the VM only once the vNIC is
+ * re-plugged (an MTU); `link-flap` — the vNIC's link goes down and up; `connectivity-loss` — the VM
+ * loses the network while the change runs (a VLAN renumbered, the network leaving its host);
+ * `replace` — the backend object is made anew with a new id; `blocking` — the vNIC holds the object,
+ * whose deletion waits for it.
+ */
+export type ImpactKind = 'replug' | 'link-flap' | 'connectivity-loss' | 'replace' | 'blocking';
+
+export interface PlanImpact {
+  kind: ImpactKind;
+  /** `<namespace>/<name>` of the VnicAttachment. */
+  vnic?: string;
+  /** `<namespace>/<vm name>`. */
+  vm?: string;
+  host?: string;
+  network?: string;
+  reason: string;
 }
 
 /** Actions that change something. */
 export const CHANGING: ReadonlySet<PlanAction> = new Set(['create', 'update', 'replace', 'delete', 'orphan', 'allocate', 'release']);
+/** Hosts whose state is not known (no agent report to plan against): a failure only with `--require-host-reports`. */
+export const UNKNOWN_HOST: PlanAction = 'unreported';
 /** Actions that mean the plan could not be made, or cannot be carried out as it stands. */
 export const FAILING: ReadonlySet<PlanAction> = new Set(['blocked', 'unknown']);
 
@@ -49,6 +80,7 @@ const SIGN: Record<PlanAction, string> = {
   unknown: '?',
   allocate: '+',
   release: '−',
+  unreported: '?',
 };
 
 function show(v: unknown): string {
@@ -56,18 +88,37 @@ function show(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Renders a plan for people: one line per change, with field changes indented below; no-ops are left out. */
+const IMPACT_WORDS: Record<ImpactKind, string> = {
+  replug: 'needs a re-plug',
+  'link-flap': 'sees a link flap',
+  'connectivity-loss': 'loses connectivity during the change',
+  replace: 'is replaced',
+  blocking: 'holds back the deletion',
+};
+
+/** One impact as a line: `VM default/vm1 (vNIC default/vm1-nic0 on h1) needs a re-plug: why`. */
+export function renderImpact(i: PlanImpact): string {
+  const who = i.vm ? `VM ${i.vm} (vNIC ${i.vnic}${i.host ? ` on ${i.host}` : ''})` : i.network ? `network ${i.network}` : 'it';
+  return `${who} ${IMPACT_WORDS[i.kind]}: ${i.reason}`;
+}
+
+/** Renders a plan for people: one line per change, with field changes, device details and the
+ *  impact on VMs indented below; no-ops are left out. */
 export function renderPlan(items: readonly PlanItem[]): string {
   const lines: string[] = [];
   for (const it of sortPlan(items)) {
     if (it.action === 'noop') continue;
     const id = it.externalId ? ` ${it.externalId}` : '';
     const note = it.message ? ` — ${it.message}` : '';
-    lines.push(`${SIGN[it.action]} ${it.object}  ${it.target} ${it.resource}${id}  (${it.action})${note}`);
+    const asOf = it.asOf ? ` [as of the report taken at ${it.asOf}]` : '';
+    lines.push(`${SIGN[it.action]} ${it.object}  ${it.target} ${it.resource}${id}  (${it.action})${note}${asOf}`);
     for (const c of it.changes ?? []) {
       const tag = c.immutable ? '  [cannot change in place]' : '';
       lines.push(`    ${c.path}: ${show(c.from)} → ${show(c.to)}${tag}`);
     }
+    for (const d of it.details ?? []) lines.push(`    ${d}`);
+    // A change without impact lines reaches no VM (the summary says so for the whole plan).
+    for (const i of it.impact ?? []) lines.push(`    impact: ${renderImpact(i)}`);
   }
   return lines.join('\n');
 }

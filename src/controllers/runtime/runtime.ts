@@ -123,6 +123,11 @@ export async function writeRecord(rt: Runtime, rec: ObjectRecord): Promise<void>
  *  going away also wakes it). */
 export async function blockDeletion(rt: Runtime, rec: ObjectRecord, users: Iterable<string>, waitingFor: string): Promise<ReconcileResult> {
   const next = structuredClone(rec);
+  if (rt.dryRun) {
+    // A plan shows the deletion and what holds it back; it cannot be carried out as it stands.
+    const by = [...users].sort();
+    rt.plan.push({ object: rec.key, target: 'netform', resource: rec.kind.toLowerCase(), action: 'blocked', message: `deletion waits: still used by ${by.join(', ')}` });
+  }
   setOutcome(rt, next, {
     ready: { status: 'False', reason: 'Deleting', message: waitingFor },
     synced: { status: 'False', reason: 'DeletionBlocked', message: `still used by ${[...users].sort().join(', ')}` },

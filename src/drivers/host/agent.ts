@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, type HostModel, type HostReport } from '../host-driver.ts';
+import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, type HostModel, type HostPlannedChange, type HostReport } from '../host-driver.ts';
+import { describeHostDiff } from './describe.ts';
 import { desiredHost } from './desired.ts';
 import { changeCount, diffHost, isEmpty, networkSync, type HostDiff } from './diff.ts';
 import { command, ip, ipBatch, tc, tcBatch } from './ip.ts';
@@ -201,6 +202,10 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     };
   }
 
+  describe(c: AgentChanges): HostPlannedChange[] {
+    return describeHostDiff(c.desired, c.diff);
+  }
+
   plan(_desired: HostModel, c: AgentChanges): AgentPlan {
     return this.#plan(c.diff, c.desired.ovs?.bridge ?? this.#o.target.ovsBridge);
   }
@@ -271,6 +276,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       ...(lastApply ? { lastApply } : {}),
       collected,
       syncPolicy,
+      observed: withoutCounters(now),
     };
   }
 
@@ -442,6 +448,12 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       return row;
     });
   }
+}
+
+/** An observation as a report keeps it: traffic counters left out (they change every pass and no
+ *  plan reads them). */
+export function withoutCounters(o: ObservedHost): ObservedHost {
+  return { ...o, links: o.links.map(({ rxBytes: _rx, txBytes: _tx, drops: _d, ...l }) => l) };
 }
 
 function describe(d: HostDiff): string {
