@@ -134,6 +134,10 @@ export interface HostSpec {
    */
   address?: string;
   /**
+   * Auto: the host agent applies changes as soon as it plans them. Manual: the agent plans against the host as it finds it, reports the plan in status.pendingPlan with Synced=False reason AwaitingApproval, and changes nothing until the host is approved for exactly that plan digest (a plan that changed since is not applied). Differences are still reported either way.
+   */
+  approval: 'Auto' | 'Manual';
+  /**
    * Auto - out-of-band changes are healed; Manual - they are only reported.
    */
   syncPolicy: 'Auto' | 'Manual';
@@ -274,6 +278,35 @@ export interface HostStatus {
    * The metadata.generation this status describes.
    */
   observedGeneration?: number;
+  /**
+   * Changes held for approval (spec.approval Manual): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     */
+    changes?: string[];
+  };
   /**
    * When the agent last read the host.
    */
@@ -694,6 +727,10 @@ export interface NetworkSpec {
     };
   }[];
   /**
+   * Auto: changes are applied as soon as they are planned. Manual: netform computes the plan, shows it in status.pendingPlan with Synced=False reason AwaitingApproval, and applies nothing until the network is approved for exactly that plan digest. A Provider with approval Manual holds the changes of every network on it.
+   */
+  approval: 'Auto' | 'Manual';
+  /**
    * Managed: netform creates, updates and deletes the backend objects. ObserveOnly: netform only reads them and reports differences, never writing.
    */
   managementPolicy: 'Managed' | 'ObserveOnly';
@@ -715,6 +752,35 @@ export interface NetworkStatus {
    * The metadata.generation this status describes.
    */
   observedGeneration?: number;
+  /**
+   * Changes held for approval (spec.approval Manual here or on a provider of the network): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     */
+    changes?: string[];
+  };
   /**
    * The VLAN id in use, fixed or allocated from the pool.
    */
@@ -821,6 +887,10 @@ export interface ProviderSpec {
      */
     projectId?: string;
   };
+  /**
+   * Manual: the changes of every object on this provider are held for approval (see Network spec.approval); Auto: each object decides.
+   */
+  approval: 'Auto' | 'Manual';
   /**
    * The physical networks this provider serves. When given, a network on another physical network may not name this provider.
    *

@@ -8,6 +8,7 @@ function run(kind: Kind, spec: unknown): { violations: SchemaViolation[]; spec: 
 }
 
 const NETWORK_DEFAULTS = {
+  approval: 'Auto',
   mtu: 1500,
   shared: false,
   adminStateUp: true,
@@ -25,7 +26,7 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
     [
       'Provider',
       { type: 'neutron', endpoint: 'http://127.0.0.1:9696' },
-      { type: 'neutron', endpoint: 'http://127.0.0.1:9696', requestTimeoutSeconds: 30, maxConcurrency: 4 },
+      { type: 'neutron', endpoint: 'http://127.0.0.1:9696', requestTimeoutSeconds: 30, maxConcurrency: 4, approval: 'Auto' },
     ],
     [
       'Provider',
@@ -38,12 +39,13 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
         tls: { insecureSkipVerify: false },
         requestTimeoutSeconds: 30,
         maxConcurrency: 4,
+        approval: 'Auto',
       },
     ],
     [
       'Provider',
       { type: 'neutron', endpoint: 'https://n.example.net:9696', neutron: {} },
-      { type: 'neutron', endpoint: 'https://n.example.net:9696', neutron: { auth: 'keystone' }, requestTimeoutSeconds: 30, maxConcurrency: 4 },
+      { type: 'neutron', endpoint: 'https://n.example.net:9696', neutron: { auth: 'keystone' }, requestTimeoutSeconds: 30, maxConcurrency: 4, approval: 'Auto' },
     ],
     [
       'VlanPool',
@@ -62,7 +64,7 @@ describe('validateSpec: a minimal valid spec per kind passes and gets its defaul
       { networks: [{ name: 'mgmt' }, { name: 'db', required: false }] },
       { defaultFabric: 'linux-bridge', networks: [{ name: 'mgmt', required: true }, { name: 'db', required: false }] },
     ],
-    ['Host', { cluster: 'prod' }, { cluster: 'prod', syncPolicy: 'Auto', agentTimeoutSeconds: 180 }],
+    ['Host', { cluster: 'prod' }, { cluster: 'prod', syncPolicy: 'Auto', approval: 'Auto', agentTimeoutSeconds: 180 }],
     [
       'VnicAttachment',
       VNIC,

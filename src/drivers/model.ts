@@ -19,7 +19,7 @@ export interface SubnetModel {
 
 /** The Network spec's fields that are netform's own business (references, policies, how the VLAN is
  *  chosen), not a backend's. Every other spec field reaches the drivers as it is. */
-export type NetworkControlField = 'providerRefs' | 'vlan' | 'subnets' | 'managementPolicy' | 'deletionPolicy' | 'allowReplace';
+export type NetworkControlField = 'providerRefs' | 'vlan' | 'subnets' | 'managementPolicy' | 'deletionPolicy' | 'allowReplace' | 'approval';
 
 /**
  * A network as every backend sees it: the spec's own fields (a field added to the Network CRD

@@ -1078,9 +1078,10 @@ spec:
       managementPolicy: 'Managed',
       deletionPolicy: 'Delete',
       allowReplace: false,
+      approval: 'Auto',
     });
     expect(r.objects.get('Cluster/dev')!.object.spec).toEqual({ defaultFabric: 'linux-bridge', networks: [{ name: 'web', required: true }] });
-    expect(r.objects.get('Host/hv9')!.object.spec).toEqual({ cluster: 'dev', syncPolicy: 'Auto', agentTimeoutSeconds: 180 });
+    expect(r.objects.get('Host/hv9')!.object.spec).toEqual({ cluster: 'dev', syncPolicy: 'Auto', approval: 'Auto', agentTimeoutSeconds: 180 });
     expect(r.objects.get('VnicAttachment/default/v1')!.object.spec).toEqual({
       vm: { name: 'web1' },
       interfaceName: 'nic1',
@@ -1099,6 +1100,7 @@ spec:
       tls: { insecureSkipVerify: false },
       requestTimeoutSeconds: 30,
       maxConcurrency: 4,
+      approval: 'Auto',
     });
   });
 

@@ -8,7 +8,7 @@ import { referencesOf } from '../controllers/index.ts';
 // ── hand-built objects ─────────────────────────────────────────────────────────
 
 function provider(name: string): Provider {
-  return { apiVersion: GROUP_VERSION, kind: 'Provider', metadata: { name }, spec: { type: 'neutron', endpoint: 'https://os.example:9696', requestTimeoutSeconds: 30, maxConcurrency: 4 } };
+  return { apiVersion: GROUP_VERSION, kind: 'Provider', metadata: { name }, spec: { type: 'neutron', endpoint: 'https://os.example:9696', requestTimeoutSeconds: 30, maxConcurrency: 4, approval: 'Auto' } };
 }
 
 function pool(name: string): VlanPool {
@@ -21,6 +21,7 @@ function network(name: string, o: { providers?: string[]; pool?: string; mtu?: n
     kind: 'Network',
     metadata: { name },
     spec: {
+      approval: 'Auto',
       physicalNetwork: 'physnet1',
       vlan: o.pool ? { poolRef: { name: o.pool } } : { id: 100 },
       mtu: o.mtu ?? 1500,
@@ -47,7 +48,7 @@ function host(name: string, clusterName: string, placed: string[] = []): Host {
     apiVersion: GROUP_VERSION,
     kind: 'Host',
     metadata: { name },
-    spec: { cluster: clusterName, syncPolicy: 'Auto', agentTimeoutSeconds: 180, networks: placed.map((n) => ({ name: n, interface: 'eth0' })) },
+    spec: { cluster: clusterName, syncPolicy: 'Auto', approval: 'Auto', agentTimeoutSeconds: 180, networks: placed.map((n) => ({ name: n, interface: 'eth0' })) },
   };
 }
 

@@ -30,6 +30,7 @@ interface NetDef {
 
 function networkInput(name: string, d: NetDef): { network: Network; vlan?: number } {
   const spec: NetworkSpec = {
+    approval: 'Auto',
     physicalNetwork: 'physnet1',
     mtu: d.mtu ?? 1500,
     shared: false,
@@ -70,7 +71,7 @@ function inputs(s: Setup): HostInputs {
     apiVersion: GROUP_VERSION,
     kind: 'Host',
     metadata: { name: 'hv1' },
-    spec: { cluster: 'c1', syncPolicy: 'Auto', agentTimeoutSeconds: 180, nics: s.nics ?? [], ...(s.bonds ? { bonds: s.bonds } : {}), networks: s.place ?? [] },
+    spec: { cluster: 'c1', syncPolicy: 'Auto', approval: 'Auto', agentTimeoutSeconds: 180, nics: s.nics ?? [], ...(s.bonds ? { bonds: s.bonds } : {}), networks: s.place ?? [] },
   };
   const cluster: Cluster = {
     apiVersion: GROUP_VERSION,

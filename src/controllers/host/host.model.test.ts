@@ -12,6 +12,7 @@ function network(name: string, label?: string): Network {
     kind: 'Network',
     metadata: { name },
     spec: {
+      approval: 'Auto',
       physicalNetwork: 'physnet1',
       vlan: { id: 100 },
       mtu: 1500,

@@ -13,6 +13,7 @@ function network(spec: Partial<NetworkSpec> = {}): Network {
     kind: 'Network',
     metadata: { name: 'web', labels: { tier: 'web' } },
     spec: {
+      approval: 'Auto',
       physicalNetwork: 'physnet1',
       vlan: { id: 100 },
       mtu: 9000,

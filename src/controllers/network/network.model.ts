@@ -4,7 +4,7 @@ import { parsePrefix } from '../../api/ip.ts';
 import type { NetworkControlField, NetworkModel, SubnetModel } from '../../drivers/model.ts';
 
 /** The spec fields that are netform's business; the rest go to the drivers unchanged. */
-const CONTROL_FIELDS: readonly NetworkControlField[] = ['providerRefs', 'vlan', 'subnets', 'managementPolicy', 'deletionPolicy', 'allowReplace'];
+const CONTROL_FIELDS: readonly NetworkControlField[] = ['providerRefs', 'vlan', 'subnets', 'managementPolicy', 'deletionPolicy', 'allowReplace', 'approval'];
 
 export function toNetworkModel(n: Network, vlan: number | undefined, hosts?: readonly string[]): NetworkModel {
   const fields = structuredClone(n.spec) as Partial<Network['spec']>;
