@@ -27,6 +27,8 @@ export const REASONS = {
   DeletionBlocked: 'Remove the objects named in the message first; deletion continues by itself.',
   DriverUnavailable: 'Use a provider type this netform build has a driver for.',
   CredentialsError: 'Fix the credentials reference: the message says what is wrong with it.',
+  AwaitingApproval:
+    'Review status.pendingPlan (netform plan shows it too) and approve exactly that digest: netform approve OBJECT --plan DIGEST in file mode, the annotation netform.io/approved-plan: DIGEST in cluster mode. Until then nothing is changed.',
 } as const;
 
 export type Reason = keyof typeof REASONS;

@@ -78,3 +78,7 @@ export function parseKey(key: string): ParsedKey {
   if (parts.length !== 2) throw new Error(`not an object key: ${key}`);
   return { kind, name: parts[1]! };
 }
+
+/** The annotation that approves an object's held plan, by its digest (cluster mode; file mode's
+ *  `netform approve` keeps the same in the state directory). */
+export const APPROVED_PLAN = 'netform.io/approved-plan';

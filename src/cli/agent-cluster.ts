@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
+import { approvedPlan } from '../controllers/runtime/runtime.ts';
 import { reportDigest, statusFromReport } from '../controllers/host/host.report.ts';
 import { HostAgent, type HostReport } from '../drivers/host/agent.ts';
 import { isStatus, KubeClient } from '../adapters/kube/client.ts';
@@ -88,6 +89,8 @@ export class ClusterAgent {
         store.replace(admitObjects(objects, admissionContext(records.list())));
       },
       report: (host, report) => this.#report(host, report),
+      // A Host with approval Manual is approved by its annotation netform.io/approved-plan.
+      approved: (key) => approvedPlan({ store }, key),
     });
   }
 

@@ -15,15 +15,19 @@ import { StateDir } from '../adapters/files/state-dir.ts';
 import { DesiredStore } from '../state/store.ts';
 import { hostTarget } from './host-target.ts';
 import { writeHostReport } from '../adapters/files/host-reports.ts';
+import { readApprovals } from '../adapters/files/approvals.ts';
+import { approvedPlan } from '../controllers/runtime/runtime.ts';
 
 export async function runAgent(c: Config, log: Logger, opts: { intervalMs: number; once: boolean; stop: Promise<void> }): Promise<boolean> {
   if (!c.host) throw new Error('netform agent needs --host');
   if (!c.dir) throw new Error('netform agent needs --dir');
   const store = new DesiredStore();
+  let approvals = new Map<string, string>();
   const source = { store, records: new MemoryRecords(), instance: c.instance };
   const dir = c.dir;
   const refresh = async () => {
     source.records = new MemoryRecords((await StateDir.readAll(c.stateDir)) as never);
+    approvals = await readApprovals(c.stateDir);
     const result = admit(await readManifests([dir], [c.stateDir]), admissionContext(source.records.list()));
     for (const e of result.errors) log.warn({ file: e.file, line: e.line, object: e.key }, e.message);
     store.replace(result);
@@ -42,6 +46,7 @@ export async function runAgent(c: Config, log: Logger, opts: { intervalMs: numbe
     }),
     log,
     intervalMs: opts.intervalMs,
+    approved: (key) => approvedPlan({ approvals: (k) => approvals.get(k), store }, key),
     report: async (host, report) => {
       ok = report.networks.every((n) => n.inSync) && !report.problems.length;
       await writeHostReport(c.stateDir, host, report);

@@ -16,6 +16,8 @@ import { admit } from '../state/admit.ts';
 import { type AdmissionResult } from '../api/objects.ts';
 import { admissionContext, MemoryRecords, type RecordStore } from '../state/records.ts';
 import { readHostReports, writeHostReport } from '../adapters/files/host-reports.ts';
+import { readApprovals } from '../adapters/files/approvals.ts';
+import { approvedPlan } from '../controllers/runtime/runtime.ts';
 import { hostTarget } from './host-target.ts';
 import { StateDir, StateDirRecords, type StateDirLockLostError } from '../adapters/files/state-dir.ts';
 import { KIND_DEFINITIONS } from '../controllers/index.ts';
@@ -40,6 +42,7 @@ export class FileMode {
   readonly #stateDir: string;
   #agentHost: string | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
+  #approvalTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #lostError: StateDirLockLostError | undefined;
   #halted: Promise<void> | undefined;
@@ -71,8 +74,12 @@ export class FileMode {
     return this.#lostError;
   }
 
+  /** Approvals from `netform approve` (digest by key), read from the state directory. */
+  readonly approvals = new Map<string, string>();
+
   static async open(o: FileModeOptions): Promise<FileMode> {
     if (!o.config.dir) throw new Error('file mode needs --dir');
+    const approvals = await readApprovals(o.config.stateDir);
     let records: RecordStore;
     let state: StateDir | undefined;
     if (o.dryRun) {
@@ -93,8 +100,11 @@ export class FileMode {
       concurrency: o.config.concurrency,
       dryRun: o.dryRun,
       hooks: o.hooks,
+      approvals: (key) => fm.approvals.get(key),
     });
-    return new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
+    const fm = new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
+    for (const [k, d] of approvals) fm.approvals.set(k, d);
+    return fm;
   }
 
   /** Reads and admits the manifests, and hands the result to the engine. */
@@ -121,6 +131,28 @@ export class FileMode {
     const tick = () => {
       void poll().finally(() => {
         if (!this.#closed) this.#reportTimer = setTimeout(tick, everyMs);
+      });
+    };
+    tick();
+  }
+
+  /**
+   * Picks up approvals that `netform approve` writes to `<state>/approvals/`, polling every `everyMs`:
+   * the object approved is reconciled (its Host's agent runs a pass) at once.
+   */
+  watchApprovals(everyMs = 1000): void {
+    const poll = async () => {
+      const now = await readApprovals(this.#stateDir);
+      for (const [key, digest] of now) {
+        if (this.approvals.get(key) === digest) continue;
+        this.approvals.set(key, digest);
+        this.engine.rt.enqueue(key);
+        if (this.#agentHost && key === objectKey('Host', this.#agentHost)) void this.agent?.kick();
+      }
+    };
+    const tick = () => {
+      void poll().finally(() => {
+        if (!this.#closed) this.#approvalTimer = setTimeout(tick, everyMs);
       });
     };
     tick();
@@ -155,6 +187,7 @@ export class FileMode {
       }),
       log,
       intervalMs: opts.intervalMs,
+      approved: (key) => approvedPlan({ approvals: (k) => this.approvals.get(k), store: this.engine.store }, key),
     });
     this.#agentHost = name;
     if (opts.loop) this.agent.start();
@@ -165,6 +198,7 @@ export class FileMode {
   async #halt(): Promise<void> {
     this.#closed = true;
     if (this.#reportTimer) clearTimeout(this.#reportTimer);
+    if (this.#approvalTimer) clearTimeout(this.#approvalTimer);
     await this.agent?.stop();
     await this.engine.stop();
   }

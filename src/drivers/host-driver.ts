@@ -134,7 +134,13 @@ export interface HostReport {
    * Undefined from drivers or agents that do not keep it.
    */
   observed?: unknown;
+  /** Changes held for approval (the Host's approval is Manual and this plan is not approved): the
+   *  pass changed nothing. */
+  pendingPlan?: HostPendingPlan;
 }
+
+/** A held host plan, as the Host's status.pendingPlan shows it. */
+export type HostPendingPlan = NonNullable<HostStatus['pendingPlan']>;
 
 /** One change a host driver would make, as plans show it. */
 export interface HostPlannedChange {

@@ -2,13 +2,14 @@
 // are currently invalid and the files that are held. Pure in-memory data; no I/O.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../api/json.ts';
-import { objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
+import { APPROVED_PLAN, objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
 import type { AdmissionError, AdmissionResult, AdmittedObject } from '../api/objects.ts';
 
-/** A digest of what a reconcile reads from an object (spec, labels): equal digests need no new work. */
+/** A digest of what a reconcile reads from an object (spec, labels, an approval): equal digests need no new work. */
 export function contentHash(o: AnyResource): string {
   return createHash('sha256')
-    .update(canonicalJson({ spec: o.spec, labels: o.metadata.labels ?? {} }))
+    // An approval (the annotation netform.io/approved-plan) is a change to act on too.
+    .update(canonicalJson({ spec: o.spec, labels: o.metadata.labels ?? {}, ...(o.metadata.annotations?.[APPROVED_PLAN] ? { approved: o.metadata.annotations[APPROVED_PLAN] } : {}) }))
     .digest('hex')
     .slice(0, 32);
 }

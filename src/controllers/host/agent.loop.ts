@@ -5,7 +5,11 @@
 // backoff, and a successful pass requeues it after the drift-check interval once the loop is started.
 import type { Logger } from 'pino';
 import { objectKey } from '../../api/kinds.ts';
-import type { HostDriver, HostReport } from '../../drivers/host-driver.ts';
+import type { HostDriver, HostModel, HostPendingPlan, HostReport } from '../../drivers/host-driver.ts';
+import { planDigest } from '../plan/document.ts';
+import { analyzeImpact, impactSummary, vnicPlaces } from '../plan/impact.ts';
+import { CHANGING, renderPlan, summarizePlan } from '../runtime/plan.ts';
+import { hostPlanItems } from './host.plan.ts';
 import { ItemBackoff } from '../../state/backoff.ts';
 import { WorkQueue, type Clock } from '../../state/workqueue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -23,6 +27,8 @@ export interface AgentLoopOptions {
   /** Converges the host (drivers/host's HostAgent on Linux). Closed by `stop`. */
   driver: HostDriver;
   log: Logger;
+  /** The plan digest the Host is approved for (its annotation, or file mode's approval), if any. */
+  approved?: (hostKey: string) => string | undefined;
   /** Period of the drift check. Default 10 s. */
   intervalMs?: number;
   /** Retry delays of a failing pass. Default: 1 s doubling up to the drift-check interval. */
@@ -42,6 +48,7 @@ export class HostAgentLoop {
   /** Kicks waiting for the next pass to start. */
   #waiting: Waiter[] = [];
   #started = false;
+  #heldSince: { digest: string; at: string } | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(o: AgentLoopOptions) {
@@ -87,9 +94,45 @@ export class HostAgentLoop {
     await this.#o.refresh?.();
     const inputs = hostInputs(source, host);
     if (!inputs) return undefined;
-    const report = await driver.converge(hostModel(inputs));
+    const model = hostModel(inputs);
+    const held = inputs.host.spec.approval === 'Manual' ? await this.#held(model) : undefined;
+    // A held plan: the pass only reports (as under syncPolicy Manual), with the plan it holds.
+    const report = await driver.converge(held ? { ...model, syncPolicy: 'Manual' } : model);
+    if (held) {
+      report.syncPolicy = model.syncPolicy;
+      report.pendingPlan = { ...held, asOf: report.lastObservedTime };
+    }
     await this.#o.report(host, report);
     return report;
+  }
+
+  /**
+   * The approval gate of a Host with approval Manual: the plan of this pass (the model against the
+   * host as observed now, the same items `netform plan` shows); undefined when it changes nothing
+   * or the Host is approved for exactly its digest.
+   */
+  async #held(model: HostModel): Promise<Omit<HostPendingPlan, 'asOf'> | undefined> {
+    const { driver, host, source } = this.#o;
+    const items = hostPlanItems(host, model, await driver.observe(), driver, new Date().toISOString());
+    const changes = items.filter((i) => CHANGING.has(i.action));
+    if (!changes.length) return undefined;
+    const digest = planDigest(changes);
+    if (this.#o.approved?.(this.#key) === digest) {
+      this.#o.log.info({ host, digest }, 'host plan approved: applying');
+      return undefined;
+    }
+    analyzeImpact(changes, vnicPlaces(source.store, source.records.list()));
+    const s = summarizePlan(changes);
+    // The same plan held again keeps the time it was first computed (a report that does not change
+    // needs no new status write).
+    if (this.#heldSince?.digest !== digest) this.#heldSince = { digest, at: new Date().toISOString() };
+    return {
+      digest,
+      computedAt: this.#heldSince.at,
+      summary: `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`,
+      impact: impactSummary(changes) || 'no VM is affected',
+      changes: renderPlan(changes).split('\n'),
+    };
   }
 
   async #pass(): Promise<{ requeueAfterMs: number } | undefined> {

@@ -38,6 +38,8 @@ export const hostKind = defineKind({
     const { placements, unplaced } = hostNetworks(host, cluster, networks);
     rec.status.networkCount = placements.length;
     const report = rt.reports.get(key) as HostReport | undefined;
+    if (report?.pendingPlan) rec.status.pendingPlan = report.pendingPlan;
+    else delete rec.status.pendingPlan;
     if (report) {
       rec.status.lastObservedTime = report.lastObservedTime;
       rec.status.interfaces = report.interfaces;
@@ -115,6 +117,18 @@ export const hostKind = defineKind({
           message: `change ${report.lastApply.result}: ${report.lastApply.error ?? ''}`,
         },
         progressing: true,
+      };
+    } else if (report.pendingPlan) {
+      const digest = report.pendingPlan.digest;
+      outcome = {
+        ready: outOfSync.length
+          ? { status: 'False', reason: 'OutOfSync', message: differences }
+          : { status: 'True', reason: 'Available', message: `${placements.length} network${placements.length === 1 ? '' : 's'} in sync` },
+        synced: {
+          status: 'False',
+          reason: 'AwaitingApproval',
+          message: `changes held (${report.pendingPlan.summary ?? 'see status.pendingPlan'}; ${report.pendingPlan.impact ?? ''}): approve plan ${digest} (netform approve ${key} --plan ${digest})`,
+        },
       };
     } else if (outOfSync.length) {
       // Under syncPolicy Manual the agent reports and does not heal: only the user can resolve it.

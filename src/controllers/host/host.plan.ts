@@ -3,7 +3,7 @@
 // reported (or whose report keeps no observation) is listed as unreported, never as unchanged. Pure
 // over the runtime's store and records, the reports and the host driver's pure diff/describe.
 import { objectKey } from '../../api/kinds.ts';
-import type { HostDriver, HostReport } from '../../drivers/host-driver.ts';
+import type { HostDriver, HostModel, HostReport } from '../../drivers/host-driver.ts';
 import type { PlanItem } from '../runtime/plan.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { hostModel } from './host.desired.ts';
@@ -38,31 +38,37 @@ export function planHosts(src: HostPlanSource): PlanItem[] {
     }
     const inputs = hostInputs(src.rt, name);
     if (!inputs) continue;
-    const model = hostModel(inputs);
-    const asOf = report.lastObservedTime;
-    const changes = src.driver.diff(model, report.observed);
-    if (changes.problems.length) {
-      out.push({ object, target, resource: 'host', action: 'blocked', asOf, message: changes.problems.join('; ') });
-    }
-    const planned = src.driver.describe(changes.changes);
-    if (!planned.length && !changes.problems.length) {
-      out.push({ object, target, resource: 'host', action: 'noop', asOf });
-      continue;
-    }
-    for (const c of planned) {
-      const [ns, vname] = c.vnic?.split('/') ?? [];
-      const owner = c.vnic && ns && vname ? objectKey('VnicAttachment', vname, ns) : c.network ? objectKey('Network', c.network) : object;
-      out.push({
-        object: owner,
-        target,
-        resource: c.resource,
-        action: c.action,
-        externalId: c.name,
-        asOf,
-        ...(c.fields.length ? { details: c.fields } : {}),
-        ...(c.networks && !c.vnic ? { networks: c.networks } : {}),
-      });
-    }
+    out.push(...hostPlanItems(name, hostModel(inputs), report.observed, src.driver, report.lastObservedTime));
+  }
+  return out;
+}
+
+/**
+ * One host's plan: its model against an observation (a report's, or the agent's own just taken),
+ * one item per device change, attributed to the vNIC or network it serves. The host agent holds a
+ * Host with approval Manual on the digest of exactly these items.
+ */
+export function hostPlanItems(name: string, model: HostModel, observed: unknown, driver: Pick<HostDriver, 'diff' | 'describe'>, asOf: string): PlanItem[] {
+  const out: PlanItem[] = [];
+  const target = `host:${name}`;
+  const object = objectKey('Host', name);
+  const changes = driver.diff(model, observed);
+  if (changes.problems.length) out.push({ object, target, resource: 'host', action: 'blocked', asOf, message: changes.problems.join('; ') });
+  const planned = driver.describe(changes.changes);
+  if (!planned.length && !changes.problems.length) return [{ object, target, resource: 'host', action: 'noop', asOf }];
+  for (const c of planned) {
+    const [ns, vname] = c.vnic?.split('/') ?? [];
+    const owner = c.vnic && ns && vname ? objectKey('VnicAttachment', vname, ns) : c.network ? objectKey('Network', c.network) : object;
+    out.push({
+      object: owner,
+      target,
+      resource: c.resource,
+      action: c.action,
+      externalId: c.name,
+      asOf,
+      ...(c.fields.length ? { details: c.fields } : {}),
+      ...(c.networks && !c.vnic ? { networks: c.networks } : {}),
+    });
   }
   return out;
 }

@@ -19,7 +19,16 @@ describe('host reports through the Host status', () => {
   });
 
   it('writes only the fields the agent owns', () => {
-    expect(Object.keys(statusFromReport(report)).sort()).toEqual(['agent', 'dynamicVnics', 'interfaces', 'lastObservedTime']);
+    expect(Object.keys(statusFromReport(report)).sort()).toEqual(['agent', 'dynamicVnics', 'interfaces', 'lastObservedTime', 'pendingPlan']);
+  });
+
+  it('a held plan travels through the status; none clears one held before (null in the merge patch)', () => {
+    const pendingPlan = { digest: `sha256:${'a'.repeat(64)}`, computedAt: '2026-12-04T10:00:00.000Z', asOf: '2026-12-04T10:00:01.000Z', summary: '0 to create, 2 to update, 0 to replace, 0 to delete', impact: '1 VM needs a re-plug', changes: ['~ Network/web  host:hv1 nic ens3  (update)'] };
+    const status = statusFromReport({ ...report, pendingPlan });
+    expect(status.pendingPlan).toEqual(pendingPlan);
+    expect(reportFromStatus(status)?.pendingPlan).toEqual(pendingPlan);
+    expect(statusFromReport(report).pendingPlan).toBeNull();
+    expect(reportFromStatus({ ...statusFromReport(report), pendingPlan: undefined })?.pendingPlan).toBeUndefined();
   });
 
   it('no agent report yet → undefined; defaults for what an older agent left out', () => {

@@ -5,7 +5,7 @@ import type { HostStatus } from '../../api/types.gen.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
 
 /** The Host status fields an agent writes for its report (a JSON merge patch of /status). */
-export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'interfaces' | 'dynamicVnics' | 'lastObservedTime'> {
+export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'interfaces' | 'dynamicVnics' | 'lastObservedTime' | 'pendingPlan'> {
   const agent: NonNullable<HostStatus['agent']> = {
     lastObservedTime: r.lastObservedTime,
     syncPolicy: r.syncPolicy,
@@ -14,7 +14,9 @@ export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'int
     collected: r.collected,
   };
   if (r.lastApply) agent.lastApply = r.lastApply;
-  return { agent, interfaces: r.interfaces, dynamicVnics: r.dynamicVnics, lastObservedTime: r.lastObservedTime };
+  // null clears a plan held before (a JSON merge patch drops a field set to null).
+  const pendingPlan = (r.pendingPlan ?? null) as HostStatus['pendingPlan'];
+  return { agent, interfaces: r.interfaces, dynamicVnics: r.dynamicVnics, lastObservedTime: r.lastObservedTime, pendingPlan };
 }
 
 /** The report an agent left in a Host's status; undefined when no agent has reported. */
@@ -30,6 +32,7 @@ export function reportFromStatus(status: HostStatus | undefined): HostReport | u
     collected: a.collected ?? [],
     syncPolicy: a.syncPolicy ?? 'Auto',
   };
+  if (status?.pendingPlan) report.pendingPlan = status.pendingPlan;
   if (a.lastApply?.time && a.lastApply.result) {
     report.lastApply = { time: a.lastApply.time, result: a.lastApply.result, changes: a.lastApply.changes ?? 0, ...(a.lastApply.error ? { error: a.lastApply.error } : {}) };
   }

@@ -26,6 +26,10 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
     ...(net.spec.vlan?.poolRef ? [objectKey('VlanPool', net.spec.vlan.poolRef.name)] : []),
   ],
 
+  // Held for approval when the network asks for it, or any of its providers does.
+  approval: ({ rt, object: net }) =>
+    net.spec.approval === 'Manual' || (net.spec.providerRefs ?? []).some((p) => rt.store.object('Provider', p.name)?.spec.approval === 'Manual') ? 'Manual' : 'Auto',
+
   usedBy: (rt, key) => ({
     users: vnicsOn(rt, parseKey(key).name),
     waitingFor: 'waiting for vNICs and vNIC profiles to leave the network',

@@ -38,6 +38,8 @@ export interface EngineOptions {
   dryRun?: boolean;
   hooks?: RuntimeHooks;
   observer?: EngineObserver;
+  /** Approvals kept outside the objects (file mode's state directory): digest by key. */
+  approvals?: (key: string) => string | undefined;
 }
 
 /** What happened in one reconcile, for metrics. */
@@ -112,6 +114,7 @@ export class Engine {
         if (!this.rt.dryRun) this.#queue.add(key);
       },
       hooks: opts.hooks,
+      ...(opts.approvals ? { approvals: opts.approvals } : {}),
       observer: {
         binding: (key, outcome, provider) => {
           this.#actions.get(key)?.push(outcome.plan.action);

@@ -12,7 +12,11 @@ import type { ObjectRecord } from '../../state/records.ts';
 import { bindOn, deleteEverywhere, mergeBindings } from './binding.ts';
 import { summarizeBindings } from './binding-summary.ts';
 import type { BindingOutcome, BindingStatus } from './managed.ts';
+import { planDigest } from '../plan/document.ts';
+import { analyzeImpact, impactSummary, vnicPlaces } from '../plan/impact.ts';
+import { CHANGING, renderPlan, summarizePlan } from './plan.ts';
 import {
+  approvedPlan,
   blockDeletion,
   isFrozen,
   jittered,
@@ -111,6 +115,8 @@ export interface KindDefinition<K extends Kind = Kind, P = unknown> {
   removed?(rt: Runtime, rec: ObjectRecord): Promise<void>;
   /** The kind's key figure in `netform status` (like its CRD's printer column): e.g. `VLAN 100`. */
   keyFigure?(rec: ObjectRecord): string;
+  /** Manual: the object's backend changes are held until approved for their plan's digest. */
+  approval?(ctx: KindContext<K>): 'Auto' | 'Manual';
 }
 
 /** Declares a kind (an identity function that lets TypeScript check the declaration as one piece). */
@@ -193,6 +199,12 @@ export async function reconcileKind<K extends Kind, P>(rt: Runtime, def: KindDef
   }
 
   let summary: Summary;
+  if (def.bindings && !rt.dryRun && def.approval?.(ctx) === 'Manual') {
+    const held = await holdForApproval(ctx, def.bindings, prepared.value);
+    if (held) return held;
+  } else if (rec.status.pendingPlan) {
+    delete rec.status.pendingPlan;
+  }
   if (def.bindings) {
     const outcomes = await bindAll(ctx, def.bindings, prepared.value);
     rec.status.providers = mergeBindings(outcomes);
@@ -220,6 +232,51 @@ function requeue(rt: Runtime, s: Summary): ReconcileResult {
     case 'never':
       return {};
   }
+}
+
+/**
+ * The approval gate: plans the object's bindings (a dry run: backends are read, never written) and,
+ * when that changes something and the object is not approved for exactly this plan's digest, records
+ * the plan in status.pendingPlan, says AwaitingApproval and applies nothing. Returns undefined when
+ * the bindings may go ahead (nothing to change, or approved).
+ */
+async function holdForApproval<K extends Kind, P, D>(ctx: KindContext<K>, b: KindBindings<K, P, D>, prepared: P | undefined): Promise<ReconcileResult | undefined> {
+  const { rt, rec, key } = ctx;
+  const planRt: Runtime = { ...rt, dryRun: true, plan: [] };
+  await bindAll({ ...ctx, rt: planRt }, b, prepared);
+  const changes = planRt.plan.filter((i) => CHANGING.has(i.action));
+  if (!changes.length) {
+    delete rec.status.pendingPlan;
+    return undefined;
+  }
+  const digest = planDigest(changes);
+  if (approvedPlan(rt, key) === digest) {
+    rt.log.info({ object: key, digest }, 'plan approved: applying');
+    delete rec.status.pendingPlan;
+    return undefined;
+  }
+  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()));
+  const s = summarizePlan(changes);
+  const previous = rec.status.pendingPlan as { digest?: string; computedAt?: string } | undefined;
+  rec.status.pendingPlan = {
+    digest,
+    computedAt: previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString(),
+    summary: `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`,
+    impact: impactSummary(changes) || 'no VM is affected',
+    changes: renderPlan(changes).split('\n'),
+  };
+  const wasReady = rec.status.conditions?.find((c) => c.type === 'Ready');
+  setOutcome(rt, rec, {
+    // What the backends hold is unchanged: usable as it was, if it was.
+    ready:
+      wasReady?.status === 'True'
+        ? { status: 'True', reason: 'Available', message: 'as last applied; changes await approval' }
+        : { status: 'False', reason: 'AwaitingApproval', message: `changes await approval of plan ${digest}` },
+    synced: { status: 'False', reason: 'AwaitingApproval', message: `${changes.length} change${changes.length === 1 ? '' : 's'} held: approve plan ${digest} (netform approve ${key} --plan ${digest})` },
+  });
+  await writeRecord(rt, rec);
+  // Look again: the plan may change (a backend drifts) or be approved.
+  return { requeueAfterMs: rt.waitMs };
 }
 
 /** Binds the object on every provider it wants, and unbinds it from those its status still names. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { applyOutcome, type Outcome } from '../../api/conditions.ts';
-import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
+import { APPROVED_PLAN, objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import type { AdmittedObject } from '../../api/objects.ts';
 import { contentHash, type DesiredStore } from '../../state/store.ts';
 import type { ReconcileResult } from '../../state/workqueue.ts';
@@ -42,6 +42,16 @@ export interface Runtime {
   reports: Map<string, unknown>;
   hooks?: RuntimeHooks;
   observer?: RuntimeObserver;
+  /**
+   * The plan digest an object is approved for, outside its manifest (file mode: `netform approve`
+   * writes it to the state directory); undefined: see the object's annotation only.
+   */
+  approvals?: (key: string) => string | undefined;
+}
+
+/** The digest an object's held plan is approved for: from `rt.approvals`, else its annotation. */
+export function approvedPlan(rt: Pick<Runtime, 'approvals' | 'store'>, key: string): string | undefined {
+  return rt.approvals?.(key) ?? rt.store.get(key)?.object.metadata.annotations?.[APPROVED_PLAN];
 }
 
 /** Told of every backend action taken for an object, and every failure (events, metrics). */
