@@ -7,6 +7,7 @@
 --   status.observedGeneration != generation     Progressing  (the controller has not seen the spec)
 --   Stalled=True                                Degraded     (its message, or Synced's)
 --   being deleted                               Progressing
+--   Synced=False reason AwaitingApproval        Suspended    (changes held until approved: status.pendingPlan)
 --   no status yet                               Progressing  "Waiting for the controller"
 --   Ready=True for the current generation       Healthy
 --   otherwise                                   Progressing  (Ready's message)
@@ -95,6 +96,12 @@ if deleting then
   if why ~= nil then
     hs.message = hs.message .. ": " .. why
   end
+  return hs
+end
+
+if synced ~= nil and synced.status == "False" and synced.reason == "AwaitingApproval" then
+  hs.status = "Suspended"
+  hs.message = firstOf(describe(synced), nil, "Awaiting approval")
   return hs
 end
 

@@ -212,6 +212,40 @@ export const STATUS_CASES: StatusCase[] = [
     kstatus: { status: 'Failed', message: 'mtu: backend 1500, spec 9000' },
   },
   {
+    name: 'changes held for approval on a network that serves as last applied (Suspended for Argo CD; Current for kstatus)',
+    object: object(
+      'Network',
+      'held',
+      2,
+      statusOf(
+        {
+          ready: { status: 'True', reason: 'Available', message: 'as last applied; changes await approval' },
+          synced: { status: 'False', reason: 'AwaitingApproval', message: '1 change held: approve plan sha256:ab (netform approve Network/held --plan sha256:ab)' },
+        },
+        2,
+      ),
+    ),
+    argo: { status: 'Suspended', message: '1 change held: approve plan sha256:ab (netform approve Network/held --plan sha256:ab)' },
+    kstatus: { status: 'Current', message: 'Resource is Ready' },
+  },
+  {
+    name: 'a new network held for approval (Suspended for Argo CD; InProgress for kstatus: nothing was applied yet)',
+    object: object(
+      'Network',
+      'held-new',
+      1,
+      statusOf(
+        {
+          ready: { status: 'False', reason: 'AwaitingApproval', message: 'changes await approval of plan sha256:cd' },
+          synced: { status: 'False', reason: 'AwaitingApproval', message: '1 change held: approve plan sha256:cd' },
+        },
+        1,
+      ),
+    ),
+    argo: { status: 'Suspended', message: '1 change held: approve plan sha256:cd' },
+    kstatus: { status: 'InProgress', message: 'changes await approval of plan sha256:cd' },
+  },
+  {
     name: 'a Host out of sync under syncPolicy Manual (Stalled: netform reports, the user heals)',
     object: object(
       'Host',
