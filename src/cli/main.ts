@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type Flags } from '../config.ts';
-import { CHANGING, renderPlan } from '../controllers/runtime/plan.ts';
-import { analyzeImpact, vnicPlaces } from '../controllers/plan/impact.ts';
-import { planDocument } from '../controllers/plan/document.ts';
-import { planHosts } from '../controllers/host/host.plan.ts';
 import { HostAgent } from '../drivers/host/agent.ts';
+import { assemblePlan, planText, type AssembledPlan, type PlanTextOptions } from './plan-output.ts';
+import { CLUSTER_UNKNOWN_HOST, planAgainstCluster } from './cluster-plan.ts';
+import { KubeClient } from '../adapters/kube/client.ts';
 import { hostTarget } from './host-target.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { builtinDrivers, type DriverRegistry } from '../drivers/registry.ts';
@@ -49,8 +48,6 @@ export interface MainDeps {
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
-
-const CHANGING_ANY = (items: readonly { action: string }[]) => items.some((i) => CHANGING.has(i.action as never));
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
@@ -120,36 +117,40 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     )
     .requiredOption('--dir <dir>', 'directory of manifests')
     .option('--state <dir>', 'state directory (default ./.netform)')
+    .option('--against <dir>', 'the same as --state: the state directory the manifests are planned against')
+    .option('--kubeconfig <path>', "plan against a cluster's records (its netform objects' statuses) instead of a state directory, e.g. in a PR check")
+    .option('--context <name>', 'with --kubeconfig: kubeconfig context')
+    .option('--namespace <ns>', "against a cluster: the controller's namespace, for Secrets named without one (default $POD_NAMESPACE or netform-system)")
     .option('--require-host-reports', 'fail (exit 1) when a Host\'s agent has not reported, so its changes are unknown')
     .addOption(new Option('-o, --output <format>', 'output format (json: the plan document, schemas/plan.v1.json)').choices(['text', 'json']).default('text'))
-    .action(async (o: { dir: string; state?: string; output: string; requireHostReports?: boolean }) => {
-      const c = cfg({ dir: o.dir, state: o.state });
+    .action(async (o: { dir: string; state?: string; against?: string; kubeconfig?: string; context?: string; namespace?: string; output: string; requireHostReports?: boolean }) => {
+      if (o.state && o.against && o.state !== o.against) throw new Error('--against is another name for --state: give one of them');
+      const cluster = o.kubeconfig !== undefined || o.context !== undefined;
+      if (cluster && (o.state || o.against)) throw new Error('plan against a state directory (--state, --against) or a cluster (--kubeconfig, --context), not both');
+      const c = cfg({ dir: o.dir, state: o.state ?? o.against, kubeconfig: o.kubeconfig, namespace: o.namespace });
       const log = logger(c);
+      const show = (plan: AssembledPlan, text?: PlanTextOptions) => {
+        print(o.output === 'json' ? JSON.stringify(plan.doc, null, 2) : planText(plan, text));
+        code = plan.doc.exitCode;
+      };
+      if (cluster) {
+        const client = KubeClient.load({ kubeconfig: c.kubeconfig, context: o.context });
+        try {
+          const plan = await planAgainstCluster({ client, config: c, registry: deps.registry ?? builtinDrivers(), log, dir: c.dir, requireHostReports: o.requireHostReports });
+          reportAdmission(plan.admission, eprint);
+          show(plan, { unknownHost: CLUSTER_UNKNOWN_HOST });
+        } finally {
+          await client.close();
+        }
+        return;
+      }
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, dryRun: true });
       try {
         const admission = await fm.load();
         reportAdmission(admission, eprint);
-        // Where the vNICs are now, before the dry run moves its in-memory records along.
-        const vnics = vnicPlaces(fm.engine.store, fm.records.list());
-        const items = await fm.engine.plan();
         // Only the host driver's pure diff is used: nothing on any host is read or changed.
         const hostDriver = new HostAgent({ target: hostTarget(c), instance: fm.engine.rt.instance, log });
-        items.push(...planHosts({ rt: fm.engine.rt, reports: await readHostReports(c.stateDir), driver: hostDriver }));
-        analyzeImpact(items, vnics);
-        const hosts = fm.engine.store.list('Host').map((h) => h.metadata.name);
-        const doc = planDocument(items, hosts, admission.errors, { requireHostReports: o.requireHostReports });
-        if (o.output === 'json') {
-          print(JSON.stringify(doc, null, 2));
-        } else {
-          const text = renderPlan(items);
-          if (text) print(text);
-          const s = doc.summary;
-          print(`plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete${s.other ? `, ${s.other} other` : ''}`);
-          print(`impact: ${s.impact}`);
-          for (const h of doc.hosts) if (!h.reported) print(`host ${h.name}: unknown (no agent report to plan against)`);
-          if (CHANGING_ANY(items)) print(`digest: ${doc.digest}`);
-        }
-        code = doc.exitCode;
+        show(await assemblePlan({ engine: fm.engine, admission, reports: await readHostReports(c.stateDir), hostDriver, requireHostReports: o.requireHostReports }));
       } finally {
         await fm.close();
       }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AdmissionError } from '../../api/objects.ts';
 import { CHANGING, FAILING, sortPlan, summarizePlan, UNKNOWN_HOST, type PlanItem } from '../runtime/plan.ts';
 import { impactCounts, impactSummary } from './impact.ts';
+import type { PendingApproval } from './pending.ts';
 
 export const PLAN_API_VERSION = 'plan.netform.io/v1';
 
@@ -31,6 +32,8 @@ export interface PlanDocument {
   /** Every item but the no-ops, sorted. */
   items: PlanItem[];
   errors: { file: string; line: number; document?: number; object?: string; field?: string; message: string }[];
+  /** Objects whose changes wait for approval (their status.pendingPlan), when the records carry any. */
+  pendingApprovals?: PendingApproval[];
   /** 0: no changes; 2: changes; 1: an error (invalid input, a backend not observed, a blocked change, an
    *  unreported host under --require-host-reports). */
   exitCode: 0 | 1 | 2;
