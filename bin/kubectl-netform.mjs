@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The kubectl plugin `kubectl netform` (kubectl runs an executable named kubectl-netform found on the
+// PATH). Like bin/netform.mjs: plain JavaScript, so an older system Node can start it and hand over to
+// the Node >= 24 that `npm ci` installed, which runs the TypeScript by type stripping.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major >= 24) {
+  const { kubectlMain } = await import('../src/cli/kubectl.ts');
+  process.exitCode = await kubectlMain(process.argv.slice(2));
+} else {
+  // Node resolves a symlink on the PATH to this file: import.meta.url is in the checkout.
+  const self = fileURLToPath(import.meta.url);
+  const local = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(local)) {
+    process.stderr.write(
+      `kubectl-netform needs Node.js >= 24 (this is ${process.version}); run \`npm ci\` in the netform ` +
+        'checkout to install it locally, or put a newer node on the PATH.\n',
+    );
+    process.exit(1);
+  }
+  const child = spawn(local, [self, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
