@@ -20,14 +20,14 @@ describe('kubectl netform: naming objects', () => {
     expect(() => parseObjectRef('pods/x', undefined, undefined)).toThrow(/"pods" is not a netform kind/);
   });
 
-  it('KIND/NAME for cluster-scoped kinds; KIND/NAME/NAMESPACE or -n for namespaced ones, else the context\'s namespace', () => {
+  it('KIND/NAME for cluster-scoped kinds; KIND/NAMESPACE/NAME (like netform keys) or -n for namespaced ones, else the context\'s namespace', () => {
     expect(parseObjectRef('network/web', undefined, 'team-a')).toEqual({ kind: 'Network', name: 'web' });
-    expect(parseObjectRef('vnic/web1-nic1/team-a', undefined, undefined)).toEqual({ kind: 'VnicAttachment', name: 'web1-nic1', namespace: 'team-a' });
+    expect(parseObjectRef('vnic/team-a/web1-nic1', undefined, undefined)).toEqual({ kind: 'VnicAttachment', name: 'web1-nic1', namespace: 'team-a' });
     expect(parseObjectRef('vnic/web1-nic1', 'team-b', 'team-a')).toEqual({ kind: 'VnicAttachment', name: 'web1-nic1', namespace: 'team-b' });
     expect(parseObjectRef('vnic/web1-nic1', undefined, 'team-a')).toEqual({ kind: 'VnicAttachment', name: 'web1-nic1', namespace: 'team-a' });
     expect(parseObjectRef('vnic/web1-nic1', undefined, undefined)).toEqual({ kind: 'VnicAttachment', name: 'web1-nic1', namespace: 'default' });
-    expect(() => parseObjectRef('network/web/team-a', undefined, undefined)).toThrow(/cluster-scoped/);
-    expect(() => parseObjectRef('vnic/a/team-a', 'team-b', undefined)).toThrow(/names namespace team-a, -n names team-b/);
+    expect(() => parseObjectRef('network/team-a/web', undefined, undefined)).toThrow(/cluster-scoped/);
+    expect(() => parseObjectRef('vnic/team-a/a', 'team-b', undefined)).toThrow(/names namespace team-a, -n names team-b/);
     expect(() => parseObjectRef('network', undefined, undefined)).toThrow(/KIND\/NAME/);
     expect(() => parseObjectRef('network//x', undefined, undefined)).toThrow(/KIND\/NAME/);
   });

@@ -35,20 +35,22 @@ export function resolveKind(word: string): Kind | undefined {
   return undefined;
 }
 
-/** `KIND/NAME[/NAMESPACE]` with an optional `-n`; a namespaced kind defaults to the context's namespace. */
+/** `KIND/NAME` or, like netform's object keys, `KIND/NAMESPACE/NAME`, with an optional `-n`; a
+ *  namespaced kind defaults to the context's namespace. */
 export function parseObjectRef(ref: string, namespaceFlag: string | undefined, contextNamespace: string | undefined): { kind: Kind; name: string; namespace?: string } {
   const parts = ref.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) throw new Error(`name the object as KIND/NAME or KIND/NAME/NAMESPACE (e.g. network/web), not "${ref}"`);
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) throw new Error(`name the object as KIND/NAME or KIND/NAMESPACE/NAME (e.g. network/web), not "${ref}"`);
   const kind = resolveKind(parts[0]!);
   if (!kind) throw new Error(`"${parts[0]}" is not a netform kind (${KINDS.join(', ')})`);
   const namespaced = resourceTypes()[kind].namespaced;
-  if (parts[2] && namespaceFlag && parts[2] !== namespaceFlag) throw new Error(`${ref} names namespace ${parts[2]}, -n names ${namespaceFlag}`);
-  const ns = parts[2] ?? namespaceFlag;
+  const [given, name] = parts.length === 3 ? [parts[1], parts[2]!] : [undefined, parts[1]!];
+  if (given && namespaceFlag && given !== namespaceFlag) throw new Error(`${ref} names namespace ${given}, -n names ${namespaceFlag}`);
+  const ns = given ?? namespaceFlag;
   if (!namespaced) {
-    if (parts[2]) throw new Error(`${kind} is cluster-scoped: name it as ${parts[0]}/${parts[1]}`);
-    return { kind, name: parts[1]! };
+    if (given) throw new Error(`${kind} is cluster-scoped: name it as ${parts[0]}/${name}`);
+    return { kind, name };
   }
-  return { kind, name: parts[1]!, namespace: ns ?? contextNamespace ?? 'default' };
+  return { kind, name, namespace: ns ?? contextNamespace ?? 'default' };
 }
 
 /** Runs the plugin and returns the exit code. */
@@ -119,7 +121,7 @@ export async function kubectlMain(argv: string[], deps: KubectlDeps = {}): Promi
     .description(
       'approve the plan an object waits with (status.pendingPlan) for exactly its digest: sets the annotation netform.io/approved-plan. Refused (exit 1) when nothing is pending or the plan changed since',
     )
-    .argument('<object>', 'KIND/NAME or KIND/NAME/NAMESPACE, e.g. network/web or host/hv1')
+    .argument('<object>', 'KIND/NAME or KIND/NAMESPACE/NAME, e.g. network/web or host/hv1')
     .requiredOption('--plan <digest>', 'the digest the plan was shown with (sha256:…)')
     .option('-n, --namespace <ns>', 'namespace of a namespaced object (default: the context\'s, else default)')
     .action(async (ref: string, o: { plan: string; namespace?: string }) => {

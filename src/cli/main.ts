@@ -10,6 +10,7 @@ import { assemblePlan, planText, type AssembledPlan, type PlanTextOptions } from
 import { CLUSTER_UNKNOWN_HOST, planAgainstCluster } from './cluster-plan.ts';
 import { KubeClient } from '../adapters/kube/client.ts';
 import { hostTarget } from './host-target.ts';
+import { approve } from './approve.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { builtinDrivers, type DriverRegistry } from '../drivers/registry.ts';
 import { createLogger } from '../log.ts';
@@ -248,6 +249,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         }
       }
       fm.watchHostReports(c.stateDir);
+      fm.watchApprovals();
       void reload();
       const watcher = watchDirectory(c.dir!, () => void reload(), 250, [c.stateDir]);
       // A state directory that lost its lock (deleted or replaced) stops run too, with exit code 1.
@@ -331,6 +333,19 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       log.info('stopping');
       await controller.stop();
       code = EXIT.ok;
+    });
+
+  program
+    .command('approve')
+    .description('approve the plan an object with approval Manual holds (its status.pendingPlan), by its digest: exit 0 approved, 1 refused (nothing held, or the plan changed since)')
+    .argument('<object>', 'KIND/NAME, e.g. Network/web or Host/hv1')
+    .requiredOption('--plan <digest>', 'the digest of the plan approved (netform plan and status.pendingPlan show it)')
+    .option('--state <dir>', 'state directory (default ./.netform)')
+    .action(async (object: string, o: { plan: string; state?: string }) => {
+      const c = cfg({ state: o.state });
+      const r = await approve(c.stateDir, object, o.plan);
+      (r.ok ? print : eprint)(r.message);
+      code = r.ok ? EXIT.ok : EXIT.error;
     });
 
   program

@@ -10,6 +10,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vnicDeviceName } from '../../src/drivers/host-driver.ts';
+import { planDigest } from '../../src/controllers/plan/document.ts';
+import type { PlanItem } from '../../src/controllers/runtime/plan.ts';
 import { ROOT, runCli } from '../support/cli.ts';
 import { createHost, createSwitch, defaultStateRoot, ensureHostTools, sweep, uid, type FakeHost, type FakeSwitch } from '../harness/hostsim/index.ts';
 
@@ -31,6 +33,8 @@ interface Edit {
   /** The Network is deleted while its vNICs remain. */
   networkDeleted?: boolean;
   extraHost?: boolean;
+  /** Both Hosts hold their changes for approval. */
+  hostApproval?: boolean;
 }
 
 /** Writes the manifests: the Network alone in net.yaml (a file with an invalid document is held,
@@ -48,7 +52,7 @@ function manifests(e: Edit = {}): (string | undefined)[] {
     `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {defaultFabric: ovs, networks: [{name: apps, required: ${e.aDropsNetwork ? 'false' : 'true'}}]}`,
     ...[A, B].map(
       (h) =>
-        `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${h.id}}\nspec: {cluster: c, nics: [{name: ens3}], networks: [${h === A && e.aDropsNetwork ? '' : '{name: apps, interface: ens3}'}]}`,
+        `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${h.id}}\nspec: {cluster: c, ${e.hostApproval ? 'approval: Manual, ' : ''}nics: [{name: ens3}], networks: [${h === A && e.aDropsNetwork ? '' : '{name: apps, interface: ens3}'}]}`,
     ),
     ...[
       ['vm1', A, '56:6f:00:00:31:01'],
@@ -201,4 +205,66 @@ describe('netform plan for hosts, against their agents\' reports', () => {
     if (edit.qosKbps) expect(doc.items.some((i) => i.resource === 'openflow-meter' && i.action === 'create')).toBe(true);
     if (edit.networkDeleted) expect(doc.items).toContainEqual(expect.objectContaining({ object: 'Network/apps', action: 'blocked' }));
   }, 60_000);
+
+  // The approval gate on the hosts: both Hosts have approval Manual.
+  const mtuOf = (h: FakeHost, dev: string) => (JSON.parse(execFileSync('ip', ['-n', h.ns, '-j', 'link', 'show', dev], { encoding: 'utf8' })) as { mtu: number }[])[0]!.mtu;
+  const reportOf = (h: FakeHost) => JSON.parse(readFileSync(join(state, 'hosts', `${h.id}.json`), 'utf8')) as { pendingPlan?: { digest: string; impact?: string; changes?: string[] }; lastApply?: { result: string } };
+  const approve = (h: FakeHost, digest: string) => runCli(['approve', `Host/${h.id}`, '--plan', digest, '--state', state], { real: true });
+
+  it('approval Manual: the agents hold the MTU change (plan in their reports, the same as netform plan shows); nothing changes on the hosts', async () => {
+    write({ mtu: 9000, hostApproval: true });
+    for (const h of [A, B]) {
+      const r = await agent(h);
+      expect(r.stderr).toBe('');
+      const held = reportOf(h).pendingPlan!;
+      expect(held.digest).toMatch(/^sha256:/);
+      expect(held.impact).toBe('1 VM needs a re-plug');
+      expect(held.changes!.join('\n')).toContain('mtu 1500→9000');
+      expect(mtuOf(h, 'ens3')).toBe(1500);
+      expect(mtuOf(h, vnicDeviceName(`shop/${h === A ? 'vm1' : 'vm2'}-nic0`))).toBe(1500);
+    }
+    // netform plan, from the reports, shows exactly the held changes: its items of each host have the held digest.
+    const doc = checked((await plan('-o', 'json')).stdout);
+    for (const h of [A, B]) expect(planDigest(doc.items.filter((i) => i.target === `host:${h.id}`) as PlanItem[])).toBe(reportOf(h).pendingPlan!.digest);
+    expect(doc.summary.impact).toBe('2 VMs need a re-plug');
+  }, 120_000);
+
+  it('approved for its digest, a host applies the change and its plan becomes empty; the other stays held', async () => {
+    const dA = reportOf(A).pendingPlan!.digest;
+    expect((await approve(A, dA)).code).toBe(0);
+    expect((await agent(A)).code).toBe(0);
+    expect(reportOf(A).pendingPlan).toBeUndefined();
+    expect(reportOf(A).lastApply?.result).toBe('applied');
+    expect(mtuOf(A, 'ens3')).toBe(9000);
+    expect(mtuOf(A, vnicDeviceName('shop/vm1-nic0'))).toBe(9000);
+    expect(mtuOf(B, 'ens3')).toBe(1500);
+    const doc = checked((await plan('-o', 'json')).stdout);
+    expect(doc.items.filter((i) => i.target === `host:${A.id}`)).toEqual([]);
+    expect(doc.items.some((i) => i.target === `host:${B.id}`)).toBe(true);
+  }, 120_000);
+
+  it('an edit after approval invalidates it: the new plan is held until approved in turn', async () => {
+    const dB = reportOf(B).pendingPlan!.digest;
+    expect((await approve(B, dB)).code).toBe(0);
+    write({ mtu: 8000, hostApproval: true });
+    await agent(B);
+    const held = reportOf(B).pendingPlan!;
+    expect(held.digest).not.toBe(dB);
+    expect(held.changes!.join('\n')).toContain('mtu 1500→8000');
+    expect(mtuOf(B, 'ens3')).toBe(1500);
+    // The old digest no longer approves anything; the new one does.
+    expect((await approve(B, dB)).code).toBe(1);
+    expect((await approve(B, held.digest)).code).toBe(0);
+    expect((await agent(B)).code).toBe(0);
+    expect(mtuOf(B, 'ens3')).toBe(8000);
+    // A is held again (9000 → 8000); approved, the whole plan is empty.
+    await agent(A);
+    expect(mtuOf(A, 'ens3')).toBe(9000);
+    expect((await approve(A, reportOf(A).pendingPlan!.digest)).code).toBe(0);
+    expect((await agent(A)).code).toBe(0);
+    expect(mtuOf(A, 'ens3')).toBe(8000);
+    const p = await plan('--require-host-reports');
+    expect(p.stdout).toContain('plan: 0 to create, 0 to update, 0 to replace, 0 to delete');
+    expect(p.code).toBe(0);
+  }, 180_000);
 });
