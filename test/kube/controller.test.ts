@@ -3,12 +3,19 @@
 // its ServiceAccount (a TokenRequest token), so the manifests' RBAC is all they have. Objects go in with kubectl; the controller converges Neutron
 // and writes status; kubectl wait sees Ready; edits converge; deletion goes through the finalizer.
 // Then bad input, tenancy, an apiserver restart, and leader failover with SIGKILL.
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 import { startNeutron, type RunningNeutron } from '../harness/neutron-server.ts';
 import { canary } from '../support/secrets.ts';
+import { ROOT } from '../support/cli.ts';
+import { planDigest } from '../../src/controllers/plan/document.ts';
+import type { PlanItem } from '../../src/controllers/runtime/plan.ts';
+
+const execFileP = promisify(execFile);
 import {
   condition,
   getObj,
@@ -169,6 +176,35 @@ describe('netform controller on a real kube-apiserver with a real Neutron', () =
     expect(await metric(url, 'netform_reconcile_total', { kind: 'Network' })).toBeGreaterThan(0);
     expect(await metric(url, 'netform_time_to_ready_seconds_count', { kind: 'Network' })).toBeGreaterThanOrEqual(3);
     expect(await metric(url, 'netform_leader')).toBe(1);
+  });
+
+  it('approval Manual in cluster mode: the controller holds the create in status.pendingPlan; kubectl netform plan shows that very plan; the annotation approves it', async () => {
+    const held = n('held');
+    await ok(kube, ['apply', '-f', '-'], `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${held}}\nspec: {physicalNetwork: physnet1, vlan: {id: 2202}, approval: Manual, providerRefs: [{name: openstack}]}`);
+    await waitFor('the plan held in status.pendingPlan', async () => !!(await getObj(kube, 'network', held))?.status?.pendingPlan, 60_000);
+    let obj = (await getObj(kube, 'network', held))!;
+    const pending = obj.status!.pendingPlan as { digest: string; summary: string; changes: string[] };
+    expect(condition(obj, 'Synced')).toMatchObject({ status: 'False', reason: 'AwaitingApproval' });
+    expect(pending.summary).toBe('1 to create, 0 to update, 0 to replace, 0 to delete');
+    expect(pending.changes).toEqual([`+ Network/${held}  neutron:openstack network  (create)`]);
+    expect(await networksNamed(held)).toEqual([]);
+
+    // kubectl netform plan, from the cluster, plans the same change: its items for this network have the held digest.
+    const r = await execFileP(process.execPath, [join(ROOT, 'bin/kubectl-netform.mjs'), 'plan', '-o', 'json', '--kubeconfig', kube.kubeconfig], { cwd: ROOT, env: { ...process.env, KUBECONFIG: '', NETFORM_LOG_LEVEL: 'warn' } }).catch(
+      (e: { stdout: string }) => e,
+    );
+    const doc = JSON.parse(r.stdout) as { items: PlanItem[]; pendingApprovals?: { object: string; digest: string }[] };
+    expect(planDigest(doc.items.filter((i) => i.object === `Network/${held}`))).toBe(pending.digest);
+    expect(doc.pendingApprovals).toContainEqual(expect.objectContaining({ object: `Network/${held}`, digest: pending.digest }));
+
+    // Approved by the annotation for exactly that digest: carried out, and nothing is held any more.
+    await ok(kube, ['annotate', 'network', held, `netform.io/approved-plan=${pending.digest}`]);
+    await ok(kube, ['wait', '--for=condition=Synced', '--timeout=60s', `network/${held}`]);
+    await waitFor('the network in Neutron', async () => (await networksNamed(held)).length === 1, 30_000);
+    obj = (await getObj(kube, 'network', held))!;
+    expect(obj.status?.pendingPlan).toBeUndefined();
+    expect((await networksNamed(held))[0]!['provider:segmentation_id']).toBe(2202);
+    await ok(kube, ['delete', 'network', held, '--wait=true', '--timeout=60s']);
   });
 
   it('kubectl delete waits for the finalizer, which removes the backend objects first', async () => {
