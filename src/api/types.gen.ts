@@ -304,6 +304,8 @@ export interface HostStatus {
     impact?: string;
     /**
      * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
      */
     changes?: string[];
   };
@@ -374,6 +376,10 @@ export interface HostStatus {
      * When the agent last read the host.
      */
     lastObservedTime?: string;
+    /**
+     * The agent's observation of the host at lastObservedTime (devices, OVS rows, tc, OpenFlow; no traffic counters), gzip-compressed JSON in base64: what netform plan and kubectl netform plan diff the desired state against, "as of the report".
+     */
+    observation?: string;
     /**
      * The syncPolicy the agent applied.
      */
@@ -778,6 +784,8 @@ export interface NetworkStatus {
     impact?: string;
     /**
      * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
      */
     changes?: string[];
   };

@@ -7,6 +7,7 @@ import type { Kind } from '../api/kinds.ts';
 import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { approvedPlan } from '../controllers/runtime/runtime.ts';
+import { APPROVED_PLAN } from '../api/kinds.ts';
 import { reportDigest, statusFromReport } from '../controllers/host/host.report.ts';
 import { HostAgent, type HostReport } from '../drivers/host/agent.ts';
 import { isStatus, KubeClient } from '../adapters/kube/client.ts';
@@ -111,8 +112,10 @@ export class ClusterAgent {
       const inf = this.informers[k]!;
       this.#unsubscribe.push(
         inf.onChange((e) => {
-          // The agent's own status writes come back as Host updates: only a new spec matters then.
-          if (k === 'Host' && e.type === 'update' && e.old?.metadata?.generation === e.object.metadata?.generation) return;
+          // The agent's own status writes come back as Host updates: only a new spec (or a new
+          // approval, an annotation) matters then.
+          const approvalOf = (o: { metadata?: { annotations?: Record<string, string> } } | undefined) => o?.metadata?.annotations?.[APPROVED_PLAN];
+          if (k === 'Host' && e.type === 'update' && e.old?.metadata?.generation === e.object.metadata?.generation && approvalOf(e.old) === approvalOf(e.object)) return;
           this.#scheduleKick();
         }),
       );

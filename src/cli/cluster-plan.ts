@@ -32,12 +32,12 @@ export interface ClusterPlanOptions {
 }
 
 /** In the text plan, why a host's changes are unknown. */
-export const CLUSTER_UNKNOWN_HOST = 'cluster-mode agents keep no observation of the host in its status';
+export const CLUSTER_UNKNOWN_HOST = 'no agent report with an observation of the host in its status';
 
 /** An unreported host's message: what its status holds and why that is not enough to plan. */
 export function clusterUnreported(host: string, report: HostReport | undefined): string {
   return report
-    ? `the Host's status holds its agent's report of ${report.lastObservedTime} but no observation of the host (cluster-mode agents do not keep one there): its changes are unknown`
+    ? `the Host's status holds its agent's report of ${report.lastObservedTime} but no observation of the host (status.agent.observation; an agent older than this netform): its changes are unknown`
     : `no host agent has reported into the Host's status: its changes are unknown (run: netform agent --cluster --host ${host})`;
 }
 

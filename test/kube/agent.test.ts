@@ -3,8 +3,15 @@
 // converges the host with the VLAN the controller allocated, and writes the report into the Host's
 // status, from which the controller makes the Host Ready. Both run as the ServiceAccounts of
 // manifests/, with exactly their RBAC. A spec change reaches it through its watch.
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type Spawned } from '../support/cli.ts';
+import { planDigest } from '../../src/controllers/plan/document.ts';
+import type { PlanItem } from '../../src/controllers/runtime/plan.ts';
+import { ROOT, startCli, type Spawned } from '../support/cli.ts';
+
+const execFileP = promisify(execFile);
 import { createHost, createSwitch, ensureHostTools, sweep, uid, type FakeHost, type FakeSwitch } from '../harness/hostsim/index.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 import { condition, getObj, installManifests, ok, serviceAccountKubeconfig, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
@@ -93,5 +100,35 @@ describe('netform agent --cluster', () => {
       return condition(o, 'Ready')?.status === 'True' && o?.status?.networkCount === 2 && condition(o, 'Ready')?.observedGeneration === o.metadata.generation;
     }, 60_000);
     expect(agent.output().stderr).not.toMatch(/"level":(50|60)/);
+  });
+
+  it('approval Manual: the running agent holds an MTU change in the Host status; kubectl netform plan plans the same from the observation there; the annotation approves it', async () => {
+    const mtu = () => (JSON.parse(execFileSync('ip', ['-n', h.ns, '-j', 'link', 'show', 'ens3'], { encoding: 'utf8' })) as { mtu: number }[])[0]!.mtu;
+    expect(mtu()).toBe(1500);
+    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"approval":"Manual"}}']);
+    await ok(kube, ['patch', 'network', 'apps', '--type=merge', '-p', '{"spec":{"mtu":9000}}']);
+    await waitFor('the agent to hold the change in status.pendingPlan', async () => !!(await getObj(kube, 'host', h.id))?.status?.pendingPlan, 60_000);
+    const host = (await getObj(kube, 'host', h.id))!;
+    const held = host.status!.pendingPlan as { digest: string; changes: string[] };
+    expect(held.changes.join('\n')).toContain('mtu 1500→9000');
+    expect(typeof (host.status!.agent as { observation?: string }).observation).toBe('string');
+    await waitFor('Synced=False AwaitingApproval', async () => condition(await getObj(kube, 'host', h.id), 'Synced')?.reason === 'AwaitingApproval', 30_000);
+    expect(mtu()).toBe(1500);
+
+    // The plugin plans the host from the observation in its status: the same items, the same digest.
+    const r = await execFileP(process.execPath, [join(ROOT, 'bin/kubectl-netform.mjs'), 'plan', '-o', 'json', '--kubeconfig', kube.kubeconfig], { cwd: ROOT, env: { ...process.env, KUBECONFIG: '', NETFORM_LOG_LEVEL: 'warn' } }).catch(
+      (e: { stdout: string }) => e,
+    );
+    const doc = JSON.parse(r.stdout) as { hosts: { name: string; reported: boolean }[]; items: PlanItem[] };
+    expect(doc.hosts).toContainEqual(expect.objectContaining({ name: h.id, reported: true }));
+    expect(planDigest(doc.items.filter((i) => i.target === `host:${h.id}`))).toBe(held.digest);
+
+    // Approved by the annotation: the watch brings it to the agent, which applies exactly that plan.
+    await ok(kube, ['annotate', 'host', h.id, `netform.io/approved-plan=${held.digest}`]);
+    await waitFor('the MTU applied on the host', async () => mtu() === 9000, 60_000);
+    await waitFor('nothing held any more', async () => {
+      const o = await getObj(kube, 'host', h.id);
+      return !o?.status?.pendingPlan && condition(o, 'Synced')?.status === 'True';
+    }, 60_000);
   });
 });

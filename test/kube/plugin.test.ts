@@ -83,7 +83,7 @@ describe('kubectl netform plan and status on a real kube-apiserver', () => {
     expect(lines).toContain("? Host/hv1  host:hv1 host  (unreported) — no host agent has reported into the Host's status: its changes are unknown (run: netform agent --cluster --host hv1)");
     expect(lines).toContain('plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 other');
     expect(lines).toContain('impact: no VM is affected');
-    expect(lines).toContain('host hv1: unknown (cluster-mode agents keep no observation of the host in its status)');
+    expect(lines).toContain('host hv1: unknown (no agent report with an observation of the host in its status)');
     const json = planJson(await plugin('plan', '-o', 'json'));
     expect(lines.at(-1)).toBe(`digest: ${json.digest}`);
     expect(json.hosts).toEqual([{ name: 'hv1', reported: false }]);
@@ -217,7 +217,7 @@ describe('netform plan --dir against a cluster (a GitOps PR check)', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toContain('+ Network/cache  netform vlan  (allocate) — VLAN 301 from VlanPool pool');
     expect(lines).toContain('− Network/app  netform vlan  (release) — VLAN 300 back to VlanPool pool');
-    expect(lines).toContain('host hv1: unknown (cluster-mode agents keep no observation of the host in its status)');
+    expect(lines).toContain('host hv1: unknown (no agent report with an observation of the host in its status)');
 
     const j = await runCli(['plan', '--dir', dir, '--kubeconfig', kube.kubeconfig, '--context', 'netform-test-token', '-o', 'json'], { real: true });
     const doc = planJson(j);

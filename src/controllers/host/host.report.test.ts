@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostReport } from '../../drivers/host/agent.ts';
-import { reportDigest, reportFromStatus, statusFromReport } from './host.report.ts';
+import { decodeObservation, reportDigest, reportFromStatus, statusFromReport } from './host.report.ts';
 
 const report: HostReport = {
   lastObservedTime: '2026-11-21T10:00:00.000Z',
@@ -28,6 +28,18 @@ describe('host reports through the Host status', () => {
     expect(status.pendingPlan).toEqual(pendingPlan);
     expect(reportFromStatus(status)?.pendingPlan).toEqual(pendingPlan);
     expect(statusFromReport(report).pendingPlan).toBeNull();
+  });
+
+  it('the observation travels compressed through the status and comes back equal; a broken one is dropped; it counts in the digest by its hash', () => {
+    const observed = { links: [{ name: 'ens3', mtu: 1500, kind: '' }], addresses: [], ovs: { bridges: [] } };
+    const status = statusFromReport({ ...report, observed });
+    expect(typeof status.agent!.observation).toBe('string');
+    expect(status.agent!.observation).not.toContain('ens3');
+    expect(reportFromStatus(status)?.observed).toEqual(observed);
+    expect(decodeObservation('not gzip')).toBeUndefined();
+    expect(reportFromStatus({ ...status, agent: { ...status.agent!, observation: 'bm90IGd6aXA=' } })?.observed).toBeUndefined();
+    expect(reportDigest({ ...report, observed })).toBe(reportDigest({ ...report, observed: structuredClone(observed) }));
+    expect(reportDigest({ ...report, observed })).not.toBe(reportDigest({ ...report, observed: { ...observed, addresses: [{ device: 'x', cidr: '10.0.0.1/24' }] } }));
     expect(reportFromStatus({ ...statusFromReport(report), pendingPlan: undefined })?.pendingPlan).toBeUndefined();
   });
 

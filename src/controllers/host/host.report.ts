@@ -1,6 +1,8 @@
 // A host agent's report as it travels through the API in cluster mode: the agent patches the Host
 // status fields it owns (`agent`, `interfaces`, `dynamicVnics`, `lastObservedTime`), the controller
 // reads the report back from them. Pure.
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { HostStatus } from '../../api/types.gen.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
 
@@ -14,6 +16,7 @@ export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'int
     collected: r.collected,
   };
   if (r.lastApply) agent.lastApply = r.lastApply;
+  if (r.observed !== undefined) agent.observation = encodeObservation(r.observed);
   // null clears a plan held before (a JSON merge patch drops a field set to null).
   const pendingPlan = (r.pendingPlan ?? null) as HostStatus['pendingPlan'];
   return { agent, interfaces: r.interfaces, dynamicVnics: r.dynamicVnics, lastObservedTime: r.lastObservedTime, pendingPlan };
@@ -33,16 +36,34 @@ export function reportFromStatus(status: HostStatus | undefined): HostReport | u
     syncPolicy: a.syncPolicy ?? 'Auto',
   };
   if (status?.pendingPlan) report.pendingPlan = status.pendingPlan;
+  const observed = a.observation ? decodeObservation(a.observation) : undefined;
+  if (observed !== undefined) report.observed = observed;
   if (a.lastApply?.time && a.lastApply.result) {
     report.lastApply = { time: a.lastApply.time, result: a.lastApply.result, changes: a.lastApply.changes ?? 0, ...(a.lastApply.error ? { error: a.lastApply.error } : {}) };
   }
   return report;
 }
 
-/** What in a report matters to the controller: everything but the time it was taken, the sampled
- *  traffic rates and the observation kept for plans. Equal digests need no new status write (beyond a periodic heartbeat). */
+/** What in a report matters to the controller: everything but the time it was taken and the sampled
+ *  traffic rates (the observation kept for plans counts by its hash). Equal digests need no new status write (beyond a periodic heartbeat). */
 export function reportDigest(r: HostReport): string {
   const interfaces = r.interfaces.map(({ rxMbps: _rx, txMbps: _tx, drops: _d, ...rest }) => rest);
-  const { lastObservedTime: _t, observed: _o, ...rest } = r;
-  return JSON.stringify({ ...rest, interfaces });
+  const { lastObservedTime: _t, observed, ...rest } = r;
+  // The observation counts by its hash (it has no counters: it changes only when the host does).
+  const observation = observed === undefined ? undefined : createHash('sha256').update(JSON.stringify(observed)).digest('hex');
+  return JSON.stringify({ ...rest, interfaces, observation });
+}
+
+/** An observation as the Host status keeps it: gzip-compressed JSON, base64. */
+export function encodeObservation(observed: unknown): string {
+  return gzipSync(JSON.stringify(observed)).toString('base64');
+}
+
+/** The observation back from the status; undefined when it cannot be read (an agent of another build). */
+export function decodeObservation(encoded: string): unknown {
+  try {
+    return JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
