@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import { objectKey } from '../../api/kinds.ts';
 import type { HostDriver, HostModel, HostPendingPlan, HostReport } from '../../drivers/host-driver.ts';
-import { planDigest } from '../plan/document.ts';
-import { analyzeImpact, impactSummary, vnicPlaces } from '../plan/impact.ts';
-import { CHANGING, renderPlan, summarizePlan } from '../runtime/plan.ts';
+import { heldPlan, planDigest } from '../plan/document.ts';
+import { analyzeImpact, vnicPlaces } from '../plan/impact.ts';
+import { CHANGING } from '../runtime/plan.ts';
 import { hostPlanItems } from './host.plan.ts';
 import { ItemBackoff } from '../../state/backoff.ts';
 import { WorkQueue, type Clock } from '../../state/workqueue.ts';
@@ -122,17 +122,10 @@ export class HostAgentLoop {
       return undefined;
     }
     analyzeImpact(changes, vnicPlaces(source.store, source.records.list()));
-    const s = summarizePlan(changes);
     // The same plan held again keeps the time it was first computed (a report that does not change
     // needs no new status write).
     if (this.#heldSince?.digest !== digest) this.#heldSince = { digest, at: new Date().toISOString() };
-    return {
-      digest,
-      computedAt: this.#heldSince.at,
-      summary: `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`,
-      impact: impactSummary(changes) || 'no VM is affected',
-      changes: renderPlan(changes).split('\n'),
-    };
+    return heldPlan(changes, this.#heldSince.at);
   }
 
   async #pass(): Promise<{ requeueAfterMs: number } | undefined> {

@@ -3,7 +3,7 @@
 // against it. Pure.
 import { createHash } from 'node:crypto';
 import type { AdmissionError } from '../../api/objects.ts';
-import { CHANGING, FAILING, sortPlan, summarizePlan, UNKNOWN_HOST, type PlanItem } from '../runtime/plan.ts';
+import { CHANGING, FAILING, renderPlan, sortPlan, summarizePlan, UNKNOWN_HOST, type PlanItem } from '../runtime/plan.ts';
 import { impactCounts, impactSummary } from './impact.ts';
 import type { PendingApproval } from './pending.ts';
 
@@ -94,5 +94,26 @@ export function planDocument(items: readonly PlanItem[], hostNames: readonly str
       message: e.message,
     })),
     exitCode: exitCodeOf(items, errors.length, o),
+  };
+}
+
+/** A held plan as an object's status.pendingPlan shows it: the digest, when it was first computed,
+ *  the changes counted, their impact in words and the changes rendered (impact analysed already). */
+export interface HeldPlan {
+  digest: string;
+  computedAt: string;
+  summary: string;
+  impact: string;
+  changes: string[];
+}
+
+export function heldPlan(changes: readonly PlanItem[], computedAt: string): HeldPlan {
+  const s = summarizePlan(changes);
+  return {
+    digest: planDigest(changes),
+    computedAt,
+    summary: `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`,
+    impact: impactSummary(changes) || 'no VM is affected',
+    changes: renderPlan(changes).split('\n'),
   };
 }

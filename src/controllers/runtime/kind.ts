@@ -12,9 +12,9 @@ import type { ObjectRecord } from '../../state/records.ts';
 import { bindOn, deleteEverywhere, mergeBindings } from './binding.ts';
 import { summarizeBindings } from './binding-summary.ts';
 import type { BindingOutcome, BindingStatus } from './managed.ts';
-import { planDigest } from '../plan/document.ts';
-import { analyzeImpact, impactSummary, vnicPlaces } from '../plan/impact.ts';
-import { CHANGING, renderPlan, summarizePlan } from './plan.ts';
+import { heldPlan, planDigest } from '../plan/document.ts';
+import { analyzeImpact, vnicPlaces } from '../plan/impact.ts';
+import { CHANGING } from './plan.ts';
 import {
   approvedPlan,
   blockDeletion,
@@ -256,15 +256,8 @@ async function holdForApproval<K extends Kind, P, D>(ctx: KindContext<K>, b: Kin
     return undefined;
   }
   analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()));
-  const s = summarizePlan(changes);
   const previous = rec.status.pendingPlan as { digest?: string; computedAt?: string } | undefined;
-  rec.status.pendingPlan = {
-    digest,
-    computedAt: previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString(),
-    summary: `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete`,
-    impact: impactSummary(changes) || 'no VM is affected',
-    changes: renderPlan(changes).split('\n'),
-  };
+  rec.status.pendingPlan = heldPlan(changes, previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString());
   const wasReady = rec.status.conditions?.find((c) => c.type === 'Ready');
   setOutcome(rt, rec, {
     // What the backends hold is unchanged: usable as it was, if it was.
