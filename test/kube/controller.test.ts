@@ -203,6 +203,9 @@ describe('netform controller on a real kube-apiserver with a real Neutron', () =
     await waitFor('the network in Neutron', async () => (await networksNamed(held)).length === 1, 30_000);
     obj = (await getObj(kube, 'network', held))!;
     expect(obj.status?.pendingPlan).toBeUndefined();
+    // The annotation is no spec change: the status still describes the object's own generation.
+    expect(obj.status?.observedGeneration).toBe(obj.metadata.generation);
+    expect(condition(obj, 'Ready')?.observedGeneration).toBe(obj.metadata.generation);
     expect((await networksNamed(held))[0]!['provider:segmentation_id']).toBe(2202);
     await ok(kube, ['delete', 'network', held, '--wait=true', '--timeout=60s']);
   });

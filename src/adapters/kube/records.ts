@@ -51,7 +51,8 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
     name,
     uid: m.uid ?? '',
     generation: m.generation ?? 1,
-    specHash: contentHash({ kind, metadata: { name, labels: m.labels }, spec } as AnyResource),
+    // (An approval annotation counts in the hash, as in admission's.)
+    specHash: contentHash({ kind, metadata: { name, labels: m.labels, annotations: m.annotations }, spec } as AnyResource),
     createdAt: m.creationTimestamp ?? '',
     spec,
     status: structuredClone((o.status as ObjectStatus | undefined) ?? {}),
