@@ -27,6 +27,9 @@ export interface ObjectRecord {
   labels?: Record<string, string>;
   /** Where the object was declared (file mode). */
   source?: SourceRef;
+  /** Cluster mode: the plan digest the object's annotation netform.io/approved-plan approves (kept
+   *  here so that it still counts while the object is being deleted). */
+  approvedPlan?: string;
   status: ObjectStatus;
 }
 

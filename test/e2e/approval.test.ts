@@ -2,7 +2,8 @@
 // FakeBackend: this proves the engine and the CLI, not a backend): a Network with approval Manual is
 // held — status.pendingPlan, Synced=False AwaitingApproval, nothing on the backend — until it is
 // approved for exactly its plan's digest; an edit after approval makes a new plan the old approval
-// does not cover; a Provider with approval Manual holds every network on it.
+// does not cover; removing the network is held the same way; a Provider with approval Manual holds
+// every network on it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +114,18 @@ describe('approval: Manual on a Network (file mode)', () => {
     expect(owned('held')[0]!.fields.mtu).toBe(8000);
     expect((await entry(t.state, 'Network/held'))!.status.pendingPlan).toBeUndefined();
     expect((await runCli(['plan', '--dir', t.dir, '--state', t.state])).code).toBe(0);
+
+    // Removing it from the manifests is a change too: held until approved.
+    t.write('n.yaml', '# removed\n');
+    await runCli(['apply', '--dir', t.dir, '--state', t.state, '--timeout', '10']);
+    expect(owned('held')).toHaveLength(1);
+    e = await entry(t.state, 'Network/held');
+    expect(cond(e, 'Synced')).toMatchObject({ status: 'False', reason: 'AwaitingApproval' });
+    expect(e!.status.pendingPlan!.changes![0]).toMatch(/^− Network\/held {2}neutron:lab network \S+ {2}\(delete\)$/);
+    expect((await runCli(['approve', 'Network/held', '--plan', e!.status.pendingPlan!.digest, '--state', t.state])).code).toBe(0);
+    expect((await runCli(['apply', '--dir', t.dir, '--state', t.state, '--timeout', '10'])).code).toBe(0);
+    expect(owned('held')).toHaveLength(0);
+    expect(await entry(t.state, 'Network/held')).toBeUndefined();
   }, 120_000);
 
   it('a Provider with approval Manual holds the networks on it; approve with nothing held is refused', async () => {

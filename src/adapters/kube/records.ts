@@ -4,7 +4,7 @@
 // retries), are skipped when nothing changed, and put netform's finalizer on the object first; a
 // record's deletion removes the finalizer, which lets the API delete the object.
 import type { Logger } from 'pino';
-import { objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
+import { APPROVED_PLAN, objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
 import { validateSpec } from '../../api/validate.ts';
 import type { ApiObject } from '../../api/objects.ts';
 import { sameContent } from '../../api/json.ts';
@@ -59,6 +59,8 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
   };
   if (m.namespace) rec.namespace = m.namespace;
   if (m.labels) rec.labels = { ...m.labels };
+  const approved = m.annotations?.[APPROVED_PLAN];
+  if (approved) rec.approvedPlan = approved;
   return rec;
 }
 

@@ -272,6 +272,35 @@ async function holdForApproval<K extends Kind, P, D>(ctx: KindContext<K>, b: Kin
   return { requeueAfterMs: rt.waitMs };
 }
 
+/** The approval gate of a removal: the deletions (or orphanings) planned in a dry run are held in
+ *  status.pendingPlan like any change, until approved for their digest. */
+async function holdRemovalForApproval<K extends Kind, P, D>(
+  ctx: { rt: Runtime; rec: ObjectRecord; object: ObjectOf<K>; signal: AbortSignal },
+  key: string,
+  b: KindBindings<K, P, D>,
+): Promise<ReconcileResult | undefined> {
+  const { rt, rec, object } = ctx;
+  const planRt: Runtime = { ...rt, dryRun: true, plan: [] };
+  const probe = { ...ctx, rt: planRt, rec: structuredClone(rec) };
+  await deleteEverywhere(planRt, probe.rec, b.noun, (found, s) => bindOne(probe, b, found, b.model(object, probe.rec, undefined, s.name), { deleting: true, current: s }));
+  const changes = planRt.plan.filter((i) => CHANGING.has(i.action));
+  if (!changes.length) return undefined;
+  const digest = planDigest(changes);
+  if (approvedPlan(rt, key) === digest) {
+    rt.log.info({ object: key, digest }, 'removal approved: carrying it out');
+    return undefined;
+  }
+  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()));
+  const previous = rec.status.pendingPlan as { digest?: string; computedAt?: string } | undefined;
+  rec.status.pendingPlan = heldPlan(changes, previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString());
+  setOutcome(rt, rec, {
+    ready: { status: 'False', reason: 'Deleting', message: `the removal awaits approval of plan ${digest}` },
+    synced: { status: 'False', reason: 'AwaitingApproval', message: `${changes.length} change${changes.length === 1 ? '' : 's'} held: approve plan ${digest} (netform approve ${key} --plan ${digest})` },
+  });
+  await writeRecord(rt, rec);
+  return { requeueAfterMs: rt.waitMs };
+}
+
 /** Binds the object on every provider it wants, and unbinds it from those its status still names. */
 async function bindAll<K extends Kind, P, D>(ctx: KindContext<K>, b: KindBindings<K, P, D>, prepared: P | undefined): Promise<BindingOutcome[]> {
   const { rt, rec, object } = ctx;
@@ -348,6 +377,10 @@ async function remove<K extends Kind, P>(rt: Runtime, def: KindDefinition<K, P>,
   if (b) {
     const object = objectFromRecord<K>(rec);
     const ctx = { rt, rec, object, signal };
+    if (!rt.dryRun && def.approval?.({ ...ctx, key, baseDir: undefined } as unknown as KindContext<K>) === 'Manual') {
+      const held = await holdRemovalForApproval(ctx, key, b);
+      if (held) return held;
+    }
     const pending = await deleteEverywhere(rt, rec, b.noun, (found, s) =>
       bindOne(ctx, b, found, b.model(object, rec, undefined, s.name), {
         deleting: true,

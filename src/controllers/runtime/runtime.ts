@@ -49,9 +49,10 @@ export interface Runtime {
   approvals?: (key: string) => string | undefined;
 }
 
-/** The digest an object's held plan is approved for: from `rt.approvals`, else its annotation. */
-export function approvedPlan(rt: Pick<Runtime, 'approvals' | 'store'>, key: string): string | undefined {
-  return rt.approvals?.(key) ?? rt.store.get(key)?.object.metadata.annotations?.[APPROVED_PLAN];
+/** The digest an object's held plan is approved for: from `rt.approvals`, else its annotation (or,
+ *  for an object being deleted in cluster mode, the annotation its record kept). */
+export function approvedPlan(rt: Pick<Runtime, 'approvals' | 'store'> & { records?: Pick<RecordStore, 'get'> }, key: string): string | undefined {
+  return rt.approvals?.(key) ?? rt.store.get(key)?.object.metadata.annotations?.[APPROVED_PLAN] ?? rt.records?.get(key)?.approvedPlan;
 }
 
 /** Told of every backend action taken for an object, and every failure (events, metrics). */
