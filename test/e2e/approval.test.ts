@@ -27,7 +27,7 @@ spec: {type: neutron, endpoint: ${url}, neutron: {auth: noauth}, approval: ${app
 const network = (name: string, mtu: number, approval?: string) => `apiVersion: netform.io/v1alpha1
 kind: Network
 metadata: {name: ${name}}
-spec: {physicalNetwork: physnet1, vlan: {id: ${name === 'held' ? 700 : 701}}, mtu: ${mtu}, providerRefs: [{name: lab}]${approval ? `, approval: ${approval}` : ''}}
+spec: {physicalNetwork: physnet1, vlan: {id: ${name === 'held' ? 700 : 701}}, mtu: ${mtu}, shared: true, providerRefs: [{name: lab}]${approval ? `, approval: ${approval}` : ''}}
 `;
 
 interface Cond {
@@ -139,5 +139,26 @@ describe('approval: Manual on a Network (file mode)', () => {
     const none = await runCli(['approve', 'Provider/lab', '--plan', e!.status.pendingPlan!.digest, '--state', t.state]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('Provider/lab holds no plan awaiting approval');
-  }, 60_000);
+
+    // Approved, the network is made; a vNIC on it is held in turn (its port is a change on the provider).
+    expect((await runCli(['approve', 'Network/viaprov', '--plan', e!.status.pendingPlan!.digest, '--state', t.state])).code).toBe(0);
+    t.write(
+      'rest.yaml',
+      [
+        'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {networks: [{name: viaprov, required: false}]}',
+        'apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: h1}\nspec: {cluster: c, nics: [{name: eth1}]}',
+        'apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: vm1-nic0, namespace: default}\nspec: {vm: {name: vm1}, interfaceName: nic0, mac: "56:6f:00:00:41:01", network: viaprov, host: h1}',
+      ].join('\n---\n'),
+    );
+    await runCli(['apply', '--dir', t.dir, '--state', t.state, '--timeout', '10']);
+    expect(owned('viaprov')).toHaveLength(1);
+    const ports = () => backend.list('port', 'owner:netform:VnicAttachment/default/vm1-nic0');
+    expect(ports()).toHaveLength(0);
+    const v = await entry(t.state, 'VnicAttachment/default/vm1-nic0');
+    expect(cond(v, 'Synced')).toMatchObject({ status: 'False', reason: 'AwaitingApproval' });
+    expect((await runCli(['approve', 'VnicAttachment/default/vm1-nic0', '--plan', v!.status.pendingPlan!.digest, '--state', t.state])).code).toBe(0);
+    await runCli(['apply', '--dir', t.dir, '--state', t.state, '--timeout', '10']);
+    expect(ports()).toHaveLength(1);
+    expect(cond(await entry(t.state, 'VnicAttachment/default/vm1-nic0'), 'Synced')).toMatchObject({ status: 'True' });
+  }, 90_000);
 });

@@ -5,7 +5,7 @@ import { isReady } from '../../api/conditions.ts';
 import { objectKey, parseKey } from '../../api/kinds.ts';
 import type { NetworkModel } from '../../drivers/model.ts';
 import { defineKind } from '../runtime/kind.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import { lookup, type Runtime } from '../runtime/runtime.ts';
 import { hostNetworks } from '../host/host.model.ts';
 import { poolsOf } from '../vlanpool/allocations.ts';
 import { toNetworkModel } from './network.model.ts';
@@ -27,8 +27,7 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
   ],
 
   // Held for approval when the network asks for it, or any of its providers does.
-  approval: ({ rt, object: net }) =>
-    net.spec.approval === 'Manual' || (net.spec.providerRefs ?? []).some((p) => rt.store.object('Provider', p.name)?.spec.approval === 'Manual') ? 'Manual' : 'Auto',
+  approval: ({ rt, object: net }) => (net.spec.approval === 'Manual' ? 'Manual' : manualOn(rt, net.spec.providerRefs)),
 
   usedBy: (rt, key) => ({
     users: vnicsOn(rt, parseKey(key).name),
@@ -127,4 +126,14 @@ function vnicsOn(rt: Runtime, network: string): string[] {
     if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile') && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
   }
   return [...out].sort();
+}
+
+/** Manual when one of these providers holds every change of the objects on it (Provider approval). */
+function manualOn(rt: Runtime, refs: readonly { name: string }[] | undefined): 'Auto' | 'Manual' {
+  return (refs ?? []).some((p) => lookup(rt, 'Provider', p.name)?.object.spec.approval === 'Manual') ? 'Manual' : 'Auto';
+}
+
+/** Manual when a provider of the network (declared, or as last recorded) holds its objects' changes. */
+export function manualProvider(rt: Runtime, network: string): 'Auto' | 'Manual' {
+  return manualOn(rt, lookup(rt, 'Network', network)?.object.spec.providerRefs);
 }

@@ -1,6 +1,7 @@
 // VnicAttachment: once its network (and profile) is Ready and its host exists, create the vNIC's port
 // on every provider of the network that has per-vNIC objects; an unplugged vNIC keeps its port (only
 // the host's device goes); on removal, delete (or orphan) them.
+import { manualProvider } from '../network/network.kind.ts';
 import { isReady } from '../../api/conditions.ts';
 import { objectKey } from '../../api/kinds.ts';
 import { vnicDeviceName } from '../../drivers/host-driver.ts';
@@ -108,6 +109,9 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if (got.mac) rec.status.mac = got.mac;
     return { value: { networkIds, networkSubIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile) } };
   },
+
+  // Held for approval when a provider of its network holds its objects' changes (Provider approval Manual).
+  approval: ({ rt, object: vnic }) => manualProvider(rt, vnic.spec.network),
 
   bindings: {
     resource: 'port',

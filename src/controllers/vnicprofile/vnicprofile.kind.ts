@@ -3,6 +3,7 @@
 // are realized once, and the vNICs' ports point at it; a profile without limits of its own has no
 // such object. A removed profile waits until no vNIC uses it. The host side (policing, shaping,
 // mirroring) is the host agent's: it reads the profile through the vNICs.
+import { manualProvider } from '../network/network.kind.ts';
 import { objectKey } from '../../api/kinds.ts';
 import type { VnicProfileModel } from '../../drivers/model.ts';
 import { defineKind } from '../runtime/kind.ts';
@@ -26,6 +27,9 @@ export const vnicProfileKind = defineKind<'VnicProfile', undefined, VnicProfileM
     if (!rt.store.get(objectKey('Network', p.spec.network))) return { waiting: [`Network ${p.spec.network} is not available`] };
     return {};
   },
+
+  // Held for approval when a provider of its network holds its objects' changes (Provider approval Manual).
+  approval: ({ rt, object: p }) => manualProvider(rt, p.spec.network),
 
   bindings: {
     resource: 'qos-policy',
