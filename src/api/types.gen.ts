@@ -5558,6 +5558,37 @@ export interface VnicAttachmentStatus {
    */
   observedGeneration?: number;
   /**
+   * Changes held for approval (spec.approval Manual on a provider of its network): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
+     */
+    changes?: string[];
+  };
+  /**
    * The MAC address in use.
    */
   mac?: string;
@@ -6296,6 +6327,37 @@ export interface VnicProfileStatus {
    * The metadata.generation this status describes.
    */
   observedGeneration?: number;
+  /**
+   * Changes held for approval (spec.approval Manual on a provider of its network): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
+     */
+    changes?: string[];
+  };
   /**
    * Per-provider backend identity and sync state.
    */
