@@ -599,6 +599,10 @@ export interface NetworkSpec {
    */
   shared: boolean;
   /**
+   * An external network (Neutron's router:external) - one a Router may use as its gateway to the outside.
+   */
+  external: boolean;
+  /**
    * Namespaces whose VnicAttachments may use the network when it is not shared.
    *
    * Items: A namespace name.

@@ -9,6 +9,7 @@ function run(kind: Kind, spec: unknown): { violations: SchemaViolation[]; spec: 
 
 const NETWORK_DEFAULTS = {
   approval: 'Auto',
+  external: false,
   mtu: 1500,
   shared: false,
   adminStateUp: true,

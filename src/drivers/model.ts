@@ -26,9 +26,11 @@ export type NetworkControlField = 'providerRefs' | 'vlan' | 'subnets' | 'managem
  * arrives here by itself, typed, after `npm run gen`), with the VLAN resolved (fixed or allocated),
  * subnets canonical, and the Hosts that carry it.
  */
-export interface NetworkModel extends Omit<NetworkSpec, NetworkControlField> {
+export interface NetworkModel extends Omit<NetworkSpec, NetworkControlField | 'external'> {
   /** The netform object name. */
   name: string;
+  /** An external network (a router gateway's); undefined: no. */
+  external?: boolean;
   /** The VLAN id; undefined for an untagged (flat) network. */
   vlan?: number;
   subnets: SubnetModel[];

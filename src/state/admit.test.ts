@@ -1079,6 +1079,7 @@ spec:
       deletionPolicy: 'Delete',
       allowReplace: false,
       approval: 'Auto',
+      external: false,
     });
     expect(r.objects.get('Cluster/dev')!.object.spec).toEqual({ defaultFabric: 'linux-bridge', networks: [{ name: 'web', required: true }] });
     expect(r.objects.get('Host/hv9')!.object.spec).toEqual({ cluster: 'dev', syncPolicy: 'Auto', approval: 'Auto', agentTimeoutSeconds: 180 });

@@ -22,6 +22,7 @@ function network(name: string, o: { providers?: string[]; pool?: string; mtu?: n
     metadata: { name },
     spec: {
       approval: 'Auto',
+      external: false,
       physicalNetwork: 'physnet1',
       vlan: o.pool ? { poolRef: { name: o.pool } } : { id: 100 },
       mtu: o.mtu ?? 1500,

@@ -31,6 +31,7 @@ interface NetDef {
 function networkInput(name: string, d: NetDef): { network: Network; vlan?: number } {
   const spec: NetworkSpec = {
     approval: 'Auto',
+    external: false,
     physicalNetwork: 'physnet1',
     mtu: d.mtu ?? 1500,
     shared: false,

@@ -13,6 +13,7 @@ function network(name: string, label?: string): Network {
     metadata: { name },
     spec: {
       approval: 'Auto',
+      external: false,
       physicalNetwork: 'physnet1',
       vlan: { id: 100 },
       mtu: 1500,

@@ -14,6 +14,7 @@ function network(spec: Partial<NetworkSpec> = {}): Network {
     metadata: { name: 'web', labels: { tier: 'web' } },
     spec: {
       approval: 'Auto',
+      external: false,
       physicalNetwork: 'physnet1',
       vlan: { id: 100 },
       mtu: 9000,
@@ -45,6 +46,7 @@ describe('toNetworkModel: network fields', () => {
       vlan: 123,
       mtu: 9000,
       shared: true,
+      external: false,
       adminStateUp: false,
       portSecurity: true,
       portMirroring: true,

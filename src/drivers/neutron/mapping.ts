@@ -36,6 +36,7 @@ export interface NeutronNetwork {
   'provider:segmentation_id'?: number | null;
   mtu: number;
   shared: boolean;
+  'router:external'?: boolean;
   admin_state_up: boolean;
   port_security_enabled?: boolean;
   qos_policy_id?: string | null;
@@ -108,6 +109,7 @@ export interface NetworkState {
   vlan: number | null;
   mtu: number;
   shared: boolean;
+  external: boolean;
   adminStateUp: boolean;
   portSecurity: boolean;
   qos: { maxRateKbps?: number; maxBurstKbps?: number } | null;
@@ -235,6 +237,7 @@ export function normalizeNetwork(
     vlan: n['provider:segmentation_id'] ?? null,
     mtu: n.mtu,
     shared: n.shared,
+    external: n['router:external'] ?? false,
     adminStateUp: n.admin_state_up,
     portSecurity: n.port_security_enabled ?? true,
     qos: q,
@@ -307,6 +310,7 @@ export const NETWORK_MUTABLE_ATTRIBUTES: Readonly<Record<string, string>> = {
   description: 'description',
   mtu: 'mtu',
   shared: 'shared',
+  external: 'router:external',
   adminStateUp: 'admin_state_up',
   portSecurity: 'port_security_enabled',
 };
@@ -320,6 +324,7 @@ export function networkBody(m: NetworkModel, owner: Owner, projectId: string | u
     'provider:physical_network': m.physicalNetwork,
     mtu: m.mtu,
     shared: m.shared,
+    'router:external': m.external ?? false,
     admin_state_up: m.adminStateUp,
     port_security_enabled: m.portSecurity,
   };
@@ -447,6 +452,7 @@ export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
   cmp('vlan', m.vlan ?? null, s.vlan, true);
   cmp('mtu', m.mtu, s.mtu);
   cmp('shared', m.shared, s.shared);
+  cmp('external', m.external ?? false, s.external);
   cmp('adminStateUp', m.adminStateUp, s.adminStateUp);
   cmp('portSecurity', m.portSecurity, s.portSecurity);
   cmp('qos', qosOf(m), s.qos);
