@@ -63,6 +63,29 @@ export interface AddressPair {
   macAddress?: string;
 }
 
+/**
+ * An L3 router as a backend sees it: the networks and subnets resolved to the backend's ids (from the
+ * Networks' bindings on the router's provider).
+ */
+export interface RouterModel {
+  /** The Router's name (the backend object's name). */
+  name: string;
+  description?: string;
+  adminStateUp: boolean;
+  /** The external gateway; undefined: none. */
+  gateway?: {
+    /** The external network's backend id. */
+    networkId: string;
+    snat: boolean;
+    /** A fixed gateway address, with the backend id of the external subnet it is on. */
+    fixedIp?: { subnetId: string; ipAddress: string };
+  };
+  /** One interface per attached subnet, by the subnet's backend id (it takes the subnet's gateway address). Sorted. */
+  interfaces: { subnetId: string }[];
+  /** Static routes, sorted by destination (CIDRs and addresses canonical). */
+  routes: { destination: string; nexthop: string }[];
+}
+
 /** A vNIC profile as backends with a per-profile object see it (a QoS policy on Neutron). */
 export interface VnicProfileModel {
   /** `<namespace>/<name>` of the VnicProfile. */
