@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'Router', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, Router: false, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; Router: RouterSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; Router: RouterStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -975,6 +975,137 @@ export interface ProviderStatus {
   lastProbeTime?: string;
   /**
    * Ready (the backend answers and accepts the credentials), Synced (the last reconcile succeeded), Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * The desired router.
+ */
+export interface RouterSpec {
+  /**
+   * Free text, carried to the backend.
+   */
+  description?: string;
+  /**
+   * The Neutron Provider that realizes the router.
+   */
+  providerRef: {
+    /**
+     * Name of the Provider.
+     */
+    name: string;
+  };
+  /**
+   * Whether the router forwards (false - it exists but is administratively down).
+   */
+  adminStateUp: boolean;
+  /**
+   * The external gateway - the network (external, spec.external true) the router reaches the outside through.
+   */
+  gateway?: {
+    /**
+     * Name of the external Network.
+     */
+    network: string;
+    /**
+     * Source-NAT traffic leaving through the gateway to the router's gateway address.
+     */
+    snat: boolean;
+    /**
+     * A fixed gateway address on the external network's subnet; left out, the backend picks one.
+     */
+    ipAddress?: string;
+  };
+  /**
+   * The subnets the router routes between, one interface each.
+   *
+   * Items: One router interface.
+   */
+  interfaces?: {
+    /**
+     * Name of the Network.
+     */
+    network: string;
+    /**
+     * Name of the subnet (Network spec.subnets[].name); the interface takes its gateway address.
+     */
+    subnet: string;
+  }[];
+  /**
+   * Static routes besides the connected subnets and the default route through the gateway.
+   *
+   * Items: One static route.
+   */
+  routes?: {
+    /**
+     * The destination prefix (CIDR).
+     */
+    destination: string;
+    /**
+     * The next hop's address, on one of the attached subnets.
+     */
+    nexthop: string;
+  }[];
+  /**
+   * Managed: netform creates, updates and deletes the router. ObserveOnly: netform only reads it and reports differences, never writing.
+   */
+  managementPolicy: 'Managed' | 'ObserveOnly';
+  /**
+   * What happens to the backend router when this object is removed - Delete it, or Orphan (leave) it.
+   */
+  deletionPolicy: 'Delete' | 'Orphan';
+  /**
+   * Auto: changes are applied as soon as they are planned. Manual: netform computes the plan, shows it in status.pendingPlan with Synced=False reason AwaitingApproval, and applies nothing until the router is approved for exactly that plan digest.
+   */
+  approval: 'Auto' | 'Manual';
+}
+
+/**
+ * The observed state of the router.
+ */
+export interface RouterStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Changes held for approval (spec.approval Manual here or on its provider): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
+     */
+    changes?: string[];
+  };
+  /**
+   * Per-provider backend identity and sync state.
+   */
+  providers?: ProviderBinding[];
+  /**
+   * Ready (the router exists as specified, with its gateway, interfaces and routes), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
 }

@@ -8,6 +8,7 @@ import {
   type Host,
   type Network,
   type Provider,
+  type Router,
   type MacPool,
   type VnicProfile,
   type VmNetworkTemplate,
@@ -15,7 +16,7 @@ import {
   type VnicAttachment,
 } from '../api/kinds.ts';
 import { macToNumber } from './mac-allocator.ts';
-import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../api/ip.ts';
+import { formatAddress, parseAddress, parsePrefix, prefixContains, prefixesOverlap, type Address, type Prefix } from '../api/ip.ts';
 
 /** One semantic violation: the object (by key), the JSON pointer of the field, and why. */
 export interface SemanticViolation {
@@ -100,6 +101,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   const profiles = new Map(byKind('VnicProfile').map((p) => [keyOf(p), p] as const));
   for (const p of profiles.values()) checkProfile(p, has, report);
   for (const t of byKind('VmNetworkTemplate')) checkTemplate(t, profiles, has, report);
+  checkRouters(byKind('Router'), { networks, providers, has, report });
   const fixedHolders = new Map<string, string>();
   for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report, fixedHolders });
   return out;
@@ -533,4 +535,74 @@ function checkVnic(
       c.report(v, '/spec/profileRef/namespace', `VnicProfile "${pns}/${ref.name}" is not open to namespace "${ns}" (its allowedNamespaces)`);
     }
   }
+}
+
+/**
+ * Routers: their provider and networks exist; the gateway's network is external and on the router's
+ * provider, a fixed gateway address inside one of its subnets; each interface's subnet exists, on a
+ * network of the router's provider, is attached once and to no other router, and does not overlap
+ * another subnet of the router; each route's destination is a CIDR and its nexthop an address on one
+ * of the attached subnets.
+ */
+function checkRouters(
+  routers: readonly Router[],
+  o: { networks: Map<string, Network>; providers: Map<string, Provider>; has: (k: AnyResource['kind'], n: string) => boolean; report: Report },
+): void {
+  const routedBy = new Map<string, string>();
+  for (const r of routers) {
+    const provider = r.spec.providerRef.name;
+    if (!o.has('Provider', provider)) o.report(r, '/spec/providerRef/name', `Provider "${provider}" does not exist`);
+    else if (o.providers.get(provider) && o.providers.get(provider)!.spec.type !== 'neutron') o.report(r, '/spec/providerRef/name', `Provider "${provider}" is of type ${o.providers.get(provider)!.spec.type}: routers are realized on Neutron providers`);
+    const onProvider = (n: Network) => (n.spec.providerRefs ?? []).some((p) => p.name === provider);
+    const g = r.spec.gateway;
+    if (g) {
+      const net = o.networks.get(g.network);
+      if (!net) {
+        if (!o.has('Network', g.network)) o.report(r, '/spec/gateway/network', `Network "${g.network}" does not exist`);
+      } else {
+        if (!net.spec.external) o.report(r, '/spec/gateway/network', `Network "${g.network}" is not external (spec.external): a router's gateway must be`);
+        if (!onProvider(net)) o.report(r, '/spec/gateway/network', `Network "${g.network}" is not on Provider "${provider}"`);
+        if (g.ipAddress !== undefined) {
+          const a = parseAddress(g.ipAddress);
+          if (!a) o.report(r, '/spec/gateway/ipAddress', `"${g.ipAddress}" is not an IP address`);
+          else if (!(net.spec.subnets ?? []).some((s) => inPrefix(s.cidr, a))) o.report(r, '/spec/gateway/ipAddress', `${g.ipAddress} is on no subnet of Network "${g.network}"`);
+        }
+      }
+    }
+    const attached: { prefix: Prefix; at: number }[] = [];
+    (r.spec.interfaces ?? []).forEach((i, idx) => {
+      const at = `/spec/interfaces/${idx}`;
+      const net = o.networks.get(i.network);
+      if (!net) {
+        if (!o.has('Network', i.network)) o.report(r, `${at}/network`, `Network "${i.network}" does not exist`);
+        return;
+      }
+      if (!onProvider(net)) o.report(r, `${at}/network`, `Network "${i.network}" is not on Provider "${provider}"`);
+      const sub = (net.spec.subnets ?? []).find((s) => s.name === i.subnet);
+      if (!sub) {
+        o.report(r, `${at}/subnet`, `Network "${i.network}" has no subnet "${i.subnet}"`);
+        return;
+      }
+      const key = `${i.network}/${i.subnet}`;
+      const other = routedBy.get(key);
+      if (other !== undefined && other !== r.metadata.name) o.report(r, `${at}/subnet`, `subnet ${key} is already routed by Router "${other}"`);
+      else routedBy.set(key, r.metadata.name);
+      const p = parsePrefix(sub.cidr);
+      if (!p) return;
+      const clash = attached.find((x) => prefixesOverlap(x.prefix, p));
+      if (clash) o.report(r, `${at}/subnet`, `subnet ${key} (${sub.cidr}) overlaps the subnet of interfaces[${clash.at}]`);
+      attached.push({ prefix: p, at: idx });
+    });
+    (r.spec.routes ?? []).forEach((x, idx) => {
+      if (!parsePrefix(x.destination)) o.report(r, `/spec/routes/${idx}/destination`, `"${x.destination}" is not a CIDR`);
+      const a = parseAddress(x.nexthop);
+      if (!a) o.report(r, `/spec/routes/${idx}/nexthop`, `"${x.nexthop}" is not an IP address`);
+      else if (!attached.some((s) => prefixContains(s.prefix, a))) o.report(r, `/spec/routes/${idx}/nexthop`, `${x.nexthop} is on none of the router's attached subnets`);
+    });
+  }
+}
+
+function inPrefix(cidr: string, a: Address): boolean {
+  const p = parsePrefix(cidr);
+  return !!p && prefixContains(p, a);
 }

@@ -9,6 +9,7 @@ import { lookup, type Runtime } from '../runtime/runtime.ts';
 import { hostNetworks } from '../host/host.model.ts';
 import { poolsOf } from '../vlanpool/allocations.ts';
 import { toNetworkModel } from './network.model.ts';
+import { routersOn } from '../router/router.kind.ts';
 
 interface Resolved {
   vlan: number | undefined;
@@ -30,8 +31,8 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
   approval: ({ rt, object: net }) => (net.spec.approval === 'Manual' ? 'Manual' : manualOn(rt, net.spec.providerRefs)),
 
   usedBy: (rt, key) => ({
-    users: vnicsOn(rt, parseKey(key).name),
-    waitingFor: 'waiting for vNICs and vNIC profiles to leave the network',
+    users: [...vnicsOn(rt, parseKey(key).name), ...routersOn(rt, parseKey(key).name)],
+    waitingFor: 'waiting for vNICs, vNIC profiles and routers to leave the network',
   }),
 
   async prepare({ rt, key, object: net, rec }) {
