@@ -3,7 +3,6 @@
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
 import {
-  ownerKey,
   type DriverContext,
   type DriverFactory,
   type FieldChange,
@@ -15,7 +14,7 @@ import {
   type ResourceDriver,
 } from '../driver.ts';
 import type { NetworkModel, VnicModel, VnicProfileModel } from '../model.ts';
-import { NeutronClient, sleep, type NeutronAuth } from './client.ts';
+import { NeutronClient, type NeutronAuth } from './client.ts';
 import {
   diffNetwork,
   diffPort,
@@ -29,7 +28,6 @@ import {
   hasTag,
   instanceTag,
   isOurs,
-  NETFORM_TAG,
   pendingMarker,
   policyName,
   networkBody,
@@ -51,6 +49,9 @@ import {
   type NeutronSubnet,
   type PortState,
 } from './mapping.ts';
+import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
+
+export { UncertainCreates };
 
 /** Extensions the driver relies on; the probe refuses a Neutron without them. */
 export const REQUIRED_EXTENSIONS = ['provider', 'net-mtu', 'standard-attr-tag', 'revision-if-match', 'pagination', 'port-security'];
@@ -62,34 +63,12 @@ export interface NeutronDriverOptions {
   afterNetworkCreate?: (id: string) => Promise<void>;
 }
 
-const isNotFound = (err: unknown) => err instanceof BackendError && err.errorClass === 'NotFound';
-
-/** One object by id (`GET /v2.0/<collection>/<id>`, answered as `{<key>: …}`), or undefined when Neutron has none. */
-async function getIfAny<T>(c: NeutronClient, collection: 'networks' | 'ports' | 'qos/policies', id: string, signal: AbortSignal): Promise<T | undefined> {
-  const key = { networks: 'network', ports: 'port', 'qos/policies': 'policy' }[collection];
-  try {
-    return (await c.request<Record<string, T>>('GET', `/v2.0/${collection}/${id}`, { signal }))[key];
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 /**
  * Marks a QoS policy as this owner's. A policy is found by its name, so its tags need not be set
  * atomically; and Zed's PUT of a policy's whole tag set does not answer, while one tag at a time works.
  */
 async function tagPolicy(c: NeutronClient, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
   for (const tag of ownerTags(owner)) await c.request('PUT', `/v2.0/qos/policies/${id}/tags/${encodeURIComponent(tag)}`, { signal });
-}
-
-/** `DELETE /v2.0/<path>`; an object already gone is as good as deleted. */
-async function deleteIfAny(c: NeutronClient, path: string, signal: AbortSignal): Promise<void> {
-  try {
-    await c.request('DELETE', `/v2.0/${path}`, { signal });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 export class NeutronDriver implements ProviderDriver {
@@ -649,82 +628,6 @@ export class NeutronProfiles implements ResourceDriver<VnicProfileModel, Profile
   #observed(p: NeutronQosPolicy, owner: Owner): Observed<ProfilePolicyState> {
     return { externalId: p.id, state: normalizeProfilePolicy(p, owner), version: String(p.revision_number), owned: true };
   }
-}
-
-/**
- * Creates whose outcome is unknown: a POST that timed out, was reset or answered 5xx may still be
- * committed — even after the client gave up, when the request was held up on its way. Before looking
- * for its result again (and creating anew if there is none), the next create of that owner waits one
- * request timeout, so a late commit is found by its pending marker and adopted, not duplicated.
- */
-export class UncertainCreates {
-  readonly #waitMs: number;
-  readonly #until = new Map<string, number>();
-
-  constructor(waitMs: number) {
-    this.#waitMs = waitMs;
-  }
-
-  /** Runs a POST; a transient failure (outcome unknown) marks the owner's create uncertain. */
-  async post<T>(owner: Owner, send: () => Promise<T>, what = ''): Promise<T> {
-    const key = ownerKey(owner) + what;
-    try {
-      const r = await send();
-      this.#until.delete(key);
-      return r;
-    } catch (err) {
-      if (err instanceof BackendError && err.errorClass === 'Transient') this.#until.set(key, Date.now() + this.#waitMs);
-      throw err;
-    }
-  }
-
-  /** Whether a create of this owner (and `what`) failed with an unknown outcome and is not settled yet. */
-  uncertain(owner: Owner, what = ''): boolean {
-    return this.#until.has(ownerKey(owner) + what);
-  }
-
-  /** Resolves once an uncertain create of this owner (and `what`) can no longer land (at once when there is none). */
-  async settled(owner: Owner, signal: AbortSignal, what = ''): Promise<void> {
-    const key = ownerKey(owner) + what;
-    const until = this.#until.get(key);
-    if (until === undefined) return;
-    const ms = until - Date.now();
-    if (ms > 0) await sleep(ms, signal);
-    this.#until.delete(key);
-  }
-}
-
-/**
- * The object of a collection that this owner created: by owner tag; or, if a create died before
- * tagging it, by the pending marker in its description; or, if a write of an earlier version was
- * interrupted half-way (some of netform's tags, no owner tag, marker gone), by its name among the
- * half-marked objects of this installation. More than one is an error to look at.
- */
-async function findOwned<T extends { id: string; name: string; tags?: string[] }>(
-  c: NeutronClient,
-  collection: string,
-  owner: Owner,
-  name: string,
-  signal: AbortSignal,
-): Promise<T | undefined> {
-  let hits = await c.list<T>(collection, { tags: ownerTag(owner) }, signal);
-  if (!hits.length) hits = await c.list<T>(collection, { description: pendingMarker(owner) }, signal);
-  if (!hits.length) hits = (await c.list<T>(collection, { tags: NETFORM_TAG, name }, signal)).filter((h) => halfMarked(h, owner, name));
-  if (hits.length > 1) throw terminal(`${hits.length} Neutron ${collection} belong to ${owner.kind}/${owner.name}: ${hits.map((h) => h.id).join(', ')}`);
-  return hits[0];
-}
-
-/**
- * Marks an object as this owner's in one request: `PUT …/tags` with the whole set, its other tags
- * kept. Neutron replaces the set atomically, so the object is never left half-marked.
- */
-async function markOwned(c: NeutronClient, collection: string, id: string, owner: Owner, signal: AbortSignal): Promise<void> {
-  // The object's own tags (Zed answers 500 to GET …/tags of a QoS policy); the body is {<singular>: {…}}.
-  const body = await c.request<Record<string, { tags?: string[] }>>('GET', `/v2.0/${collection}/${id}`, { signal });
-  const tags = Object.values(body)[0]?.tags ?? [];
-  const want = [...new Set([...tags, ...ownerTags(owner)])];
-  if (want.length === tags.length) return;
-  await c.request('PUT', `/v2.0/${collection}/${id}/tags`, { body: { tags: want }, signal });
 }
 
 export const neutronDriverFactory: DriverFactory<'neutron'> = (config, deps) => new NeutronDriver(config, deps.log);
