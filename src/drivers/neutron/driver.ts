@@ -1,4 +1,5 @@
-// The Neutron (Quantum) driver: networks with their subnets and QoS policy, and ports for vNICs.
+// The Neutron (Quantum) driver: networks with their subnets and QoS policy, ports for vNICs, QoS
+// policies for vNIC profiles and L3 routers (routers.ts).
 // Every object carries netform's owner tags; the Neutron UUIDs are kept by the engine in status.
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
@@ -49,6 +50,7 @@ import {
   type NeutronSubnet,
   type PortState,
 } from './mapping.ts';
+import { NeutronRouters } from './routers.ts';
 import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
 
 export { UncertainCreates };
@@ -77,6 +79,7 @@ export class NeutronDriver implements ProviderDriver {
   readonly networks: NeutronNetworks;
   readonly vnics: NeutronPorts;
   readonly profiles: NeutronProfiles;
+  readonly routers: NeutronRouters;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -99,6 +102,7 @@ export class NeutronDriver implements ProviderDriver {
     this.networks = new NeutronNetworks(this.client, projectId, opts, creates);
     this.vnics = new NeutronPorts(this.client, projectId, creates);
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
+    this.routers = new NeutronRouters(this.client, projectId, creates);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
