@@ -303,6 +303,19 @@ describe('Neutron routers', () => {
     await d.close();
   });
 
+  it('a gateway address another router holds is refused as Terminal, and no half-made router is left', async () => {
+    const run = uniq();
+    const f = await fixture(run);
+    const d = driver();
+    const first = await d.routers.create(ctx(), owner(`gw1-${run}`), model(`gw1-${run}`, f, { interfaces: [], routes: [] }));
+    const o2 = owner(`gw2-${run}`);
+    await expect(d.routers.create(ctx(), o2, model(`gw2-${run}`, f, { interfaces: [], routes: [] }))).rejects.toMatchObject({ errorClass: 'Terminal', code: 'IpAddressAlreadyAllocated' });
+    expect(await routersNamed(`gw2-${run}`)).toEqual([]);
+    expect((await api<{ routers: RawRouter[] }>('GET', `/v2.0/routers?description=${pendingMarker(o2)}`)).body.routers).toEqual([]);
+    await d.routers.delete(ctx(), first);
+    await d.close();
+  });
+
   it('a router found by its recorded id that carries another owner’s tag is Terminal', async () => {
     const run = uniq();
     const theirs = owner(`theirs-${run}`);
