@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
 import type { ProviderSpec } from '../api/types.gen.ts';
-import type { NetworkModel, RouterModel, VnicModel, VnicProfileModel } from './model.ts';
+import type { NetworkModel, RouterModel, SecurityGroupModel, VnicModel, VnicProfileModel } from './model.ts';
 
 export type ProviderType = ProviderSpec['type'];
 
@@ -122,6 +122,8 @@ export interface ProviderDriver {
   readonly profiles?: ResourceDriver<VnicProfileModel, unknown>;
   /** L3 routers on this backend, if the driver has them (Neutron: a router with its gateway, interfaces and routes). */
   readonly routers?: ResourceDriver<RouterModel, unknown>;
+  /** Security groups on this backend, if the driver has them (Neutron: a security group with its rules). */
+  readonly securityGroups?: ResourceDriver<SecurityGroupModel, unknown>;
   /** Releases sessions and sockets. */
   close(): Promise<void>;
 }

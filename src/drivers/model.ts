@@ -86,6 +86,32 @@ export interface RouterModel {
   routes: { destination: string; nexthop: string }[];
 }
 
+/** One rule of a security group, canonical: what it lets through. */
+export interface SecurityGroupRuleModel {
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  /** tcp, udp, icmp, icmpv6 or a protocol number; undefined: any protocol. */
+  protocol?: string;
+  portRangeMin?: number;
+  portRangeMax?: number;
+  /** A CIDR (canonical) the peer is in; undefined with no remote group: anywhere. */
+  remoteIpPrefix?: string;
+  /** The backend id of the group the peer must be in. */
+  remoteGroupId?: string;
+  /** The peer must be in this same group (its id is not known before it exists). */
+  remoteGroupSelf?: boolean;
+}
+
+/** A security group as a backend sees it: stateful filtering of the ports that use it. */
+export interface SecurityGroupModel {
+  /** `<namespace>/<name>` of the SecurityGroup. */
+  name: string;
+  description?: string;
+  stateful: boolean;
+  /** Exactly these rules (sorted); nothing else is let through. */
+  rules: SecurityGroupRuleModel[];
+}
+
 /** A vNIC profile as backends with a per-profile object see it (a QoS policy on Neutron). */
 export interface VnicProfileModel {
   /** `<namespace>/<name>` of the VnicProfile. */
