@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'Router', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'Router', 'SecurityGroup', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, Router: false, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, Router: false, SecurityGroup: true, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; Router: RouterSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; Router: RouterSpec; SecurityGroup: SecurityGroupSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; Router: RouterStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; Router: RouterStatus; SecurityGroup: SecurityGroupStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -1106,6 +1106,131 @@ export interface RouterStatus {
   providers?: ProviderBinding[];
   /**
    * Ready (the router exists as specified, with its gateway, interfaces and routes), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * The desired security group.
+ */
+export interface SecurityGroupSpec {
+  /**
+   * Free text, carried to the backend.
+   */
+  description?: string;
+  /**
+   * The Neutron Providers that keep the group (those of the networks of its vNICs).
+   *
+   * Items: A Provider.
+   */
+  providerRefs?: {
+    /**
+     * Name of the Provider.
+     */
+    name: string;
+  }[];
+  /**
+   * Connection tracking - replies to allowed traffic pass without a rule of their own.
+   */
+  stateful: boolean;
+  /**
+   * Allow - every outgoing packet passes (as Neutron's default egress rules); Deny - only what an egress rule lets out.
+   */
+  defaultEgress: 'Allow' | 'Deny';
+  /**
+   * What is let through, besides the default egress.
+   *
+   * Items: One rule.
+   */
+  rules?: {
+    /**
+     * ingress - traffic to the vNIC; egress - traffic from it.
+     */
+    direction: 'ingress' | 'egress';
+    /**
+     * The IP version the rule matches.
+     */
+    ethertype: 'IPv4' | 'IPv6';
+    /**
+     * The protocol the rule matches.
+     */
+    protocol: 'any' | 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+    /**
+     * tcp and udp - the first port of the range.
+     */
+    portRangeMin?: number;
+    /**
+     * tcp and udp - the last port of the range (portRangeMin when left out).
+     */
+    portRangeMax?: number;
+    /**
+     * The peer's addresses (a CIDR); with neither this nor remoteGroup, any peer.
+     */
+    remoteCidr?: string;
+    /**
+     * A SecurityGroup of the same namespace the peer must be in (may be this group itself).
+     */
+    remoteGroup?: string;
+  }[];
+  /**
+   * Managed: netform creates, updates and deletes the backend group. ObserveOnly: netform only reads it and reports differences, never writing.
+   */
+  managementPolicy: 'Managed' | 'ObserveOnly';
+  /**
+   * What happens to the backend group when this object is removed - Delete it, or Orphan (leave) it.
+   */
+  deletionPolicy: 'Delete' | 'Orphan';
+}
+
+/**
+ * The observed state of the security group.
+ */
+export interface SecurityGroupStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * How many rules the group holds on its backends, the default egress included.
+   */
+  ruleCount?: number;
+  /**
+   * Changes held for approval (spec.approval Manual on one of its providers): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
+     */
+    changes?: string[];
+  };
+  /**
+   * Per-provider backend identity and sync state.
+   */
+  providers?: ProviderBinding[];
+  /**
+   * Ready (the group exists with exactly its rules on each provider), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
 }
@@ -5654,6 +5779,17 @@ export interface VnicAttachmentSpec {
         }
       ];
   /**
+   * The SecurityGroups (of this namespace) that filter the vNIC; given, they replace its profile's. Left out (here and on the profile), the provider's default group.
+   *
+   * Items: A SecurityGroup of the same namespace.
+   */
+  securityGroups?: {
+    /**
+     * Name of the SecurityGroup.
+     */
+    name: string;
+  }[];
+  /**
    * The VnicProfile the vNIC uses (its network must be the vNIC's network). Left out, the network's defaults apply (its implicit default profile).
    */
   profileRef?: {
@@ -6438,6 +6574,17 @@ export interface VnicProfileSpec {
           }
         ];
   };
+  /**
+   * The SecurityGroups (of the profile's namespace) that filter the vNICs of this profile; a vNIC's own spec.securityGroups replaces them. Left out everywhere, the provider's default group.
+   *
+   * Items: A SecurityGroup of the same namespace.
+   */
+  securityGroups?: {
+    /**
+     * Name of the SecurityGroup.
+     */
+    name: string;
+  }[];
   /**
    * Namespaces whose vNICs may use the profile besides its own (naming it as namespace/name in profileRef); "*" opens it to every namespace.
    *

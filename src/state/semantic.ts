@@ -9,6 +9,7 @@ import {
   type Network,
   type Provider,
   type Router,
+  type SecurityGroup,
   type MacPool,
   type VnicProfile,
   type VmNetworkTemplate,
@@ -102,6 +103,14 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   for (const p of profiles.values()) checkProfile(p, has, report);
   for (const t of byKind('VmNetworkTemplate')) checkTemplate(t, profiles, has, report);
   checkRouters(byKind('Router'), { networks, providers, has, report });
+  for (const g of byKind('SecurityGroup')) checkSecurityGroup(g, { providers, has, declared, report });
+  for (const o of [...byKind('VnicAttachment'), ...byKind('VnicProfile')]) {
+    (o.spec.securityGroups ?? []).forEach((ref, i) => {
+      if (!declared.has(objectKey('SecurityGroup', ref.name, o.metadata.namespace ?? 'default'))) {
+        report(o, `/spec/securityGroups/${i}/name`, `SecurityGroup "${ref.name}" does not exist in namespace ${o.metadata.namespace ?? 'default'}`);
+      }
+    });
+  }
   const fixedHolders = new Map<string, string>();
   for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report, fixedHolders });
   return out;
@@ -605,4 +614,35 @@ function checkRouters(
 function inPrefix(cidr: string, a: Address): boolean {
   const p = parsePrefix(cidr);
   return !!p && prefixContains(p, a);
+}
+
+/** A SecurityGroup: Neutron providers that exist; rules whose ports make sense for their protocol,
+ *  whose remote is one CIDR of their IP version or one existing group of the namespace. */
+function checkSecurityGroup(
+  g: SecurityGroup,
+  o: { providers: Map<string, Provider>; has: (k: AnyResource['kind'], n: string) => boolean; declared: ReadonlySet<string>; report: Report },
+): void {
+  const ns = g.metadata.namespace ?? 'default';
+  (g.spec.providerRefs ?? []).forEach((p, i) => {
+    const prov = o.providers.get(p.name);
+    if (!o.has('Provider', p.name)) o.report(g, `/spec/providerRefs/${i}/name`, `Provider "${p.name}" does not exist`);
+    else if (prov && prov.spec.type !== 'neutron') o.report(g, `/spec/providerRefs/${i}/name`, `Provider "${p.name}" is of type ${prov.spec.type}: security groups are kept on Neutron providers`);
+  });
+  (g.spec.rules ?? []).forEach((r, i) => {
+    const at = `/spec/rules/${i}`;
+    const ported = r.protocol === 'tcp' || r.protocol === 'udp';
+    if (!ported && (r.portRangeMin !== undefined || r.portRangeMax !== undefined)) o.report(g, `${at}/portRangeMin`, `a port range needs protocol tcp or udp, not ${r.protocol}`);
+    else if (r.portRangeMax !== undefined && r.portRangeMin === undefined) o.report(g, `${at}/portRangeMin`, 'portRangeMax without portRangeMin');
+    else if (r.portRangeMin !== undefined && r.portRangeMax !== undefined && r.portRangeMax < r.portRangeMin) o.report(g, `${at}/portRangeMax`, `${r.portRangeMax} is below portRangeMin ${r.portRangeMin}`);
+    if ((r.protocol === 'icmp' && r.ethertype === 'IPv6') || (r.protocol === 'icmpv6' && r.ethertype === 'IPv4')) o.report(g, `${at}/protocol`, `${r.protocol} does not go with ${r.ethertype}`);
+    if (r.remoteCidr !== undefined && r.remoteGroup !== undefined) o.report(g, `${at}/remoteGroup`, 'give remoteCidr or remoteGroup, not both');
+    if (r.remoteCidr !== undefined) {
+      const p = parsePrefix(r.remoteCidr);
+      if (!p) o.report(g, `${at}/remoteCidr`, `"${r.remoteCidr}" is not a CIDR`);
+      else if ((p.version === 4) !== (r.ethertype === 'IPv4')) o.report(g, `${at}/remoteCidr`, `${r.remoteCidr} is not an ${r.ethertype} prefix`);
+    }
+    if (r.remoteGroup !== undefined && r.remoteGroup !== g.metadata.name && !o.declared.has(objectKey('SecurityGroup', r.remoteGroup, ns))) {
+      o.report(g, `${at}/remoteGroup`, `SecurityGroup "${r.remoteGroup}" does not exist in namespace ${ns}`);
+    }
+  });
 }

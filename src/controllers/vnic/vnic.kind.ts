@@ -1,6 +1,7 @@
 // VnicAttachment: once its network (and profile) is Ready and its host exists, create the vNIC's port
 // on every provider of the network that has per-vNIC objects; an unplugged vNIC keeps its port (only
 // the host's device goes); on removal, delete (or orphan) them.
+import { securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
 import { manualProvider } from '../network/network.kind.ts';
 import { isReady } from '../../api/conditions.ts';
 import { objectKey } from '../../api/kinds.ts';
@@ -62,7 +63,12 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
   // A VmNetworkBinding reports the state of the attachments it expanded into.
   notifies: (v) => (v.metadata.labels?.[BINDING_LABEL] ? [objectKey('VmNetworkBinding', v.metadata.labels[BINDING_LABEL], v.metadata.namespace)] : []),
 
-  references: (v) => [objectKey('Network', v.spec.network), objectKey('Host', v.spec.host), ...(v.spec.profileRef ? [profileKeyOf(v.metadata.namespace, v.spec)!] : [])],
+  references: (v) => [
+    objectKey('Network', v.spec.network),
+    objectKey('Host', v.spec.host),
+    ...(v.spec.profileRef ? [profileKeyOf(v.metadata.namespace, v.spec)!] : []),
+    ...securityGroupKeysOf(v.metadata.namespace, v.spec),
+  ],
 
   async prepare({ rt, key, object: vnic, rec }) {
     const netKey = objectKey('Network', vnic.spec.network);

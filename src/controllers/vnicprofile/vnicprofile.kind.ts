@@ -3,6 +3,7 @@
 // are realized once, and the vNICs' ports point at it; a profile without limits of its own has no
 // such object. A removed profile waits until no vNIC uses it. The host side (policing, shaping,
 // mirroring) is the host agent's: it reads the profile through the vNICs.
+import { securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
 import { manualProvider } from '../network/network.kind.ts';
 import { objectKey } from '../../api/kinds.ts';
 import type { VnicProfileModel } from '../../drivers/model.ts';
@@ -14,7 +15,7 @@ export const vnicProfileKind = defineKind<'VnicProfile', undefined, VnicProfileM
 
   keyFigure: (r) => String((r.spec as { network?: string } | undefined)?.network ?? ''),
 
-  references: (p) => [objectKey('Network', p.spec.network)],
+  references: (p) => [objectKey('Network', p.spec.network), ...securityGroupKeysOf(p.metadata.namespace, p.spec)],
 
   usedBy(rt, key) {
     const users = new Set(rt.store.referrers(key));
