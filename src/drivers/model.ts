@@ -142,6 +142,9 @@ export interface VnicModel {
   portSecurity: boolean;
   /** Further addresses the port may send from (empty unless portSecurity). */
   allowedAddressPairs: AddressPair[];
+  /** The backend ids of the security groups that filter the port (with portSecurity); undefined: the
+   *  backend's default. */
+  securityGroupIds?: string[];
   /** The port's addresses, one per entry, by the subnet's id on this provider; an entry without an
    *  address is one the backend allocates (and keeps). Undefined: the backend's default allocation. */
   fixedIps?: { subnetId: string; ipAddress?: string }[];

@@ -53,6 +53,8 @@ interface Resolved {
   /** The profile's own object on each provider that keeps one (Neutron: its QoS policy). */
   profileIds: Map<string, string>;
   profile: EffectiveProfile;
+  /** The ids of its security groups on each provider, when it (or its profile) names some. */
+  groupIds?: Map<string, string[]>;
 }
 
 export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
@@ -101,6 +103,25 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         for (const b of bindingsOf(profileRec)) if (b.externalId) profileIds.set(b.name, b.externalId);
       }
     }
+    // Its security groups (its own, else its profile's) on each provider: they must exist there first.
+    const groupIds = new Map<string, string[]>();
+    const groupRefs = vnic.spec.securityGroups ?? profile?.spec.securityGroups;
+    if (groupRefs) {
+      const ns = vnic.metadata.namespace ?? 'default';
+      for (const b of bindingsOf(netRec)) {
+        const ids: string[] = [];
+        for (const ref of groupRefs) {
+          const gkey = objectKey('SecurityGroup', ref.name, ns);
+          const gRec = rt.records.get(gkey);
+          const id = bindingsOf(gRec).find((x) => x.name === b.name)?.externalId;
+          if (!rt.store.get(gkey)) waiting.push(`SecurityGroup ${ref.name} is not available`);
+          else if (!id || (!rt.dryRun && !isReady(gRec?.status))) {
+            if (!rt.dryRun) waiting.push(`SecurityGroup ${ref.name} is not Ready on Provider ${b.name}`);
+          } else ids.push(id);
+        }
+        groupIds.set(b.name, ids);
+      }
+    }
     // A dynamic vNIC on the host's VIC, where the network needs one: refused before anything is made.
     const full = capacityProblem(rt, key, vnic.spec.host, vnic.spec.network, vnic.spec.plugged);
     if (full) return { stalled: full, stalledReason: 'InsufficientCapacity' };
@@ -113,7 +134,9 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
     if ('refused' in got) return { stalled: got.refused };
     if (got.allocated && rt.dryRun) rt.plan.push({ object: key, target: 'netform', resource: 'mac', action: 'allocate', message: `MAC ${got.mac} from MacPool ${poolOf(rt, vnic)}` });
     if (got.mac) rec.status.mac = got.mac;
-    return { value: { networkIds, networkSubIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile) } };
+    return {
+      value: { networkIds, networkSubIds, mac: got.mac, profileIds, profile: effectiveProfile(rt.store.object('Network', vnic.spec.network), profile), ...(groupRefs ? { groupIds } : {}) },
+    };
   },
 
   // Held for approval when a provider of its network holds its objects' changes (Provider approval Manual).
@@ -129,10 +152,13 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
         .filter((ref) => resolved?.networkIds.has(ref.name))
         .map((ref) => ({ provider: ref.name })),
     // Being removed: the MAC it last had.
-    model: (vnic, rec, resolved, provider) =>
-      resolved
-        ? toVnicModel(vnic, resolved.networkIds.get(provider) ?? '', resolved.mac, resolved.profile, resolved.profileIds.get(provider), resolved.networkSubIds.get(provider))
-        : toVnicModel(vnic, '', rec.status.mac as string | undefined),
+    model: (vnic, rec, resolved, provider) => {
+      if (!resolved) return toVnicModel(vnic, '', rec.status.mac as string | undefined);
+      const m = toVnicModel(vnic, resolved.networkIds.get(provider) ?? '', resolved.mac, resolved.profile, resolved.profileIds.get(provider), resolved.networkSubIds.get(provider));
+      const groups = resolved.groupIds?.get(provider);
+      if (groups) m.securityGroupIds = groups;
+      return m;
+    },
     policy: (vnic) => ({
       managementPolicy: vnic.spec.managementPolicy,
       deletionPolicy: vnic.spec.deletionPolicy,

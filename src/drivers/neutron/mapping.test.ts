@@ -650,6 +650,7 @@ describe('normalizePort', () => {
       qosPolicyId: null,
       portSecurity: false,
       allowedAddressPairs: [],
+      securityGroups: [],
     });
   });
 
@@ -695,6 +696,7 @@ describe('diffPort: the profile fields', () => {
     qosPolicyId: null,
     portSecurity: true,
     allowedAddressPairs: [],
+    securityGroups: [],
     ...over,
   });
   const m = (over: Partial<VnicModel> = {}): VnicModel => ({
@@ -718,6 +720,15 @@ describe('diffPort: the profile fields', () => {
   it("the profile's policy, set and taken away", () => {
     expect(diffPort(m({ profileExternalId: 'q-1' }), state())).toEqual([{ path: 'profile', from: null, to: 'q-1' }]);
     expect(diffPort(m(), state({ qosPolicyId: 'q-1' }))).toEqual([{ path: 'profile', from: 'q-1', to: null }]);
+  });
+
+  it('security groups: compared (in any order) only when the vNIC names some; the body carries them, or none without port security', () => {
+    expect(diffPort(m(), state({ securityGroups: ['sg-default'] }))).toEqual([]);
+    expect(diffPort(m({ securityGroupIds: ['sg-b', 'sg-a'] }), state({ securityGroups: ['sg-a', 'sg-b'] }))).toEqual([]);
+    expect(diffPort(m({ securityGroupIds: ['sg-a'] }), state({ securityGroups: ['sg-default'] }))).toEqual([{ path: 'securityGroups', from: ['sg-default'], to: ['sg-a'] }]);
+    expect(portMutableBody(m({ securityGroupIds: ['sg-b', 'sg-a'] })).security_groups).toEqual(['sg-a', 'sg-b']);
+    expect(portMutableBody(m({ portSecurity: false, securityGroupIds: ['sg-a'] })).security_groups).toEqual([]);
+    expect(portMutableBody(m())).not.toHaveProperty('security_groups');
   });
 
   it("a pair without a MAC matches the port's own MAC; order does not matter", () => {

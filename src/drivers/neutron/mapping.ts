@@ -135,6 +135,8 @@ export interface PortState {
   portSecurity: boolean;
   /** Sorted, MACs lower case (Neutron fills in the port's own MAC where none was given). */
   allowedAddressPairs: { ipAddress: string; macAddress: string }[];
+  /** The ids of its security groups, sorted. */
+  securityGroups: string[];
   /** As Neutron lists them. */
   fixedIps: { subnetId: string; ipAddress: string }[];
 }
@@ -263,6 +265,7 @@ export function normalizePort(p: NeutronPort & { description?: string }, owner: 
     qosPolicyId: p.qos_policy_id ?? null,
     portSecurity: p.port_security_enabled ?? true,
     allowedAddressPairs: sortedPairs((p.allowed_address_pairs ?? []).map((a) => ({ ipAddress: a.ip_address, macAddress: (a.mac_address ?? p.mac_address).toLowerCase() }))),
+    securityGroups: [...(p.security_groups ?? [])].sort(),
   };
 }
 
@@ -413,6 +416,7 @@ export function portMutableBody(m: VnicModel): Record<string, unknown> {
   };
   // Neutron refuses to turn port security off while the port has security groups.
   if (!m.portSecurity) b.security_groups = [];
+  else if (m.securityGroupIds) b.security_groups = [...m.securityGroupIds].sort();
   return b;
 }
 
@@ -510,6 +514,7 @@ export function diffPort(m: VnicModel, s: PortState): FieldChange[] {
     m.portSecurity ? sortedPairs(m.allowedAddressPairs.map((a) => ({ ipAddress: a.ipAddress, macAddress: a.macAddress ?? mac }))) : [],
     s.allowedAddressPairs,
   );
+  if (m.portSecurity && m.securityGroupIds) cmp('securityGroups', [...m.securityGroupIds].sort(), s.securityGroups);
   if (s.ours) {
     cmp('description', '', s.description);
     if (!s.tagged) out.push({ path: 'tags', from: 'untagged', to: 'owner tags' });
