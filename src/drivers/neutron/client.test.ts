@@ -367,6 +367,14 @@ describe('list', () => {
     ]);
   });
 
+  it('lists a hyphenated collection (security-groups answers with "security_groups" and "security_groups_links")', async () => {
+    const all = ids(600, 'sg');
+    const srv = await paginated('security_groups', all, { path: '/v2.0/security-groups' });
+    const got = await client(srv.url).list<{ id: string }>('security-groups', { description: 'netform-pending:0123456789abcdef0123' });
+    expect(got.map((g) => g.id)).toEqual(all);
+    expect(srv.seen.map((s) => s.query.get('marker'))).toEqual([null, 'sg-00499']);
+  });
+
   it('an error on a later page fails the whole listing', async () => {
     const srv = await listen((req, res) => {
       if (req.query.get('marker')) return neutronFault(res, 500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.');

@@ -96,7 +96,8 @@ export class NeutronClient {
     const out: T[] = [];
     let marker: string | undefined;
     const limit = 500;
-    const key = collection.slice(collection.lastIndexOf('/') + 1); // `qos/policies` answers with `policies`
+    // `qos/policies` answers with `policies`, `security-groups` with `security_groups`.
+    const key = collection.slice(collection.lastIndexOf('/') + 1).replaceAll('-', '_');
     for (;;) {
       const page = await this.request<Record<string, unknown>>('GET', `/v2.0/${collection}`, {
         query: { ...query, limit, ...(marker ? { marker } : {}) },
