@@ -1,5 +1,5 @@
 // The Neutron (Quantum) driver: networks with their subnets and QoS policy, ports for vNICs, QoS
-// policies for vNIC profiles and L3 routers (routers.ts).
+// policies for vNIC profiles, L3 routers (routers.ts) and security groups (secgroups.ts).
 // Every object carries netform's owner tags; the Neutron UUIDs are kept by the engine in status.
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
@@ -51,6 +51,7 @@ import {
   type PortState,
 } from './mapping.ts';
 import { NeutronRouters } from './routers.ts';
+import { NeutronSecurityGroups } from './secgroups.ts';
 import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
 
 export { UncertainCreates };
@@ -80,6 +81,7 @@ export class NeutronDriver implements ProviderDriver {
   readonly vnics: NeutronPorts;
   readonly profiles: NeutronProfiles;
   readonly routers: NeutronRouters;
+  readonly securityGroups: NeutronSecurityGroups;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -103,6 +105,7 @@ export class NeutronDriver implements ProviderDriver {
     this.vnics = new NeutronPorts(this.client, projectId, creates);
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
     this.routers = new NeutronRouters(this.client, projectId, creates);
+    this.securityGroups = new NeutronSecurityGroups(this.client, projectId, creates);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
