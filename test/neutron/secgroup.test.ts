@@ -312,6 +312,35 @@ describe('Neutron security groups', () => {
     await d.close();
   });
 
+  it('deleting a group takes the rules of other groups that name it as their remote group with it; putting such a rule back while the remote group is missing is Transient, and writes nothing', async () => {
+    const run = uniq();
+    const d = driver();
+    const db = await d.securityGroups.create(ctx(), owner(`rdb-${run}`), model(`rdb-${run}`, []));
+    const o = owner(`rweb-${run}`);
+    const m = model(`rweb-${run}`, [WEB, pg(db.externalId)]);
+    const web = await d.securityGroups.create(ctx(), o, m);
+    expect(saidAll(await rulesListed(web.externalId))).toEqual([`ingress IPv4 tcp 5432-5432 group ${db.externalId}`, 'ingress IPv4 tcp 8080-8080 10.20.0.0/24']);
+
+    await d.securityGroups.delete(ctx(), db);
+    // Neutron removed the referring rule without a word.
+    expect(saidAll(await rulesListed(web.externalId))).toEqual(['ingress IPv4 tcp 8080-8080 10.20.0.0/24']);
+    const seen = (await d.securityGroups.observe(ctx(), { owner: o, desired: m, externalId: web.externalId }))!;
+    expect(d.securityGroups.diff(m, seen.state)).toEqual([
+      { path: 'rules', from: ['ingress IPv4 tcp 8080-8080 from 10.20.0.0/24'], to: [`ingress IPv4 tcp 5432-5432 from group ${db.externalId}`, 'ingress IPv4 tcp 8080-8080 from 10.20.0.0/24'] },
+    ]);
+    const err = await d.securityGroups.update(ctx(), o, seen, m, d.securityGroups.diff(m, seen.state)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ errorClass: 'Transient', code: 'SecurityGroupNotFound' });
+    expect((err as Error).message).toContain('remote group does not exist');
+    expect(saidAll(await rulesListed(web.externalId))).toEqual(['ingress IPv4 tcp 8080-8080 10.20.0.0/24']);
+    expect((await raw(web.externalId)).status).toBe(200);
+
+    await d.securityGroups.delete(ctx(), web);
+    await d.close();
+  });
+
   it('a group found by its recorded id that carries another owner’s tag is Terminal, and is not adopted without the id', async () => {
     const run = uniq();
     const theirs = owner(`theirs-${run}`);
