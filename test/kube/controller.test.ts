@@ -207,7 +207,14 @@ describe('netform controller on a real kube-apiserver with a real Neutron', () =
     expect(obj.status?.observedGeneration).toBe(obj.metadata.generation);
     expect(condition(obj, 'Ready')?.observedGeneration).toBe(obj.metadata.generation);
     expect((await networksNamed(held))[0]!['provider:segmentation_id']).toBe(2202);
-    await ok(kube, ['delete', 'network', held, '--wait=true', '--timeout=60s']);
+    // Its removal is a change too: held until approved in turn (the annotation still counts on an object being deleted).
+    await ok(kube, ['delete', 'network', held, '--wait=false']);
+    await waitFor('the removal held', async () => ((await getObj(kube, 'network', held))?.status?.pendingPlan as { changes?: string[] } | undefined)?.changes?.some((c) => c.includes('(delete)')) ?? false, 60_000);
+    const removal = (await getObj(kube, 'network', held))!.status!.pendingPlan as { digest: string };
+    expect((await networksNamed(held)).length).toBe(1);
+    await ok(kube, ['annotate', '--overwrite', 'network', held, `netform.io/approved-plan=${removal.digest}`]);
+    await ok(kube, ['wait', '--for=delete', '--timeout=60s', `network/${held}`]);
+    expect(await networksNamed(held)).toEqual([]);
   });
 
   it('kubectl delete waits for the finalizer, which removes the backend objects first', async () => {
