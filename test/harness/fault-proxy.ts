@@ -19,6 +19,9 @@ export interface FaultPlan {
   delayMs?: number;
   /** Only requests this accepts may get a fault (default: every request). */
   eligible?: (r: ProxiedRequest) => boolean;
+  /** If none of the first N eligible requests drew a fault, the Nth gets one: a backend that sees few
+   *  requests (UCSM batches its writes) is still faulted at least once. The draws are unchanged. */
+  atLeastOneBy?: number;
 }
 
 export interface ProxiedRequest {
@@ -64,6 +67,8 @@ export function seeded(seed: number): () => number {
 }
 
 export class FaultProxy {
+  #eligible = 0;
+  #hits = 0;
   readonly log: LoggedRequest[] = [];
   readonly stats: FaultStats = { requests: 0, faults: { status: 0, delay: 0, reset: 0, drop: 0 }, droppedAnswers: 0 };
   readonly #target: URL;
@@ -97,6 +102,8 @@ export class FaultProxy {
   /** Starts injecting faults by this plan (or stops, with undefined). */
   faults(plan: FaultPlan | undefined): void {
     this.#plan = plan;
+    this.#eligible = 0;
+    this.#hits = 0;
     this.#random = plan ? seeded(plan.seed) : Math.random;
   }
 
@@ -116,9 +123,12 @@ export class FaultProxy {
     const p = this.#plan;
     if (!p || (p.eligible && !p.eligible(r))) return 'none';
     // Two draws every time, whatever the outcome, so the sequence depends only on the request count.
-    const hit = this.#random() < p.rate;
+    const drawn = this.#random() < p.rate;
     const pick = this.#random();
+    this.#eligible++;
+    const hit = drawn || (p.atLeastOneBy !== undefined && this.#eligible === p.atLeastOneBy && this.#hits === 0);
     if (!hit) return 'none';
+    this.#hits++;
     const kinds = (p.kinds ?? ['status', 'delay', 'reset', 'drop']).filter((k) => k !== 'drop' || this.#isWrite(r));
     if (!kinds.length) return 'none';
     return kinds[Math.min(kinds.length - 1, Math.floor(pick * kinds.length))]!;
