@@ -21,7 +21,7 @@ import {
   type NeutronRouterPort,
   type RouterState,
 } from './router-mapping.ts';
-import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
+import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, RequiredExtensions, UncertainCreates } from './shared.ts';
 
 /** Extensions the router driver needs (checked once, when it is first used). */
 export const ROUTER_EXTENSIONS = ['router', 'ext-gw-mode', 'extraroute'];
@@ -38,12 +38,13 @@ export class NeutronRouters implements ResourceDriver<RouterModel, RouterState> 
   readonly #c: NeutronClient;
   readonly #projectId: string | undefined;
   readonly #creates: UncertainCreates;
-  #extensions: Promise<void> | undefined;
+  readonly #extensions: RequiredExtensions;
 
   constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000)) {
     this.#c = client;
     this.#projectId = projectId;
     this.#creates = creates;
+    this.#extensions = new RequiredExtensions(client, ROUTER_EXTENSIONS, 'routers');
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<RouterModel>): Promise<Observed<RouterState> | undefined> {
@@ -203,17 +204,7 @@ export class NeutronRouters implements ResourceDriver<RouterModel, RouterState> 
 
   /** Refuses, once and for all, a Neutron without the router extensions (its 404s would read as "no such router"). */
   #requireExtensions(ctx: DriverContext): Promise<void> {
-    this.#extensions ??= (async () => {
-      const ext = await this.#c.request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', { query: { fields: 'alias' }, signal: ctx.signal });
-      const have = new Set(ext.extensions.map((e) => e.alias));
-      const missing = ROUTER_EXTENSIONS.filter((a) => !have.has(a));
-      if (missing.length) throw terminal(`this Neutron lacks the API extensions ${missing.join(', ')} that routers need`);
-    })();
-    // A failed look-up (not a refusal) is tried again next time.
-    this.#extensions.catch((err) => {
-      if (!(err instanceof BackendError && err.errorClass === 'Terminal')) this.#extensions = undefined;
-    });
-    return this.#extensions;
+    return this.#extensions.check(ctx.signal);
   }
 }
 

@@ -20,7 +20,7 @@ import {
   type NeutronSecurityGroup,
   type SecurityGroupState,
 } from './secgroup-mapping.ts';
-import { deleteIfAny, findOwned, isNotFound, markOwned, UncertainCreates } from './shared.ts';
+import { deleteIfAny, findOwned, isNotFound, markOwned, RequiredExtensions, UncertainCreates } from './shared.ts';
 
 /** Extensions the security-group driver needs (checked once, when it is first used). */
 export const SECURITY_GROUP_EXTENSIONS = ['security-group', 'stateful-security-group'];
@@ -34,12 +34,13 @@ export class NeutronSecurityGroups implements ResourceDriver<SecurityGroupModel,
   readonly #c: NeutronClient;
   readonly #projectId: string | undefined;
   readonly #creates: UncertainCreates;
-  #extensions: Promise<void> | undefined;
+  readonly #extensions: RequiredExtensions;
 
   constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000)) {
     this.#c = client;
     this.#projectId = projectId;
     this.#creates = creates;
+    this.#extensions = new RequiredExtensions(client, SECURITY_GROUP_EXTENSIONS, 'security groups');
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<SecurityGroupModel>): Promise<Observed<SecurityGroupState> | undefined> {
@@ -187,17 +188,7 @@ export class NeutronSecurityGroups implements ResourceDriver<SecurityGroupModel,
 
   /** Refuses, once and for all, a Neutron without the security-group extensions (its 404s would read as "no such group"). */
   #requireExtensions(ctx: DriverContext): Promise<void> {
-    this.#extensions ??= (async () => {
-      const ext = await this.#c.request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', { query: { fields: 'alias' }, signal: ctx.signal });
-      const have = new Set(ext.extensions.map((e) => e.alias));
-      const missing = SECURITY_GROUP_EXTENSIONS.filter((a) => !have.has(a));
-      if (missing.length) throw terminal(`this Neutron lacks the API extensions ${missing.join(', ')} that security groups need`);
-    })();
-    // A failed look-up (not a refusal) is tried again next time.
-    this.#extensions.catch((err) => {
-      if (!(err instanceof BackendError && err.errorClass === 'Terminal')) this.#extensions = undefined;
-    });
-    return this.#extensions;
+    return this.#extensions.check(ctx.signal);
   }
 }
 

@@ -103,3 +103,33 @@ export class UncertainCreates {
     this.#until.delete(key);
   }
 }
+
+/**
+ * The API extensions a resource needs, checked once against the Neutron it talks to: a Terminal
+ * error when one is missing; a failed look-up (not a refusal) is tried again at the next call.
+ */
+export class RequiredExtensions {
+  readonly #c: NeutronClient;
+  readonly #aliases: readonly string[];
+  readonly #what: string;
+  #checked: Promise<void> | undefined;
+
+  constructor(c: NeutronClient, aliases: readonly string[], what: string) {
+    this.#c = c;
+    this.#aliases = aliases;
+    this.#what = what;
+  }
+
+  check(signal: AbortSignal): Promise<void> {
+    this.#checked ??= (async () => {
+      const ext = await this.#c.request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', { query: { fields: 'alias' }, signal });
+      const have = new Set(ext.extensions.map((e) => e.alias));
+      const missing = this.#aliases.filter((a) => !have.has(a));
+      if (missing.length) throw terminal(`this Neutron lacks the API extensions ${missing.join(', ')} that ${this.#what} need`);
+    })();
+    this.#checked.catch((err) => {
+      if (!(err instanceof BackendError && err.errorClass === 'Terminal')) this.#checked = undefined;
+    });
+    return this.#checked;
+  }
+}
