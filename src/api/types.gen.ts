@@ -404,6 +404,25 @@ export interface HostStatus {
       difference?: string;
     }[];
     /**
+     * Per Router realized on this host (spec.hostRef), whether its namespace is as specified.
+     *
+     * Items: Sync state of one router on the host.
+     */
+    routers?: {
+      /**
+       * Name of the Router.
+       */
+      name: string;
+      /**
+       * Whether the router's namespace, interfaces, routes and NAT match the spec.
+       */
+      inSync?: boolean;
+      /**
+       * What differs, when out of sync.
+       */
+      difference?: string;
+    }[];
+    /**
      * Why the spec cannot be realized as it stands (a NIC missing, a device that is not netform's).
      *
      * Items: One problem.
@@ -988,9 +1007,18 @@ export interface RouterSpec {
    */
   description?: string;
   /**
-   * The Neutron Provider that realizes the router.
+   * The Host that realizes the router instead of a Neutron provider (give providerRef or hostRef): its host agent makes a network namespace with forwarding on, one interface per attached network (a veth on the network's bridge or Open vSwitch port), the routes, and source NAT towards the gateway network (nftables). Every attached network must be placed on that host.
    */
-  providerRef: {
+  hostRef?: {
+    /**
+     * Name of the Host.
+     */
+    name: string;
+  };
+  /**
+   * The Neutron Provider that realizes the router (give providerRef or hostRef).
+   */
+  providerRef?: {
     /**
      * Name of the Provider.
      */
@@ -1013,7 +1041,7 @@ export interface RouterSpec {
      */
     snat: boolean;
     /**
-     * A fixed gateway address on the external network's subnet; left out, the backend picks one.
+     * A fixed gateway address on the external network's subnet; left out, the backend picks one. A host router needs it; its default route goes to that subnet's gateway.
      */
     ipAddress?: string;
   };
@@ -1028,9 +1056,13 @@ export interface RouterSpec {
      */
     network: string;
     /**
-     * Name of the subnet (Network spec.subnets[].name); the interface takes its gateway address.
+     * Name of the subnet (Network spec.subnets[].name); the interface takes its gateway address unless ipAddress is given.
      */
     subnet: string;
+    /**
+     * The router's address on the subnet (host routers only; a Neutron router's interface takes the subnet's gateway address). Needed when the subnet has no gateway (gateway: none) — a private subnet its instances reach other subnets from through host routes.
+     */
+    ipAddress?: string;
   }[];
   /**
    * Static routes besides the connected subnets and the default route through the gateway.

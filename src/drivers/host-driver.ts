@@ -55,6 +55,33 @@ export interface HostNetworkModel {
   mirrorPort?: string;
 }
 
+/** One rule of a vNIC's security groups, as a host filters it. */
+export interface HostFirewallRule {
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  /** undefined: any protocol. */
+  protocol?: 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+  portRangeMin?: number;
+  portRangeMax?: number;
+  /** Where the peer must be: CIDRs or addresses (a remote group's members, resolved); undefined:
+   *  anywhere; empty: nowhere. */
+  remote?: string[];
+}
+
+/** A Router realized on this host (Router.spec.hostRef names it): a namespace routing between the
+ *  networks it is attached to, each of which must be placed on the host. */
+export interface HostRouterModel {
+  name: string;
+  adminStateUp: boolean;
+  /** One per attached subnet: the network and the router's address there (CIDR, e.g. 10.0.1.1/24). */
+  interfaces: { network: string; address: string }[];
+  /** The way out: the router's address on the external network (CIDR), the upstream gateway its
+   *  default route goes to (none: no default route), and whether what leaves is source-NATed. */
+  gateway?: { network: string; address: string; nexthop?: string; snat: boolean };
+  /** Static routes. */
+  routes: { destination: string; nexthop: string }[];
+}
+
 /** A VM vNIC placed on the host. */
 export interface HostVnicModel {
   /** `<namespace>/<name>` of the VnicAttachment. */
@@ -70,6 +97,8 @@ export interface HostVnicModel {
   qos?: VnicQos;
   /** Whether the vNIC's traffic (both directions) is copied to its network's mirror port. */
   mirrored?: boolean;
+  /** The vNIC's security groups, as one rule set (their union); undefined: the vNIC is not filtered. */
+  firewall?: { stateful: boolean; rules: HostFirewallRule[] };
   /**
    * The VM has migrated away and its ports followed it: the device stays while a process still holds
    * it open (the VM on this host, until the hypervisor's switch-over ends it; a tap has carrier then)
@@ -98,6 +127,8 @@ export interface HostModel {
   /** Networks the cluster requires that no NIC or bond carries, sorted. */
   unplaced: string[];
   vnics: HostVnicModel[];
+  /** Routers this host realizes, sorted by name; undefined: none. */
+  routers?: HostRouterModel[];
 }
 
 /** One row of the interface table, as the Host CRD's status defines it. */
@@ -116,6 +147,8 @@ export interface HostReport {
   interfaces: HostInterfaceRow[];
   dynamicVnics: Required<NonNullable<HostStatus['dynamicVnics']>>;
   networks: HostNetworkSync[];
+  /** Per Router realized on the host, whether it is as specified (same shape as networks). */
+  routers?: HostNetworkSync[];
   /** Why the spec cannot be realized as it stands (a NIC missing, a device that is someone else's). */
   problems: string[];
   /** The last change attempted, if any. */

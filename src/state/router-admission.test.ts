@@ -94,3 +94,53 @@ describe('Router admission', () => {
     expect(r.objects.has('Router/first')).toBe(true);
   });
 });
+
+describe('Router admission: routers on hosts (spec.hostRef)', () => {
+  const HOSTS = `apiVersion: netform.io/v1alpha1
+kind: Cluster
+metadata: {name: c}
+spec: {}
+---
+apiVersion: netform.io/v1alpha1
+kind: Host
+metadata: {name: hv1}
+spec: {cluster: c, nics: [{name: ens3}]}
+---
+apiVersion: netform.io/v1alpha1
+kind: Network
+metadata: {name: priv}
+spec: {physicalNetwork: physnet1, subnets: [{name: p4, cidr: 10.7.0.0/24, gateway: none}]}
+---
+apiVersion: netform.io/v1alpha1
+kind: Network
+metadata: {name: edge-out}
+spec: {physicalNetwork: physnet1, external: true, subnets: [{name: e4, cidr: 198.18.5.0/24, gateway: 198.18.5.1}]}
+`;
+  const onHost = (spec: string) => `apiVersion: netform.io/v1alpha1\nkind: Router\nmetadata: {name: h}\nspec:\n  hostRef: {name: hv1}\n${spec}`;
+  const runHost = (text: string) => admit([{ path: 'world.yaml', text: WORLD }, { path: 'hosts.yaml', text: HOSTS }, { path: 'routers.yaml', text }]);
+
+  it('a host router on networks of no provider, with an address on a subnet without gateway, is admitted', () => {
+    const r = runHost(onHost('  gateway: {network: edge-out, ipAddress: 198.18.5.2}\n  interfaces: [{network: priv, subnet: p4, ipAddress: 10.7.0.1}, {network: local, subnet: l4, ipAddress: 10.4.0.1}]\n'));
+    expect(r.errors).toEqual([]);
+    expect(r.objects.has('Router/h')).toBe(true);
+  });
+
+  it.each([
+    { name: 'neither providerRef nor hostRef', text: 'apiVersion: netform.io/v1alpha1\nkind: Router\nmetadata: {name: h}\nspec: {interfaces: [{network: app, subnet: a4}]}\n', field: 'spec.providerRef', message: 'give providerRef (a Neutron router) or hostRef' },
+    { name: 'both providerRef and hostRef', text: onHost('  providerRef: {name: os}\n'), field: 'spec.hostRef', message: 'give providerRef or hostRef, not both' },
+    { name: 'a Host that does not exist', text: onHost('  interfaces: [{network: local, subnet: l4, ipAddress: 10.4.0.1}]\n').replace('{name: hv1}', '{name: hv9}'), field: 'spec.hostRef.name', message: 'Host "hv9" does not exist' },
+    { name: 'a gateway without its address', text: onHost('  gateway: {network: edge-out}\n'), field: 'spec.gateway.ipAddress', message: 'a router on a host needs its gateway address' },
+    { name: 'an interface on a subnet with no gateway and no ipAddress', text: onHost('  interfaces: [{network: priv, subnet: p4}]\n'), field: 'spec.interfaces[0].ipAddress', message: 'subnet p4 has no gateway address: give the router\'s address on it' },
+    { name: 'an interface address outside its subnet', text: onHost('  interfaces: [{network: priv, subnet: p4, ipAddress: 10.8.0.1}]\n'), field: 'spec.interfaces[0].ipAddress', message: '10.8.0.1 is not in subnet p4 (10.7.0.0/24)' },
+  ])('refuses $name, naming file, line and field', ({ text, field, message }) => {
+    const r = runHost(text);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ file: 'routers.yaml', documentIndex: 0, key: 'Router/h', field });
+    expect(r.errors[0]!.message).toContain(message);
+  });
+
+  it('an interface address on a Neutron router is refused (it takes the subnet\'s gateway)', () => {
+    const r = run(router('edge', '  interfaces: [{network: app, subnet: a4, ipAddress: 10.1.0.5}]\n'));
+    expect(r.errors.map((e) => [e.field, e.message])).toEqual([['spec.interfaces[0].ipAddress', expect.stringContaining('ipAddress is for routers on hosts')]]);
+  });
+});

@@ -559,10 +559,17 @@ function checkRouters(
 ): void {
   const routedBy = new Map<string, string>();
   for (const r of routers) {
-    const provider = r.spec.providerRef.name;
-    if (!o.has('Provider', provider)) o.report(r, '/spec/providerRef/name', `Provider "${provider}" does not exist`);
+    const host = r.spec.hostRef?.name;
+    const provider = r.spec.providerRef?.name ?? '';
+    if (host === undefined && !r.spec.providerRef) o.report(r, '/spec/providerRef', 'give providerRef (a Neutron router) or hostRef (a router on a host)');
+    else if (host !== undefined && r.spec.providerRef) o.report(r, '/spec/hostRef', 'give providerRef or hostRef, not both');
+    else if (host !== undefined) {
+      if (!o.has('Host', host)) o.report(r, '/spec/hostRef/name', `Host "${host}" does not exist`);
+    } else if (!o.has('Provider', provider)) o.report(r, '/spec/providerRef/name', `Provider "${provider}" does not exist`);
     else if (o.providers.get(provider) && o.providers.get(provider)!.spec.type !== 'neutron') o.report(r, '/spec/providerRef/name', `Provider "${provider}" is of type ${o.providers.get(provider)!.spec.type}: routers are realized on Neutron providers`);
-    const onProvider = (n: Network) => (n.spec.providerRefs ?? []).some((p) => p.name === provider);
+    // A host router's networks need not be on any provider.
+    const onProvider = (n: Network) => host !== undefined || !r.spec.providerRef || (n.spec.providerRefs ?? []).some((p) => p.name === provider);
+    if (host !== undefined && r.spec.gateway && r.spec.gateway.ipAddress === undefined) o.report(r, '/spec/gateway/ipAddress', 'a router on a host needs its gateway address');
     const g = r.spec.gateway;
     if (g) {
       const net = o.networks.get(g.network);
@@ -591,6 +598,14 @@ function checkRouters(
       if (!sub) {
         o.report(r, `${at}/subnet`, `Network "${i.network}" has no subnet "${i.subnet}"`);
         return;
+      }
+      if (i.ipAddress !== undefined) {
+        const a = parseAddress(i.ipAddress);
+        if (host === undefined) o.report(r, `${at}/ipAddress`, "a Neutron router's interface takes the subnet's gateway address; ipAddress is for routers on hosts");
+        else if (!a) o.report(r, `${at}/ipAddress`, `"${i.ipAddress}" is not an IP address`);
+        else if (!inPrefix(sub.cidr, a)) o.report(r, `${at}/ipAddress`, `${i.ipAddress} is not in subnet ${i.subnet} (${sub.cidr})`);
+      } else if (host !== undefined && (sub.gateway === undefined || sub.gateway === 'none')) {
+        o.report(r, `${at}/ipAddress`, `subnet ${i.subnet} has no gateway address${sub.gateway === undefined ? ' declared' : ''}: give the router's address on it`);
       }
       const key = `${i.network}/${i.subnet}`;
       const other = routedBy.get(key);

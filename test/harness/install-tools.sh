@@ -5,6 +5,7 @@
 #   - Open vSwitch and ping                            (fake hypervisor hosts, the host agent)
 #   - iperf3, tcpdump, ethtool                         (vNIC limits measured, mirroring captured: test/host/vnic-qos.test.ts)
 #   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
+#   - nftables, netcat-openbsd                         (security groups and routers on hosts, tested with real connections)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/neutron.sh" install
@@ -18,6 +19,8 @@ command -v ethtool >/dev/null || need+=(ethtool)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
+command -v nft >/dev/null || need+=(nftables)          # security groups and router SNAT on hosts (test/host/l3.test.ts, firewall.test.ts)
+command -v nc >/dev/null || need+=(netcat-openbsd)     # real connections through them
 command -v lua5.1 >/dev/null || need+=(lua5.1)          # the Argo CD health check (test/manifests), Lua 5.1 like Argo's gopher-lua
 command -v lua5.4 >/dev/null || need+=(lua5.4)
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,7 +2,7 @@
 // (with the VLANs they use) and the vNICs placed on the host to a HostModel. Which network rides which
 // NIC or bond is decided here, once per pass (hostNetworks). Pure.
 import type { Cluster, Host, Network } from '../../api/kinds.ts';
-import type { HostBondModel, HostModel, HostNetworkModel, HostNicModel, HostVnicModel } from '../../drivers/host-driver.ts';
+import type { HostBondModel, HostModel, HostNetworkModel, HostNicModel, HostRouterModel, HostVnicModel } from '../../drivers/host-driver.ts';
 import { hostNetworks } from './host.model.ts';
 
 export interface HostInputs {
@@ -15,6 +15,8 @@ export interface HostInputs {
   vlans: ReadonlyMap<string, number>;
   /** The vNICs placed on the host. */
   vnics: readonly HostVnicModel[];
+  /** The Routers the host realizes. */
+  routers?: readonly HostRouterModel[];
 }
 
 export function hostModel(i: HostInputs): HostModel {
@@ -63,5 +65,6 @@ export function hostModel(i: HostInputs): HostModel {
     networks,
     unplaced,
     vnics: i.vnics.map((v) => ({ ...v })),
+    ...(i.routers?.length ? { routers: i.routers.map((r) => ({ ...r })) } : {}),
   };
 }

@@ -3,7 +3,9 @@
 // records only.
 import { objectKey, type Network, type VnicProfile } from '../../api/kinds.ts';
 import { isStalled } from '../../api/conditions.ts';
-import type { HostVnicModel } from '../../drivers/host-driver.ts';
+import type { HostFirewallRule, HostRouterModel, HostVnicModel } from '../../drivers/host-driver.ts';
+import { formatAddress, parseAddress } from '../../api/ip.ts';
+import { hostRouterModel } from '../router/router.kind.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { HostInputs } from './host.desired.ts';
 import { effectiveProfile } from '../vnicprofile/profile.effective.ts';
@@ -52,9 +54,69 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
     const eff = effectiveProfile(networks.get(v.spec.network), profile?.spec.network === v.spec.network ? profile : undefined);
     if (eff.qos) x.qos = eff.qos;
     if (eff.mirrored) x.mirrored = true;
+    const groups = v.spec.securityGroups ?? (profile?.spec.network === v.spec.network ? profile.spec.securityGroups : undefined);
+    if (groups?.length) x.firewall = vnicFirewall(rt, v.metadata.namespace ?? 'default', groups.map((g) => g.name));
     vnics.push(x);
   }
-  return { host, cluster, networks, vlans, vnics };
+  // Routers this host realizes.
+  const routers: HostRouterModel[] = [];
+  for (const r of rt.store.list('Router')) {
+    if (r.spec.hostRef?.name !== hostName) continue;
+    const m = hostRouterModel(rt, r);
+    if ('problem' in m) continue; // admission reports these; nothing half-made meanwhile
+    routers.push(m);
+  }
+  routers.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { host, cluster, networks, vlans, vnics, ...(routers.length ? { routers } : {}) };
+}
+
+/** The security groups of a vNIC as one rule set for its host: every rule of every group, a remote
+ *  group resolved to the addresses of its members (the vNICs of the namespace that use it), the
+ *  default egress made explicit. Groups that are not declared contribute nothing (admission refuses
+ *  them). */
+function vnicFirewall(rt: Pick<Runtime, 'store' | 'records'>, namespace: string, names: string[]): NonNullable<HostVnicModel['firewall']> {
+  const rules: HostFirewallRule[] = [];
+  let stateful = true;
+  for (const name of names) {
+    const g = rt.store.object('SecurityGroup', name, namespace);
+    if (!g) continue;
+    if (g.spec.stateful === false) stateful = false;
+    for (const r of g.spec.rules ?? []) {
+      const x: HostFirewallRule = { direction: r.direction, ethertype: r.ethertype };
+      if (r.protocol !== 'any') x.protocol = r.protocol;
+      if ((r.protocol === 'tcp' || r.protocol === 'udp') && r.portRangeMin !== undefined) {
+        x.portRangeMin = r.portRangeMin;
+        x.portRangeMax = r.portRangeMax ?? r.portRangeMin;
+      }
+      if (r.remoteCidr !== undefined) x.remote = [r.remoteCidr];
+      else if (r.remoteGroup !== undefined) x.remote = memberAddresses(rt, namespace, r.remoteGroup, r.ethertype === 'IPv4' ? 4 : 6);
+      rules.push(x);
+    }
+    if (g.spec.defaultEgress === 'Allow') for (const ethertype of ['IPv4', 'IPv6'] as const) rules.push({ direction: 'egress', ethertype });
+  }
+  const seen = new Set<string>();
+  return { stateful, rules: rules.filter((r) => !seen.has(JSON.stringify(r)) && !!seen.add(JSON.stringify(r))) };
+}
+
+/** The addresses (of one IP version) of the vNICs in `namespace` that use the group: those in use
+ *  (status) or, before a backend reported any, the fixed ones the spec gives. */
+function memberAddresses(rt: Pick<Runtime, 'store' | 'records'>, namespace: string, group: string, version: 4 | 6): string[] {
+  const out = new Set<string>();
+  for (const v of rt.store.list('VnicAttachment')) {
+    if ((v.metadata.namespace ?? 'default') !== namespace) continue;
+    const pkey = profileKeyOf(v.metadata.namespace, v.spec);
+    const profile = pkey ? (rt.store.get(pkey)?.object as VnicProfile | undefined) : undefined;
+    const groups = v.spec.securityGroups ?? (profile?.spec.network === v.spec.network ? profile.spec.securityGroups : undefined);
+    if (!groups?.some((g) => g.name === group)) continue;
+    const status = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status;
+    const inUse = (status?.addresses as string[] | undefined) ?? [];
+    const fixed = (v.spec.fixedIps ?? []).map((f) => f.ipAddress).filter((a): a is string => a !== undefined);
+    for (const a of inUse.length ? inUse : fixed) {
+      const p = parseAddress(a.split('/')[0]!);
+      if (p?.version === version) out.add(formatAddress(p));
+    }
+  }
+  return [...out].sort();
 }
 
 /** The host a migrated vNIC's device is being released on, if any. */

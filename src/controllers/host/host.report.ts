@@ -15,6 +15,7 @@ export function statusFromReport(r: HostReport): Pick<HostStatus, 'agent' | 'int
     problems: r.problems,
     collected: r.collected,
   };
+  if (r.routers?.length) agent.routers = r.routers;
   if (r.lastApply) agent.lastApply = r.lastApply;
   if (r.observed !== undefined) agent.observation = encodeObservation(r.observed);
   // null clears a plan held before (a JSON merge patch drops a field set to null).
@@ -35,6 +36,7 @@ export function reportFromStatus(status: HostStatus | undefined): HostReport | u
     collected: a.collected ?? [],
     syncPolicy: a.syncPolicy ?? 'Auto',
   };
+  if (a.routers?.length) report.routers = a.routers.map((n) => ({ name: n.name, inSync: n.inSync ?? false, ...(n.difference ? { difference: n.difference } : {}) }));
   if (status?.pendingPlan) report.pendingPlan = status.pendingPlan;
   const observed = a.observation ? decodeObservation(a.observation) : undefined;
   if (observed !== undefined) report.observed = observed;

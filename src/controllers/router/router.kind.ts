@@ -4,7 +4,8 @@
 // for the routers attached to it (Network usedBy). Held for approval like a network.
 import { isReady } from '../../api/conditions.ts';
 import { formatAddress, parseAddress, parsePrefix, prefixContains } from '../../api/ip.ts';
-import { objectKey, type Router } from '../../api/kinds.ts';
+import { objectKey, type Network, type Router } from '../../api/kinds.ts';
+import type { HostReport, HostRouterModel } from '../../drivers/host-driver.ts';
 import type { RouterModel } from '../../drivers/model.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { lookup, type Runtime } from '../runtime/runtime.ts';
@@ -29,12 +30,17 @@ export const routerKind = defineKind<'Router', Omit<RouterModel, 'name' | 'descr
     return `${n} interface${n === 1 ? '' : 's'}${spec?.gateway ? `, gateway ${spec.gateway.network}` : ''}`;
   },
 
-  references: (r) => [objectKey('Provider', r.spec.providerRef.name), ...routerNetworks(r).map((n) => objectKey('Network', n))],
+  references: (r) => [
+    r.spec.hostRef ? objectKey('Host', r.spec.hostRef.name) : objectKey('Provider', r.spec.providerRef?.name ?? ''),
+    ...routerNetworks(r).map((n) => objectKey('Network', n)),
+  ],
 
-  approval: ({ rt, object: r }) => (r.spec.approval === 'Manual' || lookup(rt, 'Provider', r.spec.providerRef.name)?.object.spec.approval === 'Manual' ? 'Manual' : 'Auto'),
+  approval: ({ rt, object: r }) =>
+    r.spec.approval === 'Manual' || (r.spec.providerRef && lookup(rt, 'Provider', r.spec.providerRef.name)?.object.spec.approval === 'Manual') ? 'Manual' : 'Auto',
 
   prepare({ rt, object: r }) {
-    const provider = r.spec.providerRef.name;
+    if (r.spec.hostRef) return prepareOnHost(rt, r);
+    const provider = r.spec.providerRef?.name ?? '';
     const waiting: string[] = [];
     const pkey = objectKey('Provider', provider);
     if (!rt.store.get(pkey)) waiting.push(`Provider ${provider} is not available`);
@@ -89,7 +95,8 @@ export const routerKind = defineKind<'Router', Omit<RouterModel, 'name' | 'descr
     resource: 'router',
     noun: 'router',
     pick: (d) => d.routers,
-    targets: ({ object: r }) => [{ provider: r.spec.providerRef.name }],
+    // A host router has no provider: its host's agent realizes it (prepare waits for its report).
+    targets: ({ object: r }) => (r.spec.providerRef ? [{ provider: r.spec.providerRef.name }] : []),
     model: (r, _rec, resolved) => ({
       name: r.metadata.name,
       ...(r.spec.description !== undefined ? { description: r.spec.description } : {}),
@@ -111,4 +118,48 @@ export function routersOn(rt: Runtime, network: string): string[] {
     if (routerNetworks({ spec: rec.spec as Router['spec'] }).includes(network)) out.add(rec.key);
   }
   return [...out].sort();
+}
+
+/** A host router: waits for its Host and networks, then for the Host's agent to report the router
+ *  realized as specified. */
+function prepareOnHost(rt: Runtime, r: Router): { waiting: string[] } | { value: Omit<RouterModel, 'name' | 'description' | 'adminStateUp'> } {
+  const host = r.spec.hostRef!.name;
+  const waiting: string[] = [];
+  if (!rt.store.get(objectKey('Host', host))) waiting.push(`Host ${host} is not available`);
+  for (const n of routerNetworks(r)) if (!rt.store.get(objectKey('Network', n))) waiting.push(`Network ${n} is not available`);
+  if (!waiting.length && !rt.dryRun) {
+    const report = rt.reports.get(objectKey('Host', host)) as HostReport | undefined;
+    const row = report?.routers?.find((x) => x.name === r.metadata.name);
+    if (!row) waiting.push(`the agent of Host ${host} has not reported the router yet`);
+    else if (!row.inSync) waiting.push(`not yet realized on Host ${host}: ${row.difference ?? 'out of sync'}`);
+  }
+  return waiting.length ? { waiting } : { value: { interfaces: [], routes: [] } };
+}
+
+/** Where a router on a host sits on each network: its address there (CIDR) — the interface's
+ *  ipAddress, else its subnet's gateway — or why it has none. */
+export function hostRouterModel(rt: Pick<Runtime, 'store'>, r: Router): HostRouterModel | { problem: string } {
+  const subnetOf = (network: string, pick: (s: NonNullable<Network['spec']['subnets']>[number]) => boolean) => rt.store.object('Network', network)?.spec.subnets?.find(pick);
+  const cidrOf = (cidr: string, address: string) => `${canonicalIp(address)}/${cidr.split('/')[1]}`;
+  const interfaces: HostRouterModel['interfaces'] = [];
+  for (const i of r.spec.interfaces ?? []) {
+    const s = subnetOf(i.network, (x) => x.name === i.subnet);
+    if (!s) return { problem: `subnet ${i.subnet} of Network ${i.network} is not declared` };
+    const address = i.ipAddress ?? (s.gateway && s.gateway !== 'none' ? s.gateway : undefined);
+    if (!address) return { problem: `interface on ${i.network}/${i.subnet} has no address (the subnet has no gateway; give ipAddress)` };
+    interfaces.push({ network: i.network, address: cidrOf(s.cidr, address) });
+  }
+  const out: HostRouterModel = { name: r.metadata.name, adminStateUp: r.spec.adminStateUp, interfaces, routes: (r.spec.routes ?? []).map((x) => ({ destination: canonicalCidr(x.destination), nexthop: canonicalIp(x.nexthop) })) };
+  const g = r.spec.gateway;
+  if (g) {
+    if (!g.ipAddress) return { problem: 'a host router needs gateway.ipAddress' };
+    const a = parseAddress(g.ipAddress);
+    const s = subnetOf(g.network, (x) => {
+      const p = parsePrefix(x.cidr);
+      return !!(p && a && prefixContains(p, a));
+    });
+    if (!s) return { problem: `gateway address ${g.ipAddress} is on no subnet of Network ${g.network}` };
+    out.gateway = { network: g.network, address: cidrOf(s.cidr, g.ipAddress), snat: g.snat, ...(s.gateway && s.gateway !== 'none' && canonicalIp(s.gateway) !== canonicalIp(g.ipAddress) ? { nexthop: canonicalIp(s.gateway) } : {}) };
+  }
+  return out;
 }

@@ -11,8 +11,10 @@ import { VerifyError, type HostChanges, type HostDriver, type HostInterfaceRow, 
 import { describeHostDiff } from './describe.ts';
 import { desiredHost } from './desired.ts';
 import { changeCount, diffHost, isEmpty, networkSync, type HostDiff } from './diff.ts';
-import { command, ip, ipBatch, tc, tcBatch } from './ip.ts';
-import { FLOW_COOKIE, FLOW_COOKIE_MASK, OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredHost, type ObservedHost, type ObservedLink } from './model.ts';
+import { command, inNetns, ip, ipBatch, tc, tcBatch } from './ip.ts';
+import { NAT_TABLE, parseNat, parseRoutes, planRouters, routerOwner, routerSync, type RouterPlan } from './l3.ts';
+import { parseFirewallDigest, removeFirewallScript, renderFirewall } from './firewall.ts';
+import { FLOW_COOKIE, FLOW_COOKIE_MASK, OVS_NETWORK_KEY, OVS_OWNER_KEY, type DesiredFirewallPort, type DesiredHost, type ObservedHost, type ObservedLink, type ObservedRouter } from './model.ts';
 import { ownedQos, parseAddresses, parseLinks, parseOpenFlow, parseOvs, parseQos, parseTc } from './parse.ts';
 import { addressLines, planHost, type HostPlan } from './plan.ts';
 import { restoreTarget } from './restore.ts';
@@ -58,10 +60,14 @@ export interface AgentChanges {
   diff: HostDiff;
 }
 
-/** The agent's plan: one `ip -batch` script and one OVSDB transaction, then the addresses to add. */
+/** The agent's plan: one `ip -batch` script and one OVSDB transaction, then the addresses to add,
+ *  the routers' namespaces and the filter tables. */
 export interface AgentPlan extends HostPlan {
   /** `ip -batch` lines run after the OVS transaction (internal ports' devices exist only then). */
   addresses: string[];
+  routers: RouterPlan;
+  /** The nft script that rewrites netform's filter tables; undefined: they stay as they are. */
+  firewall?: string;
 }
 
 /** Vendor and device of the dynamic vNICs of a Cisco VIC ("Palo") adapter. */
@@ -71,6 +77,8 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   readonly #o: AgentOptions;
   #ovs: OvsDb | undefined;
   #samples = new Map<string, { at: number; rx: number; tx: number }>();
+  /** The filter tables this agent wrote, by digest (a rollback rebuilds them from these). */
+  #firewalls = new Map<string, DesiredFirewallPort[]>();
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -94,7 +102,10 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     const out: ObservedHost = {
       links: await this.#withTc(parseLinks(links)),
       addresses: parseAddresses(addrs),
+      routers: await this.#routers(),
     };
+    const fw = await this.#firewallDigest();
+    if (fw) out.firewallDigest = fw;
     const db = await this.#db();
     if (db) {
       const [b, p, i, m, q, qu] = (await db.transact('Open_vSwitch', [
@@ -131,6 +142,54 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       }
     }
     return out;
+  }
+
+  /** This instance's router namespaces (`nfr-…` whose `lo` carries its owner mark), as they are. */
+  async #routers(): Promise<ObservedRouter[]> {
+    const list = JSON.parse((await ip(undefined, ['-json', 'netns', 'list'])) || '[]') as { name: string }[];
+    const mine = routerOwner(this.#o.instance, '', '').replace(/\/\/$/, '/');
+    const out: ObservedRouter[] = [];
+    for (const { name: netns } of list) {
+      if (!/^nfr-[0-9a-f]{12}$/.test(netns)) continue;
+      let json: string;
+      try {
+        json = await ip(netns, ['-json', '-details', 'link', 'show']);
+      } catch {
+        continue; // deleted meanwhile
+      }
+      const owner = (JSON.parse(json) as { ifname: string; ifalias?: string }[]).find((l) => l.ifname === 'lo')?.ifalias;
+      const links = parseLinks(json);
+      if (!owner?.startsWith(mine)) continue;
+      const [addrs, r4, r6, fwd, nat] = await Promise.all([
+        ip(netns, ['-json', 'address', 'show']),
+        ip(netns, ['-json', 'route', 'show']),
+        ip(netns, ['-json', '-6', 'route', 'show']),
+        inNetns(netns, 'sysctl', ['-n', 'net.ipv4.ip_forward']),
+        inNetns(netns, 'nft', ['-j', 'list', 'table', 'ip', NAT_TABLE]).catch(() => ''),
+      ]);
+      const r: ObservedRouter = {
+        netns,
+        name: owner.split('/').slice(3).join('/'),
+        owner,
+        links: links.map((l) => ({ name: l.name, mtu: l.mtu, up: l.up })),
+        addresses: parseAddresses(addrs).filter((a) => a.device !== 'lo'),
+        routes: [...parseRoutes(r4), ...parseRoutes(r6)],
+        forwarding: fwd.trim() === '1',
+      };
+      const snat = parseNat(nat);
+      if (snat) r.snat = snat;
+      out.push(r);
+    }
+    return out.sort((a, b) => (a.netns < b.netns ? -1 : 1));
+  }
+
+  /** The digest netform's filter tables carry, if they are there. */
+  async #firewallDigest(): Promise<string | undefined> {
+    try {
+      return parseFirewallDigest(await inNetns(this.#o.target.netns, 'nft', ['-j', 'list', 'counters']));
+    } catch {
+      return undefined;
+    }
   }
 
   /** ovs-vswitchd's run directory. */
@@ -189,12 +248,13 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     return desiredHost(desired, {
       ovsBridge: this.#o.target.ovsBridge,
       ovsDatapath: this.#o.target.ovsDatapath,
+      instance: this.#o.instance,
     });
   }
 
   diff(desired: HostModel, observed: ObservedHost): HostChanges<AgentChanges> {
     const layout = this.layout(settleDeparting(desired, observed));
-    const d = diffHost(layout, observed, { instance: this.#o.instance });
+    const d = diffHost(layout, observed, { instance: this.#o.instance, host: desired.name });
     return {
       changes: { desired: layout, diff: d },
       count: changeCount(d),
@@ -207,7 +267,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   }
 
   plan(_desired: HostModel, c: AgentChanges): AgentPlan {
-    return this.#plan(c.diff, c.desired.ovs?.bridge ?? this.#o.target.ovsBridge);
+    return this.#plan(c.diff, c.desired.ovs?.bridge ?? this.#o.target.ovsBridge, _desired.name);
   }
 
   /** Runs the plan, then verifies (re-observe, probes, the source still reachable). Resolves to the
@@ -218,6 +278,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     const layout = this.layout(settleDeparting(desired, after));
     const rest = diffHost(layout, after, {
       instance: this.#o.instance,
+      host: desired.name,
     });
     if (!isEmpty(rest)) throw new VerifyError(`after the change the host still differs: ${describe(rest)}`);
     for (const p of desired.probes) {
@@ -263,6 +324,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
         }
         d = diffHost(layout, await this.observe(), {
           instance: this.#o.instance,
+          host: desired.name,
         });
       }
     }
@@ -272,6 +334,7 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
       interfaces: await this.#table(now, layout),
       dynamicVnics: await this.dynamicVnics(now),
       networks: networkSync(layout, d),
+      ...(desired.routers?.length ? { routers: routerSync(desired.routers.map((r) => r.name), layout.routers ?? [], d, problems) } : {}),
       problems,
       ...(lastApply ? { lastApply } : {}),
       collected,
@@ -284,9 +347,16 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   async rollback(snapshot: ObservedHost, desired: HostModel): Promise<void> {
     const touched = this.layout(settleDeparting(desired, snapshot));
     const target = restoreTarget(snapshot, touched, this.#o.instance);
+    // The filter tables as they were: known by their digest when this agent wrote them; tables of
+    // another digest are left as they are (nothing to rebuild them from).
+    const fwBefore = snapshot.firewallDigest;
+    const fwPorts = fwBefore ? this.#firewalls.get(fwBefore) : undefined;
+    if (fwPorts?.length) target.firewall = { ports: fwPorts };
+    const keepFirewall = fwBefore !== undefined && !fwPorts;
     const current = await this.observe();
-    const d = diffHost(target, current, { instance: this.#o.instance });
-    await this.#run(this.#plan(d, touched.ovs?.bridge ?? this.#o.target.ovsBridge));
+    const d = diffHost(target, current, { instance: this.#o.instance, host: desired.name });
+    if (keepFirewall) delete d.firewall;
+    await this.#run(this.#plan(d, touched.ovs?.bridge ?? this.#o.target.ovsBridge, desired.name));
     // A bridge the failed change created goes too (only one netform made).
     const bridgeName = touched.ovs?.bridge;
     const had = snapshot.ovs?.bridges.some((b) => b.name === bridgeName);
@@ -316,18 +386,32 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     }
     const rest = diffHost(target, await this.observe(), {
       instance: this.#o.instance,
+      host: desired.name,
     });
+    if (keepFirewall) delete rest.firewall;
     if (!isEmpty(rest)) throw new Error(`the host differs from the snapshot after rollback: ${describe(rest)}`);
   }
 
-  #plan(d: HostDiff, bridge: string): AgentPlan {
-    return {
+  #plan(d: HostDiff, bridge: string, host: string): AgentPlan {
+    const plan: AgentPlan = {
       ...planHost(d, { instance: this.#o.instance, bridge }),
       addresses: addressLines(d),
+      routers: planRouters(d.routers ?? [], (router) => routerOwner(this.#o.instance, host, router)),
     };
+    if (d.firewall) {
+      if (d.firewall.digest) this.#firewalls.set(d.firewall.digest, d.firewall.want);
+      while (this.#firewalls.size > 8) this.#firewalls.delete(this.#firewalls.keys().next().value!);
+      plan.firewall = d.firewall.want.length ? renderFirewall(d.firewall.want).script : removeFirewallScript();
+    }
+    return plan;
   }
 
   async #run(plan: AgentPlan): Promise<void> {
+    // Router namespaces first: their veths are created straight into them.
+    for (const c of plan.routers.create) {
+      await ip(undefined, ['netns', 'add', c.netns]);
+      await ipBatch(c.netns, [`link set dev lo alias ${c.owner}`, 'link set dev lo up']);
+    }
     await ipBatch(this.#o.target.netns, plan.ip);
     if (plan.ovs.length) {
       const db = await this.#db();
@@ -346,6 +430,19 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
     }
     await tcBatch(this.#o.target.netns, plan.tc);
     await ipBatch(this.#o.target.netns, plan.addresses);
+    for (const c of plan.routers.configure) {
+      await ipBatch(c.netns, c.ip);
+      if (c.forwarding) await inNetns(c.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+      if (c.nat !== undefined) await inNetns(c.netns, 'nft', ['-f', '-'], c.nat);
+    }
+    for (const ns of plan.routers.remove) await ip(undefined, ['netns', 'del', ns]);
+    // The taps' filtering, replaced in one nft transaction (connection tracking keeps its entries).
+    if (plan.firewall !== undefined) {
+      // Bridged traffic reaches the inet hooks (and connection tracking) only with these on; they
+      // are per network namespace.
+      await inNetns(this.#o.target.netns, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
+      await inNetns(this.#o.target.netns, 'nft', ['-f', '-'], plan.firewall);
+    }
   }
 
   /** One ICMP echo to `address` from the host. */
@@ -467,5 +564,7 @@ function describe(d: HostDiff): string {
     ...(d.openflow?.meters ?? []).map((m) => `openflow meter ${m.id}: ${m.op}`),
     ...(d.openflow?.flows ?? []).map((f) => `openflow flow in_port=${f.port}: ${f.op}`),
     ...(d.tc ?? []).map((c) => `${c.device}: tc (${c.fields.join(', ')})`),
+    ...(d.routers ?? []).map((c) => `router ${c.name} (${c.netns}): ${c.op} (${c.fields.join(', ')})`),
+    ...(d.firewall ? [`security-group filtering: ${d.firewall.fields.join(', ')}`] : []),
   ].join('; ');
 }

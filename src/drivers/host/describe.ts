@@ -18,7 +18,7 @@ function fromPurpose(purpose: string | undefined): Owner {
   return m ? { vnic: m[1] } : {};
 }
 
-const KIND: Record<DesiredLink['kind'], string> = { nic: 'nic', bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: 'tap', ifb: 'ifb' };
+const KIND: Record<DesiredLink['kind'], string> = { nic: 'nic', bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: 'tap', ifb: 'ifb', veth: 'veth' };
 
 function linkResource(want: DesiredLink | undefined, have: ObservedLink | undefined): string {
   if (want) return KIND[want.kind];
@@ -75,5 +75,7 @@ export function describeHostDiff(layout: DesiredHost, d: HostDiff): HostPlannedC
     push({ resource: 'openflow-flow', name: `in_port=${f.port}`, action: f.op === 'add' ? 'create' : 'delete', fields: f.meter !== undefined ? [`meter ${f.meter}`] : [] }, ownerOf(f.port));
   }
   for (const c of d.tc ?? []) push({ resource: 'tc', name: c.device, action: c.want ? (c.have ? 'update' : 'create') : 'delete', fields: c.fields }, ownerOf(c.device));
+  for (const c of d.routers ?? []) push({ resource: 'router-netns', name: `${c.netns} (router ${c.name})`, action: op(c.op === 'update' ? 'modify' : c.op), fields: c.fields }, {});
+  if (d.firewall) push({ resource: 'nftables', name: 'security groups', action: d.firewall.want.length ? (d.firewall.have ? 'update' : 'create') : 'delete', fields: d.firewall.fields }, {});
   return out;
 }

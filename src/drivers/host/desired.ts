@@ -1,6 +1,7 @@
 // From the host's model (its NICs and bonds, the networks placed on them with their VLANs, the vNICs
 // on the host) to the host's desired device and OVS layout. Pure.
 import type { HostModel, VnicRate } from '../host-driver.ts';
+import { desiredRouters } from './l3.ts';
 import {
   bridgeName,
   ifbName,
@@ -15,6 +16,7 @@ import {
   type DesiredNetwork,
   type DesiredOvsPort,
   type DesiredTc,
+  type DesiredFirewallPort,
   type Fabric,
   type Rate,
 } from './model.ts';
@@ -38,6 +40,8 @@ function rate(r: VnicRate): Rate {
 export interface OvsBridgeOptions {
   ovsBridge: string;
   ovsDatapath: 'system' | 'netdev';
+  /** The agent instance, which owns the host's router namespaces (default `netform`). */
+  instance?: string;
 }
 
 /** OVS has three bond modes; the kernel's others map to the closest. */
@@ -215,6 +219,26 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
     networks.push(dn);
   }
 
+  // Routers: a namespace each, a veth per attached network.
+  const l3 = desiredRouters(m, networks, { instance: o.instance ?? 'netform' });
+  problems.push(...l3.problems);
+  for (const l of l3.links) links.set(l.name, l);
+  for (const p of l3.ports) ports.set(p.name, p);
+  // Security groups: nftables on the taps of the linux-bridge fabric (br_netfilter hands bridged
+  // traffic to the inet hooks, with connection tracking). OVS switches in its own datapath, which
+  // nftables does not see.
+  const firewall: DesiredFirewallPort[] = [];
+  for (const v of m.vnics) {
+    if (!v.firewall || !v.plugged) continue;
+    const net = networks.find((n) => n.name === v.network);
+    if (!net) continue;
+    if (net.fabric !== 'linux-bridge') {
+      problems.push(`vNIC ${v.key}: security groups are filtered on the linux-bridge fabric only; network ${v.network} is on ovs here`);
+      continue;
+    }
+    firewall.push({ device: vnicDeviceName(v.key), stateful: v.firewall.stateful, rules: v.firewall.rules });
+  }
+
   // NICs and bonds: MTU of the largest network they carry; membership.
   for (const b of m.bonds) {
     const fabric = fabricOf(b.name);
@@ -288,6 +312,8 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
     networks: networks.sort((a, b) => (a.name < b.name ? -1 : 1)),
     problems,
   };
+  if (l3.routers.length) out.routers = l3.routers;
+  if (firewall.length) out.firewall = { ports: firewall.sort((a, b) => (a.device < b.device ? -1 : 1)) };
   // Always name the integration bridge, even with no ports: netform's ports there go when the last
   // network on the ovs fabric does (the bridge itself is only created when a port needs it).
   out.ovs = {

@@ -9,6 +9,7 @@ import {
   type DesiredMirror,
   type DesiredOvsPort,
   type DesiredTc,
+  type DesiredFirewallPort,
   type ObservedHost,
   type ObservedLink,
   type ObservedMirror,
@@ -18,6 +19,8 @@ import {
   type Rate,
 } from './model.ts';
 import { tbfBurstKb } from './desired.ts';
+import { diffRouters, routerOwner, type RouterChange } from './l3.ts';
+import { renderFirewall } from './firewall.ts';
 
 export interface LinkChange {
   name: string;
@@ -86,15 +89,21 @@ export interface HostDiff {
   addresses: { device: string; cidr: string; op: 'add' | 'remove' }[];
   /** The integration bridge must be created. */
   createBridge?: { name: string; datapath: string };
+  /** Router namespaces to make, put right or remove. */
+  routers?: RouterChange[];
+  /** netform's nftables filter tables must be rewritten (the taps' security groups changed). */
+  firewall?: { want: DesiredFirewallPort[]; digest?: string; have?: string; fields: string[] };
   /** Things netform must not or cannot fix (a NIC missing, a device that is someone else's). */
   problems: string[];
 }
 
 export interface DiffOptions {
   instance: string;
+  /** The host's name: its router namespaces are the ones marked with it (default: any of the instance's). */
+  host?: string;
 }
 
-const KIND_OF: Record<DesiredLink['kind'], string | undefined> = { nic: undefined, bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: undefined, ifb: 'ifb' };
+const KIND_OF: Record<DesiredLink['kind'], string | undefined> = { nic: undefined, bond: 'bond', vlan: 'vlan', bridge: 'bridge', tap: undefined, ifb: 'ifb', veth: 'veth' };
 
 /** How many changes a diff holds (devices, ports, addresses, the bridge, mirrors, QoS rows, meters, flows, tc). */
 export function changeCount(d: HostDiff): number {
@@ -106,7 +115,9 @@ export function changeCount(d: HostDiff): number {
     (d.mirrors?.length ?? 0) +
     (d.qosGarbage?.length ?? 0) +
     (d.openflow ? d.openflow.meters.length + d.openflow.flows.length : 0) +
-    (d.tc?.length ?? 0)
+    (d.tc?.length ?? 0) +
+    (d.routers?.length ?? 0) +
+    (d.firewall ? 1 : 0)
   );
 }
 
@@ -286,6 +297,13 @@ export function diffHost(want: DesiredHost, have: ObservedHost, o: DiffOptions):
     if (isOwnedPort(h, o.instance)) out.ports.push({ name: h.name, op: 'delete', have: h, fields: [stale ? 'stale, not wanted' : 'not wanted'], stale });
   }
   diffOvsExtras(want, have, bridge, o.instance, out);
+  // Router namespaces: only this instance's (and this host's) are looked at.
+  const prefix = o.host !== undefined ? routerOwner(o.instance, o.host, '') : routerOwner(o.instance, '', '').replace(/\/\/$/, '/');
+  const mine = have.routers?.filter((r) => r.owner?.startsWith(prefix));
+  const routers = diffRouters(want.routers ?? [], mine);
+  if (routers.length) out.routers = routers;
+  const fw = diffFirewall(want.firewall?.ports ?? [], have.firewallDigest);
+  if (fw) out.firewall = fw;
   return out;
 }
 
@@ -425,4 +443,12 @@ export function networkSync(want: DesiredHost, d: HostDiff): NetworkSync[] {
     ];
     return diffs.length ? { name: n.name, inSync: false, difference: diffs.join('; ') } : { name: n.name, inSync: true };
   });
+}
+
+/** Whether netform's filter tables hold what the taps' security groups say (by the digest the tables
+ *  carry); undefined: in sync. */
+export function diffFirewall(want: readonly DesiredFirewallPort[], have: string | undefined): HostDiff['firewall'] {
+  const digest = want.length ? renderFirewall(want.map((p) => ({ device: p.device, stateful: p.stateful, rules: p.rules }))).digest : undefined;
+  if (digest === have) return undefined;
+  return { want: [...want], ...(digest ? { digest } : {}), ...(have ? { have } : {}), fields: [`rules ${have ? have.slice(0, 12) : 'none'}→${digest ? digest.slice(0, 12) : 'none'}`] };
 }

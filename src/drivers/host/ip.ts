@@ -35,7 +35,14 @@ export function command(cmd: 'ovs-ofctl' | 'ovs-appctl', args: string[]): Promis
   return run(cmd, undefined, args);
 }
 
-function run(cmd: 'ip' | 'tc' | 'ovs-ofctl' | 'ovs-appctl', netns: string | undefined, args: string[], stdin?: string): Promise<string> {
+/** Runs `nft` or `sysctl` in `netns` (`ip netns exec`; undefined: the agent's own); resolves with stdout. */
+export function inNetns(netns: string | undefined, cmd: 'nft' | 'sysctl', args: string[], stdin?: string): Promise<string> {
+  if (netns === undefined) return run(cmd, undefined, args, stdin);
+  if (!NETNS.test(netns)) return Promise.reject(new Error(`refusing network namespace name ${JSON.stringify(netns)}`));
+  return run('ip', undefined, ['netns', 'exec', netns, cmd, ...args], stdin);
+}
+
+function run(cmd: 'ip' | 'tc' | 'ovs-ofctl' | 'ovs-appctl' | 'nft' | 'sysctl', netns: string | undefined, args: string[], stdin?: string): Promise<string> {
   if (netns !== undefined && !NETNS.test(netns)) return Promise.reject(new Error(`refusing network namespace name ${JSON.stringify(netns)}`));
   const argv = netns ? ['-n', netns, ...args] : args;
   return new Promise((resolve, reject) => {

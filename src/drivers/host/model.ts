@@ -1,7 +1,7 @@
 // The host agent's model: what a host should look like (DesiredHost), what it looks like
 // (ObservedHost), and the names netform gives the devices it creates. Pure.
 import { createHash } from 'node:crypto';
-import { vnicDeviceName } from '../host-driver.ts';
+import { vnicDeviceName, type HostFirewallRule } from '../host-driver.ts';
 
 /** Kernel device group of every device netform creates (so they can be found and removed in bulk). */
 export const NETFORM_GROUP = 28262; // "nf"
@@ -73,6 +73,29 @@ export function meterIds(names: string[]): Map<string, number> {
   return out;
 }
 
+/** The network namespace that realizes a Router on a host (the shape of Neutron's `qrouter-<id>`). */
+export function routerNamespace(router: string): string {
+  return `nfr-${shortHash(router, 12)}`;
+}
+
+/** The veth pair that attaches a router to one network: `root` on the host (on the network's bridge
+ *  or OVS), `inner` in the router's namespace (`qg-…` on its gateway network, `qr-…` otherwise). */
+export function routerLinkNames(router: string, network: string, gateway: boolean): { root: string; inner: string; netns: string } {
+  const h = shortHash(`${router}/${network}`, 12);
+  return { root: `nfr${h}`, inner: `${gateway ? 'qg' : 'qr'}-${h}`, netns: routerNamespace(router) };
+}
+
+/** The alias purpose of a router's root-side veth: `router/<router>/<network>[/gateway]`. */
+export function routerPurpose(router: string, network: string, gateway: boolean): string {
+  return `router/${router}/${network}${gateway ? '/gateway' : ''}`;
+}
+
+/** The router, network and role a router veth's purpose names (inverse of routerPurpose). */
+export function parseRouterPurpose(purpose: string | undefined): { router: string; network: string; gateway: boolean } | undefined {
+  const m = /^router\/([^/]+)\/([^/]+)(\/gateway)?$/.exec(purpose ?? '');
+  return m ? { router: m[1]!, network: m[2]!, gateway: !!m[3] } : undefined;
+}
+
 /** The host device (tap) of a VM vNIC: part of the host-driver contract (drivers/host-driver.ts). */
 export { vnicDeviceName };
 
@@ -106,7 +129,9 @@ export interface DesiredTc {
 export interface DesiredLink {
   name: string;
   /** nic: exists already (named in the Host spec), netform only configures it; the others netform creates. */
-  kind: 'nic' | 'bond' | 'vlan' | 'bridge' | 'tap' | 'ifb';
+  kind: 'nic' | 'bond' | 'vlan' | 'bridge' | 'tap' | 'ifb' | 'veth';
+  /** veth: the other end, created in that network namespace (a router's). */
+  peer?: { name: string; netns: string };
   /** VLAN sub-interfaces: the device they ride on, and the id. */
   parent?: string;
   vlanId?: number;
@@ -163,7 +188,31 @@ export interface DesiredNetwork {
   ovsPorts: string[];
 }
 
+/** A Router realized on this host: a network namespace with forwarding on, one veth end per attached
+ *  network (the other end is a DesiredLink of kind veth on the host), its routes, and SNAT. */
+export interface DesiredRouter {
+  name: string;
+  netns: string;
+  /** The devices in the namespace, with their addresses (CIDR). */
+  links: { name: string; mtu: number; up: boolean; address: string; network: string }[];
+  /** Routes in the namespace's main table (the default route via the gateway's nexthop included). */
+  routes: { destination: string; via: string }[];
+  /** Source NAT of what leaves through the gateway device, to its address. */
+  snat?: { device: string; address: string };
+}
+
+/** A VM tap filtered by its security groups (nftables; the linux-bridge fabric). */
+export interface DesiredFirewallPort {
+  device: string;
+  stateful: boolean;
+  rules: HostFirewallRule[];
+}
+
 export interface DesiredHost {
+  /** Routers realized on this host, sorted by name. */
+  routers?: DesiredRouter[];
+  /** The security-group filtering of the host's taps (undefined or no ports: no netform tables). */
+  firewall?: { ports: DesiredFirewallPort[] };
   links: DesiredLink[];
   /** Addresses to hold, per device (CIDR). Only on devices netform manages. */
   addresses: { device: string; cidr: string }[];
@@ -268,7 +317,26 @@ export interface ObservedOpenFlow {
   flows: { inPort: string; meter?: number }[];
 }
 
+/** A router namespace netform made (`nfr-…`), as it is. */
+export interface ObservedRouter {
+  netns: string;
+  /** The Router it realizes and its owner mark (`netform:router/<instance>/<host>/<router>`, the
+   *  alias of its `lo`). */
+  name?: string;
+  owner?: string;
+  links: { name: string; mtu: number; up: boolean }[];
+  addresses: { device: string; cidr: string }[];
+  routes: { destination: string; via?: string; device?: string }[];
+  forwarding: boolean;
+  /** The source NAT in netform's table; undefined: none. */
+  snat?: { device: string; address: string };
+}
+
 export interface ObservedHost {
+  /** netform's router namespaces; undefined: not observed. */
+  routers?: ObservedRouter[];
+  /** The digest of netform's nftables filter tables; undefined: none there (or not observed). */
+  firewallDigest?: string;
   links: ObservedLink[];
   addresses: { device: string; cidr: string }[];
   ovs?: {

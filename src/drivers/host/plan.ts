@@ -38,7 +38,7 @@ export interface HostPlan {
   revalidate: boolean;
 }
 
-const DEPTH: Record<DesiredLink['kind'], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3, tap: 4, ifb: 4 };
+const DEPTH: Record<DesiredLink['kind'], number> = { nic: 0, bond: 1, vlan: 2, bridge: 3, tap: 4, ifb: 4, veth: 4 };
 
 function check(name: string): string {
   if (!isIfname(name)) throw new Error(`refusing interface name ${JSON.stringify(name)}: not a valid interface name`);
@@ -89,7 +89,12 @@ export function planHost(d: HostDiff, opts: { instance: string; bridge: string }
     if (w.kind === 'vlan') ip.push(`link add link ${check(w.parent!)} name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type vlan id ${w.vlanId}`);
     else if (w.kind === 'bridge') ip.push(`link add name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type bridge`);
     else if (w.kind === 'ifb') ip.push(`link add name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type ifb`);
-    else if (w.kind === 'tap') {
+    else if (w.kind === 'veth') {
+      // The other end goes straight into its namespace (a router's, made before this batch).
+      const peer = w.peer!;
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(peer.netns)) throw new Error(`refusing network namespace name ${JSON.stringify(peer.netns)}`);
+      ip.push(`link add name ${check(w.name)}${mac}${mtu} group ${NETFORM_GROUP} type veth peer name ${check(peer.name)}${mtu} netns ${peer.netns}`);
+    } else if (w.kind === 'tap') {
       ip.push(`tuntap add dev ${check(w.name)} mode tap`);
       ip.push(`link set dev ${w.name} group ${NETFORM_GROUP}${mtu}${mac}`);
     } else continue;

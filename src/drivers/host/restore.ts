@@ -11,6 +11,7 @@ import {
   type ObservedHost,
   type ObservedTc,
 } from './model.ts';
+import { routersAsDesired } from './l3.ts';
 
 /** A device's tc as it was, in the terms desiredHost uses (rates back from the tbf's bytes). */
 function tcAsDesired(t: ObservedTc | undefined): DesiredTc | undefined {
@@ -31,7 +32,7 @@ function tcAsDesired(t: ObservedTc | undefined): DesiredTc | undefined {
  */
 export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, instance: string): DesiredHost {
   const names = new Set(touched.links.map((l) => l.name));
-  const kinds: Record<string, DesiredLink['kind'] | undefined> = { vlan: 'vlan', bridge: 'bridge', bond: 'bond', tun: 'tap', ifb: 'ifb' };
+  const kinds: Record<string, DesiredLink['kind'] | undefined> = { vlan: 'vlan', bridge: 'bridge', bond: 'bond', tun: 'tap', ifb: 'ifb', veth: 'veth' };
   const links: DesiredLink[] = [];
   for (const l of snapshot.links) {
     const owned = isOwnedLink(l);
@@ -48,6 +49,12 @@ export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, inst
       d.parent = l.parent;
       d.vlanId = l.vlanId;
     }
+    if (kind === 'veth') {
+      // A router's veth: its other end goes back into the router's namespace (named in the layout).
+      const peer = touched.links.find((t) => t.name === l.name)?.peer;
+      if (!peer) continue;
+      d.peer = peer;
+    }
     const t = tcAsDesired(l.tc);
     if (t && (kind === 'tap' || kind === 'ifb')) d.tc = t;
     if (kind === 'bond') {
@@ -62,6 +69,8 @@ export function restoreTarget(snapshot: ObservedHost, touched: DesiredHost, inst
     networks: [],
     problems: [],
   };
+  const routers = routersAsDesired(snapshot.routers);
+  if (routers.length) out.routers = routers;
   const bridge = touched.ovs ? snapshot.ovs?.bridges.find((b) => b.name === touched.ovs!.bridge) : undefined;
   if (touched.ovs && bridge) {
     const touchedPorts = new Set(touched.ovs.ports.map((p) => p.name));
