@@ -45,6 +45,8 @@ interface Edit {
   appToDb?: boolean;
   /** The router's static route to the partner prefix behind the VPN box. */
   partnerRoute?: boolean;
+  /** A probe the Host must answer after a change (an address nobody has: every change is rolled back). */
+  deadProbe?: boolean;
 }
 
 function manifests(e: Edit = {}): string {
@@ -59,7 +61,7 @@ function manifests(e: Edit = {}): string {
     net('db', '{name: db-v4, cidr: 10.61.3.0/24, gateway: none, hostRoutes: [{destination: 10.61.2.0/24, nexthop: 10.61.3.1}]}'),
     net('public', '{name: public-v4, cidr: 198.51.100.0/24, gateway: 198.51.100.1}', ', external: true'),
     'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {defaultFabric: linux-bridge, networks: [{name: web}, {name: app}, {name: db}, {name: public}]}',
-    `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${HOST}}\nspec:\n  cluster: c\n  nics: [{name: ens3}, {name: ens4}, {name: ens5}, {name: ens6}]\n  networks: [{name: web, interface: ens3}, {name: app, interface: ens4}, {name: db, interface: ens5}, {name: public, interface: ens6}]`,
+    `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: ${HOST}}\nspec:\n  cluster: c\n  nics: [{name: ens3}, {name: ens4}, {name: ens5}, {name: ens6}]\n  networks: [{name: web, interface: ens3}, {name: app, interface: ens4}, {name: db, interface: ens5}, {name: public, interface: ens6}]${e.deadProbe ? '\n  probes: [{address: 192.0.2.250}]' : ''}`,
     `apiVersion: netform.io/v1alpha1
 kind: Router
 metadata: {name: ${ROUTER}}
@@ -234,6 +236,16 @@ describe('three tiers on a host: a router namespace with SNAT, security groups a
     await converge();
     expect(report()?.routers).toEqual([{ name: ROUTER, inSync: true }]);
     expect(connects(vms.web1!.ns, '172.20.0.1', 7000)).toBe(true);
+  });
+
+  it('a router change that fails verification is rolled back: the route it removed is back', async () => {
+    load(manifests({ deadProbe: true }));
+    await converge();
+    expect(report()?.lastApply).toMatchObject({ result: 'rolled back', error: expect.stringContaining('probe 192.0.2.250 does not answer') });
+    expect(report()?.routers).toEqual([{ name: ROUTER, inSync: false, difference: 'route -172.20.0.0/16 via 10.61.2.254' }]);
+    expect(connects(vms.web1!.ns, '172.20.0.1', 7000)).toBe(true);
+    load(manifests({ partnerRoute: true }));
+    await converge();
   });
 
   it('a pass on the converged host changes nothing', async () => {
