@@ -27,7 +27,7 @@ export const routerKind = defineKind<'Router', Omit<RouterModel, 'name' | 'descr
   keyFigure: (r) => {
     const spec = r.spec as Router['spec'] | undefined;
     const n = spec?.interfaces?.length ?? 0;
-    return `${n} interface${n === 1 ? '' : 's'}${spec?.gateway ? `, gateway ${spec.gateway.network}` : ''}`;
+    return `${n} interface${n === 1 ? '' : 's'}${spec?.gateway ? `, gateway ${spec.gateway.network}` : ''}${spec?.hostRef ? ` on host ${spec.hostRef.name}` : ''}`;
   },
 
   references: (r) => [
