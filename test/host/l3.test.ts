@@ -37,6 +37,7 @@ let engine: Engine;
 let records: MemoryRecords;
 let loop: HostAgentLoop;
 const servers: ChildProcess[] = [];
+let db: { received: () => string };
 
 const dev = (name: string) => vnicDeviceName(`t/${name}`);
 
@@ -45,6 +46,8 @@ interface Edit {
   appToDb?: boolean;
   /** The router's static route to the partner prefix behind the VPN box. */
   partnerRoute?: boolean;
+  /** web's own ingress port (an unrelated rule to change). */
+  webPort?: number;
   /** A probe the Host must answer after a change (an address nobody has: every change is rolled back). */
   deadProbe?: boolean;
 }
@@ -73,7 +76,7 @@ spec:
     - {network: app, subnet: app-v4}
     - {network: db, subnet: db-v4, ipAddress: 10.61.3.1}
 ${e.partnerRoute ? '  routes: [{destination: 172.20.0.0/16, nexthop: 10.61.2.254}]\n' : ''}`,
-    sg('web', ['{direction: ingress, ethertype: IPv4, protocol: tcp, portRangeMin: 80}']),
+    sg('web', [`{direction: ingress, ethertype: IPv4, protocol: tcp, portRangeMin: ${e.webPort ?? 80}}`]),
     sg('app', ['{direction: ingress, ethertype: IPv4, protocol: tcp, portRangeMin: 8080, remoteGroup: web}']),
     sg('db', [...((e.appToDb ?? true) ? ['{direction: ingress, ethertype: IPv4, protocol: tcp, portRangeMin: 5432, remoteGroup: app}'] : []), '{direction: ingress, ethertype: IPv4, protocol: icmp, remoteCidr: 10.61.2.0/24}']),
     vnic('web1', 'web', 'web-v4', '10.61.1.10', ['web']),
@@ -99,11 +102,26 @@ async function converge(): Promise<void> {
 const report = () => engine.rt.reports.get(objectKey('Host', HOST)) as HostReport | undefined;
 const cond = (key: string, type: string) => (records.get(key)?.status.conditions as { type: string; status: string; message?: string }[] | undefined)?.find((c) => c.type === type);
 
-/** A TCP listener in `ns` on `port` that keeps accepting (nc -k), echoing nothing. */
-function listen(ns: string, port: number): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, 'nc', '-k', '-l', '-n', String(port)], { stdio: 'ignore' });
+/** A TCP listener in `ns` on `port` that keeps accepting (nc -k); what it receives is collected. */
+function listen(ns: string, port: number): { received: () => string } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'nc', '-k', '-l', '-n', String(port)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let got = '';
+  child.stdout!.on('data', (d: Buffer) => (got += d.toString()));
   servers.push(child);
-  return child;
+  return { received: () => got };
+}
+
+/** An open TCP connection from `ns`: lines written go to the listener as long as the flow is let through. */
+function stream(ns: string, address: string, port: number): { send: (line: string) => void; close: () => void } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'nc', '-n', address, String(port)], { stdio: ['pipe', 'ignore', 'ignore'] });
+  servers.push(child);
+  return { send: (line) => void child.stdin!.write(`${line}\n`), close: () => void child.kill('SIGTERM') };
+}
+
+/** Waits up to `ms` for `cond`. */
+async function eventually(cond: () => boolean, ms = 3000): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await sleep(100)) if (cond()) return true;
+  return cond();
 }
 
 /** Whether a TCP connection from `ns` to address:port is accepted within 2 s. */
@@ -154,7 +172,7 @@ beforeAll(async () => {
   await vm('vpn1', '10.61.2.254/24', [['default', 'via', '10.61.2.1']]);
   execFileSync('ip', ['-n', vms.vpn1!.ns, 'addr', 'add', '172.20.0.1/32', 'dev', 'lo']);
   listen(vms.app1!.ns, 8080);
-  listen(vms.db1!.ns, 5432);
+  db = listen(vms.db1!.ns, 5432);
   listen(vms.vpn1!.ns, 7000);
   listen(outside.ns, 9000);
 
@@ -218,10 +236,21 @@ describe('three tiers on a host: a router namespace with SNAT, security groups a
     expect(connects(vms.app1!.ns, '10.61.3.10', 5432)).toBe(true);
   });
 
-  it('removing the app→db rule stops that flow; web→app goes on', async () => {
+  it('a rule change is applied in place: an established app→db flow goes on across an unrelated change, and stops when its own rule is removed; web→app goes on', async () => {
+    const flow = stream(vms.app1!.ns, '10.61.3.10', 5432);
+    flow.send('line-1');
+    expect(await eventually(() => db.received().includes('line-1'))).toBe(true);
+    load(manifests({ webPort: 443 }));
+    await converge();
+    expect(report()?.lastApply?.result).toBe('applied');
+    flow.send('line-2');
+    expect(await eventually(() => db.received().includes('line-2'))).toBe(true);
     load(manifests({ appToDb: false }));
     await converge();
     expect(report()?.lastApply?.result).toBe('applied');
+    flow.send('line-3');
+    expect(await eventually(() => db.received().includes('line-3'), 1500)).toBe(false);
+    flow.close();
     expect(connects(vms.app1!.ns, '10.61.3.10', 5432)).toBe(false);
     expect(connects(vms.web1!.ns, '10.61.2.10', 8080)).toBe(true);
     expect(connects(vms.web1!.ns, '198.51.100.1', 9000)).toBe(true);
