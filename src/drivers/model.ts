@@ -130,6 +130,7 @@ export interface ServiceEndpointModel {
   name: string;
   /** The service's short name (`loadbalancer`, `firewall`…): Neutron's device_owner `netform:<service>`. */
   service: string;
+  description?: string;
   network: string;
   /** The network's own id on this provider (from the Network's status). */
   networkExternalId: string;
