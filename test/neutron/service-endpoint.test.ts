@@ -3,6 +3,8 @@
 // `openstack` CLI, never through the driver. Neutron is reached through a loopback fault proxy
 // (test/harness/fault-proxy.ts), which loses a create's answer in the last test.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { FaultProxy, type FaultKind } from '../harness/fault-proxy.ts';
+import { runCli, tempDir } from '../support/cli.ts';
 import { api, driver, neutronUrl, uniq } from './support.ts';
 
 const exec = promisify(execFile);
@@ -264,6 +267,51 @@ describe('ServiceEndpoint on the real Neutron', () => {
     expect(mine[0]!.tags).toContain(ownerTag(owner(`fw-${kind}`)));
     expect(mine[0]!.description).toBe('');
   }, 180_000);
+});
+
+describe('ServiceEndpoint in the netform command', () => {
+  it('plan shows its port to create; apply makes it; status lists it with its service and MAC; its network waits for it, then both go', async () => {
+    const run = uniq();
+    const dir = tempDir('neutron-service-endpoint');
+    const state = join(dir, '.state');
+    const vlan = vlanOf(`cli-${run}`);
+    const net = `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: cli-${run}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan}}, shared: true, subnets: [{name: v4, cidr: 10.84.1.0/24}], providerRefs: [{name: os}]}\n`;
+    const ep = `apiVersion: netform.io/v1alpha1\nkind: ServiceEndpoint\nmetadata: {name: fw, namespace: edge}\nspec: {network: cli-${run}, service: firewall, fixedIps: [{subnet: v4, ipAddress: 10.84.1.1}]}\n`;
+    writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${neutronUrl()}", neutron: {auth: noauth}}\n`);
+    writeFileSync(join(dir, 'network.yaml'), net);
+    writeFileSync(join(dir, 'endpoint.yaml'), ep);
+    const cli = (...args: string[]) => runCli(args, { real: true });
+
+    const plan = await cli('plan', '--dir', dir, '--state', state);
+    expect(plan.stderr).toBe('');
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain(`+ Network/cli-${run}  neutron:os network  (create)`);
+    expect(plan.stdout).toContain('+ ServiceEndpoint/edge/fw  neutron:os port  (create)');
+
+    const applied = await cli('apply', '--dir', dir, '--state', state, '--timeout', '90');
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    const [p, ...more] = (await api<{ ports: RawPort[] }>('GET', `/v2.0/ports?network_id=${await networkId(`cli-${run}`)}&device_owner=netform:firewall`)).body.ports;
+    expect(more).toEqual([]);
+    expect(p!.fixed_ips.map((f) => f.ip_address)).toEqual(['10.84.1.1']);
+    const table = (await cli('status', '--state', state)).stdout;
+    expect(table).toMatch(new RegExp(`ServiceEndpoint/edge/fw +True +True +firewall ${p!.mac_address}`));
+    expect((await cli('plan', '--dir', dir, '--state', state)).code).toBe(0);
+
+    // The network is removed while the endpoint still names it: the endpoint is refused (and held as it
+    // was), the network waits for it.
+    writeFileSync(join(dir, 'network.yaml'), '# removed\n');
+    await cli('apply', '--dir', dir, '--state', state, '--timeout', '20');
+    const st = JSON.parse((await cli('status', '--state', state, '-o', 'json')).stdout) as { key: string; status: { conditions?: { type: string; reason: string; message?: string }[] } }[];
+    expect(st.find((x) => x.key === `Network/cli-${run}`)?.status.conditions?.find((c) => c.type === 'Synced')).toMatchObject({ reason: 'DeletionBlocked', message: 'still used by ServiceEndpoint/edge/fw' });
+    expect((await port(p!.id)).status).toBe(200);
+
+    writeFileSync(join(dir, 'endpoint.yaml'), '# removed\n');
+    await cli('apply', '--dir', dir, '--state', state, '--timeout', '60');
+    expect((await port(p!.id)).status).toBe(404);
+    expect((await cli('apply', '--dir', dir, '--state', state, '--timeout', '60')).code).toBe(0);
+    expect((await api<{ networks: unknown[] }>('GET', `/v2.0/networks?name=cli-${run}`)).body.networks).toEqual([]);
+  }, 240_000);
 });
 
 describe('NeutronServiceEndpoints, the driver alone', () => {

@@ -63,8 +63,8 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
     pick: (d) => d.serviceEndpoints,
     targets: ({ rt, object: e }, resolved) =>
       (rt.store.object('Network', e.spec.network)?.spec.providerRefs ?? [])
-        // Before the network exists on a provider (a dry run) there is no port to plan there.
-        .filter((ref) => resolved?.networkIds.has(ref.name))
+        // On the providers the network is on; a plan also shows the port on those it is not on yet.
+        .filter((ref) => rt.dryRun || resolved?.networkIds.has(ref.name))
         .map((ref) => ({ provider: ref.name, ...(e.spec.import ? { importRef: e.spec.import } : {}) })),
     // Being removed: its port is found by the id its status recorded.
     model: (e, _rec, resolved, provider) =>
