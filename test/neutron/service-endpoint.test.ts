@@ -87,7 +87,7 @@ let nextVlan = 3400 + Math.floor(Math.random() * 90) * 4;
 const vlans = new Map<string, number>();
 const vlanOf = (run: string) => vlans.get(run) ?? (vlans.set(run, nextVlan++), vlans.get(run)!);
 
-/** Provider (through the proxy; 2 s request timeout), network app-<run> (v4 + v6), a cluster and host carrying it, a group fw. */
+/** Provider (through the proxy; 2 s request timeout), network app-<run> (v4 + v6), a cluster and host carrying it, groups fw and fw2. */
 function world(run: string): ManifestFile {
   const docs = [
     `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${proxy.url}", neutron: {auth: noauth}, requestTimeoutSeconds: 2}`,
@@ -95,6 +95,7 @@ function world(run: string): ManifestFile {
     `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c-${run}}\nspec: {networks: [{name: app-${run}}]}`,
     `apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: h1-${run}}\nspec: {cluster: c-${run}, nics: [{name: eth1}], networks: [{name: app-${run}, interface: eth1}]}`,
     `apiVersion: netform.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: fw-${run}, namespace: edge}\nspec: {providerRefs: [{name: os}], rules: [{direction: ingress, protocol: tcp, portRangeMin: 443}]}`,
+    `apiVersion: netform.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: fw2-${run}, namespace: edge}\nspec: {providerRefs: [{name: os}], rules: [{direction: ingress, protocol: udp, portRangeMin: 53}]}`,
   ];
   return { path: 'world.yaml', text: docs.join('\n---\n') };
 }
@@ -117,7 +118,7 @@ const portIdOf = (records: MemoryRecords, key: string) => (records.get(key)?.sta
 const owner = (name: string): Owner => ({ instance: 'netform', kind: 'ServiceEndpoint', namespace: 'edge', name });
 
 describe('ServiceEndpoint on the real Neutron', () => {
-  it('create: one port with the service as device_owner, the pairs, port security with the named group, bound to its host, owner-tagged; the openstack CLI agrees; an edit keeps the port UUID', async () => {
+  it('create: one port with the service as device_owner, the pairs, port security with the named group, bound to its host, owner-tagged; the openstack CLI agrees; an edit (service, pairs, group, host, address) keeps the port UUID', async () => {
     const run = uniq();
     const { e, records } = engine();
     const key = 'ServiceEndpoint/edge/lb';
@@ -150,8 +151,8 @@ describe('ServiceEndpoint on the real Neutron', () => {
     expect(shown).toMatchObject({ id, device_owner: 'netform:loadbalancer', port_security_enabled: true, binding_host_id: `h1-${run}` });
     expect((shown.allowed_address_pairs as { ip_address: string }[]).map((a) => a.ip_address).sort()).toEqual(['10.83.1.101', 'fd00:83:1::/120']);
 
-    // Edit in place: another service, other pairs, no host, a new address; the same port.
-    const spec2 = `  service: firewall\n  fixedIps: [{subnet: v4, ipAddress: 10.83.1.102}, {subnet: v6}]\n  allowedAddressPairs: [{ipAddress: 10.83.2.0/24}]\n  securityGroups: [{name: fw-${run}}]\n`;
+    // Edit in place: another service, other pairs, another group, no host, a new address; the same port.
+    const spec2 = `  service: firewall\n  fixedIps: [{subnet: v4, ipAddress: 10.83.1.102}, {subnet: v6}]\n  allowedAddressPairs: [{ipAddress: 10.83.2.0/24}]\n  securityGroups: [{name: fw2-${run}}]\n`;
     const before = p.revision_number;
     await converge(e, [world(run), endpoint(run, 'lb', spec2)]);
     expect(conditions(records, key)).toMatchObject({ Ready: 'True Available' });
@@ -160,6 +161,9 @@ describe('ServiceEndpoint on the real Neutron', () => {
     expect(q.revision_number).toBeGreaterThan(before);
     expect(q).toMatchObject({ device_owner: 'netform:firewall', description: '', 'binding:host_id': '', port_security_enabled: true });
     expect(pairs(q)).toEqual([`10.83.2.0/24 ${p.mac_address}`]);
+    const fw2 = await groupIds(`fw2-${run}`);
+    expect(fw2).toHaveLength(1);
+    expect(q.security_groups).toEqual(fw2);
     expect(q.fixed_ips.map((f) => f.ip_address)).toContain('10.83.1.102');
     // The allocated IPv6 address is kept.
     expect(q.fixed_ips.find((f) => f.ip_address.includes(':'))!.ip_address).toBe(p.fixed_ips.find((f) => f.ip_address.includes(':'))!.ip_address);
