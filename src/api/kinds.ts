@@ -44,6 +44,7 @@ export type VnicAttachment = Resource<'VnicAttachment'>;
 export type VnicProfile = Resource<'VnicProfile'>;
 export type Router = Resource<'Router'>;
 export type SecurityGroup = Resource<'SecurityGroup'>;
+export type ServiceEndpoint = Resource<'ServiceEndpoint'>;
 export type VmNetworkTemplate = Resource<'VmNetworkTemplate'>;
 export type VmNetworkBinding = Resource<'VmNetworkBinding'>;
 export type AnyResource = { [K in Kind]: Resource<K> }[Kind];

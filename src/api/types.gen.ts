@@ -2,17 +2,17 @@
 // Types describe objects after admission, so fields with a schema default are always present.
 
 /** Every netform kind, one per CRD in crds/ (sorted by name). */
-export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'Router', 'SecurityGroup', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
+export const KIND_NAMES = ['Cluster', 'Host', 'MacPool', 'Network', 'Provider', 'Router', 'SecurityGroup', 'ServiceEndpoint', 'VlanPool', 'VmNetworkBinding', 'VmNetworkTemplate', 'VnicAttachment', 'VnicProfile'] as const;
 export type Kind = (typeof KIND_NAMES)[number];
 
 /** Whether a kind is namespaced (its CRD's scope). */
-export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, Router: false, SecurityGroup: true, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
+export const NAMESPACED_KINDS: Readonly<Record<Kind, boolean>> = { Cluster: false, Host: false, MacPool: false, Network: false, Provider: false, Router: false, SecurityGroup: true, ServiceEndpoint: true, VlanPool: false, VmNetworkBinding: true, VmNetworkTemplate: true, VnicAttachment: true, VnicProfile: true };
 
 /** Each kind's spec type. */
-export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; Router: RouterSpec; SecurityGroup: SecurityGroupSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
+export interface SpecOf { Cluster: ClusterSpec; Host: HostSpec; MacPool: MacPoolSpec; Network: NetworkSpec; Provider: ProviderSpec; Router: RouterSpec; SecurityGroup: SecurityGroupSpec; ServiceEndpoint: ServiceEndpointSpec; VlanPool: VlanPoolSpec; VmNetworkBinding: VmNetworkBindingSpec; VmNetworkTemplate: VmNetworkTemplateSpec; VnicAttachment: VnicAttachmentSpec; VnicProfile: VnicProfileSpec; }
 
 /** Each kind's status type. */
-export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; Router: RouterStatus; SecurityGroup: SecurityGroupStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
+export interface StatusOf { Cluster: ClusterStatus; Host: HostStatus; MacPool: MacPoolStatus; Network: NetworkStatus; Provider: ProviderStatus; Router: RouterStatus; SecurityGroup: SecurityGroupStatus; ServiceEndpoint: ServiceEndpointStatus; VlanPool: VlanPoolStatus; VmNetworkBinding: VmNetworkBindingStatus; VmNetworkTemplate: VmNetworkTemplateStatus; VnicAttachment: VnicAttachmentStatus; VnicProfile: VnicProfileStatus; }
 
 /**
  * A condition in the Kubernetes convention (status.conditions[] of every kind).
@@ -1263,6 +1263,1099 @@ export interface SecurityGroupStatus {
   providers?: ProviderBinding[];
   /**
    * Ready (the group exists with exactly its rules on each provider), Synced, Reconciling and Stalled.
+   */
+  conditions?: Condition[];
+}
+
+/**
+ * The desired endpoint.
+ */
+export interface ServiceEndpointSpec {
+  /**
+   * Free text, kept as the backend port's description.
+   */
+  description?: string;
+  /**
+   * Name of the Network to plug the endpoint into. Changing it replaces the port (a new one on the new network, with a new id).
+   */
+  network: string;
+  /**
+   * The kind of service, in lower case - e.g. loadbalancer, firewall, ids, router. On Neutron the port's device_owner is netform:SERVICE (never network: or compute:, the prefixes Neutron reserves for its own ports and for VMs); it changes in place.
+   */
+  service: string;
+  /**
+   * The Host whose device the endpoint is, if it is on one (the Neutron port is bound to it: binding:host_id). Left out, the port is bound to no host (e.g. a VIP that moves between appliances).
+   */
+  host?: string;
+  /**
+   * MAC address of the endpoint; left out, the backend assigns one (shown in status.mac). Changing it replaces the port.
+   */
+  mac?: string;
+  /**
+   * The endpoint's addresses, one per entry: a subnet of its network, with the address to use or, left out, one the backend allocates there (kept once allocated). Left out entirely, Neutron allocates as it does by default. Status shows the addresses in use.
+   *
+   * @maxItems 8
+   *
+   * Items: An address on one of the network's subnets.
+   */
+  fixedIps?:
+    | []
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        },
+        {
+          /**
+           * Name of the subnet (Network spec.subnets[].name).
+           */
+          subnet: string;
+          /**
+           * The address; left out, the backend allocates one on the subnet.
+           */
+          ipAddress?: string;
+        }
+      ];
+  /**
+   * Further addresses (and MACs) the endpoint may send from besides its own - e.g. a VIP it answers for, or the prefixes a router or VPN box forwards. Each of one of the network's IP versions. Not with promiscuous (which lets every address through).
+   *
+   * @maxItems 10
+   *
+   * Items: An address, or a CIDR, with an optional MAC (the port's own if left out).
+   */
+  allowedAddressPairs?:
+    | []
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ]
+    | [
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        },
+        {
+          /**
+           * An IP address or a CIDR.
+           */
+          ipAddress: string;
+          /**
+           * The MAC the address may be sent from.
+           */
+          macAddress?: string;
+        }
+      ];
+  /**
+   * Whether the endpoint passes traffic of any address, as a firewall in the path, an IDS or a router must. On Neutron the port has port_security_enabled false and no security groups: no anti-spoofing (it may send from any MAC and address) and no filtering either way. It receives what the network delivers to its port - frames for its MAC, and flooded ones - not a copy of every frame on the network: Neutron has no port setting for that (port mirroring is Tap-as-a-Service, not used here). On hosts, the agent's realization is still to come. Not with securityGroups or allowedAddressPairs. Turned off again, the port gets port security back with its securityGroups, or Neutron's default group when it names none.
+   */
+  promiscuous: boolean;
+  /**
+   * The SecurityGroups (of this namespace) that filter the endpoint. Left out, the provider's default group. Not with promiscuous.
+   *
+   * Items: A SecurityGroup of the same namespace.
+   */
+  securityGroups?: {
+    /**
+     * Name of the SecurityGroup.
+     */
+    name: string;
+  }[];
+  /**
+   * Adopt an existing port (e.g. one a load balancer service made) instead of creating one: its id, or its name on the network's Neutron provider. With managementPolicy ObserveOnly netform only reads it and reports where it differs from the spec; Managed, netform brings it to the spec (its name, device_owner and description stay its own) and deletes it per deletionPolicy.
+   */
+  import?: {
+    /**
+     * The Neutron UUID of the port.
+     */
+    id?: string;
+    /**
+     * The port's name (it must be the only port of that name on the network).
+     */
+    name?: string;
+  };
+  /**
+   * Managed - netform creates, updates and deletes the backend port; ObserveOnly - it only reads it and reports differences, never writing.
+   */
+  managementPolicy: 'Managed' | 'ObserveOnly';
+  /**
+   * What happens to the backend port when this object is removed - Delete it, or Orphan (leave) it.
+   */
+  deletionPolicy: 'Delete' | 'Orphan';
+  /**
+   * Auto: changes are applied as soon as they are planned. Manual: netform computes the plan, shows it in status.pendingPlan with Synced=False reason AwaitingApproval, and applies nothing until the endpoint is approved for exactly that plan digest. A Provider of its network with approval Manual holds its changes too.
+   */
+  approval: 'Auto' | 'Manual';
+}
+
+/**
+ * The observed state of the endpoint.
+ */
+export interface ServiceEndpointStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Changes held for approval (spec.approval Manual here or on a provider of its network): netform applies them only once the object is approved for exactly this digest (netform approve OBJECT --plan DIGEST in file mode; the annotation netform.io/approved-plan: DIGEST in cluster mode). Absent: nothing is held.
+   */
+  pendingPlan?: {
+    /**
+     * sha256 of the held changes, as netform plan prints it.
+     */
+    digest: string;
+    /**
+     * When the plan was computed.
+     */
+    computedAt: string;
+    /**
+     * Host plans - the time of the agent's report the plan was computed against.
+     */
+    asOf?: string;
+    /**
+     * The changes counted, e.g. "2 to update".
+     */
+    summary?: string;
+    /**
+     * The impact on VMs in words, e.g. "2 VMs need a re-plug".
+     */
+    impact?: string;
+    /**
+     * The held changes, one line each, as netform plan renders them.
+     *
+     * Items: One held change, e.g. "~ Network/web neutron:os network (update) mtu 1500 → 9000".
+     */
+    changes?: string[];
+  };
+  /**
+   * The MAC address in use.
+   */
+  mac?: string;
+  /**
+   * IP addresses assigned to the endpoint's port.
+   *
+   * Items: An IP address.
+   */
+  addresses?: string[];
+  /**
+   * The port's device_owner as the backend has it (netform:SERVICE, or an imported port's own).
+   */
+  deviceOwner?: string;
+  /**
+   * Per-provider backend identity and sync state.
+   */
+  providers?: ProviderBinding[];
+  /**
+   * Ready (the endpoint's port exists as specified on every provider of its network), Synced, Reconciling and Stalled.
    */
   conditions?: Condition[];
 }

@@ -9,12 +9,13 @@ import { providerKind } from './provider/provider.kind.ts';
 import { referencesFrom, type AnyKindDefinition } from './runtime/kind.ts';
 import { routerKind } from './router/router.kind.ts';
 import { securityGroupKind } from './secgroup/secgroup.kind.ts';
+import { serviceEndpointKind } from './serviceendpoint/serviceendpoint.kind.ts';
 import { vlanPoolKind } from './vlanpool/vlanpool.kind.ts';
 import { vnicKind } from './vnic/vnic.kind.ts';
 import { vnicProfileKind } from './vnicprofile/vnicprofile.kind.ts';
 import { vmBindingKind, vmTemplateKind } from './vmtemplate/vmtemplate.kind.ts';
 
-export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, macPoolKind, networkKind, clusterKind, hostKind, routerKind, securityGroupKind, vnicProfileKind, vnicKind, vmTemplateKind, vmBindingKind];
+export const KIND_DEFINITIONS: readonly AnyKindDefinition[] = [providerKind, vlanPoolKind, macPoolKind, networkKind, clusterKind, hostKind, routerKind, securityGroupKind, vnicProfileKind, vnicKind, serviceEndpointKind, vmTemplateKind, vmBindingKind];
 
 /** The keys an object refers to, sorted and without repeats. */
 export const referencesOf = referencesFrom(KIND_DEFINITIONS);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Kind } from '../api/kinds.ts';
 import type { ProviderSpec } from '../api/types.gen.ts';
-import type { NetworkModel, RouterModel, SecurityGroupModel, VnicModel, VnicProfileModel } from './model.ts';
+import type { NetworkModel, RouterModel, SecurityGroupModel, ServiceEndpointModel, VnicModel, VnicProfileModel } from './model.ts';
 
 export type ProviderType = ProviderSpec['type'];
 
@@ -124,6 +124,8 @@ export interface ProviderDriver {
   readonly routers?: ResourceDriver<RouterModel, unknown>;
   /** Security groups on this backend, if the driver has them (Neutron: a security group with its rules). */
   readonly securityGroups?: ResourceDriver<SecurityGroupModel, unknown>;
+  /** Service endpoints on this backend, if the driver has per-endpoint objects (Neutron: a port whose device_owner names the service). */
+  readonly serviceEndpoints?: ResourceDriver<ServiceEndpointModel, unknown>;
   /** Releases sessions and sockets. */
   close(): Promise<void>;
 }

@@ -121,6 +121,35 @@ export interface VnicProfileModel {
   qos?: VnicQos;
 }
 
+/**
+ * A service endpoint as backends with a port per endpoint see it: a non-VM device (a load balancer
+ * VIP, a firewall or IDS appliance, an external router) plugged into a network like a vNIC.
+ */
+export interface ServiceEndpointModel {
+  /** `<namespace>/<name>` of the ServiceEndpoint (the backend port's name). */
+  name: string;
+  /** The service's short name (`loadbalancer`, `firewall`…): Neutron's device_owner `netform:<service>`. */
+  service: string;
+  description?: string;
+  network: string;
+  /** The network's own id on this provider (from the Network's status). */
+  networkExternalId: string;
+  /** Lower case; undefined lets the backend choose. */
+  mac?: string;
+  /** The Host whose device it is; undefined: bound to none. */
+  host?: string;
+  /** The port's addresses, one per entry, by the subnet's id on this provider; an entry without an
+   *  address is one the backend allocates (and keeps). Undefined: the backend's default allocation. */
+  fixedIps?: { subnetId: string; ipAddress?: string }[];
+  /** No anti-spoofing and no filtering: the port may send and receive for any address. */
+  promiscuous: boolean;
+  /** Further addresses (canonical) the port may send from; empty when promiscuous. */
+  allowedAddressPairs: AddressPair[];
+  /** The backend ids of the security groups that filter the port (never with promiscuous);
+   *  undefined: the backend's default. */
+  securityGroupIds?: string[];
+}
+
 /** A VM vNIC as every backend sees it. */
 export interface VnicModel {
   /** `<namespace>/<name>` of the VnicAttachment. */

@@ -10,6 +10,7 @@ import {
   type Provider,
   type Router,
   type SecurityGroup,
+  type ServiceEndpoint,
   type MacPool,
   type VnicProfile,
   type VmNetworkTemplate,
@@ -104,7 +105,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   for (const t of byKind('VmNetworkTemplate')) checkTemplate(t, profiles, has, report);
   checkRouters(byKind('Router'), { networks, providers, has, report });
   for (const g of byKind('SecurityGroup')) checkSecurityGroup(g, { providers, has, declared, report });
-  for (const o of [...byKind('VnicAttachment'), ...byKind('VnicProfile')]) {
+  for (const o of [...byKind('VnicAttachment'), ...byKind('VnicProfile'), ...byKind('ServiceEndpoint')]) {
     (o.spec.securityGroups ?? []).forEach((ref, i) => {
       if (!declared.has(objectKey('SecurityGroup', ref.name, o.metadata.namespace ?? 'default'))) {
         report(o, `/spec/securityGroups/${i}/name`, `SecurityGroup "${ref.name}" does not exist in namespace ${o.metadata.namespace ?? 'default'}`);
@@ -113,6 +114,7 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   }
   const fixedHolders = new Map<string, string>();
   for (const v of byKind('VnicAttachment')) checkVnic(v, { networks, hosts, clusters, profiles, declared, has, report, fixedHolders });
+  for (const e of byKind('ServiceEndpoint')) checkServiceEndpoint(e, { networks, hosts, clusters, has, report, fixedHolders });
   return out;
 }
 
@@ -513,25 +515,7 @@ function checkVnic(
   if (net && host && cluster && !(cluster.spec.networks ?? []).some((a) => a.name === v.spec.network)) {
     c.report(v, '/spec/network', `Network "${v.spec.network}" is not attached to cluster "${host.spec.cluster}" of host "${host.metadata.name}"`);
   }
-  (v.spec.fixedIps ?? []).forEach((f, i) => {
-    if (!net) return;
-    const subnet = (net.spec.subnets ?? []).find((s) => s.name === f.subnet);
-    if (!subnet) {
-      c.report(v, `/spec/fixedIps/${i}/subnet`, `Network "${v.spec.network}" has no subnet "${f.subnet}"`);
-      return;
-    }
-    if (f.ipAddress === undefined) return;
-    const a = parseAddress(f.ipAddress);
-    const prefix = parsePrefix(subnet.cidr);
-    if (!a) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `"${f.ipAddress}" is not an IP address`);
-    else if (prefix && !prefixContains(prefix, a)) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is outside subnet ${f.subnet} (${subnet.cidr})`);
-    else {
-      const at = `${v.spec.network} ${formatAddress(a)}`;
-      const holder = c.fixedHolders.get(at);
-      if (holder) c.report(v, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is already the address of VnicAttachment ${holder}`);
-      else c.fixedHolders.set(at, `${ns}/${v.metadata.name}`);
-    }
-  });
+  if (net) checkFixedIps(v, net, c.fixedHolders, c.report);
   const ref = v.spec.profileRef;
   if (ref) {
     const pns = ref.namespace ?? ns;
@@ -543,6 +527,77 @@ function checkVnic(
     } else if (profile && pns !== ns && !(profile.spec.allowedNamespaces ?? []).some((a) => a === '*' || a === ns)) {
       c.report(v, '/spec/profileRef/namespace', `VnicProfile "${pns}/${ref.name}" is not open to namespace "${ns}" (its allowedNamespaces)`);
     }
+  }
+}
+
+/**
+ * The fixed IPs of a vNIC or service endpoint: each on a subnet of its network, its address inside
+ * that subnet and held by no other vNIC or endpoint on the network (`fixedHolders`: `<network>
+ * <address>` → who holds it, filled as it goes).
+ */
+function checkFixedIps(o: VnicAttachment | ServiceEndpoint, net: Network, fixedHolders: Map<string, string>, report: Report): void {
+  (o.spec.fixedIps ?? []).forEach((f, i) => {
+    const subnet = (net.spec.subnets ?? []).find((s) => s.name === f.subnet);
+    if (!subnet) {
+      report(o, `/spec/fixedIps/${i}/subnet`, `Network "${o.spec.network}" has no subnet "${f.subnet}"`);
+      return;
+    }
+    if (f.ipAddress === undefined) return;
+    const a = parseAddress(f.ipAddress);
+    const prefix = parsePrefix(subnet.cidr);
+    if (!a) report(o, `/spec/fixedIps/${i}/ipAddress`, `"${f.ipAddress}" is not an IP address`);
+    else if (prefix && !prefixContains(prefix, a)) report(o, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is outside subnet ${f.subnet} (${subnet.cidr})`);
+    else {
+      const at = `${o.spec.network} ${formatAddress(a)}`;
+      const holder = fixedHolders.get(at);
+      if (holder) report(o, `/spec/fixedIps/${i}/ipAddress`, `${f.ipAddress} is already the address of ${holder}`);
+      else fixedHolders.set(at, `${o.kind} ${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
+    }
+  });
+}
+
+/**
+ * A service endpoint: its network exists and is open to its namespace; its host, if it names one,
+ * exists and carries the network (its cluster attaches it); fixed IPs as a vNIC's; allowed address
+ * pairs are addresses or CIDRs of the IP versions of the network's subnets; promiscuous goes with
+ * neither security groups nor address pairs (it lets every address through unfiltered).
+ */
+function checkServiceEndpoint(
+  e: ServiceEndpoint,
+  c: {
+    networks: Map<string, Network>;
+    hosts: Map<string, Host>;
+    clusters: Map<string, Cluster>;
+    fixedHolders: Map<string, string>;
+    has: (k: AnyResource['kind'], n: string) => boolean;
+    report: Report;
+  },
+): void {
+  const ns = e.metadata.namespace ?? 'default';
+  const net = c.networks.get(e.spec.network);
+  if (!c.has('Network', e.spec.network)) c.report(e, '/spec/network', `Network "${e.spec.network}" does not exist`);
+  if (net && !net.spec.shared && !(net.spec.allowedNamespaces ?? []).includes(ns)) {
+    c.report(e, '/spec/network', `Network "${e.spec.network}" is neither shared nor open to namespace "${ns}"`);
+  }
+  if (e.spec.host !== undefined) {
+    const host = c.hosts.get(e.spec.host);
+    if (!c.has('Host', e.spec.host)) c.report(e, '/spec/host', `Host "${e.spec.host}" does not exist`);
+    const cluster = host ? c.clusters.get(host.spec.cluster) : undefined;
+    if (net && host && cluster && !(cluster.spec.networks ?? []).some((a) => a.name === e.spec.network)) {
+      c.report(e, '/spec/host', `Host "${e.spec.host}" does not carry Network "${e.spec.network}" (not attached to its cluster "${host.spec.cluster}")`);
+    }
+  }
+  if (net) checkFixedIps(e, net, c.fixedHolders, c.report);
+  const versions = new Set((net?.spec.subnets ?? []).map((s) => parsePrefix(s.cidr)?.version).filter((v) => v !== undefined));
+  (e.spec.allowedAddressPairs ?? []).forEach((p, i) => {
+    const at = `/spec/allowedAddressPairs/${i}/ipAddress`;
+    const version = p.ipAddress.includes('/') ? parsePrefix(p.ipAddress)?.version : parseAddress(p.ipAddress)?.version;
+    if (version === undefined) c.report(e, at, `"${p.ipAddress}" is neither an IP address nor a CIDR`);
+    else if (versions.size && !versions.has(version)) c.report(e, at, `${p.ipAddress} is IPv${version}, but Network "${e.spec.network}" has only IPv${[...versions].sort().join(' and IPv')} subnets`);
+  });
+  if (e.spec.promiscuous) {
+    if (e.spec.securityGroups?.length) c.report(e, '/spec/securityGroups', 'a promiscuous endpoint has no security groups (its traffic is not filtered); leave them out or turn promiscuous off');
+    if (e.spec.allowedAddressPairs?.length) c.report(e, '/spec/allowedAddressPairs', 'a promiscuous endpoint may already send from any address; leave the pairs out or turn promiscuous off');
   }
 }
 

@@ -1,6 +1,6 @@
 // Network: resolve the VLAN (fixed or from the pool), then bring the network to each provider it
 // names; remove it from providers it no longer names; on removal, delete (or orphan) it everywhere
-// once no vNIC uses it, then give the VLAN back.
+// once no vNIC, profile, service endpoint or router uses it, then give the VLAN back.
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, parseKey } from '../../api/kinds.ts';
 import type { NetworkModel } from '../../drivers/model.ts';
@@ -31,8 +31,8 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
   approval: ({ rt, object: net }) => (net.spec.approval === 'Manual' ? 'Manual' : manualOn(rt, net.spec.providerRefs)),
 
   usedBy: (rt, key) => ({
-    users: [...vnicsOn(rt, parseKey(key).name), ...routersOn(rt, parseKey(key).name)],
-    waitingFor: 'waiting for vNICs, vNIC profiles and routers to leave the network',
+    users: [...portsOn(rt, parseKey(key).name), ...routersOn(rt, parseKey(key).name)],
+    waitingFor: 'waiting for vNICs, vNIC profiles, service endpoints and routers to leave the network',
   }),
 
   async prepare({ rt, key, object: net, rec }) {
@@ -118,13 +118,17 @@ function hostsCarrying(rt: Runtime, network: string): string[] {
   return out.sort();
 }
 
-/** VnicAttachments and VnicProfiles (desired, or still on backends) that use the network. */
-function vnicsOn(rt: Runtime, network: string): string[] {
+/** The kinds whose objects sit on one network (spec.network): a vNIC, a vNIC profile, a service endpoint. */
+const ON_A_NETWORK = ['VnicAttachment', 'VnicProfile', 'ServiceEndpoint'] as const;
+
+/** VnicAttachments, VnicProfiles and ServiceEndpoints (desired, or still on backends) that use the network. */
+function portsOn(rt: Runtime, network: string): string[] {
   const out = new Set<string>();
-  for (const v of rt.store.list('VnicAttachment')) if (v.spec.network === network) out.add(`VnicAttachment/${v.metadata.namespace}/${v.metadata.name}`);
-  for (const p of rt.store.list('VnicProfile')) if (p.spec.network === network) out.add(`VnicProfile/${p.metadata.namespace}/${p.metadata.name}`);
+  for (const kind of ON_A_NETWORK) {
+    for (const o of rt.store.list(kind)) if (o.spec.network === network) out.add(objectKey(kind, o.metadata.name, o.metadata.namespace));
+  }
   for (const r of rt.records.list()) {
-    if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile') && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
+    if ((ON_A_NETWORK as readonly string[]).includes(r.kind) && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
   }
   return [...out].sort();
 }

@@ -1,17 +1,42 @@
 // SecurityGroup: a stateful filter kept on each Neutron provider it names (a security group with
 // exactly its rules). Remote groups are resolved to their ids on each provider, so a group waits for
-// the groups its rules name; a removed group waits for the vNICs, profiles and groups that use it.
+// the groups its rules name; a removed group waits for the vNICs, profiles, service endpoints and
+// groups that use it.
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, parseKey } from '../../api/kinds.ts';
 import type { SecurityGroupModel, SecurityGroupRuleModel } from '../../drivers/model.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
-import { lookup } from '../runtime/runtime.ts';
+import { lookup, type Runtime } from '../runtime/runtime.ts';
 import { groupRules } from './secgroup.rules.ts';
 
 /** The keys of the SecurityGroups an object's spec.securityGroups names, in its namespace. */
 export function securityGroupKeysOf(namespace: string | undefined, spec: unknown): string[] {
   const refs = (spec as { securityGroups?: { name: string }[] } | undefined)?.securityGroups ?? [];
   return refs.map((r) => objectKey('SecurityGroup', r.name, namespace ?? 'default'));
+}
+
+/**
+ * The backend ids of the named SecurityGroups (of `namespace`) on each of these providers, in the
+ * order named, and what they still wait for: a group not declared, or not Ready on a provider yet. A
+ * plan (dry run) leaves out a group not made yet instead of waiting for it.
+ */
+export function securityGroupIdsOn(rt: Runtime, namespace: string, refs: readonly { name: string }[], providers: readonly string[]): { ids: Map<string, string[]>; waiting: string[] } {
+  const ids = new Map<string, string[]>();
+  const waiting: string[] = [];
+  for (const provider of providers) {
+    const on: string[] = [];
+    for (const ref of refs) {
+      const gkey = objectKey('SecurityGroup', ref.name, namespace);
+      const gRec = rt.records.get(gkey);
+      const id = bindingsOf(gRec).find((x) => x.name === provider)?.externalId;
+      if (!rt.store.get(gkey)) waiting.push(`SecurityGroup ${ref.name} is not available`);
+      else if (!id || (!rt.dryRun && !isReady(gRec?.status))) {
+        if (!rt.dryRun) waiting.push(`SecurityGroup ${ref.name} is not Ready on Provider ${provider}`);
+      } else on.push(id);
+    }
+    ids.set(provider, on);
+  }
+  return { ids, waiting };
 }
 
 export const securityGroupKind = defineKind<'SecurityGroup', Map<string, SecurityGroupRuleModel[]>, SecurityGroupModel>({
@@ -31,9 +56,9 @@ export const securityGroupKind = defineKind<'SecurityGroup', Map<string, Securit
     const { namespace } = parseKey(key);
     for (const r of rt.records.list()) {
       if (r.namespace !== namespace || r.key === key) continue;
-      if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile') && securityGroupKeysOf(r.namespace, r.spec).includes(key)) users.add(r.key);
+      if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile' || r.kind === 'ServiceEndpoint') && securityGroupKeysOf(r.namespace, r.spec).includes(key)) users.add(r.key);
     }
-    return { users, waitingFor: 'waiting for the vNICs, profiles and groups that use it' };
+    return { users, waitingFor: 'waiting for the vNICs, profiles, service endpoints and groups that use it' };
   },
 
   prepare({ rt, object: g, rec }) {

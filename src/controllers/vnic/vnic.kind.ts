@@ -1,7 +1,7 @@
 // VnicAttachment: once its network (and profile) is Ready and its host exists, create the vNIC's port
 // on every provider of the network that has per-vNIC objects; an unplugged vNIC keeps its port (only
 // the host's device goes); on removal, delete (or orphan) them.
-import { securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
+import { securityGroupIdsOn, securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
 import { manualProvider } from '../network/network.kind.ts';
 import { isReady } from '../../api/conditions.ts';
 import { objectKey } from '../../api/kinds.ts';
@@ -104,23 +104,12 @@ export const vnicKind = defineKind<'VnicAttachment', Resolved, VnicModel>({
       }
     }
     // Its security groups (its own, else its profile's) on each provider: they must exist there first.
-    const groupIds = new Map<string, string[]>();
+    let groupIds = new Map<string, string[]>();
     const groupRefs = vnic.spec.securityGroups ?? profile?.spec.securityGroups;
     if (groupRefs) {
-      const ns = vnic.metadata.namespace ?? 'default';
-      for (const b of bindingsOf(netRec)) {
-        const ids: string[] = [];
-        for (const ref of groupRefs) {
-          const gkey = objectKey('SecurityGroup', ref.name, ns);
-          const gRec = rt.records.get(gkey);
-          const id = bindingsOf(gRec).find((x) => x.name === b.name)?.externalId;
-          if (!rt.store.get(gkey)) waiting.push(`SecurityGroup ${ref.name} is not available`);
-          else if (!id || (!rt.dryRun && !isReady(gRec?.status))) {
-            if (!rt.dryRun) waiting.push(`SecurityGroup ${ref.name} is not Ready on Provider ${b.name}`);
-          } else ids.push(id);
-        }
-        groupIds.set(b.name, ids);
-      }
+      const groups = securityGroupIdsOn(rt, vnic.metadata.namespace ?? 'default', groupRefs, bindingsOf(netRec).map((b) => b.name));
+      groupIds = groups.ids;
+      waiting.push(...groups.waiting);
     }
     // A dynamic vNIC on the host's VIC, where the network needs one: refused before anything is made.
     const full = capacityProblem(rt, key, vnic.spec.host, vnic.spec.network, vnic.spec.plugged);

@@ -1,5 +1,6 @@
 // The Neutron (Quantum) driver: networks with their subnets and QoS policy, ports for vNICs, QoS
-// policies for vNIC profiles, L3 routers (routers.ts) and security groups (secgroups.ts).
+// policies for vNIC profiles, L3 routers (routers.ts), security groups (secgroups.ts) and ports for
+// service endpoints (endpoints.ts).
 // Every object carries netform's owner tags; the Neutron UUIDs are kept by the engine in status.
 import type { Logger } from 'pino';
 import { BackendError, terminal } from '../../api/errors.ts';
@@ -50,6 +51,7 @@ import {
   type NeutronSubnet,
   type PortState,
 } from './mapping.ts';
+import { NeutronServiceEndpoints } from './endpoints.ts';
 import { NeutronRouters } from './routers.ts';
 import { NeutronSecurityGroups } from './secgroups.ts';
 import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
@@ -82,6 +84,7 @@ export class NeutronDriver implements ProviderDriver {
   readonly profiles: NeutronProfiles;
   readonly routers: NeutronRouters;
   readonly securityGroups: NeutronSecurityGroups;
+  readonly serviceEndpoints: NeutronServiceEndpoints;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -106,6 +109,7 @@ export class NeutronDriver implements ProviderDriver {
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
     this.routers = new NeutronRouters(this.client, projectId, creates);
     this.securityGroups = new NeutronSecurityGroups(this.client, projectId, creates);
+    this.serviceEndpoints = new NeutronServiceEndpoints(this.client, projectId, creates);
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {

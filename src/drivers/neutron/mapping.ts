@@ -4,7 +4,7 @@ import { sameContent } from '../../api/json.ts';
 import { BackendError, type ErrorClass } from '../../api/errors.ts';
 import { formatAddress, parseAddress, parsePrefix } from '../../api/ip.ts';
 import { ownerDigest, type FieldChange, type Owner } from '../driver.ts';
-import type { NetworkModel, SubnetModel, VnicModel, VnicProfileModel, VnicRate } from '../model.ts';
+import type { AddressPair, NetworkModel, SubnetModel, VnicModel, VnicProfileModel, VnicRate } from '../model.ts';
 
 /** Marks every Neutron object netform creates. Neutron tags are at most 60 characters. */
 export const NETFORM_TAG = 'netform';
@@ -70,6 +70,7 @@ export interface NeutronPort {
   device_owner: string;
   admin_state_up: boolean;
   'binding:host_id'?: string;
+  project_id?: string;
   fixed_ips: { subnet_id: string; ip_address: string }[];
   qos_policy_id?: string | null;
   port_security_enabled?: boolean;
@@ -127,6 +128,10 @@ export interface PortState {
   networkId: string;
   mac: string;
   deviceId: string;
+  /** Who the port is for, as Neutron has it (`compute:netform` for a vNIC, `netform:<service>` for a service endpoint). */
+  deviceOwner: string;
+  /** The project the port belongs to ('' when Neutron does not say). */
+  projectId: string;
   host: string;
   adminStateUp: boolean;
   addresses: string[];
@@ -167,13 +172,13 @@ export function foreignOwner(tags: readonly string[] | undefined, o: Owner): str
   return (tags ?? []).find((t) => t.startsWith(OWNER_PREFIX) && t !== mine);
 }
 
-function canonicalIp(ip: string | null | undefined): string | null {
+export function canonicalIp(ip: string | null | undefined): string | null {
   if (ip === null || ip === undefined) return null;
   const a = parseAddress(ip);
   return a ? formatAddress(a) : ip;
 }
 
-function canonicalCidr(cidr: string): string {
+export function canonicalCidr(cidr: string): string {
   return parsePrefix(cidr)?.canonical ?? cidr;
 }
 
@@ -258,6 +263,8 @@ export function normalizePort(p: NeutronPort & { description?: string }, owner: 
     networkId: p.network_id,
     mac: p.mac_address.toLowerCase(),
     deviceId: p.device_id,
+    deviceOwner: p.device_owner,
+    projectId: p.project_id ?? '',
     host: p['binding:host_id'] ?? '',
     adminStateUp: p.admin_state_up,
     addresses: p.fixed_ips.map((f) => f.ip_address),
@@ -412,12 +419,17 @@ export function portMutableBody(m: VnicModel): Record<string, unknown> {
     // null: the network's own policy (its default) applies.
     qos_policy_id: m.profileExternalId ?? null,
     port_security_enabled: m.portSecurity,
-    allowed_address_pairs: m.portSecurity ? m.allowedAddressPairs.map((a) => (a.macAddress ? { ip_address: a.ipAddress, mac_address: a.macAddress } : { ip_address: a.ipAddress })) : [],
+    allowed_address_pairs: m.portSecurity ? addressPairsBody(m.allowedAddressPairs) : [],
   };
   // Neutron refuses to turn port security off while the port has security groups.
   if (!m.portSecurity) b.security_groups = [];
   else if (m.securityGroupIds) b.security_groups = [...m.securityGroupIds].sort();
   return b;
+}
+
+/** Neutron's allowed_address_pairs for these pairs (a pair without a MAC takes the port's own). */
+export function addressPairsBody(pairs: readonly AddressPair[]): { ip_address: string; mac_address?: string }[] {
+  return pairs.map((a) => (a.macAddress ? { ip_address: a.ipAddress, mac_address: a.macAddress } : { ip_address: a.ipAddress }));
 }
 
 /** Address pairs in one order, so that two lists compare by content. */
@@ -433,7 +445,7 @@ export function portName(m: VnicModel): string {
 // ---- diffs ---------------------------------------------------------------------------------------
 
 /** The changes `cmp` finds, and `cmp(path, to, from, immutable)` comparing by content. */
-function changeList(): { out: FieldChange[]; cmp: (path: string, to: unknown, from: unknown, immutable?: boolean) => void } {
+export function changeList(): { out: FieldChange[]; cmp: (path: string, to: unknown, from: unknown, immutable?: boolean) => void } {
   const out: FieldChange[] = [];
   return {
     out,
