@@ -2256,7 +2256,7 @@ export interface ServiceEndpointSpec {
         }
       ];
   /**
-   * Whether the endpoint passes traffic of any address, as a firewall in the path, an IDS or a router must. On Neutron the port has port_security_enabled false and no security groups: no anti-spoofing (it may send from any MAC and address) and no filtering either way. It receives what the network delivers to its port - frames for its MAC, and flooded ones - not a copy of every frame on the network: Neutron has no port setting for that (port mirroring is Tap-as-a-Service, not used here). On hosts, the agent's realization is still to come. Not with securityGroups or allowedAddressPairs. Turned off again, the port gets port security back with its securityGroups, or Neutron's default group when it names none.
+   * Whether the endpoint passes traffic of any address, as a firewall in the path, an IDS or a router must. On Neutron the port has port_security_enabled false and no security groups: no anti-spoofing (it may send from any MAC and address) and no filtering either way. It receives what the network delivers to its port - frames for its MAC, and flooded ones - not a copy of every frame on the network: Neutron has no port setting for that (port mirroring is Tap-as-a-Service, not used here). On hosts (spec.host), the endpoint's device gets a copy of the traffic of the network's other vNICs and endpoints on that host (Open vSwitch: a mirror; linux-bridge: tc mirred on their taps). Not with securityGroups or allowedAddressPairs. Turned off again, the port gets port security back with its securityGroups, or Neutron's default group when it names none.
    */
   promiscuous: boolean;
   /**
@@ -2350,6 +2350,10 @@ export interface ServiceEndpointStatus {
    * The port's device_owner as the backend has it (netform:SERVICE, or an imported port's own).
    */
   deviceOwner?: string;
+  /**
+   * The endpoint's device on spec.host (a tap on the network's bridge or Open vSwitch port) that the appliance opens, as a VM opens its vNIC's.
+   */
+  deviceName?: string;
   /**
    * Per-provider backend identity and sync state.
    */

@@ -97,6 +97,10 @@ export interface HostVnicModel {
   qos?: VnicQos;
   /** Whether the vNIC's traffic (both directions) is copied to its network's mirror port. */
   mirrored?: boolean;
+  /** A service endpoint (ServiceEndpoint with spec.host), not a VM's vNIC: an appliance opens its
+   *  device. Promiscuous: the device gets a copy of the traffic of the network's other vNICs and
+   *  endpoints on the host. */
+  endpoint?: { service: string; promiscuous: boolean };
   /** The vNIC's security groups, as one rule set (their union); undefined: the vNIC is not filtered. */
   firewall?: { stateful: boolean; rules: HostFirewallRule[] };
   /**

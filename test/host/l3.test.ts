@@ -20,6 +20,8 @@ import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { vnicDeviceName, type HostReport } from '../../src/drivers/host-driver.ts';
 import { HostAgent } from '../../src/drivers/host/agent.ts';
 import { routerNetns } from '../../src/drivers/host/l3.ts';
+import { endpointHostKey } from '../../src/controllers/serviceendpoint/serviceendpoint.kind.ts';
+import { capture, ensureTrafficTools } from '../harness/hostsim/traffic.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
@@ -40,6 +42,7 @@ const servers: ChildProcess[] = [];
 let db: { received: () => string };
 
 const dev = (name: string) => vnicDeviceName(`t/${name}`);
+const endpointDev = (name: string) => vnicDeviceName(endpointHostKey('t', name));
 
 interface Edit {
   /** db admits app on tcp/5432 (default true). */
@@ -82,8 +85,11 @@ ${e.partnerRoute ? '  routes: [{destination: 172.20.0.0/16, nexthop: 10.61.2.254
     vnic('web1', 'web', 'web-v4', '10.61.1.10', ['web']),
     vnic('app1', 'app', 'app-v4', '10.61.2.10', ['app']),
     vnic('db1', 'db', 'db-v4', '10.61.3.10', ['db']),
-    // A VPN box on the app network (no security groups: unfiltered), with a partner prefix behind it.
-    vnic('vpn1', 'app', 'app-v4', '10.61.2.254', []),
+    // A VPN box on the app network: a service endpoint (no security groups: unfiltered), with a partner
+    // prefix behind it that it may send from.
+    `apiVersion: netform.io/v1alpha1\nkind: ServiceEndpoint\nmetadata: {name: vpn1, namespace: t}\nspec: {network: app, service: router, host: ${HOST}, fixedIps: [{subnet: app-v4, ipAddress: 10.61.2.254}], allowedAddressPairs: [{ipAddress: 172.20.0.0/16}]}`,
+    // An IDS sensor on the db network: promiscuous, it gets a copy of the db tier's traffic on this host.
+    `apiVersion: netform.io/v1alpha1\nkind: ServiceEndpoint\nmetadata: {name: ids1, namespace: t}\nspec: {network: db, service: ids, host: ${HOST}, promiscuous: true}`,
   ].join('\n---\n');
 }
 
@@ -153,6 +159,7 @@ async function seenSource(fromNs: string, listenerNs: string, address: string, p
 beforeAll(async () => {
   await ensureHostTools();
   ensureCommands({ nft: 'nftables', nc: 'netcat-openbsd' });
+  ensureTrafficTools();
   await sweep();
   sw = await createSwitch(id);
   hv = await createHost({ id: HOST, switch: sw, nics: ['ens3', 'ens4', 'ens5', 'ens6'] });
@@ -161,15 +168,16 @@ beforeAll(async () => {
   for (const p of hv.switchPorts.slice(0, 3)) execFileSync('ip', ['-n', sw.ns, 'link', 'set', 'dev', p, 'nomaster']);
   outside = await createHost({ id: `o${id}`, switch: sw, nics: ['ens3'] });
   execFileSync('ip', ['-n', outside.ns, 'addr', 'add', '198.51.100.1/24', 'dev', 'ens3']);
-  const vm = async (name: string, address: string, routes: string[][]) => {
-    vms[name] = await createVm(hv, { name, device: dev(name), address });
+  const vm = async (name: string, address: string, routes: string[][], device = dev(name)) => {
+    vms[name] = await createVm(hv, { name, device, address });
     for (const r of routes) execFileSync('ip', ['-n', vms[name]!.ns, 'route', 'add', ...r]);
   };
   // Routes as DHCP would hand them out from the subnets above.
   await vm('web1', '10.61.1.10/24', [['default', 'via', '10.61.1.1']]);
   await vm('app1', '10.61.2.10/24', [['default', 'via', '10.61.2.1']]);
   await vm('db1', '10.61.3.10/24', [['10.61.2.0/24', 'via', '10.61.3.1']]);
-  await vm('vpn1', '10.61.2.254/24', [['default', 'via', '10.61.2.1']]);
+  await vm('vpn1', '10.61.2.254/24', [['default', 'via', '10.61.2.1']], endpointDev('vpn1'));
+  await vm('ids1', '10.61.3.99/24', [], endpointDev('ids1'));
   execFileSync('ip', ['-n', vms.vpn1!.ns, 'addr', 'add', '172.20.0.1/32', 'dev', 'lo']);
   listen(vms.app1!.ns, 8080);
   db = listen(vms.db1!.ns, 5432);
@@ -265,6 +273,22 @@ describe('three tiers on a host: a router namespace with SNAT, security groups a
     await converge();
     expect(report()?.routers).toEqual([{ name: ROUTER, inSync: true }]);
     expect(connects(vms.web1!.ns, '172.20.0.1', 7000)).toBe(true);
+  });
+
+  it('service endpoints: their devices are on their networks; the promiscuous IDS sees a copy of app→db traffic, the VPN box gets none of it', async () => {
+    expect(cond('ServiceEndpoint/t/ids1', 'Ready')?.status).toBe('True');
+    expect(records.get('ServiceEndpoint/t/ids1')?.status.deviceName).toBe(endpointDev('ids1'));
+    const links = JSON.parse(execFileSync('ip', ['-n', hv.ns, '-j', 'link', 'show']).toString()) as { ifname: string; master?: string }[];
+    expect(links.find((l) => l.ifname === endpointDev('ids1'))?.master).toBe('db');
+    expect(links.find((l) => l.ifname === endpointDev('vpn1'))?.master).toBe('app');
+    const seen = await capture(vms.ids1!.ns, 'eth0', ['tcp', 'port', '5432'], async () => {
+      expect(connects(vms.app1!.ns, '10.61.3.10', 5432)).toBe(true);
+    });
+    expect(seen.some((l) => l.includes('10.61.2.10.') && l.includes('> 10.61.3.10.5432'))).toBe(true);
+    const none = await capture(vms.vpn1!.ns, 'eth0', ['tcp', 'port', '5432'], async () => {
+      expect(connects(vms.app1!.ns, '10.61.3.10', 5432)).toBe(true);
+    }, { seconds: 3 });
+    expect(none).toEqual([]);
   });
 
   it('a router change that fails verification is rolled back: the route it removed is back', async () => {

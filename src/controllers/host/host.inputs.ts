@@ -6,6 +6,7 @@ import { isStalled } from '../../api/conditions.ts';
 import type { HostFirewallRule, HostRouterModel, HostVnicModel } from '../../drivers/host-driver.ts';
 import { formatAddress, parseAddress } from '../../api/ip.ts';
 import { hostRouterModel } from '../router/router.kind.ts';
+import { endpointHostKey } from '../serviceendpoint/serviceendpoint.kind.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { HostInputs } from './host.desired.ts';
 import { effectiveProfile } from '../vnicprofile/profile.effective.ts';
@@ -56,6 +57,24 @@ export function hostInputs(rt: Pick<Runtime, 'store' | 'records'>, hostName: str
     if (eff.mirrored) x.mirrored = true;
     const groups = v.spec.securityGroups ?? (profile?.spec.network === v.spec.network ? profile.spec.securityGroups : undefined);
     if (groups?.length) x.firewall = vnicFirewall(rt, v.metadata.namespace ?? 'default', groups.map((g) => g.name));
+    vnics.push(x);
+  }
+  // Service endpoints whose device lives here: plugged like a vNIC, always linked.
+  for (const e of rt.store.list('ServiceEndpoint')) {
+    if (e.spec.host !== hostName) continue;
+    const ns = e.metadata.namespace ?? 'default';
+    const status = rt.records.get(objectKey('ServiceEndpoint', e.metadata.name, e.metadata.namespace))?.status;
+    const x: HostVnicModel = {
+      key: endpointHostKey(e.metadata.namespace, e.metadata.name),
+      network: e.spec.network,
+      vmName: `${e.spec.service}/${ns}/${e.metadata.name}`,
+      plugged: true,
+      linked: true,
+      endpoint: { service: e.spec.service, promiscuous: !!e.spec.promiscuous },
+    };
+    const mac = e.spec.mac?.toLowerCase() ?? (status?.mac as string | undefined);
+    if (mac) x.mac = mac;
+    if (e.spec.securityGroups?.length) x.firewall = vnicFirewall(rt, ns, e.spec.securityGroups.map((g) => g.name));
     vnics.push(x);
   }
   // Routers this host realizes.
@@ -111,6 +130,16 @@ function memberAddresses(rt: Pick<Runtime, 'store' | 'records'>, namespace: stri
     const status = rt.records.get(objectKey('VnicAttachment', v.metadata.name, v.metadata.namespace))?.status;
     const inUse = (status?.addresses as string[] | undefined) ?? [];
     const fixed = (v.spec.fixedIps ?? []).map((f) => f.ipAddress).filter((a): a is string => a !== undefined);
+    for (const a of inUse.length ? inUse : fixed) {
+      const p = parseAddress(a.split('/')[0]!);
+      if (p?.version === version) out.add(formatAddress(p));
+    }
+  }
+  for (const e of rt.store.list('ServiceEndpoint')) {
+    if ((e.metadata.namespace ?? 'default') !== namespace || !e.spec.securityGroups?.some((g) => g.name === group)) continue;
+    const status = rt.records.get(objectKey('ServiceEndpoint', e.metadata.name, e.metadata.namespace))?.status;
+    const inUse = (status?.addresses as string[] | undefined) ?? [];
+    const fixed = (e.spec.fixedIps ?? []).map((f) => f.ipAddress).filter((a): a is string => a !== undefined);
     for (const a of inUse.length ? inUse : fixed) {
       const p = parseAddress(a.split('/')[0]!);
       if (p?.version === version) out.add(formatAddress(p));

@@ -5,6 +5,7 @@
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, type ServiceEndpoint } from '../../api/kinds.ts';
 import type { ServiceEndpointModel } from '../../drivers/model.ts';
+import { vnicDeviceName } from '../../drivers/host-driver.ts';
 import { manualProvider } from '../network/network.kind.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { securityGroupIdsOn, securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
@@ -83,6 +84,14 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
       if (mac) rec.status.mac = mac;
       if (facts?.addresses) rec.status.addresses = facts.addresses;
       if (facts?.deviceOwner !== undefined) rec.status.deviceOwner = facts.deviceOwner;
+      if (e.spec.host) rec.status.deviceName = vnicDeviceName(endpointHostKey(e.metadata.namespace, e.metadata.name));
+      else delete rec.status.deviceName;
     },
   },
 });
+
+/** The key a ServiceEndpoint's device goes by on its host (its OVS iface-id; its tap's name is derived
+ *  from it): apart from the VnicAttachments' `<namespace>/<name>`. */
+export function endpointHostKey(namespace: string | undefined, name: string): string {
+  return `endpoint:${namespace ?? 'default'}/${name}`;
+}

@@ -93,6 +93,13 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
     raise(p.interface, mtu);
     const vnics = m.vnics.filter((v) => v.network === p.name && v.plugged);
     const mirrored = vnics.filter((v) => v.mirrored);
+    // A promiscuous service endpoint gets a copy of what its network's other devices here send and receive.
+    const promiscuousOnes = vnics.filter((v) => v.endpoint?.promiscuous);
+    if (promiscuousOnes.length > 1) {
+      problems.push(`network ${p.name}: ${promiscuousOnes.length} promiscuous service endpoints on this host (${promiscuousOnes.map((v) => v.key).join(', ')}); one at most`);
+      continue;
+    }
+    const promiscuous = promiscuousOnes[0];
     if (mirrored.length && !p.mirrorPort) {
       problems.push(`network ${p.name}: vNIC ${mirrored[0]!.key} is mirrored but the network has no mirror port on this host`);
       continue;
@@ -141,7 +148,7 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
           kind: 'tap',
           master: br,
           mtu,
-          purpose: `vnic/${v.key}`,
+          purpose: v.endpoint ? `endpoint/${v.key.slice('endpoint:'.length)}` : `vnic/${v.key}`,
           ...(v.linked ? {} : { down: true }),
         };
         const tc: DesiredTc = {};
@@ -154,6 +161,7 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
           dn.devices.push(ifb);
         }
         if (v.mirrored) tc.mirrorTo = p.mirrorPort!;
+        else if (promiscuous && promiscuous.key !== v.key) tc.mirrorTo = vnicDeviceName(promiscuous.key);
         if (Object.keys(tc).length) tap.tc = tc;
         links.set(dev, tap);
         dn.devices.push(dev);
@@ -214,6 +222,15 @@ export function desiredHost(m: HostModel, o: OvsBridgeOptions): DesiredHost {
         const name = mirrorName(p.name);
         mirrors.push({ name, network: p.name, output: p.mirrorPort!, select: mirrored.map((v) => vnicDeviceName(v.key)).sort() });
         dn.ovsPorts.push(name);
+      }
+      if (promiscuous) {
+        const select = vnics.filter((v) => v.key !== promiscuous.key).map((v) => vnicDeviceName(v.key)).sort();
+        const name = mirrorName(`${p.name}/${promiscuous.key}`);
+        // Nothing to copy yet: no mirror (one with no selection would copy nothing anyway).
+        if (select.length) {
+          mirrors.push({ name, network: p.name, output: vnicDeviceName(promiscuous.key), select });
+          dn.ovsPorts.push(name);
+        }
       }
     }
     networks.push(dn);
