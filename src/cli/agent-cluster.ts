@@ -35,7 +35,9 @@ export interface ClusterAgentSettings {
   client?: KubeClient;
 }
 
-const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment', 'VnicProfile'];
+// Routers (those naming this host are realized here) and SecurityGroups (the taps' filtering) too. A
+// remote group's members are resolved from the VnicAttachments this agent sees: those on its host.
+const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment', 'VnicProfile', 'Router', 'SecurityGroup'];
 type Obj = ApiObject & { metadata: { name: string } };
 
 export class ClusterAgent {
