@@ -131,4 +131,35 @@ describe('netform agent --cluster', () => {
       return !o?.status?.pendingPlan && condition(o, 'Synced')?.status === 'True';
     }, 60_000);
   });
+
+  it('a Router with hostRef: the running agent makes its namespace on the OVS fabric (veths as tagged ports), reports it, and the controller makes the Router Ready', async () => {
+    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"approval":"Auto"}}']);
+    await ok(
+      kube,
+      ['apply', '-f', '-'],
+      [
+        'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: apps}\nspec: {physicalNetwork: physnet1, mtu: 9000, vlan: {poolRef: {name: p}}, subnets: [{name: a4, cidr: 10.88.1.0/24, gateway: 10.88.1.1}]}',
+        'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: db}\nspec: {physicalNetwork: physnet1, vlan: {id: 2201}, subnets: [{name: d4, cidr: 10.88.2.0/24, gateway: none}]}',
+        `apiVersion: netform.io/v1alpha1\nkind: Router\nmetadata: {name: edge}\nspec: {hostRef: {name: ${h.id}}, interfaces: [{network: apps, subnet: a4}, {network: db, subnet: d4, ipAddress: 10.88.2.254}]}`,
+      ].join('\n---\n'),
+    );
+    await ok(kube, ['wait', '--for=condition=Ready', '--timeout=90s', 'router/edge']);
+    const host = (await getObj(kube, 'host', h.id))!;
+    expect((host.status?.agent as { routers?: unknown[] }).routers).toEqual([{ name: 'edge', inSync: true }]);
+    // The namespace is the one whose lo carries this host's mark for the router.
+    const namespaces = (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith('nfr-'));
+    const mine = namespaces.filter((ns) => {
+      const lo = (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'lo'], { encoding: 'utf8' })) as { ifalias?: string }[])[0];
+      return lo?.ifalias?.endsWith(`/${h.id}/edge`);
+    });
+    expect(mine).toHaveLength(1);
+    const addrs = (JSON.parse(execFileSync('ip', ['-n', mine[0]!, '-j', 'addr', 'show'], { encoding: 'utf8' })) as { addr_info: { local: string; prefixlen: number }[] }[]).flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
+    expect(addrs).toEqual(expect.arrayContaining(['10.88.1.1/24', '10.88.2.254/24']));
+    // Its host ends are OVS ports tagged with the networks' VLANs (300 from the pool, 2201).
+    const tags = (await h.ovs!.vsctl(['--format=json', '--columns=name,tag', 'list', 'Port'])).trim();
+    const ports = (JSON.parse(tags) as { data: [string, unknown][] }).data.filter(([n]) => n.startsWith('nfr')).map(([, t]) => t as number).sort((a, b) => a - b);
+    expect(ports).toEqual([300, 2201]);
+    await ok(kube, ['delete', 'router', 'edge', '--wait=true', '--timeout=60s']);
+    await waitFor('the router namespace to go', async () => !execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).includes(mine[0]!), 60_000);
+  });
 });

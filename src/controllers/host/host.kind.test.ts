@@ -81,3 +81,23 @@ describe('Host: a lost agent', () => {
     expect(t.ready()).toMatchObject({ status: 'False', reason: 'WaitingForDependencies' });
   });
 });
+
+describe('Host notifies', () => {
+  it('the Routers realized on it (they wait for its report), not the others', () => {
+    const records = new MemoryRecords();
+    const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }) });
+    const text = [
+      MANIFESTS(),
+      'apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv2}\nspec: {cluster: c1}',
+      'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: n}\nspec: {physicalNetwork: physnet1, subnets: [{name: s, cidr: 10.0.0.0/24, gateway: 10.0.0.1}]}',
+      'apiVersion: netform.io/v1alpha1\nkind: Router\nmetadata: {name: r1}\nspec: {hostRef: {name: hv1}, interfaces: [{network: n, subnet: s}]}',
+      'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: m}\nspec: {physicalNetwork: physnet1, subnets: [{name: s, cidr: 10.1.0.0/24, gateway: 10.1.0.1}]}',
+      'apiVersion: netform.io/v1alpha1\nkind: Router\nmetadata: {name: r2}\nspec: {hostRef: {name: hv2}, interfaces: [{network: m, subnet: s}]}',
+    ].join('\n---\n');
+    const result = admit([{ path: 'h.yaml', text }]);
+    expect(result.errors).toEqual([]);
+    e.store.replace(result);
+    const hv1 = e.store.object('Host', 'hv1')!;
+    expect(hostKind.notifies!(hv1, e.rt)).toEqual(['Router/r1']);
+  });
+});

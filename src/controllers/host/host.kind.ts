@@ -13,12 +13,18 @@ export const hostKind = defineKind({
 
   keyFigure: (r) => (r.status.networkCount === undefined ? '' : `${String(r.status.networksOutOfSync ?? 0)}/${String(r.status.networkCount)} out of sync`),
 
-  // vNICs migrated away from this host wait for its report to show their device released.
-  notifies: (h, rt) =>
-    rt.records
+  // vNICs migrated away from this host wait for its report to show their device released; Routers on
+  // the host wait for its report to show them realized.
+  notifies: (h, rt) => [
+    ...rt.records
       .list()
       .filter((r) => r.kind === 'VnicAttachment' && (r.status.migration as { from?: string; phase?: string } | undefined)?.from === h.metadata.name)
       .map((r) => r.key),
+    ...rt.store
+      .list('Router')
+      .filter((r) => r.spec.hostRef?.name === h.metadata.name)
+      .map((r) => objectKey('Router', r.metadata.name)),
+  ],
 
   references: (h) => [objectKey('Cluster', h.spec.cluster), ...(h.spec.networks ?? []).map((n) => objectKey('Network', n.name))],
 
