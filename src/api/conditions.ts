@@ -14,7 +14,7 @@ export const REASONS = {
   WaitingForDependencies: 'Make the objects named in the message exist and become Ready.',
   Unavailable: 'See the Synced condition: the backend objects could not be brought to the spec.',
   OutOfSync: 'See the message: the host differs from the spec; it is healed unless syncPolicy is Manual.',
-  InsufficientCapacity: "Free a dynamic vNIC on the host's Cisco VIC (unplug or remove another vNIC there) or put the VM on another host: netform place lists the hosts that fit.",
+  InsufficientCapacity: "Free a dynamic vNIC on the host's Cisco VIC (unplug or remove another vNIC, or remove a service endpoint, there) or put the VM or endpoint on another host: netform place lists the hosts that fit.",
   AgentLost: "Check the host's agent (netform agent --host NAME, or the agent DaemonSet's pod on it): it has not reported within spec.agentTimeoutSeconds; status shows the host as last reported.",
   // Synced
   ReconcileSuccess: 'Nothing to do: the last reconcile succeeded.',

@@ -2355,6 +2355,14 @@ export interface ServiceEndpointStatus {
    */
   deviceName?: string;
   /**
+   * The network the endpoint's ports are on, recorded once they are in place as specified.
+   */
+  network?: string;
+  /**
+   * The host the endpoint's ports are bound to, recorded once they are in place as specified (absent - bound to none). From then on the endpoint keeps its dynamic vNIC on that host's Cisco VIC (where its network needs one) before any newcomer.
+   */
+  host?: string;
+  /**
    * Per-provider backend identity and sync state.
    */
   providers?: ProviderBinding[];

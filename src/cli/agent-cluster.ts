@@ -37,7 +37,7 @@ export interface ClusterAgentSettings {
 
 // Routers (those naming this host are realized here) and SecurityGroups (the taps' filtering) too. A
 // remote group's members are resolved from the VnicAttachments this agent sees: those on its host.
-const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment', 'VnicProfile', 'Router', 'SecurityGroup'];
+const WATCHED: readonly Kind[] = ['Host', 'Cluster', 'Network', 'VlanPool', 'VnicAttachment', 'VnicProfile', 'Router', 'SecurityGroup', 'ServiceEndpoint'];
 type Obj = ApiObject & { metadata: { name: string } };
 
 export class ClusterAgent {
@@ -62,7 +62,7 @@ export class ClusterAgent {
     this.#client = s.client ?? KubeClient.load({ kubeconfig: s.kubeconfig, context: s.context });
     const types = resourceTypes();
     for (const k of WATCHED) {
-      const fieldSelector = k === 'Host' ? `metadata.name=${this.#host}` : k === 'VnicAttachment' ? `spec.host=${this.#host}` : undefined;
+      const fieldSelector = k === 'Host' ? `metadata.name=${this.#host}` : k === 'VnicAttachment' || k === 'ServiceEndpoint' ? `spec.host=${this.#host}` : undefined;
       this.informers[k] = new Informer<Obj>({
         client: this.#client,
         type: types[k],

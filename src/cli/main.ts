@@ -368,7 +368,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   program
     .command('place')
     .description(
-      'which hosts can run a VM: every network of its vNICs carried (a NIC or bond reaching its physical network) and in sync, a free Cisco VIC dynamic vNIC where needed; with --from or --migrate, a migration: the same cluster and fabric as the source. Exit 0 when a host fits, 2 when none does, 1 on error',
+      'which hosts can run a VM: every network of its vNICs carried (a NIC or bond reaching its physical network) and in sync, a free Cisco VIC dynamic vNIC where needed (the vNICs and service endpoints on the host hold theirs; a refusal names them); with --from or --migrate, a migration: the same cluster and fabric as the source. Exit 0 when a host fits, 2 when none does, 1 on error',
     )
     .requiredOption('--dir <dir>', 'directory of manifests')
     .option('--state <dir>', 'state directory with the agents\' last reports (default ./.netform)')

@@ -1,11 +1,11 @@
 // The plan, assembled one way for every command that makes one: `netform plan --dir` (against a state
 // directory, or against a cluster's records with --kubeconfig) and `kubectl netform plan` (the
 // cluster's objects against themselves). The engine's dry run, the hosts planned from their agents'
-// last reports, the impact on VMs, the document (schemas/plan.v1.json) and its text.
+// last reports, the impact on VMs and service endpoints, the document (schemas/plan.v1.json) and its text.
 import type { AdmissionResult } from '../api/objects.ts';
 import type { Engine } from '../controllers/runtime/engine.ts';
 import { CHANGING, renderPlan, UNKNOWN_HOST, type PlanItem } from '../controllers/runtime/plan.ts';
-import { analyzeImpact, vnicPlaces } from '../controllers/plan/impact.ts';
+import { analyzeImpact, endpointPlaces, vnicPlaces } from '../controllers/plan/impact.ts';
 import { planDocument, type PlanDocument } from '../controllers/plan/document.ts';
 import { pendingApprovals, renderPendingApprovals, type PendingApproval } from '../controllers/plan/pending.ts';
 import { planHosts } from '../controllers/host/host.plan.ts';
@@ -33,8 +33,9 @@ export interface AssembledPlan {
 /** Plans everything once: backends, hosts, impact, and the objects waiting for approval. */
 export async function assemblePlan(src: PlanSource): Promise<AssembledPlan> {
   const records = src.engine.rt.records.list();
-  // Where the vNICs are now, and what waits for approval, before the dry run moves its in-memory records along.
+  // Where the vNICs and service endpoints are now, and what waits for approval, before the dry run moves its in-memory records along.
   const vnics = vnicPlaces(src.engine.store, records);
+  const endpoints = endpointPlaces(src.engine.store, records);
   const pending = pendingApprovals(records);
   const items = await src.engine.plan();
   const hostItems = planHosts({ rt: src.engine.rt, reports: src.reports, driver: src.hostDriver });
@@ -47,7 +48,7 @@ export async function assemblePlan(src: PlanSource): Promise<AssembledPlan> {
     }
   }
   items.push(...hostItems);
-  analyzeImpact(items, vnics);
+  analyzeImpact(items, vnics, endpoints);
   const hosts = src.engine.store.list('Host').map((h) => h.metadata.name);
   const doc = planDocument(items, hosts, src.admission.errors, { requireHostReports: src.requireHostReports, now: src.now });
   if (pending.length) {

@@ -1,6 +1,7 @@
 // `netform place` on manifests and a state directory holding the agents' last reports, the dynamic
 // vNIC counts read by the real host agent from a recorded Cisco VIC sysfs tree
-// (test/fixtures/vic-sysfs). Also: a vNIC beyond the VIC's capacity is refused InsufficientCapacity.
+// (test/fixtures/vic-sysfs); a service endpoint on a host holds one as a vNIC does. Also: a vNIC or a
+// service endpoint beyond the VIC's capacity is refused InsufficientCapacity.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,14 @@ metadata: {name: db2-fex, namespace: t}
 spec: {vm: {name: db2}, interfaceName: nic1, network: fex, host: hv2}
 `;
 
+/** A firewall appliance's endpoint on fex, on hv3: it holds one of hv3's two dynamic vNICs. */
+const ENDPOINT = `---
+apiVersion: netform.io/v1alpha1
+kind: ServiceEndpoint
+metadata: {name: fw, namespace: edge}
+spec: {network: fex, service: firewall, host: hv3}
+`;
+
 async function vicCounts(): Promise<HostReport['dynamicVnics']> {
   const agent = new HostAgent({ target: { ovsBridge: 'br-int', ovsDatapath: 'netdev', sysfsRoot: VIC }, instance: 'netform', log: pino({ level: 'silent' }) });
   return agent.dynamicVnics({ links: [], addresses: [] } as ObservedHost);
@@ -137,7 +146,7 @@ describe('netform place', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nf-place-'));
     const state = join(dir, 'state');
     mkdirSync(state);
-    writeFileSync(join(dir, 'all.yaml'), labelled + VNICS);
+    writeFileSync(join(dir, 'all.yaml'), labelled + VNICS + ENDPOINT);
     writeFileSync(join(dir, 'creds.yaml'), 'username: admin\npassword: x\n', { mode: 0o600 });
     const inSync = (...names: string[]) => names.map((name) => ({ name, inSync: true }));
     const now = Date.now();
@@ -150,13 +159,19 @@ describe('netform place', () => {
     const placed = await run(['place', '--dir', dir, '--state', state, '--vm', 'app1', '-o', 'json']);
     expect(placed.err).toBe('');
     expect(placed.code).toBe(0);
-    const hosts = (JSON.parse(placed.out) as { hosts: { host: string; fits: boolean; reasons: string[]; dynamicVnicsLeft?: number }[] }).hosts;
+    const hosts = (JSON.parse(placed.out) as { hosts: { host: string; fits: boolean; reasons: string[]; dynamicVnicsLeft?: number; dynamicVnicHolders?: string[] }[] }).hosts;
     const by = new Map(hosts.map((h) => [h.host, h]));
-    // hv1 (where it runs; its own vNIC holds one of two) and hv3 fit.
-    expect(by.get('hv1')).toMatchObject({ fits: true, dynamicVnicsLeft: 1 });
-    expect(by.get('hv3')).toMatchObject({ fits: true, dynamicVnicsLeft: 1 });
+    // hv1 (where it runs; its own vNIC holds one of two, and does not count against it) and hv3 fit;
+    // hv3's other dynamic vNIC is the firewall endpoint's, so the VM takes its last.
+    expect(by.get('hv1')).toMatchObject({ fits: true, dynamicVnicsLeft: 1, dynamicVnicHolders: [] });
+    expect(by.get('hv3')).toMatchObject({ fits: true, dynamicVnicsLeft: 0, dynamicVnicHolders: ['ServiceEndpoint/edge/fw'] });
     // hv2: both dynamic vNICs of its VIC (counted from the recorded sysfs tree) are held by db1 and db2.
-    expect(by.get('hv2')).toMatchObject({ fits: false, reasons: ['needs 1 dynamic vNIC, its VIC has 0 free of 2'], dynamicVnicsLeft: 0 });
+    expect(by.get('hv2')).toMatchObject({
+      fits: false,
+      reasons: ['needs 1 dynamic vNIC, its VIC has 0 free of 2 (held by t/db1-fex, t/db2-fex)'],
+      dynamicVnicsLeft: 0,
+      dynamicVnicHolders: ['VnicAttachment/t/db1-fex', 'VnicAttachment/t/db2-fex'],
+    });
     // hv4's NIC reaches physnet1 only: storage (physnet2) is never placed there.
     expect(by.get('hv4')!.reasons).toEqual(['storage: no NIC or bond of the host reaches physical network physnet2']);
     // hv5: another cluster without those networks, and a host without a VIC.
@@ -164,7 +179,15 @@ describe('netform place', () => {
 
     const text = await run(['place', '--dir', dir, '--state', state, '--vm', 'app1']);
     expect(text.out.split('\n')[0]).toMatch(/^HOST\s+CLUSTER\s+FITS\s+DYNAMIC-VNICS-LEFT\s+WHY NOT$/);
-    expect(text.out).toMatch(/^hv2\s+c1\s+no\s+0\s+needs 1 dynamic vNIC, its VIC has 0 free of 2$/m);
+    expect(text.out).toMatch(/^hv2\s+c1\s+no\s+0\s+needs 1 dynamic vNIC, its VIC has 0 free of 2 \(held by t\/db1-fex, t\/db2-fex\)$/m);
+    expect(text.out).toMatch(/^hv3\s+c1\s+yes\s+0\s*$/m);
+
+    // Two vNICs on fex: hv3 has one free, the endpoint holding the other; hv1 one besides app1's (not the VM's own here).
+    const two = await run(['place', '--dir', dir, '--state', state, '--network', 'fex', 'fex']);
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(/^hv4\s+c1\s+yes\s+0\s*$/m); // nothing on its VIC
+    expect(two.out).toMatch(/^hv3\s+c1\s+no\s+0\s+needs 2 dynamic vNICs, its VIC has 1 free of 2 \(held by service endpoint edge\/fw\)$/m);
+    expect(two.out).toMatch(/^hv1\s+c1\s+no\s+0\s+needs 2 dynamic vNICs, its VIC has 1 free of 2 \(held by t\/app1-fex\)$/m);
 
     // A migration from hv1: the source is out, hv3 carries web and fex on a Linux bridge where hv1
     // has Open vSwitch (the cluster's default), hv5 is in another cluster.
@@ -208,6 +231,35 @@ spec: {vm: {name: db0}, interfaceName: nic1, network: fex, host: hv2}
     // The two holders wait for their network (the UCS domain is not reachable here), not for capacity.
     expect(cond('db1-fex')).toMatchObject({ reason: 'WaitingForDependencies' });
     expect(cond('db2-fex')).toMatchObject({ reason: 'WaitingForDependencies' });
+    await e.stop();
+  });
+
+  it('service endpoints hold dynamic vNICs as vNICs do: one bound keeps its own, a new one past the VIC is refused InsufficientCapacity', async () => {
+    const records = new MemoryRecords();
+    // db1 and the firewall endpoint are bound to hv2 (their ports were made there); db2 is not yet.
+    await records.put({ key: objectKey('VnicAttachment', 'db1-fex', 't'), kind: 'VnicAttachment', name: 'db1-fex', namespace: 't', uid: 'db1', generation: 1, createdAt: new Date().toISOString(), status: { host: 'hv2', network: 'fex' } });
+    await records.put({ key: objectKey('ServiceEndpoint', 'fw', 'edge'), kind: 'ServiceEndpoint', name: 'fw', namespace: 'edge', uid: 'fw', generation: 1, createdAt: new Date().toISOString(), status: { host: 'hv2', network: 'fex' } });
+    const e = new Engine({ kinds: KIND_DEFINITIONS, records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), resyncMs: 60_000, waitMs: 100 });
+    e.report(objectKey('Host', 'hv2'), { ...emptyHostReport(Date.now()), dynamicVnics: await vicCounts() });
+    const endpoints = ['fw', 'ids']
+      .map((name) => `---\napiVersion: netform.io/v1alpha1\nkind: ServiceEndpoint\nmetadata: {name: ${name}, namespace: edge}\nspec: {network: fex, service: ${name === 'fw' ? 'firewall' : 'ids'}, host: hv2}\n`)
+      .join('');
+    const dir = mkdtempSync(join(tmpdir(), 'nf-cap-'));
+    writeFileSync(join(dir, 'creds.yaml'), 'username: admin\npassword: x\n', { mode: 0o600 });
+    const r = admit([{ path: join(dir, 'all.yaml'), text: labelled + VNICS + endpoints }]);
+    expect(r.errors).toEqual([]);
+    e.sync(r);
+    await e.settle(10_000);
+    const ready = (key: string) => records.get(key)?.status.conditions?.find((c) => c.type === 'Ready');
+    const full = 'host hv2 has no free dynamic vNIC: its VIC has 2, all taken (service endpoint edge/fw, t/db1-fex)';
+    // The new endpoint sorts before db2 among those not bound: both are refused, nothing made for either.
+    expect(ready('ServiceEndpoint/edge/ids')).toMatchObject({ status: 'False', reason: 'InsufficientCapacity', message: full });
+    expect(records.get('ServiceEndpoint/edge/ids')?.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True' });
+    expect(records.get('ServiceEndpoint/edge/ids')?.status.providers).toBeUndefined();
+    expect(ready('VnicAttachment/t/db2-fex')).toMatchObject({ status: 'False', reason: 'InsufficientCapacity', message: full });
+    // The bound endpoint and vNIC keep theirs: they wait for their network (the UCS domain is not reachable here).
+    expect(ready('ServiceEndpoint/edge/fw')).toMatchObject({ reason: 'WaitingForDependencies', message: 'Network fex is not Ready' });
+    expect(ready('VnicAttachment/t/db1-fex')).toMatchObject({ reason: 'WaitingForDependencies' });
     await e.stop();
   });
 });

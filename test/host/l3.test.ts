@@ -7,6 +7,7 @@
 // the app→db rule stops that flow and no other; a static route makes a prefix behind a nexthop
 // reachable.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +42,7 @@ let loop: HostAgentLoop;
 const servers: ChildProcess[] = [];
 let db: { received: () => string };
 
+const FOREIGN_NS = `nfr-${randomBytes(6).toString('hex')}`;
 const dev = (name: string) => vnicDeviceName(`t/${name}`);
 const endpointDev = (name: string) => vnicDeviceName(endpointHostKey('t', name));
 
@@ -184,6 +186,10 @@ beforeAll(async () => {
   listen(vms.vpn1!.ns, 7000);
   listen(outside.ns, 9000);
 
+  // Another host's router namespace of the same instance (named netns are global): never touched here,
+  // not even by a rollback.
+  execFileSync('ip', ['netns', 'add', FOREIGN_NS]);
+  execFileSync('ip', ['-n', FOREIGN_NS, 'link', 'set', 'dev', 'lo', 'alias', `netform:router/netform/other${id}/edge`]);
   records = new MemoryRecords();
   engine = new Engine({ kinds: KIND_DEFINITIONS, records, registry: new DriverRegistry(), credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), waitMs: 200 });
   const sysfs = mkdtempSync(join(defaultStateRoot(), 'sysfs-'));
@@ -203,10 +209,12 @@ afterAll(async () => {
   await loop?.stop();
   await engine?.stop();
   // The router namespace goes with its Router; a failed test may leave it: remove it by name.
-  try {
-    execFileSync('ip', ['netns', 'del', routerNetns(engine.rt.instance, HOST, ROUTER)], { stdio: 'ignore' });
-  } catch {
-    /* gone already */
+  for (const ns of [routerNetns(engine.rt.instance, HOST, ROUTER), FOREIGN_NS]) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      /* gone already */
+    }
   }
   for (const v of Object.values(vms)) await v.stop();
   await hv?.stop();
@@ -294,7 +302,7 @@ describe('three tiers on a host: a router namespace with SNAT, security groups a
   it('a router change that fails verification is rolled back: the route it removed is back', async () => {
     load(manifests({ deadProbe: true }));
     await converge();
-    expect(report()?.lastApply).toMatchObject({ result: 'rolled back', error: expect.stringContaining('probe 192.0.2.250 does not answer') });
+    expect(report()?.lastApply, JSON.stringify(report()?.lastApply)).toMatchObject({ result: 'rolled back', error: expect.stringContaining('probe 192.0.2.250 does not answer') });
     expect(report()?.routers).toEqual([{ name: ROUTER, inSync: false, difference: 'route -172.20.0.0/16 via 10.61.2.254' }]);
     expect(connects(vms.web1!.ns, '172.20.0.1', 7000)).toBe(true);
     load(manifests({ partnerRoute: true }));
@@ -316,6 +324,8 @@ describe('three tiers on a host: a router namespace with SNAT, security groups a
     expect(execFileSync('ip', ['netns', 'list']).toString()).not.toContain(ns);
     const links = JSON.parse(execFileSync('ip', ['-n', hv.ns, '-j', 'link', 'show']).toString()) as { ifname: string }[];
     expect(links.filter((l) => l.ifname.startsWith('nfr'))).toEqual([]);
+    // The other host's namespace was left alone throughout (rollback included).
+    expect(execFileSync('ip', ['netns', 'list']).toString()).toContain(FOREIGN_NS);
     expect(connects(vms.web1!.ns, '10.61.2.10', 8080)).toBe(false);
   });
 });

@@ -40,6 +40,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopProcess(agent);
+  // A router namespace of this host left by a failed test (named netns outlive the host's namespace).
+  for (const ns of (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith('nfr-'))) {
+    try {
+      const lo = (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'lo'], { encoding: 'utf8' })) as { ifalias?: string }[])[0];
+      if (h && lo?.ifalias?.includes(`/${h.id}/`)) execFileSync('ip', ['netns', 'del', ns]);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
   await stopProcess(controller);
   await h?.stop();
   await sw?.stop();

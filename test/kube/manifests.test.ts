@@ -90,8 +90,8 @@ const CONTROLLER_NO = [
   'create serviceaccounts/token -n ' + NS,
 ];
 const AGENT_YES = [
-  ...['hosts', 'clusters', 'networks', 'vlanpools', 'vnicattachments'].flatMap((k) =>
-    ['get', 'list', 'watch'].map((v) => `${v} ${g(k)}${k === 'vnicattachments' ? ' -A' : ''}`),
+  ...['hosts', 'clusters', 'networks', 'vlanpools', 'vnicattachments', 'serviceendpoints'].flatMap((k) =>
+    ['get', 'list', 'watch'].map((v) => `${v} ${g(k)}${k === 'vnicattachments' || k === 'serviceendpoints' ? ' -A' : ''}`),
   ),
   'get hosts.netform.io --subresource=status',
   'patch hosts.netform.io --subresource=status',
@@ -104,6 +104,8 @@ const AGENT_NO = [
   'delete hosts.netform.io',
   ...['networks', 'clusters', 'vlanpools', 'providers'].flatMap((k) => ['patch', 'update'].map((v) => `${v} ${g(k)} --subresource=status`)),
   'patch vnicattachments.netform.io --subresource=status -n team-a',
+  'patch serviceendpoints.netform.io --subresource=status -n team-a',
+  'patch serviceendpoints.netform.io -n team-a',
   'get providers.netform.io',
   'list providers.netform.io',
   `get secrets -n ${NS}`,
@@ -317,6 +319,13 @@ describe('manifests/ on a real apiserver', () => {
       expect(hv1.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
       // The two of examples/cluster/vnics.yaml.
       expect(JSON.parse(await ok(asAgent(['get', 'vnicattachments', '-A', '-o', 'json']))).items).toHaveLength(2);
+      // The service endpoints on its host only, by the CRD's selectable field spec.host.
+      const endpoint = (name: string, host: string) =>
+        JSON.stringify({ apiVersion: 'netform.io/v1alpha1', kind: 'ServiceEndpoint', metadata: { name, namespace: 'team-a' }, spec: { network: 'tenant-a', service: 'firewall', host } });
+      await ok(['apply', '-f', '-'], endpoint('fw-hv1', 'hv1'));
+      await ok(['apply', '-f', '-'], endpoint('fw-hv2', 'hv2'));
+      const mine = JSON.parse(await ok(asAgent(['get', 'serviceendpoints', '-A', '--field-selector', 'spec.host=hv1', '-o', 'json']))) as { items: { metadata: { name: string } }[] };
+      expect(mine.items.map((i) => i.metadata.name)).toEqual(['fw-hv1']);
       await forbidden(asAgent(['patch', 'host', 'hv1', '--type=merge', '-p', '{"spec":{"syncPolicy":"Manual"}}']));
       await forbidden(asAgent(['patch', 'network', 'tenant-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, true) })]));
       await forbidden(asAgent(['get', 'secret', 'openstack-credentials', '-n', NS]));

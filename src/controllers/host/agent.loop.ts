@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { objectKey } from '../../api/kinds.ts';
 import type { HostDriver, HostModel, HostPendingPlan, HostReport } from '../../drivers/host-driver.ts';
 import { heldPlan, planDigest } from '../plan/document.ts';
-import { analyzeImpact, vnicPlaces } from '../plan/impact.ts';
+import { analyzeImpact, endpointPlaces, vnicPlaces } from '../plan/impact.ts';
 import { CHANGING } from '../runtime/plan.ts';
 import { hostPlanItems } from './host.plan.ts';
 import { ItemBackoff } from '../../state/backoff.ts';
@@ -121,7 +121,7 @@ export class HostAgentLoop {
       this.#o.log.info({ host, digest }, 'host plan approved: applying');
       return undefined;
     }
-    analyzeImpact(changes, vnicPlaces(source.store, source.records.list()));
+    analyzeImpact(changes, vnicPlaces(source.store, source.records.list()), endpointPlaces(source.store, source.records.list()));
     // The same plan held again keeps the time it was first computed (a report that does not change
     // needs no new status write).
     if (this.#heldSince?.digest !== digest) this.#heldSince = { digest, at: new Date().toISOString() };

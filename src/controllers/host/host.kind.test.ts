@@ -101,3 +101,59 @@ describe('Host notifies', () => {
     expect(hostKind.notifies!(hv1, e.rt)).toEqual(['Router/r1']);
   });
 });
+
+describe('Host: a removal waits for what is on the host', () => {
+  const WORLD = [
+    'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c1}\nspec: {networks: [{name: app}]}',
+    'apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: app}\nspec: {physicalNetwork: physnet1, vlan: {id: 101}, shared: true}',
+    'apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {cluster: c1}',
+    'apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv2}\nspec: {cluster: c1}',
+    'apiVersion: netform.io/v1alpha1\nkind: VnicAttachment\nmetadata: {name: vm1-nic0, namespace: t}\nspec: {vm: {name: vm1}, interfaceName: nic0, network: app, host: hv1}',
+  ].join('\n---\n');
+  /** A record of an object whose declaration is gone while its ports are still being removed. */
+  const leaving = (kind: 'ServiceEndpoint' | 'VnicAttachment', ns: string, name: string, spec: object) => ({
+    key: `${kind}/${ns}/${name}`,
+    kind,
+    name,
+    namespace: ns,
+    uid: name,
+    generation: 1,
+    createdAt: new Date(T0).toISOString(),
+    spec,
+    status: {},
+  });
+
+  it('names each vNIC and service endpoint that names it once, declared or still being removed; goes when none is left', async () => {
+    const t = setup();
+    const all = admit([{ path: 'h.yaml', text: WORLD }]);
+    expect(all.errors).toEqual([]);
+    t.e.store.replace(all);
+    await t.pass();
+    expect(t.records.get('Host/hv1')).toBeDefined();
+    // An endpoint on hv1 and one on hv2, both being removed (their declarations are gone).
+    await t.records.put(leaving('ServiceEndpoint', 'edge', 'fw', { network: 'app', service: 'firewall', host: 'hv1' }));
+    await t.records.put(leaving('ServiceEndpoint', 'edge', 'lb', { network: 'app', service: 'loadbalancer', host: 'hv2' }));
+    // The vNIC is declared (its file held as last admitted) and has a record: named once.
+    await t.records.put(leaving('VnicAttachment', 't', 'vm1-nic0', { vm: { name: 'vm1' }, interfaceName: 'nic0', network: 'app', host: 'hv1' }));
+    // hv1's declaration goes.
+    all.objects.delete('Host/hv1');
+    t.e.store.replace(all);
+    await t.pass();
+    const cond = (type: string) => t.records.get('Host/hv1')?.status.conditions?.find((c) => c.type === type);
+    expect(cond('Synced')).toMatchObject({ status: 'False', reason: 'DeletionBlocked', message: 'still used by ServiceEndpoint/edge/fw, VnicAttachment/t/vm1-nic0' });
+    expect(cond('Ready')).toMatchObject({ status: 'False', reason: 'Deleting', message: 'waiting for its vNICs and service endpoints to go' });
+
+    // The vNIC goes; the endpoint still holds the host.
+    all.objects.delete('VnicAttachment/t/vm1-nic0');
+    t.e.store.replace(all);
+    await t.records.delete('VnicAttachment/t/vm1-nic0');
+    await t.pass();
+    expect(cond('Synced')).toMatchObject({ reason: 'DeletionBlocked', message: 'still used by ServiceEndpoint/edge/fw' });
+
+    // The endpoint's port is gone (its record with it): the host goes; the endpoint on hv2 never held it.
+    await t.records.delete('ServiceEndpoint/edge/fw');
+    await t.pass();
+    expect(t.records.get('Host/hv1')).toBeUndefined();
+    expect(t.records.get('ServiceEndpoint/edge/lb')).toBeDefined();
+  });
+});

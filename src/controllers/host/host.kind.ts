@@ -28,14 +28,18 @@ export const hostKind = defineKind({
 
   references: (h) => [objectKey('Cluster', h.spec.cluster), ...(h.spec.networks ?? []).map((n) => objectKey('Network', n.name))],
 
+  // Its declared referrers, and the vNICs and service endpoints whose records still name it (being
+  // removed: their ports are not gone yet), each once.
   usedBy: (rt, key) => ({
-    users: rt.store.referrers(key).concat(
-      rt.records
-        .list()
-        .filter((r) => r.kind === 'VnicAttachment' && (r.spec as { host?: string } | undefined)?.host === parseKey(key).name)
-        .map((r) => r.key),
+    users: new Set(
+      rt.store.referrers(key).concat(
+        rt.records
+          .list()
+          .filter((r) => (r.kind === 'VnicAttachment' || r.kind === 'ServiceEndpoint') && (r.spec as { host?: string } | undefined)?.host === parseKey(key).name)
+          .map((r) => r.key),
+      ),
     ),
-    waitingFor: 'waiting for its vNICs to go',
+    waitingFor: 'waiting for its vNICs and service endpoints to go',
   }),
 
   summarize({ rt, key, object: host, rec }) {

@@ -57,8 +57,10 @@ export function hostPlanItems(name: string, model: HostModel, observed: unknown,
   const planned = driver.describe(changes.changes);
   if (!planned.length && !changes.problems.length) return [{ object, target, resource: 'host', action: 'noop', asOf }];
   for (const c of planned) {
-    const [ns, vname] = c.vnic?.split('/') ?? [];
-    const owner = c.vnic && ns && vname ? objectKey('VnicAttachment', vname, ns) : c.network ? objectKey('Network', c.network) : object;
+    // A service endpoint's device says `endpoint:<namespace>/<name>`; a vNIC's `<namespace>/<name>`.
+    const endpoint = c.vnic?.startsWith('endpoint:');
+    const [ns, vname] = (endpoint ? c.vnic!.slice('endpoint:'.length) : c.vnic)?.split('/') ?? [];
+    const owner = c.vnic && ns && vname ? objectKey(endpoint ? 'ServiceEndpoint' : 'VnicAttachment', vname, ns) : c.network ? objectKey('Network', c.network) : object;
     out.push({
       object: owner,
       target,

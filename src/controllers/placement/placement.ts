@@ -1,14 +1,14 @@
 // Which hosts can run a VM, given its vNICs (seed 002, VM scheduling): on each host every network the
 // VM needs must be carried (attached to the host's cluster and placed on a NIC or bond that reaches its
 // physical network) and in sync as its agent last reported, and its VIC must have a free dynamic vNIC
-// for each vNIC on a UCS Manager network. For a migration the destination must be in the source's
+// for each vNIC on a UCS Manager network (the vNICs and service endpoints already there hold theirs). For a migration the destination must be in the source's
 // cluster and carry each network on the same fabric as the source. Reads the store, the records and
 // the agents' reports only; answers every host with its reasons, so a refusal says why.
 import { objectKey } from '../../api/kinds.ts';
 import type { HostReport } from '../../drivers/host-driver.ts';
 import { hostNetworks, type Placement } from '../host/host.model.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { dynamicVnicHolders, needsDynamicVnic } from './capacity.ts';
+import { dynamicVnicHolders, holderNames, needsDynamicVnic } from './capacity.ts';
 
 type View = Pick<Runtime, 'store' | 'records' | 'reports'>;
 
@@ -29,6 +29,9 @@ export interface HostFit {
   reasons: string[];
   /** Free dynamic vNICs after this VM, where the VM needs any; undefined: none needed or not known. */
   dynamicVnicsLeft?: number;
+  /** Where the VM needs dynamic vNICs and the VIC is known: the keys of the other vNICs and service
+   *  endpoints holding one of this host's (VnicAttachment/…, ServiceEndpoint/…), in the order they got them. */
+  dynamicVnicHolders?: string[];
 }
 
 export function placeVm(rt: View, needs: VmNeeds): HostFit[] {
@@ -67,15 +70,23 @@ export function placeVm(rt: View, needs: VmNeeds): HostFit[] {
         }
       }
       let left: number | undefined;
+      let holders: string[] | undefined;
       const needed = needs.networks.filter((n) => needsDynamicVnic(rt, n)).length;
       if (needed && report) {
-        const held = dynamicVnicHolders(rt, name).filter((k) => !own.has(k)).length;
-        const free = Math.max(report.dynamicVnics.total - held, 0);
+        // Those beyond the VIC's count hold none (they are refused InsufficientCapacity).
+        holders = dynamicVnicHolders(rt, name)
+          .filter((k) => !own.has(k))
+          .slice(0, report.dynamicVnics.total);
+        const free = report.dynamicVnics.total - holders.length;
         left = free - needed;
-        if (left < 0) reasons.push(`needs ${needed} dynamic vNIC${needed === 1 ? '' : 's'}, its VIC has ${free} free of ${report.dynamicVnics.total}`);
+        if (left < 0) {
+          const by = holders.length ? ` (held by ${holderNames(holders)})` : '';
+          reasons.push(`needs ${needed} dynamic vNIC${needed === 1 ? '' : 's'}, its VIC has ${free} free of ${report.dynamicVnics.total}${by}`);
+        }
       }
       const fit: HostFit = { host: name, cluster: h.spec.cluster, fits: reasons.length === 0, reasons };
       if (left !== undefined) fit.dynamicVnicsLeft = Math.max(left, 0);
+      if (holders) fit.dynamicVnicHolders = holders;
       return fit;
     })
     .sort((a, b) => (a.fits === b.fits ? (a.host < b.host ? -1 : 1) : a.fits ? -1 : 1));

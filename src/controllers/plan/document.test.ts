@@ -60,6 +60,38 @@ describe('planDocument', () => {
       exitCode: 1,
     });
     expect(doc.items.map((i) => i.action)).toEqual(['update', 'update']);
+    // No endpoint reached: the summary is as it was before endpoints were counted.
+    expect('endpoints' in doc.summary).toBe(false);
+  });
+
+  it('names the service endpoints a change reaches, counts them in summary.endpoints, and still validates', () => {
+    const items: PlanItem[] = [
+      {
+        object: 'Network/web',
+        target: 'neutron:os',
+        resource: 'network',
+        action: 'update',
+        externalId: 'n1',
+        changes: [{ path: 'mtu', from: 1500, to: 9000 }],
+        impact: [
+          { kind: 'replug', vnic: 'shop/vm1-nic0', vm: 'shop/vm1', host: 'h1', network: 'web', reason: 'r' },
+          { kind: 'replug', endpoint: 'edge/fw', service: 'firewall', host: 'h1', network: 'web', reason: 'r' },
+        ],
+      },
+      { object: 'ServiceEndpoint/edge/vip', target: 'neutron:os', resource: 'port', action: 'replace', impact: [{ kind: 'connectivity-loss', endpoint: 'edge/vip', service: 'loadbalancer', network: 'web', reason: "the endpoint's port is re-made" }] },
+    ];
+    const doc = planDocument(items, [], []);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(doc.summary).toMatchObject({
+      vms: { replug: 1, connectivityLoss: 0, linkFlap: 0, blocking: 0 },
+      endpoints: { replug: 1, connectivityLoss: 1, linkFlap: 0, blocking: 0 },
+      impact: '1 service endpoint loses connectivity during the change, 1 VM needs a re-plug, 1 service endpoint needs a re-plug',
+    });
+    // The endpoint is named, not empty; the counts are whole numbers.
+    const bad = structuredClone(doc);
+    bad.items[0]!.impact![1]!.endpoint = '';
+    expect(validate(bad)).toBe(false);
+    expect(validate({ ...doc, summary: { ...doc.summary, endpoints: { ...doc.summary.endpoints!, replug: -1 } } })).toBe(false);
   });
 
   it('the schema refuses what is not a plan', () => {

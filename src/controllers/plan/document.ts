@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { AdmissionError } from '../../api/objects.ts';
 import { CHANGING, FAILING, renderPlan, sortPlan, summarizePlan, UNKNOWN_HOST, type PlanItem } from '../runtime/plan.ts';
-import { impactCounts, impactSummary } from './impact.ts';
+import { endpointImpactCounts, impactCounts, impactSummary } from './impact.ts';
 import type { PendingApproval } from './pending.ts';
 
 export const PLAN_API_VERSION = 'plan.netform.io/v1';
@@ -24,7 +24,10 @@ export interface PlanDocument {
     other: number;
     /** Distinct VMs per impact. */
     vms: { replug: number; connectivityLoss: number; linkFlap: number; blocking: number };
-    /** The same in words: "3 VMs need a re-plug, 1 VM loses connectivity during the change". */
+    /** Distinct service endpoints per impact, when the changes reach any (added to version 1 in place:
+     *  a plan that reaches no endpoint is the document it was). */
+    endpoints?: { replug: number; connectivityLoss: number; linkFlap: number; blocking: number };
+    /** The same in words: "3 VMs need a re-plug, 1 service endpoint needs a re-plug, 1 VM loses connectivity during the change". */
     impact: string;
   };
   /** Each declared Host: planned against the report taken at `asOf`, or unreported (unknown). */
@@ -68,6 +71,7 @@ export function exitCodeOf(items: readonly PlanItem[], errors: number, o: PlanOp
 export function planDocument(items: readonly PlanItem[], hostNames: readonly string[], errors: readonly AdmissionError[], o: PlanOptions = {}): PlanDocument {
   const s = summarizePlan(items);
   const c = impactCounts(items);
+  const e = endpointImpactCounts(items);
   const hostItems = new Map<string, PlanItem>();
   for (const i of items) if (i.target.startsWith('host:')) hostItems.set(i.target.slice(5), hostItems.get(i.target.slice(5)) ?? i);
   return {
@@ -78,6 +82,7 @@ export function planDocument(items: readonly PlanItem[], hostNames: readonly str
     summary: {
       ...s,
       vms: { replug: c.replug, connectivityLoss: c['connectivity-loss'], linkFlap: c['link-flap'], blocking: c.blocking },
+      ...(Object.values(e).some((n) => n > 0) ? { endpoints: { replug: e.replug, connectivityLoss: e['connectivity-loss'], linkFlap: e['link-flap'], blocking: e.blocking } } : {}),
       impact: impactSummary(items) || 'no VM is affected',
     },
     hosts: [...hostNames].sort().map((name) => {

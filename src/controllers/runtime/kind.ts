@@ -13,7 +13,7 @@ import { bindOn, deleteEverywhere, mergeBindings } from './binding.ts';
 import { summarizeBindings } from './binding-summary.ts';
 import type { BindingOutcome, BindingStatus } from './managed.ts';
 import { heldPlan, planDigest } from '../plan/document.ts';
-import { analyzeImpact, vnicPlaces } from '../plan/impact.ts';
+import { analyzeImpact, endpointPlaces, vnicPlaces } from '../plan/impact.ts';
 import { CHANGING } from './plan.ts';
 import {
   approvedPlan,
@@ -255,7 +255,7 @@ async function holdForApproval<K extends Kind, P, D>(ctx: KindContext<K>, b: Kin
     delete rec.status.pendingPlan;
     return undefined;
   }
-  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()));
+  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()), endpointPlaces(rt.store, rt.records.list()));
   const previous = rec.status.pendingPlan as { digest?: string; computedAt?: string } | undefined;
   rec.status.pendingPlan = heldPlan(changes, previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString());
   const wasReady = rec.status.conditions?.find((c) => c.type === 'Ready');
@@ -290,7 +290,7 @@ async function holdRemovalForApproval<K extends Kind, P, D>(
     rt.log.info({ object: key, digest }, 'removal approved: carrying it out');
     return undefined;
   }
-  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()));
+  analyzeImpact(changes, vnicPlaces(rt.store, rt.records.list()), endpointPlaces(rt.store, rt.records.list()));
   const previous = rec.status.pendingPlan as { digest?: string; computedAt?: string } | undefined;
   rec.status.pendingPlan = heldPlan(changes, previous?.digest === digest && previous.computedAt ? previous.computedAt : rt.now().toISOString());
   setOutcome(rt, rec, {

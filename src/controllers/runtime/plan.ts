@@ -40,7 +40,7 @@ export interface PlanItem {
 }
 
 /**
- * How a change reaches a VM's vNIC: `replug` — it takes effect for the VM only once the vNIC is
+ * How a change reaches a VM's vNIC (or a service endpoint's port or device, alike): `replug` — it takes effect for the VM only once the vNIC is
  * re-plugged (an MTU); `link-flap` — the vNIC's link goes down and up; `connectivity-loss` — the VM
  * loses the network while the change runs (a VLAN renumbered, the network leaving its host);
  * `replace` — the backend object is made anew with a new id; `blocking` — the vNIC holds the object,
@@ -54,6 +54,10 @@ export interface PlanImpact {
   vnic?: string;
   /** `<namespace>/<vm name>`. */
   vm?: string;
+  /** `<namespace>/<name>` of the ServiceEndpoint, when the change reaches one (no vm, no vnic then). */
+  endpoint?: string;
+  /** The endpoint's service (`firewall`, `loadbalancer`…). */
+  service?: string;
   host?: string;
   network?: string;
   reason: string;
@@ -96,9 +100,17 @@ const IMPACT_WORDS: Record<ImpactKind, string> = {
   blocking: 'holds back the deletion',
 };
 
-/** One impact as a line: `VM default/vm1 (vNIC default/vm1-nic0 on h1) needs a re-plug: why`. */
+/** One impact as a line: `VM default/vm1 (vNIC default/vm1-nic0 on h1) needs a re-plug: why`, or
+ *  `service endpoint edge/fw (firewall on h1) needs a re-plug: why`. */
 export function renderImpact(i: PlanImpact): string {
-  const who = i.vm ? `VM ${i.vm} (vNIC ${i.vnic}${i.host ? ` on ${i.host}` : ''})` : i.network ? `network ${i.network}` : 'it';
+  const on = i.host ? ` on ${i.host}` : '';
+  const who = i.vm
+    ? `VM ${i.vm} (vNIC ${i.vnic}${on})`
+    : i.endpoint
+      ? `service endpoint ${i.endpoint} (${i.service || 'service'}${on})`
+      : i.network
+        ? `network ${i.network}`
+        : 'it';
   return `${who} ${IMPACT_WORDS[i.kind]}: ${i.reason}`;
 }
 

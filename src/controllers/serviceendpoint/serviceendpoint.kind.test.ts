@@ -141,6 +141,23 @@ describe('ServiceEndpoint kind', () => {
     expect('fixedIps' in port!.model).toBe(false);
   });
 
+  it('records the network and host its port is on once the port is in place; a host left out is dropped', async () => {
+    const { e, records } = engine();
+    const hosts = [
+      'apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: c1}\nspec: {networks: [{name: app}]}',
+      'apiVersion: netform.io/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {cluster: c1}',
+    ];
+    const onHost = 'apiVersion: netform.io/v1alpha1\nkind: ServiceEndpoint\nmetadata: {name: fw, namespace: edge}\nspec: {network: app, service: firewall, host: hv1}';
+    load(e, [...WORLD, ...hosts], [onHost]);
+    expect(await e.settle(10_000)).toBe(true);
+    expect(records.get('ServiceEndpoint/edge/fw')!.status).toMatchObject({ network: 'app', host: 'hv1', providers: [{ name: 'os', synced: true }] });
+    load(e, [...WORLD, ...hosts], [onHost.replace(', host: hv1', '')]);
+    expect(await e.settle(10_000)).toBe(true);
+    const st = records.get('ServiceEndpoint/edge/fw')!.status;
+    expect(st.network).toBe('app');
+    expect('host' in st).toBe(false);
+  });
+
   it('a network waits for the endpoints on it before it goes; then the port goes, then the network', async () => {
     const { e, records } = engine();
     load(e, WORLD, [ENDPOINT]);

@@ -1,12 +1,15 @@
 // ServiceEndpoint: a non-VM device (a load balancer VIP, a firewall or IDS appliance, an external
 // router) on a network. Once its network is Ready (and its host and security groups exist), one port
 // on every provider of the network that has per-endpoint objects (Neutron); on removal, delete (or
-// orphan) them. A network waits for the endpoints on it before it goes (Network usedBy).
+// orphan) them. A network waits for the endpoints on it before it goes (Network usedBy), and so does
+// the host an endpoint names (Host usedBy). On a host, an endpoint on a network that rides a UCS
+// Manager domain takes a dynamic vNIC of the host's VIC, as a vNIC does (placement/capacity.ts).
 import { isReady } from '../../api/conditions.ts';
 import { objectKey, type ServiceEndpoint } from '../../api/kinds.ts';
 import type { ServiceEndpointModel } from '../../drivers/model.ts';
 import { vnicDeviceName } from '../../drivers/host-driver.ts';
 import { manualProvider } from '../network/network.kind.ts';
+import { capacityProblem } from '../placement/capacity.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { securityGroupIdsOn, securityGroupKeysOf } from '../secgroup/secgroup.kind.ts';
 import { toServiceEndpointModel } from './serviceendpoint.model.ts';
@@ -35,7 +38,7 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
   // Held for approval when it asks for it, or a provider of its network holds its objects' changes.
   approval: ({ rt, object: e }) => (e.spec.approval === 'Manual' ? 'Manual' : manualProvider(rt, e.spec.network)),
 
-  prepare({ rt, object: e }) {
+  prepare({ rt, key, object: e }) {
     const netKey = objectKey('Network', e.spec.network);
     const netRec = rt.records.get(netKey);
     const waiting: string[] = [];
@@ -55,6 +58,9 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
       value.groupIds = groups.ids;
       waiting.push(...groups.waiting);
     }
+    // A dynamic vNIC on its host's VIC, where the network needs one: refused before anything is made.
+    const full = e.spec.host ? capacityProblem(rt, key, e.spec.host, e.spec.network, true) : undefined;
+    if (full) return { stalled: full, stalledReason: 'InsufficientCapacity' };
     return waiting.length ? { waiting } : { value };
   },
 
@@ -78,7 +84,7 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
       // A new network or MAC makes a new port; never for an imported port, which is not netform's to re-make.
       allowReplace: !e.spec.import,
     }),
-    report({ object: e, rec }, outcomes) {
+    report({ rt, object: e, rec }, outcomes) {
       const facts = outcomes.find((o) => o.facts)?.facts as { mac?: string; addresses?: string[]; deviceOwner?: string } | undefined;
       const mac = facts?.mac ?? e.spec.mac?.toLowerCase();
       if (mac) rec.status.mac = mac;
@@ -86,6 +92,13 @@ export const serviceEndpointKind = defineKind<'ServiceEndpoint', Resolved, Servi
       if (facts?.deviceOwner !== undefined) rec.status.deviceOwner = facts.deviceOwner;
       if (e.spec.host) rec.status.deviceName = vnicDeviceName(endpointHostKey(e.metadata.namespace, e.metadata.name));
       else delete rec.status.deviceName;
+      // Where its ports now are, once they are as specified: plan impact reads it, and the host's
+      // dynamic vNIC stays its own before any newcomer's.
+      if (!rt.dryRun && outcomes.every((o) => o.done && !o.error)) {
+        rec.status.network = e.spec.network;
+        if (e.spec.host) rec.status.host = e.spec.host;
+        else delete rec.status.host;
+      }
     },
   },
 });

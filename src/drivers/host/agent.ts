@@ -346,7 +346,9 @@ export class HostAgent implements HostDriver<ObservedHost, AgentChanges, AgentPl
   /** Puts back every device and port the failed change touched exactly as the snapshot had them. */
   async rollback(snapshot: ObservedHost, desired: HostModel): Promise<void> {
     const touched = this.layout(settleDeparting(desired, snapshot));
-    const target = restoreTarget(snapshot, touched, this.#o.instance);
+    // Only this host's router namespaces are put back (another host's agent of the instance owns its own).
+    const mine = routerOwner(this.#o.instance, desired.name, '');
+    const target = restoreTarget({ ...snapshot, routers: snapshot.routers?.filter((r) => r.owner?.startsWith(mine)) }, touched, this.#o.instance);
     // The filter tables as they were: known by their digest when this agent wrote them; tables of
     // another digest are left as they are (nothing to rebuild them from).
     const fwBefore = snapshot.firewallDigest;

@@ -2,7 +2,7 @@
 // each with the network or VM vNIC it serves where that is known. Pure.
 import type { HostPlannedChange } from '../host-driver.ts';
 import type { HostDiff } from './diff.ts';
-import { ALIAS_PREFIX, OVS_NETWORK_KEY, type DesiredHost, type DesiredLink, type ObservedLink } from './model.ts';
+import { ALIAS_PREFIX, OVS_NETWORK_KEY, parseRouterPurpose, type DesiredHost, type DesiredLink, type ObservedLink } from './model.ts';
 
 interface Owner {
   network?: string;
@@ -13,7 +13,11 @@ function fromPurpose(purpose: string | undefined): Owner {
   if (!purpose) return {};
   const p = purpose.startsWith(ALIAS_PREFIX) ? purpose.slice(ALIAS_PREFIX.length) : purpose;
   if (p.startsWith('network/')) return { network: p.slice('network/'.length) };
-  // vnic/<namespace>/<name>[/outbound]
+  // vnic/<namespace>/<name>[/outbound]; a service endpoint's device: endpoint/<namespace>/<name>
+  const e = /^endpoint\/([^/]+\/[^/]+)/.exec(p);
+  if (e) return { vnic: `endpoint:${e[1]}` };
+  const r = parseRouterPurpose(p);
+  if (r) return { network: r.network };
   const m = /^vnic\/([^/]+\/[^/]+)/.exec(p);
   return m ? { vnic: m[1] } : {};
 }

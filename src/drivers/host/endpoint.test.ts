@@ -54,3 +54,13 @@ describe('service endpoints on a host', () => {
     expect(d.links.find((l) => l.name === vnicDeviceName('t/a'))!.tc).toEqual({ mirrorTo: 'mon0' });
   });
 });
+
+describe('service endpoints in host plans', () => {
+  it('a device of an endpoint is described as the endpoint\'s (endpoint:<ns>/<name>), a router veth as its network\'s', async () => {
+    const { describeHostDiff } = await import('./describe.ts');
+    const { diffHost } = await import('./diff.ts');
+    const d = desiredHost(model([ids('lb')]), opts);
+    const changes = describeHostDiff(d, diffHost(d, { links: [{ name: 'ens3', ifindex: 2, kind: 'veth', mtu: 1500, up: true, operstate: 'UP', mac: '52:54:00:00:00:01', group: 0 }], addresses: [] }, { instance: 'i' }));
+    expect(changes.find((c) => c.name === vnicDeviceName('endpoint:t/ids'))).toMatchObject({ resource: 'tap', action: 'create', vnic: 'endpoint:t/ids' });
+  });
+});
