@@ -253,6 +253,9 @@ export class Engine {
     // What the object referred to before: a removed object's record is gone afterwards.
     const recBefore = this.rt.records.get(key);
     const before = this.#related(key, recBefore);
+    // A record this engine has not seen yet (a new process finding it in the state directory) is what
+    // its relatives last saw: a change from it, its removal included, must wake them.
+    if (recBefore && !this.#summaries.has(key)) this.#summaries.set(key, summaryOf(recBefore));
     const hash = this.store.hashOf(key);
     const wasReady = !!recBefore && recBefore.specHash === hash && isReady(recBefore.status, recBefore.generation);
     if (!wasReady && hash !== undefined && this.#pendingSince.get(key)?.hash !== hash) this.#pendingSince.set(key, { hash, since: Date.now() });
@@ -306,10 +309,7 @@ export class Engine {
    *  (before and after the change). */
   #wakeIfChanged(key: string, relatedBefore: readonly string[]): void {
     const rec = this.rt.records.get(key);
-    // What dependents can care about: readiness, generation, and which backend objects exist (not
-    // timestamps, which change on every re-check).
-    const bindings = ((rec?.status.providers as { name: string; externalId?: string }[] | undefined) ?? []).map((b) => [b.name, b.externalId]);
-    const summary = rec ? JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]) : 'gone';
+    const summary = rec ? summaryOf(rec) : 'gone';
     // An object that never had a record and still has none did not change (a failing write of its
     // first record must not wake its relatives every time, which would cancel their backoff).
     if ((this.#summaries.get(key) ?? 'gone') === summary) return;
@@ -331,6 +331,13 @@ export class Engine {
     out.delete(key);
     return [...out];
   }
+}
+
+/** What an object's dependents can care about: readiness, generation, and which backend objects
+ *  exist (not timestamps, which change on every re-check). */
+function summaryOf(rec: ObjectRecord): string {
+  const bindings = ((rec.status.providers as { name: string; externalId?: string }[] | undefined) ?? []).map((b) => [b.name, b.externalId]);
+  return JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]);
 }
 
 function messageOf(rec: ObjectRecord, type: string): string | undefined {

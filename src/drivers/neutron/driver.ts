@@ -210,6 +210,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     await this.#c.request('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     await this.#c.request('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal });
     await this.#addSubnets(ctx, owner, network.id, desired.subnets);
+    // Again after the last write: a listing taken during the writes (tagged, no subnets yet) is stale.
+    this.#touch(network.id);
     return this.#observedFresh(ctx, (await this.#get(ctx, network.id)) ?? fail(network.id), owner, true, desired.name);
   }
 
@@ -296,6 +298,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (want.has(name)) continue;
       await deleteIfAny(this.#c, `subnets/${h.id}`, ctx.signal);
     }
+    // Again after the last write: a listing taken during the writes is stale.
+    this.#touch(id);
     return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true, desired.name);
   }
 
