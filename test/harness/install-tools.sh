@@ -6,6 +6,7 @@
 #   - iperf3, tcpdump, ethtool                         (vNIC limits measured, mirroring captured: test/host/vnic-qos.test.ts)
 #   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
 #   - nftables, netcat-openbsd                         (security groups and routers on hosts, tested with real connections)
+#   - chromium, fonts-dejavu-core                      (the console's browser tests, test/console, and bench/console.ts)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/neutron.sh" install
@@ -23,6 +24,8 @@ command -v nft >/dev/null || need+=(nftables)          # security groups and rou
 command -v nc >/dev/null || need+=(netcat-openbsd)     # real connections through them
 command -v lua5.1 >/dev/null || need+=(lua5.1)          # the Argo CD health check (test/manifests), Lua 5.1 like Argo's gopher-lua
 command -v lua5.4 >/dev/null || need+=(lua5.4)
+command -v chromium >/dev/null || need+=(chromium)      # headless, driven by puppeteer-core (test/harness/browser.ts)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the console's font in screenshots
 if [ ${#need[@]} -gt 0 ]; then
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   echo "[install-tools] installing ${need[*]}" >&2

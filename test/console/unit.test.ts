@@ -1,0 +1,197 @@
+// The console's pure parts in node (graph folding and grouping, the Networks filter and sort, the Out
+// of sync and Plan entries), and static checks of what the browser is served: no inline script or
+// style (CSP default-src 'self'), no innerHTML, ES modules only, and every /vendor file the console
+// loads — and every file those import — on the allow-list (console/vendor.json).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { foldNodes, groupEquivalent, prepareGraph, structureOf } from '../../console/lib/graph.js';
+import { filterRows, sortRows } from '../../console/lib/network-rows.js';
+import { formatAge, formatRate, formatSpeed, hrefOfKey, parseKey, worstHealth } from '../../console/lib/format.js';
+import { outOfSyncEntries } from '../../console/views/out-of-sync.js';
+import { pendingPlans } from '../../console/views/plan.js';
+import { CONSOLE_DIR, REPO, vendorAllowList } from '../harness/console-target.ts';
+import { bigView, quickstartView } from './fixtures.ts';
+import type { TopoEdge, TopoNode } from './view.ts';
+
+const node = (id: string, kind: TopoNode['kind'], health: TopoNode['health'] = 'ok'): TopoNode => ({ id, kind, label: id, health });
+const e = (from: string, to: string): TopoEdge => ({ from, to });
+const keys = (edges: TopoEdge[]) => edges.map((x) => `${x.from}>${x.to}`).sort();
+
+describe('graph', () => {
+  it('folds host devices into the edges that pass through them', () => {
+    const nodes = [node('h', 'host'), node('nic', 'nic'), node('br', 'bridge'), node('net', 'network'), node('vm', 'vm')];
+    const edges = [e('h', 'nic'), e('nic', 'br'), e('br', 'net'), e('net', 'vm')];
+    const g = foldNodes(nodes, edges, (n: TopoNode) => n.kind === 'nic' || n.kind === 'bridge');
+    expect(g.nodes.map((n: TopoNode) => n.id)).toEqual(['h', 'net', 'vm']);
+    expect(keys(g.edges)).toEqual(['h>net', 'net>vm']);
+  });
+
+  it('joins the neighbours of a folded node that only has incoming (or outgoing) edges', () => {
+    const g = foldNodes([node('a', 'network'), node('b', 'host'), node('x', 'bond')], [e('a', 'x'), e('b', 'x')], (n: TopoNode) => n.id === 'x');
+    expect(keys(g.edges)).toEqual(['a>b']);
+  });
+
+  it('groups more than the threshold of equivalent nodes, with their count and worst health', () => {
+    const nodes = [node('net', 'network'), node('net2', 'network'), ...Array.from({ length: 8 }, (_, i) => node(`vm${i}`, 'vm', i === 3 ? 'degraded' : 'ok')), node('lone', 'vm')];
+    const edges = [...Array.from({ length: 8 }, (_, i) => e('net', `vm${i}`)), e('net', 'lone'), e('net2', 'lone')];
+    const g = groupEquivalent(nodes, edges, new Set(), 5);
+    const groups = g.nodes.filter((n: TopoNode) => n.kind === 'group');
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ count: 8, health: 'degraded', label: '8 VMs', collapsed: true });
+    expect(g.nodes.map((n: TopoNode) => n.id)).toContain('lone');
+    expect(keys(g.edges)).toEqual([`net>${groups[0]!.id}`, 'net>lone', 'net2>lone'].sort());
+    // Expanded by the user: drawn one by one again.
+    expect(groupEquivalent(nodes, edges, new Set([groups[0]!.id]), 5).nodes).toHaveLength(nodes.length);
+    // At the threshold: not grouped.
+    expect(groupEquivalent(nodes, edges, new Set(), 8).nodes).toHaveLength(nodes.length);
+  });
+
+  it('drops edges to nodes the view lacks, and keys the layout by structure, not health', () => {
+    const v = quickstartView();
+    const topo = { nodes: v.topology.nodes, edges: [...v.topology.edges, e('network:web', 'vm:gone')] };
+    const g = prepareGraph(topo, { expanded: new Set(), showDevices: true });
+    expect(g.edges).toHaveLength(v.topology.edges.length);
+    const sick = { nodes: topo.nodes.map((n) => (n.id === 'network:web' ? { ...n, health: 'degraded' as const } : n)), edges: topo.edges };
+    expect(structureOf(prepareGraph(sick, { expanded: new Set(), showDevices: true }))).toBe(structureOf(g));
+    const folded = prepareGraph(topo, { expanded: new Set(), showDevices: false });
+    expect(folded.nodes.map((n: TopoNode) => n.kind)).not.toContain('nic');
+    expect(keys(folded.edges)).toEqual(keys([e('host:demo', 'network:ovirtmgmt'), e('host:demo', 'network:db'), e('host:demo', 'network:web'), ...v.topology.edges.filter((x) => x.from.startsWith('network:'))]));
+  });
+});
+
+describe('networks: filter and sort', () => {
+  const rows = bigView(100).networks;
+  it('filters by every word, anywhere in the row', () => {
+    expect(filterRows(rows, 'net-00042').map((r: { name: string }) => r.name)).toEqual(['net-00042']);
+    const hits = filterRows(rows, 'DEGRADED physnet3');
+    expect(hits.length).toBeGreaterThan(0);
+    for (const r of hits) expect([r.health, r.physicalNetwork]).toEqual(['degraded', 'physnet3']);
+    expect(filterRows(rows, '  ')).toBe(rows);
+    expect(filterRows(rows, 'BackendRejected').every((r: { synced?: { reason?: string } }) => r.synced?.reason === 'BackendRejected')).toBe(true);
+  });
+  it('sorts numbers as numbers, missing values last both ways, ties by name', () => {
+    const asc = sortRows(rows, { column: 'vlan', direction: 'ascending' });
+    const desc = sortRows(rows, { column: 'vlan', direction: 'descending' });
+    const vl = (rs: { vlan?: number }[]) => rs.map((r) => r.vlan);
+    const tagged = vl(asc).filter((x: number | undefined) => x !== undefined) as number[];
+    expect(tagged).toEqual([...tagged].sort((a, b) => a - b));
+    expect(vl(asc).at(-1)).toBeUndefined();
+    expect(vl(desc).at(-1)).toBeUndefined();
+    expect(vl(desc)[0]).toBe(Math.max(...tagged));
+    const byMtu = sortRows(rows, { column: 'mtu', direction: 'ascending' });
+    const nines = byMtu.filter((r: { mtu: number }) => r.mtu === 9000).map((r: { name: string }) => r.name);
+    expect(nines).toEqual([...nines].sort());
+  });
+});
+
+describe('format', () => {
+  it.each([
+    [['ok', 'ok'], 'ok'],
+    [['ok', 'progressing'], 'progressing'],
+    [['unknown', 'ok'], 'unknown'],
+    [['progressing', 'degraded', 'unknown'], 'degraded'],
+  ] as const)('worst of %j is %s', (hs, want) => expect(worstHealth([...hs])).toBe(want));
+  it('speeds, rates, ages and keys', () => {
+    expect([formatSpeed(10000), formatSpeed(100), formatSpeed(undefined)]).toEqual(['10 Gb/s', '100 Mb/s', '—']);
+    expect([formatRate(1.234), formatRate(12.34), formatRate(123.4)]).toEqual(['1.23 Mb/s', '12.3 Mb/s', '123 Mb/s']);
+    expect(formatAge('2026-12-05T04:00:00Z', Date.parse('2026-12-05T04:00:12Z'))).toBe('12 s ago');
+    expect(parseKey('VnicAttachment/shop/web1-nic1')).toEqual({ kind: 'VnicAttachment', namespace: 'shop', name: 'web1-nic1' });
+    expect([hrefOfKey('Host/demo'), hrefOfKey('Network/web'), hrefOfKey('Cluster/default')]).toEqual(['#/hosts/demo', '#/networks/web', undefined]);
+  });
+});
+
+describe('out of sync and plans', () => {
+  it('lists hosts and networks with differences, and objects awaiting approval, each with its plan', () => {
+    const v = quickstartView();
+    v.hosts[0]!.outOfSync = [{ name: 'ens4', difference: 'mtu' }];
+    v.networks.find((n) => n.name === 'db')!.outOfSync = 'vlan 101 on the switch, 103 declared';
+    const web = v.objects.find((o) => o.key === 'Network/web')!;
+    web.pendingPlan = { digest: 'd1', changes: ['~ mtu'] };
+    const vnic = v.objects.find((o) => o.kind === 'VnicAttachment')!;
+    vnic.synced = { status: 'False', reason: 'DriftDetected', message: 'port changed behind netform' };
+    const entries = outOfSyncEntries(v);
+    expect(entries.map((x: { key: string }) => x.key)).toEqual(['Host/demo', 'Network/db', 'Network/web', vnic.key]);
+    expect(entries[2]).toMatchObject({ plan: { digest: 'd1' } });
+    expect(entries[3]).toMatchObject({ differences: [{ difference: 'port changed behind netform' }] });
+    v.hosts[0]!.pendingPlan = { digest: 'h1', changes: [] };
+    expect(pendingPlans(v).map((p: { key: string; plan: { digest: string } }) => [p.key, p.plan.digest])).toEqual([
+      ['Host/demo', 'h1'],
+      ['Network/web', 'd1'],
+    ]);
+  });
+});
+
+/** Every file under dir (recursively). */
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+/** The module specifiers a JS file imports (static and dynamic). */
+function importsOf(text: string): string[] {
+  return [...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? m[3]!);
+}
+
+describe('what the browser is served', () => {
+  const js = files(CONSOLE_DIR).filter((f) => f.endsWith('.js'));
+
+  it('index.html has no inline script, style or event handler, and loads app.js as a module', () => {
+    const html = readFileSync(join(CONSOLE_DIR, 'index.html'), 'utf8');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/<style/);
+    expect(html).not.toMatch(/\son[a-z]+=/);
+    expect(html).toMatch(/<script type="module" src="\/console\/app\.js"><\/script>/);
+  });
+
+  it('the scripts never parse strings as markup or code', () => {
+    for (const f of js) {
+      const text = readFileSync(f, 'utf8');
+      expect(text, relative(REPO, f)).not.toMatch(/\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*['"]style['"]/);
+    }
+  });
+
+  it('every /vendor file the console loads, and every file those import, is on the allow-list', () => {
+    const allow = vendorAllowList();
+    const listed = new Set(Object.entries(allow).flatMap(([pkg, fs]) => fs.map((f) => `/vendor/${pkg}/${f}`)));
+    const used = new Set<string>();
+    for (const f of js) for (const m of readFileSync(f, 'utf8').matchAll(/['"](\/vendor\/[^'"]+)['"]/g)) used.add(m[1]!);
+    expect([...used].sort()).toEqual(expect.arrayContaining(['/vendor/@tanstack/virtual-core/dist/esm/index.js', '/vendor/elkjs/lib/elk-api.js', '/vendor/elkjs/lib/elk-worker.min.js']));
+    // The closure of the ES modules' relative imports, read from node_modules.
+    const queue = [...used].filter((u) => u.endsWith('.js'));
+    const seen = new Set<string>();
+    while (queue.length) {
+      const u = queue.pop()!;
+      if (seen.has(u)) continue;
+      seen.add(u);
+      expect(listed, `${u} is not in console/vendor.json`).toContain(u);
+      const [, , pkgA, pkgB] = u.split('/');
+      const pkg = pkgA!.startsWith('@') ? `${pkgA}/${pkgB}` : pkgA!;
+      const path = join(REPO, 'node_modules', u.slice('/vendor/'.length));
+      for (const spec of importsOf(readFileSync(path, 'utf8'))) {
+        expect(spec.startsWith('./') || spec.startsWith('../'), `${u} imports ${spec}: not servable without a bundler`).toBe(true);
+        const target = normalize(join(dirname(path), spec));
+        queue.push(`/vendor/${pkg}/${relative(join(REPO, 'node_modules', pkg), target)}`);
+      }
+    }
+    // Nothing listed that the console does not load.
+    expect([...listed].sort()).toEqual([...new Set([...seen, ...used])].sort());
+  });
+
+  it('type-checks (its JSDoc types, against the DOM and the vendor modules\' own types)', () => {
+    // Throws, with tsc's messages, on any error.
+    execFileSync(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'console'], { cwd: REPO, encoding: 'utf8', stdio: 'pipe' });
+  }, 60_000);
+
+  it('the console imports only its own modules and /vendor, by paths the server serves', () => {
+    for (const f of js) {
+      for (const spec of importsOf(readFileSync(f, 'utf8'))) {
+        expect(spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('/vendor/'), `${relative(REPO, f)} imports ${spec}`).toBe(true);
+      }
+    }
+  });
+});

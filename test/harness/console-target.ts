@@ -1,0 +1,182 @@
+// What the browser tests point Chromium at: a server with the console's routes, as `netform run --ui`
+// will serve them —
+//   GET /                         console/index.html
+//   GET /console/<path>           the files of console/
+//   GET /vendor/<package>/<path>  node_modules/<package>/<path>, only the files console/vendor.json lists
+//   GET /api/v1/view              the current ConsoleView
+//   GET /api/v1/stream            server-sent events: `event: view` with the whole view on connect and
+//                                 on every publish()
+//   POST /api/v1/approve          {key, digest} with `Authorization: Bearer <token>`: 401 without the
+//                                 token, 409 unless the object holds a plan of that digest, else 200
+// — every answer with the console's Content-Security-Policy (default-src 'self'). Until the server
+// branch lands this stands in for it, with a view the test controls (publish). A ConsoleTarget is all a
+// test needs, so `netform run --ui` can take its place behind the same interface (its publish being an
+// edit of the manifests).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConsoleView } from '../console/view.ts';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CONSOLE_DIR = join(REPO, 'console');
+export const CSP = "default-src 'self'";
+
+/** The vendor files the console loads, by package (console/vendor.json: the server's allow-list). */
+export function vendorAllowList(): Record<string, string[]> {
+  return JSON.parse(readFileSync(join(CONSOLE_DIR, 'vendor.json'), 'utf8')) as Record<string, string[]>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export interface Approval {
+  key: string;
+  digest: string;
+  authorization?: string;
+  status: number;
+}
+
+export interface ConsoleTarget {
+  /** The console's address, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  readonly url: string;
+  /** Makes `view` the current one: /api/v1/view answers it and every open stream gets `event: view`. */
+  publish(view: ConsoleView): void;
+  /** Sends any event to every open stream (e.g. one the console must ignore). */
+  send(event: string, data: string): void;
+  /** Resolves once at least `n` event streams are open. */
+  waitForStreams(n: number, timeoutMs?: number): Promise<void>;
+  /** Every approval request, in order. */
+  readonly approvals: Approval[];
+  /** Every request: method, path and the status answered. */
+  readonly requests: { method: string; path: string; status: number }[];
+  close(): Promise<void>;
+}
+
+export interface ConsoleTargetOptions {
+  view: ConsoleView;
+  /** The bearer token approvals need (default: none accepted). */
+  token?: string;
+}
+
+function pendingDigest(view: ConsoleView, key: string): string | undefined {
+  const obj = view.objects.find((o) => o.key === key);
+  if (obj?.pendingPlan) return obj.pendingPlan.digest;
+  if (key.startsWith('Host/')) return view.hosts.find((h) => h.name === key.slice(5))?.pendingPlan?.digest;
+  return undefined;
+}
+
+/** Starts the stand-in server on a free loopback port. */
+export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<ConsoleTarget> {
+  let view = opts.view;
+  const streams = new Set<ServerResponse>();
+  const approvals: Approval[] = [];
+  const requests: { method: string; path: string; status: number }[] = [];
+  const allow = vendorAllowList();
+  const waiters: (() => void)[] = [];
+
+  const answer = (req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Buffer) => {
+    requests.push({ method: req.method ?? 'GET', path: req.url ?? '', status });
+    res.writeHead(status, { 'content-type': type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const file = (req: IncomingMessage, res: ServerResponse, path: string) => {
+    try {
+      if (!statSync(path).isFile()) throw new Error('not a file');
+      answer(req, res, 200, TYPES[extname(path)] ?? 'application/octet-stream', readFileSync(path));
+    } catch {
+      answer(req, res, 404, 'text/plain', 'not found\n');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    if (req.method === 'POST' && path === '/api/v1/approve') {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const authorization = req.headers.authorization;
+        let parsed: { key?: unknown; digest?: unknown } = {};
+        try {
+          parsed = JSON.parse(body) as typeof parsed;
+        } catch {
+          /* refused below */
+        }
+        const key = typeof parsed.key === 'string' ? parsed.key : '';
+        const digest = typeof parsed.digest === 'string' ? parsed.digest : '';
+        let status = 200;
+        let message = `approved ${key} for plan ${digest}`;
+        if (!opts.token || authorization !== `Bearer ${opts.token}`) [status, message] = [401, 'a valid bearer token is required'];
+        else if (!key || !digest) [status, message] = [400, 'give key and digest'];
+        else if (pendingDigest(view, key) !== digest) [status, message] = [409, `${key} holds no plan ${digest}`];
+        approvals.push({ key, digest, authorization, status });
+        answer(req, res, status, 'application/json', JSON.stringify({ message }));
+      });
+      return;
+    }
+    if (req.method !== 'GET') return answer(req, res, 405, 'text/plain', 'method not allowed\n');
+    if (path === '/') return file(req, res, join(CONSOLE_DIR, 'index.html'));
+    if (path === '/api/v1/view') return answer(req, res, 200, 'application/json', JSON.stringify(view));
+    if (path === '/api/v1/stream') {
+      requests.push({ method: 'GET', path, status: 200 });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'content-security-policy': CSP });
+      res.write(`event: view\ndata: ${JSON.stringify(view)}\n\n`);
+      streams.add(res);
+      req.on('close', () => streams.delete(res));
+      for (const w of waiters.splice(0)) w();
+      return;
+    }
+    if (path.startsWith('/console/')) {
+      const rel = normalize(path.slice('/console/'.length));
+      if (rel.startsWith('..') || rel.includes(`${sep}..`)) return answer(req, res, 404, 'text/plain', 'not found\n');
+      return file(req, res, join(CONSOLE_DIR, rel));
+    }
+    if (path.startsWith('/vendor/')) {
+      for (const [pkg, files] of Object.entries(allow)) {
+        const prefix = `/vendor/${pkg}/`;
+        if (path.startsWith(prefix) && files.includes(path.slice(prefix.length))) return file(req, res, join(REPO, 'node_modules', pkg, path.slice(prefix.length)));
+      }
+    }
+    return answer(req, res, 404, 'text/plain', 'not found\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const send = (event: string, data: string) => {
+    for (const s of streams) s.write(`event: ${event}\ndata: ${data}\n\n`);
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    publish(v) {
+      view = v;
+      send('view', JSON.stringify(v));
+    },
+    send,
+    async waitForStreams(n, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (streams.size < n) {
+        if (Date.now() > deadline) throw new Error(`${streams.size} event streams open, wanted ${n}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+    approvals,
+    requests,
+    async close() {
+      for (const s of streams) s.end();
+      streams.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
