@@ -48,7 +48,8 @@ export function mount(root, ctx) {
   /** @type {HTMLElement | undefined} */
   let planEl;
 
-  replace(root, title, missing, facts, h('div', { class: 'table-wrap' }, table), bonds, oos);
+  const topoLink = h('p', { class: 'see-also', hidden: true }, h('a', { href: `#/topology/${encodeURIComponent(`Host/${name}`)}` }, 'Show it in the topology'));
+  replace(root, title, topoLink, missing, facts, h('div', { class: 'table-wrap' }, table), bonds, oos);
 
   /** @param {HostView} host */
   function renderFacts(host) {
@@ -145,7 +146,7 @@ export function mount(root, ctx) {
     update(view) {
       const host = (view.hosts ?? []).find((x) => x.name === name);
       missing.hidden = !!host;
-      facts.hidden = table.hidden = bonds.hidden = oos.hidden = !host;
+      facts.hidden = table.hidden = bonds.hidden = oos.hidden = topoLink.hidden = !host;
       if (!host) return;
       replace(title, 'Host ', host.name, ' ', healthBadge(host.health));
       renderFacts(host);

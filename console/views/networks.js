@@ -113,6 +113,7 @@ export function mount(root, ctx) {
     replace(
       details,
       h('h2', { id: 'network-details-title' }, 'Network ', n.name, ' ', healthBadge(n.health)),
+      h('p', { class: 'see-also' }, h('a', { href: `#/topology/${encodeURIComponent(`Network/${n.name}`)}` }, 'Show it in the topology')),
       h(
         'dl',
         { class: 'facts' },

@@ -8,7 +8,7 @@
 import { h, replace, s } from '../lib/dom.js';
 import { condFull, healthBadge, planBlock } from '../lib/components.js';
 import { hrefOfKey } from '../lib/format.js';
-import { prepareGraph, structureOf } from '../lib/graph.js';
+import { neighbourhood, prepareGraph, structureOf } from '../lib/graph.js';
 import { loadElk } from '../lib/elk.js';
 
 /** @typedef {import('../lib/graph.js').DrawnNode} DrawnNode */
@@ -34,6 +34,14 @@ export const LAYOUT_OPTIONS = {
   'elk.separateConnectedComponents': 'true',
   'elk.spacing.componentComponent': '36',
   'elk.padding': '[top=16,left=16,bottom=16,right=16]',
+};
+
+/** Above this many edges the layout trades some polish for time (fewer crossing-minimization passes). */
+export const BIG_EDGES = 1500;
+export const BIG_LAYOUT_OPTIONS = {
+  'elk.layered.thoroughness': '1',
+  'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
+  'elk.edgeRouting': 'POLYLINE',
 };
 
 /**
@@ -99,6 +107,8 @@ export function mount(root, ctx) {
   let size = { w: 0, h: 0 };
   /** @type {Promise<void>} */
   let chain = Promise.resolve();
+  /** @type {string | undefined} only what connects to this node is drawn */
+  let focus;
 
   const devices = h('input', { type: 'checkbox', id: 'topo-devices' });
   devices.addEventListener('change', () => {
@@ -112,6 +122,13 @@ export function mount(root, ctx) {
   zoomOut.addEventListener('click', () => setZoom((zoom ?? 1) / 1.25));
   zoomIn.addEventListener('click', () => setZoom((zoom ?? 1) * 1.25));
   zoomFit.addEventListener('click', () => setZoom(fitZoom()));
+  const focusText = h('span', { id: 'topo-focus-text' });
+  const unfocus = h('button', { type: 'button', id: 'topo-unfocus' }, 'Show everything');
+  unfocus.addEventListener('click', () => {
+    focus = undefined;
+    redraw();
+  });
+  const focusBar = h('p', { class: 'focus-bar', id: 'topo-focus', hidden: true }, focusText, ' ', unfocus);
   const wrap = h('div', { class: 'topology-wrap', id: 'topology-wrap' });
   const notice = h('p', { class: 'notice', hidden: true, role: 'alert' });
   const details = h('aside', { class: 'details', id: 'topo-details', 'aria-label': 'Selected node', hidden: true });
@@ -132,6 +149,7 @@ export function mount(root, ctx) {
       legend,
       summary,
     ),
+    focusBar,
     notice,
     h('div', { class: 'topology-layout' }, wrap, details),
   );
@@ -161,14 +179,19 @@ export function mount(root, ctx) {
 
   async function draw() {
     if (!view) return;
-    const topo = view.topology ?? { nodes: [], edges: [] };
+    const all = view.topology ?? { nodes: [], edges: [] };
+    const focused = focus === undefined ? undefined : all.nodes.find((n) => n.id === focus);
+    if (!focused) focus = undefined;
+    const topo = focused ? neighbourhood(all, focused.id) : all;
+    focusBar.hidden = !focused;
+    focusText.textContent = focused ? `Showing what connects to ${KIND_WORD[focused.kind] ?? focused.kind} ${focused.label} (${topo.nodes.length} of ${all.nodes.length} objects).` : '';
     const devicesShown = showDevices ?? topo.nodes.length <= AUTO_DEVICES_MAX;
     devices.checked = devicesShown;
     const g = prepareGraph(topo, { expanded, showDevices: devicesShown });
-    const sig = structureOf(g);
+    const sig = `${structureOf(g)}|${focus ?? ''}`;
     graph = g;
     const groups = g.nodes.filter((n) => n.collapsed).length;
-    summary.textContent = `${topo.nodes.length} objects, drawn as ${g.nodes.length} nodes and ${g.edges.length} edges${groups ? ` (${groups} collapsed group${groups === 1 ? '' : 's'})` : ''}${devicesShown ? '' : ', host devices folded'}`;
+    summary.textContent = `${all.nodes.length} objects, drawn as ${g.nodes.length} nodes and ${g.edges.length} edges${groups ? ` (${groups} collapsed group${groups === 1 ? '' : 's'})` : ''}${devicesShown ? '' : ', host devices folded'}${g.edges.length > BIG_EDGES && !focused ? '. A large picture: select a node and choose “Show only what connects to it”.' : ''}`;
     if (sig === structure && nodeEls.size) {
       recolour(g);
       renderDetails();
@@ -176,13 +199,17 @@ export function mount(root, ctx) {
     }
     const elk = await loadElk();
     const t0 = performance.now();
+    wrap.setAttribute('aria-busy', 'true');
+    summary.textContent += ' — laying out…';
     const laid = await elk.layout({
       id: 'root',
-      layoutOptions: LAYOUT_OPTIONS,
+      layoutOptions: g.edges.length > BIG_EDGES ? { ...LAYOUT_OPTIONS, ...BIG_LAYOUT_OPTIONS } : LAYOUT_OPTIONS,
       children: g.nodes.map((n) => ({ id: n.id, width: widthOf(n), height: NODE_H })),
       edges: g.edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
     });
     const ms = performance.now() - t0;
+    wrap.removeAttribute('aria-busy');
+    summary.textContent = summary.textContent.replace(' — laying out…', '');
     if (graph !== g) return; // a newer graph is queued behind this one
     notice.hidden = true;
     structure = sig;
@@ -322,7 +349,12 @@ export function mount(root, ctx) {
   });
 
   function renderDetails() {
-    const n = selected === undefined ? undefined : graph?.nodes.find((x) => x.id === selected);
+    // #/topology/<id>, or an object's key (#/topology/Host%2Fdemo, from the host's page).
+    const n = selected === undefined ? undefined : graph?.nodes.find((x) => x.id === selected) ?? graph?.nodes.find((x) => x.key === selected);
+    if (n && n.id !== selected) {
+      selected = n.id;
+      highlight();
+    }
     if (!n || !view) {
       details.hidden = true;
       replace(details);
@@ -342,6 +374,16 @@ export function mount(root, ctx) {
       });
       return b;
     };
+    /** @type {HTMLButtonElement | null} */
+    let focusButton = null;
+    if (!n.collapsed && n.id !== focus) {
+      focusButton = h('button', { type: 'button', id: 'topo-focus-button' }, 'Show only what connects to it');
+      const id = n.id;
+      focusButton.addEventListener('click', () => {
+        focus = id;
+        redraw().then(() => nodeEls.get(id)?.focus());
+      });
+    }
     /** @type {HTMLButtonElement | null} */
     let expand = null;
     if (n.collapsed) {
@@ -368,6 +410,7 @@ export function mount(root, ctx) {
         ? h('section', {}, h('h3', {}, 'Members'), h('ul', { class: 'members' }, n.members.map((m) => h('li', {}, hrefOf(m) ? h('a', { href: /** @type {string} */ (hrefOf(m)) }, m.label) : m.label, ' ', healthBadge(m.health)))), expand)
         : null,
       neighbours.length ? h('section', {}, h('h3', {}, 'Connected to'), h('ul', { class: 'members' }, neighbours.map((id) => h('li', {}, nodeButton(id))))) : null,
+      focusButton ? h('p', {}, focusButton) : null,
       obj?.pendingPlan ? planBlock({ key: obj.key, plan: obj.pendingPlan, canApprove: view.canApprove, label: 'Approve', approve: ctx.approve }) : null,
     );
   }

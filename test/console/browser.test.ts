@@ -349,6 +349,28 @@ describe('the topology', () => {
     clean(p, target);
   });
 
+  it('shows only what connects to a node when asked, from the host page\'s link, and everything again', async () => {
+    const v0 = quickstartView(T0, 0);
+    const target = await start(v0);
+    const p = await open(target, '/hosts/demo', v0.generatedAt);
+    const { page } = p;
+    await page.click('.see-also a');
+    await page.waitForSelector('#topo-details:not([hidden]) #topo-focus-button');
+    expect(await page.$eval('#topo-details h2', (h) => h.textContent)).toBe('host demo');
+    expect(await page.$eval('g.node[data-id="host:demo"]', (g) => g.getAttribute('class'))).toContain('selected');
+    await page.click('#topo-focus-button');
+    await page.waitForSelector('#topo-focus:not([hidden])');
+    await page.waitForFunction(() => document.querySelectorAll('svg#topology g.node').length === 8, { timeout: 10_000 });
+    // The host, its NICs and bridges, and its networks: not the VMs on those networks.
+    expect((await drawn(page)).nodes.map((n) => n.id).sort()).toEqual(
+      ['bridge:demo/br-int', 'bridge:demo/ovirtmgmt', 'host:demo', 'network:db', 'network:ovirtmgmt', 'network:web', 'nic:demo/ens3', 'nic:demo/ens4'],
+    );
+    await page.click('#topo-unfocus');
+    await page.waitForFunction((n: number) => document.querySelectorAll('svg#topology g.node').length === n, { timeout: 10_000 }, v0.topology.nodes.length);
+    expect(await page.$eval('#topo-focus', (el) => (el as HTMLElement).hidden)).toBe(true);
+    clean(p, target);
+  });
+
   it('collapses many equivalent VMs into one group node with its count, and expands it', async () => {
     const v = quickstartView(T0, 0);
     for (let i = 0; i < 40; i++) {

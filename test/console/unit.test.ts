@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { foldNodes, groupEquivalent, prepareGraph, structureOf } from '../../console/lib/graph.js';
+import { equivalenceClasses, foldNodes, groupEquivalent, neighbourhood, prepareGraph, structureOf } from '../../console/lib/graph.js';
 import { filterRows, sortRows } from '../../console/lib/network-rows.js';
 import { formatAge, formatRate, formatSpeed, hrefOfKey, parseKey, worstHealth } from '../../console/lib/format.js';
 import { outOfSyncEntries } from '../../console/views/out-of-sync.js';
@@ -46,6 +46,38 @@ describe('graph', () => {
     expect(groupEquivalent(nodes, edges, new Set([groups[0]!.id]), 5).nodes).toHaveLength(nodes.length);
     // At the threshold: not grouped.
     expect(groupEquivalent(nodes, edges, new Set(), 8).nodes).toHaveLength(nodes.length);
+  });
+
+  it('groups hosts whose NICs and bridges carry the same networks, with those NICs and bridges; a different one stays', () => {
+    const nodes: TopoNode[] = [node('n1', 'network'), node('n2', 'network')];
+    const edges: TopoEdge[] = [];
+    for (let i = 0; i < 10; i++) {
+      nodes.push(node(`h${i}`, 'host'), node(`h${i}/ens3`, 'nic'), node(`h${i}/br`, 'bridge'));
+      edges.push(e(`h${i}`, `h${i}/ens3`), e(`h${i}/ens3`, `h${i}/br`), e(`h${i}/br`, 'n1'));
+      if (i !== 9) edges.push(e(`h${i}/br`, 'n2'));
+    }
+    const g = groupEquivalent(nodes, edges, new Set(), 5);
+    expect(g.nodes.filter((n: TopoNode) => n.kind === 'group').map((n: TopoNode) => [n.id, n.count])).toEqual([
+      ['group:host:h0', 9],
+      ['group:nic:h0/ens3', 9],
+      ['group:bridge:h0/br', 9],
+    ]);
+    // Networks are never grouped; h9 (on n1 only) is drawn with its own devices.
+    expect(g.nodes.map((n: TopoNode) => n.id)).toEqual(expect.arrayContaining(['n1', 'n2', 'h9', 'h9/ens3', 'h9/br']));
+    expect(keys(g.edges)).toEqual(
+      ['group:host:h0>group:nic:h0/ens3', 'group:nic:h0/ens3>group:bridge:h0/br', 'group:bridge:h0/br>n1', 'group:bridge:h0/br>n2', 'h9>h9/ens3', 'h9/ens3>h9/br', 'h9/br>n1'].sort(),
+    );
+    // Anchors: two networks with the same neighbours stay two.
+    expect(equivalenceClasses(nodes, edges).get('n1')).not.toBe(equivalenceClasses(nodes, edges).get('n2'));
+  });
+
+  it('keeps what connects to a node, not going on through other networks', () => {
+    const v = quickstartView();
+    const ids = (id: string) => neighbourhood(v.topology, id, 3).nodes.map((n: TopoNode) => n.id).sort();
+    expect(ids('host:demo')).toEqual(['bridge:demo/br-int', 'bridge:demo/ovirtmgmt', 'host:demo', 'network:db', 'network:ovirtmgmt', 'network:web', 'nic:demo/ens3', 'nic:demo/ens4']);
+    // web: its VMs, its bridge, NIC and host — and web2's other network db, but not db's db1.
+    expect(ids('network:web')).toEqual(['bridge:demo/br-int', 'host:demo', 'network:db', 'network:web', 'nic:demo/ens4', 'vm:shop/web1', 'vm:shop/web2']);
+    expect(neighbourhood(v.topology, 'nothing', 3)).toBe(v.topology);
   });
 
   it('drops edges to nodes the view lacks, and keys the layout by structure, not health', () => {

@@ -29,7 +29,7 @@ export interface BrowserHandle {
 }
 
 /** Launches headless Chromium with a fresh profile. */
-export async function launchBrowser(opts: { width?: number; height?: number } = {}): Promise<BrowserHandle> {
+export async function launchBrowser(opts: { width?: number; height?: number; args?: string[] } = {}): Promise<BrowserHandle> {
   const executablePath = chromiumPath();
   const profile = mkdtempSync(join(tmpdir(), 'netform-chromium-'));
   const args = [
@@ -47,6 +47,7 @@ export async function launchBrowser(opts: { width?: number; height?: number } = 
     `--window-size=${opts.width ?? 1440},${opts.height ?? 900}`,
   ];
   if (process.getuid?.() === 0) args.push('--no-sandbox');
+  args.push(...(opts.args ?? []));
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
