@@ -297,7 +297,7 @@ export function mount(root, ctx) {
         height: size.h,
         dataset: { layoutMs: String(Math.round(ms)), nodes: String(g.nodes.length), edges: String(g.edges.length) },
       },
-      s('defs', {}, s('marker', { id: 'topo-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0 0 L10 5 L0 10 z', class: 'arrow' }))),
+      s('defs', {}, s('marker', { id: 'topo-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerUnits: 'userSpaceOnUse', markerWidth: 9, markerHeight: 9, orient: 'auto-start-reverse' }, s('path', { d: 'M0 0 L10 5 L0 10 z', class: 'arrow' }))),
       s('g', { class: 'edges', 'aria-hidden': 'true' }, edgeEls),
       s('g', { class: 'nodes' }, nodeGs),
     );
