@@ -52,6 +52,10 @@ export interface ConsoleTarget {
   publish(view: ConsoleView): void;
   /** Sends any event to every open stream (e.g. one the console must ignore). */
   send(event: string, data: string): void;
+  /** Ends every open event stream, as a restarting server would (the browser reconnects by itself). */
+  dropStreams(): void;
+  /** Answers the next `n` requests of the event stream with 503 (an EventSource gives up on an error). */
+  failStreams(n: number): void;
   /** Resolves once at least `n` event streams are open. */
   waitForStreams(n: number, timeoutMs?: number): Promise<void>;
   /** Every approval request, in order. */
@@ -82,6 +86,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
   const requests: { method: string; path: string; status: number }[] = [];
   const allow = vendorAllowList();
   const waiters: (() => void)[] = [];
+  let failing = 0;
 
   const answer = (req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Buffer) => {
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '', status });
@@ -125,6 +130,10 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
     if (req.method !== 'GET') return answer(req, res, 405, 'text/plain', 'method not allowed\n');
     if (path === '/') return file(req, res, join(CONSOLE_DIR, 'index.html'));
     if (path === '/api/v1/view') return answer(req, res, 200, 'application/json', JSON.stringify(view));
+    if (path === '/api/v1/stream' && failing > 0) {
+      failing--;
+      return answer(req, res, 503, 'text/plain', 'restarting\n');
+    }
     if (path === '/api/v1/stream') {
       requests.push({ method: 'GET', path, status: 200 });
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'content-security-policy': CSP });
@@ -160,6 +169,13 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
       send('view', JSON.stringify(v));
     },
     send,
+    failStreams(n) {
+      failing = n;
+    },
+    dropStreams() {
+      for (const s of streams) s.end();
+      streams.clear();
+    },
     async waitForStreams(n, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (streams.size < n) {
