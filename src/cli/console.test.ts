@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsoleFeed } from '../console/feed.ts';
-import { DEFAULT_VENDOR, parseUi, readUiToken, startConsole, vendorPackages } from './console.ts';
+import { checkUi, DEFAULT_VENDOR, parseUi, readUiToken, startConsole, vendorPackages } from './console.ts';
 
 const log = pino({ level: 'silent' });
 const feed = () => new ConsoleFeed({ mode: 'file', source: () => undefined });
@@ -53,8 +53,13 @@ describe('console wiring', () => {
 
   it('refuses a non-loopback address without a token, with a clear error; starts with one', async () => {
     await expect(startConsole({ ui: '0.0.0.0:0', feed: feed(), log })).rejects.toThrow(/not a loopback address: give it a token \(--ui-token-file PATH\)/);
+    expect(() => checkUi({ ui: '0.0.0.0:8642' })).toThrow(/not a loopback address: give it a token \(--ui-token-file PATH\)/);
+    expect(() => checkUi({ ui: '[::]:8642' })).toThrow(/not a loopback address/);
+    expect(() => checkUi({})).not.toThrow();
+    expect(() => checkUi({ ui: 'off' })).not.toThrow();
     const f = join(dir(), 'token');
     writeFileSync(f, 'abcdefghijklmnopqrstuvwxyz012345\n', { mode: 0o600 });
+    expect(() => checkUi({ ui: '0.0.0.0:8642', uiTokenFile: f })).not.toThrow();
     const s = await startConsole({ ui: '0.0.0.0:0', uiTokenFile: f, feed: feed(), log, approve: async () => ({ outcome: 'approved', message: '' }) });
     expect(s).toBeDefined();
     expect(s!.canApprove).toBe(true);

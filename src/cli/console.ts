@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ConsoleServer, type ApproveFn } from '../adapters/http/console.ts';
+import { ConsoleServer, isLoopback, type ApproveFn } from '../adapters/http/console.ts';
 import type { ConsoleFeed } from '../console/feed.ts';
 
 export const DEFAULT_UI = '127.0.0.1:8642';
@@ -37,6 +37,16 @@ export function readUiToken(path: string): string {
   const token = readFileSync(path, 'utf8').split('\n')[0]!.trim();
   if (token.length < 16) throw new Error(`--ui-token-file ${path}: the token must be at least 16 characters`);
   return token;
+}
+
+/** Checks the flags before anything is opened: the address, the token file, and no address beyond
+ *  loopback without a token. */
+export function checkUi(o: UiFlags): void {
+  const addr = parseUi(o.ui ?? DEFAULT_UI);
+  if (o.uiTokenFile) readUiToken(o.uiTokenFile);
+  if (addr && !isLoopback(addr.host) && !o.uiTokenFile) {
+    throw new Error(`--ui ${o.ui}: the console would listen on ${addr.host}, which is not a loopback address: give it a token (--ui-token-file PATH), or bind it to 127.0.0.1`);
+  }
 }
 
 export function vendorPackages(root = CONSOLE_ROOT): string[] {

@@ -35,7 +35,7 @@ import { readHostReports } from '../adapters/files/host-reports.ts';
 import { referencesOf } from '../controllers/index.ts';
 import { objectKey } from '../api/kinds.ts';
 import { ConsoleFeed } from '../console/feed.ts';
-import { DEFAULT_UI, parseUi, readUiToken, startConsole } from './console.ts';
+import { checkUi, DEFAULT_UI, parseUi, startConsole } from './console.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
 export interface MainDeps {
@@ -209,8 +209,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const c = cfg({ dir: o.dir, state: o.state, resync: o.resync, ...hostFlags(o) });
       const log = logger(c);
       // The console's flags are checked before anything is opened.
+      checkUi(o);
       const ui = parseUi(o.ui ?? DEFAULT_UI);
-      if (o.uiTokenFile) readUiToken(o.uiTokenFile);
       let fmRef: FileMode | undefined;
       const feed = ui ? new ConsoleFeed({ mode: 'file', source: () => fmRef && { store: fmRef.engine.store, records: fmRef.records, reports: fmRef.engine.rt.reports } }) : undefined;
       const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks, ...(feed ? { observer: feed.observer() } : {}) });
@@ -345,8 +345,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string }) => {
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
-      parseUi(o.ui ?? DEFAULT_UI);
-      if (o.uiTokenFile) readUiToken(o.uiTokenFile);
+      checkUi(o);
       const listen = o.listen ?? '0.0.0.0:8080';
       const controller = new ClusterModeController(
         {
