@@ -246,6 +246,7 @@ class World {
   readonly #byKind = new Map<Kind, AnyResource[]>();
   readonly #health = new Map<string, Health>();
   readonly #placements = new Map<string, Placement[]>();
+  #networks: Map<string, Network> | undefined;
 
   constructor(src: ViewSource) {
     this.src = src;
@@ -296,8 +297,8 @@ class World {
     let p = this.#placements.get(host.metadata.name);
     if (!p) {
       const cluster = this.list('Cluster').find((c) => c.metadata.name === host.spec.cluster) as Cluster | undefined;
-      const networks = new Map(this.list('Network').map((n) => [n.metadata.name, n as Network] as const));
-      p = hostNetworks(host, cluster, networks).placements;
+      this.#networks ??= new Map(this.list('Network').map((n) => [n.metadata.name, n as Network] as const));
+      p = hostNetworks(host, cluster, this.#networks).placements;
       this.#placements.set(host.metadata.name, p);
     }
     return p;
