@@ -168,7 +168,13 @@ export class ClusterModeController {
 
   async start(): Promise<void> {
     if (this.#s.ui !== undefined && this.#s.ui !== 'off') {
-      this.#feed = new ConsoleFeed({ mode: 'cluster', source: () => this.#viewSource() });
+      this.#feed = new ConsoleFeed({
+        mode: 'cluster',
+        source: () => this.#viewSource(),
+        // Per object change: no whole view (a standby would admit everything on each watch event).
+        records: () => this.records,
+        report: (key) => this.#engine?.rt.reports.get(key) ?? reportFromStatus(this.informers.Host.get(parseKey(key).name)?.status as HostStatus | undefined),
+      });
       this.#console = await startConsole({ ...(this.#s.ui === 'default' ? {} : { ui: this.#s.ui }), uiTokenFile: this.#s.uiTokenFile, feed: this.#feed, log: this.#log, approve: (key, digest) => this.#approve(key, digest) });
     }
     if (this.#s.listen !== undefined) {

@@ -14,6 +14,11 @@ export interface ConsoleFeedOptions {
   mode: 'file' | 'cluster';
   /** Where the view comes from now; undefined: nothing known yet (an empty view). */
   source: () => ViewSource | undefined;
+  /** What the timeline reads after each change of an object, when that is cheaper than a whole
+   *  source (cluster mode's standby admits everything to make one): the records, and a Host's latest
+   *  report by key. Default: the source's. */
+  records?: () => ViewSource['records'] | undefined;
+  report?: (key: string) => unknown;
   now?: () => Date;
   /** Events kept. Default 500. */
   eventLimit?: number;
@@ -37,7 +42,7 @@ export class ConsoleFeed {
   /** The view as of now. `canApprove` is the server's to say. */
   view(canApprove = false): ConsoleView {
     const src = this.#o.source();
-    if (src && !this.#seeded) this.#seed(src);
+    if (src && !this.#seeded) this.#seed(src.records);
     const empty: ViewSource = { store: { get: () => undefined, keys: () => [], list: () => [], invalid: () => undefined, invalidKeys: () => [], hashOf: () => undefined }, records: { get: () => undefined, list: () => [] }, reports: new Map() };
     return buildView(src ?? empty, {
       mode: this.#o.mode,
@@ -69,11 +74,11 @@ export class ConsoleFeed {
   /** An object's record may have changed (after its reconcile, or an informer event): notes its
    *  condition transitions (and a Host's applied changes) and signals a change. */
   object(key: string): void {
-    const src = this.#o.source();
-    if (src) {
-      if (!this.#seeded) this.#seed(src);
-      else this.events.observe(key, src.records.get(key), this.#now());
-      if (isHost(key)) this.events.report(key, src.reports.get(key) as HostReport | undefined);
+    const records = this.#o.records ? this.#o.records() : this.#o.source()?.records;
+    if (records) {
+      if (!this.#seeded) this.#seed(records);
+      else this.events.observe(key, records.get(key), this.#now());
+      if (isHost(key)) this.events.report(key, (this.#o.report ? this.#o.report(key) : this.#o.source()?.reports.get(key)) as HostReport | undefined);
     }
     this.changed();
   }
@@ -93,9 +98,9 @@ export class ConsoleFeed {
     };
   }
 
-  #seed(src: ViewSource): void {
+  #seed(records: ViewSource['records']): void {
     this.#seeded = true;
-    this.events.seed(src.records.list());
+    this.events.seed(records.list());
   }
 }
 
