@@ -28,9 +28,9 @@ module.exports = {
     },
     {
       name: 'core-never-imports-adapters-or-cli',
-      comment: 'The core (api, state, controllers, drivers) must run under any adapter (files, kube) and any command: it never imports adapters/ or cli/.',
+      comment: 'The core (api, state, controllers, drivers, and the console view model) must run under any adapter (files, kube, http) and any command: it never imports adapters/ or cli/.',
       severity: 'error',
-      from: { path: '^src/(api|state|controllers|drivers)/' },
+      from: { path: '^src/(api|state|controllers|drivers|console)/' },
       to: { path: '^src/(adapters|cli)/|^src/main\\.ts$' },
     },
     {
@@ -59,6 +59,13 @@ module.exports = {
       comment: 'Controllers talk to backends through the contracts (drivers/*.ts) only, never a backend folder: a backend is swapped or faked without touching a controller.',
       severity: 'error',
       from: { path: '^src/controllers/' },
+      to: { path: '^src/drivers/[^/]+/' },
+    },
+    {
+      name: 'console-reads-through-contracts',
+      comment: 'The console view model (console/) reads what the engine knows; like a controller it knows the driver contracts, never a backend folder.',
+      severity: 'error',
+      from: { path: '^src/console/' },
       to: { path: '^src/drivers/[^/]+/' },
     },
     {

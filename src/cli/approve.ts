@@ -11,6 +11,10 @@ import type { ObjectRecord } from '../state/records.ts';
 export interface ApproveResult {
   ok: boolean;
   message: string;
+  /** What became of it (the console's answer codes follow it). */
+  outcome: 'approved' | 'not-found' | 'nothing-pending' | 'plan-changed';
+  /** The digest held now, when it is another one. */
+  pending?: string;
 }
 
 /** Accepts `Network/web`, `network/web`, `Host/hv1`, `VnicAttachment/ns/name`. */
@@ -30,11 +34,11 @@ export async function approve(stateDir: string, object: string, digest: string, 
   const { kind, name } = parseKey(key);
   const fromReport = kind === 'Host' ? (await readHostReports(stateDir)).get(name)?.pendingPlan : undefined;
   const pending = (fromReport ?? rec?.status.pendingPlan) as HostPendingPlan | undefined;
-  if (!rec && !fromReport) return { ok: false, message: `${key}: no such object in ${stateDir}` };
-  if (!pending?.digest) return { ok: false, message: `${key} holds no plan awaiting approval` };
+  if (!rec && !fromReport) return { ok: false, outcome: 'not-found', message: `${key}: no such object in ${stateDir}` };
+  if (!pending?.digest) return { ok: false, outcome: 'nothing-pending', message: `${key} holds no plan awaiting approval` };
   if (pending.digest !== digest) {
-    return { ok: false, message: `${key}: the plan changed since: it is now ${pending.digest} (${pending.summary ?? ''}; ${pending.impact ?? ''}); review it with netform plan and approve that digest` };
+    return { ok: false, outcome: 'plan-changed', pending: pending.digest, message: `${key}: the plan changed since: it is now ${pending.digest} (${pending.summary ?? ''}; ${pending.impact ?? ''}); review it with netform plan and approve that digest` };
   }
   await writeApproval(stateDir, { object: key, digest, approvedAt: now.toISOString() });
-  return { ok: true, message: `approved ${key} for plan ${digest} (${pending.summary ?? ''}; ${pending.impact ?? ''})` };
+  return { ok: true, outcome: 'approved', message: `approved ${key} for plan ${digest} (${pending.summary ?? ''}; ${pending.impact ?? ''})` };
 }

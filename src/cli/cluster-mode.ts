@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { KINDS, keyOf, objectKey, type Kind } from '../api/kinds.ts';
+import { KINDS, keyOf, objectKey, parseKey, type Kind } from '../api/kinds.ts';
 import type { HostStatus } from '../api/types.gen.ts';
 import { Engine, type EngineObserver } from '../controllers/runtime/engine.ts';
 import { eventFor } from '../controllers/runtime/binding-events.ts';
@@ -24,7 +24,14 @@ import { admitObjects } from '../state/admit.ts';
 import { type ApiObject } from '../api/objects.ts';
 import { admissionContext } from '../state/records.ts';
 import { parseListen, ProbeServer } from './http.ts';
-import { KIND_DEFINITIONS } from '../controllers/index.ts';
+import { KIND_DEFINITIONS, referencesOf } from '../controllers/index.ts';
+import { ConsoleFeed } from '../console/feed.ts';
+import type { ViewSource } from '../console/view.ts';
+import { DesiredStore } from '../state/store.ts';
+import type { ConsoleServer } from '../adapters/http/console.ts';
+import type { HostReport } from '../drivers/host-driver.ts';
+import { approvePlan } from '../adapters/kube/snapshot.ts';
+import { startConsole } from './console.ts';
 
 export interface ControllerSettings {
   kubeconfig?: string;
@@ -44,6 +51,10 @@ export interface ControllerSettings {
   watchIdleMs?: number;
   relistMs?: number;
   lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  /** The console: `[host:]port`, `off`, or `default` (127.0.0.1:8642 unless another process holds
+   *  it); undefined: none (the CLI passes `default`). And its token file. */
+  ui?: string;
+  uiTokenFile?: string;
 }
 
 export interface ControllerDeps {
@@ -91,6 +102,11 @@ export class ClusterModeController {
   #unsubscribe: (() => void)[] = [];
   #electorRun: Promise<void> | undefined;
   #reportDigests = new Map<string, string>();
+  #feed: ConsoleFeed | undefined;
+  #console: ConsoleServer | undefined;
+  /** The view's desired state while this replica does not lead (no engine): admitted from the
+   *  informers' caches, again after they changed. */
+  #followerView: ViewSource | undefined;
 
   constructor(s: ControllerSettings, deps: ControllerDeps) {
     this.#s = s;
@@ -151,6 +167,16 @@ export class ClusterModeController {
   }
 
   async start(): Promise<void> {
+    if (this.#s.ui !== undefined && this.#s.ui !== 'off') {
+      this.#feed = new ConsoleFeed({
+        mode: 'cluster',
+        source: () => this.#viewSource(),
+        // Per object change: no whole view (a standby would admit everything on each watch event).
+        records: () => this.records,
+        report: (key) => this.#engine?.rt.reports.get(key) ?? reportFromStatus(this.informers.Host.get(parseKey(key).name)?.status as HostStatus | undefined),
+      });
+      this.#console = await startConsole({ ...(this.#s.ui === 'default' ? {} : { ui: this.#s.ui }), uiTokenFile: this.#s.uiTokenFile, feed: this.#feed, log: this.#log, approve: (key, digest) => this.#approve(key, digest) });
+    }
     if (this.#s.listen !== undefined) {
       const { host, port } = parseListen(this.#s.listen);
       this.#server = new ProbeServer({ notReady: () => this.notReady(), metrics: () => this.metrics.scrape() });
@@ -171,6 +197,8 @@ export class ClusterModeController {
           }
           if (k === 'Host' && e.type !== 'delete') this.#hostReport(e.object);
           this.#scheduleAdmit();
+          this.#followerView = undefined;
+          this.#feed?.object(key);
         }),
       );
       inf.start();
@@ -191,6 +219,7 @@ export class ClusterModeController {
     await Promise.all(KINDS.map((k) => this.informers[k].stop()));
     await this.#events.close();
     await this.#server?.close();
+    await this.#console?.close();
     await this.client.close();
   }
 
@@ -264,10 +293,50 @@ export class ClusterModeController {
     engine.report(objectKey('Host', name), report);
   }
 
+  /** What the console shows: the engine's view while leading, else the informers' objects admitted. */
+  #viewSource(): ViewSource {
+    const engine = this.#engine;
+    if (engine) return { store: engine.store, records: this.records, reports: engine.rt.reports };
+    if (!this.#followerView) {
+      const objects: ApiObject[] = [];
+      for (const k of KINDS) objects.push(...this.informers[k].list());
+      const store = new DesiredStore(referencesOf);
+      store.replace(admitObjects(objects, admissionContext(this.records.list())));
+      const reports = new Map<string, HostReport>();
+      for (const h of this.informers.Host.list()) {
+        const r = reportFromStatus(h.status as HostStatus | undefined);
+        if (r) reports.set(objectKey('Host', h.metadata.name), r);
+      }
+      this.#followerView = { store, records: this.records, reports };
+    }
+    return this.#followerView;
+  }
+
+  /** The console's approval: the annotation netform.io/approved-plan, only while the object's
+   *  status.pendingPlan holds exactly that digest (as kubectl netform approve). */
+  async #approve(key: string, digest: string) {
+    const { kind, name, namespace } = parseKey(key);
+    const r = await approvePlan(this.client, resourceTypes()[kind], name, namespace, digest);
+    switch (r.outcome) {
+      case 'not-found':
+        return { outcome: r.outcome, message: `there is no ${key} in the cluster` };
+      case 'nothing-pending':
+        return { outcome: r.outcome, message: `${key} holds no plan awaiting approval` };
+      case 'plan-changed':
+        return { outcome: r.outcome, message: `${key}: the plan changed since: it is now ${r.now}`, pending: r.now };
+      default:
+        return { outcome: r.outcome, message: `${r.outcome === 'approved' ? 'approved' : 'already approved'}: ${key} for plan ${digest}` };
+    }
+  }
+
   #observer(): EngineObserver {
     return {
-      reconciled: (key, r) => this.metrics.reconciled(key, r),
+      reconciled: (key, r) => {
+        this.metrics.reconciled(key, r);
+        this.#feed?.object(key);
+      },
       binding: (key, outcome, provider) => {
+        this.#feed?.binding(key, outcome, provider);
         this.metrics.binding(key, outcome, provider);
         const ev = eventFor(outcome, provider);
         const o = this.records.object(key);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { HostAgent } from '../drivers/host/agent.ts';
 import type { Config } from '../config.ts';
-import { Engine } from '../controllers/runtime/engine.ts';
+import { Engine, type EngineObserver } from '../controllers/runtime/engine.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { FileCredentialSource } from '../adapters/files/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
@@ -30,6 +30,8 @@ export interface FileModeOptions {
   /** Plan: read the state directory without locking it, and never write. */
   dryRun?: boolean;
   hooks?: RuntimeHooks;
+  /** Told about reconciles and backend actions (the console). */
+  observer?: EngineObserver;
 }
 
 export class FileMode {
@@ -100,6 +102,7 @@ export class FileMode {
       concurrency: o.config.concurrency,
       dryRun: o.dryRun,
       hooks: o.hooks,
+      ...(o.observer ? { observer: o.observer } : {}),
       approvals: (key) => fm.approvals.get(key),
     });
     const fm = new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
@@ -142,13 +145,7 @@ export class FileMode {
    */
   watchApprovals(everyMs = 1000): void {
     const poll = async () => {
-      const now = await readApprovals(this.#stateDir);
-      for (const [key, digest] of now) {
-        if (this.approvals.get(key) === digest) continue;
-        this.approvals.set(key, digest);
-        this.engine.rt.enqueue(key);
-        if (this.#agentHost && key === objectKey('Host', this.#agentHost)) void this.agent?.kick();
-      }
+      for (const [key, digest] of await readApprovals(this.#stateDir)) this.approved(key, digest);
     };
     const tick = () => {
       void poll().finally(() => {
@@ -156,6 +153,15 @@ export class FileMode {
       });
     };
     tick();
+  }
+
+  /** Takes an approval recorded in the state directory (by `netform approve`, or the console, which
+   *  need not wait for the poll): the object approved is reconciled (its Host's agent runs a pass). */
+  approved(key: string, digest: string): void {
+    if (this.#closed || this.approvals.get(key) === digest) return;
+    this.approvals.set(key, digest);
+    this.engine.rt.enqueue(key);
+    if (this.#agentHost && key === objectKey('Host', this.#agentHost)) void this.agent?.kick();
   }
 
   /**

@@ -34,6 +34,8 @@ import { MemoryRecords } from '../state/records.ts';
 import { readHostReports } from '../adapters/files/host-reports.ts';
 import { referencesOf } from '../controllers/index.ts';
 import { objectKey } from '../api/kinds.ts';
+import { ConsoleFeed } from '../console/feed.ts';
+import { checkUi, DEFAULT_UI, parseUi, startConsole } from './console.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
 export interface MainDeps {
@@ -200,11 +202,38 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       .description('watch a directory of manifests and keep the backends and this host converged (file mode)')
       .requiredOption('--dir <dir>', 'directory of manifests')
       .option('--state <dir>', 'state directory (default ./.netform)')
-      .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)'),
-  ).action(async (o: { dir: string; state?: string; resync?: string } & HostFlags) => {
+      .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
+      .option('--ui <addr>', `serve the console (a web view of networks, hosts, topology, events) on [host:]port (default ${DEFAULT_UI}; "off" for none); an address that is not loopback needs --ui-token-file`)
+      .option('--ui-token-file <path>', 'the console\'s bearer token, from a file only its owner can read: required on a non-loopback address, on every /api request, and to approve plans from the console'),
+  ).action(async (o: { dir: string; state?: string; resync?: string; ui?: string; uiTokenFile?: string } & HostFlags) => {
       const c = cfg({ dir: o.dir, state: o.state, resync: o.resync, ...hostFlags(o) });
       const log = logger(c);
-      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks });
+      // The console's flags are checked before anything is opened.
+      checkUi(o);
+      const ui = parseUi(o.ui ?? DEFAULT_UI);
+      let fmRef: FileMode | undefined;
+      const feed = ui ? new ConsoleFeed({ mode: 'file', source: () => fmRef && { store: fmRef.engine.store, records: fmRef.records, reports: fmRef.engine.rt.reports } }) : undefined;
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks, ...(feed ? { observer: feed.observer() } : {}) });
+      fmRef = fm;
+      let consoleServer: Awaited<ReturnType<typeof startConsole>>;
+      try {
+        consoleServer = feed
+          ? await startConsole({
+              ui: o.ui,
+              uiTokenFile: o.uiTokenFile,
+              feed,
+              log,
+              approve: async (key, digest) => {
+                const r = await approve(c.stateDir, key, digest);
+                if (r.ok) fm.approved(key, digest);
+                return r;
+              },
+            })
+          : undefined;
+      } catch (e) {
+        await fm.close();
+        throw e;
+      }
       let generation = 0;
       let stopping = false;
       let resynced = false;
@@ -212,6 +241,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         const mine = ++generation;
         try {
           const a = await fm.load();
+          feed?.changed();
           for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
           log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
           // Re-check everything once, after the first load: a record whose declaration was not read
@@ -244,6 +274,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         try {
           demo = await startDemo(fm, c, o, log);
         } catch (e) {
+          await consoleServer?.close();
           await fm.close();
           throw e;
         }
@@ -257,6 +288,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       log.info('stopping');
       stopping = true;
       await watcher.close();
+      await consoleServer?.close();
       await fm.close();
       await demo?.stop();
       if (fm.lostError) throw fm.lostError;
@@ -308,9 +340,12 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .option('--listen <addr>', 'serve /metrics, /healthz and /readyz on [host:]port (default 0.0.0.0:8080; "off" for none)')
     .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
     .option('--concurrency <n>', 'reconciles in parallel (default 4)')
-    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; identity?: string; listen?: string; resync?: string; concurrency?: string }) => {
+    .option('--ui <addr>', `serve the console on [host:]port (default ${DEFAULT_UI}, e.g. through kubectl port-forward; "off" for none); an address that is not loopback needs --ui-token-file`)
+    .option('--ui-token-file <path>', "the console's bearer token, from a file only its owner can read (e.g. a mounted Secret): required on a non-loopback address, on every /api request, and to approve plans from the console")
+    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string }) => {
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
+      checkUi(o);
       const listen = o.listen ?? '0.0.0.0:8080';
       const controller = new ClusterModeController(
         {
@@ -324,6 +359,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           instance: c.instance,
           resyncMs: c.resyncMs,
           concurrency: c.concurrency,
+          ui: o.ui ?? 'default',
+          ...(o.uiTokenFile ? { uiTokenFile: o.uiTokenFile } : {}),
         },
         { log, registry: deps.registry },
       );

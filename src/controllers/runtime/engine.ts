@@ -253,9 +253,11 @@ export class Engine {
     // What the object referred to before: a removed object's record is gone afterwards.
     const recBefore = this.rt.records.get(key);
     const before = this.#related(key, recBefore);
-    // A record this engine has not seen yet (a new process finding it in the state directory) is what
-    // its relatives last saw: a change from it, its removal included, must wake them.
-    if (recBefore && !this.#summaries.has(key)) this.#summaries.set(key, summaryOf(recBefore));
+    // A record this engine has not seen yet (a new process finding it in the state directory): its
+    // first pass here wakes its relatives whatever it finds — its removal included, and a status that
+    // only looks unchanged (relatives may have read it before this pass, or a killed process left it
+    // half-written). Their passes are cheap; a missed wake leaves them to the wait re-check.
+    if (recBefore && !this.#summaries.has(key)) this.#summaries.set(key, UNSEEN);
     const hash = this.store.hashOf(key);
     const wasReady = !!recBefore && recBefore.specHash === hash && isReady(recBefore.status, recBefore.generation);
     if (!wasReady && hash !== undefined && this.#pendingSince.get(key)?.hash !== hash) this.#pendingSince.set(key, { hash, since: Date.now() });
@@ -332,6 +334,9 @@ export class Engine {
     return [...out];
   }
 }
+
+/** The summary of a record this engine has not reconciled yet: equal to no summary. */
+const UNSEEN = '\u0000unseen';
 
 /** What an object's dependents can care about: readiness, generation, and which backend objects
  *  exist (not timestamps, which change on every re-check). */
