@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../test/harness/browser.ts';
 import { startConsoleTarget } from '../test/harness/console-target.ts';
 import { bigView, withMtu } from '../test/console/fixtures.ts';
-import type { ConsoleView, TopoEdge, TopoNode } from '../test/console/view.ts';
+import type { ConsoleView, TopoEdge, TopoNode } from '../src/console/view.ts';
 
 const N = Number(process.env.BENCH_CONSOLE_N ?? 10_000);
 const TOPO_HOSTS = 200;
@@ -50,17 +50,17 @@ function bigTopology(at: Date, distinct = false): ConsoleView {
   const edges: TopoEdge[] = [];
   for (let n = 0; n < TOPO_NETWORKS; n++) {
     nodes.push({ id: `network:n${n}`, kind: 'network', label: `n${n}`, health: n === 3 ? 'degraded' : 'ok', key: `Network/n${n}` });
-    edges.push({ from: 'provider:openstack', to: `network:n${n}` });
+    edges.push({ from: 'provider:openstack', to: `network:n${n}`, kind: 'realizes' });
   }
   for (let h = 0; h < TOPO_HOSTS; h++) {
     const host = `hv${h}`;
     nodes.push({ id: `host:${host}`, kind: 'host', label: host, health: 'ok', key: `Host/${host}` }, { id: `nic:${host}/ens3`, kind: 'nic', label: 'ens3', health: 'ok' }, { id: `bridge:${host}/br-int`, kind: 'bridge', label: 'br-int', health: 'ok' });
-    edges.push({ from: `host:${host}`, to: `nic:${host}/ens3` }, { from: `nic:${host}/ens3`, to: `bridge:${host}/br-int` });
-    for (let n = 0; n < TOPO_NETWORKS; n++) if (!distinct || mix(h * 1000 + n) % 3 === 0) edges.push({ from: `bridge:${host}/br-int`, to: `network:n${n}` });
+    edges.push({ from: `host:${host}`, to: `nic:${host}/ens3`, kind: 'has' }, { from: `nic:${host}/ens3`, to: `bridge:${host}/br-int`, kind: 'uplink' });
+    for (let n = 0; n < TOPO_NETWORKS; n++) if (!distinct || mix(h * 1000 + n) % 3 === 0) edges.push({ from: `bridge:${host}/br-int`, to: `network:n${n}`, kind: 'carries' });
   }
   for (let v = 0; v < TOPO_VMS; v++) {
     nodes.push({ id: `vm:t/vm${v}`, kind: 'vm', label: `vm${v}`, health: 'ok' });
-    edges.push({ from: `network:n${v % TOPO_NETWORKS}`, to: `vm:t/vm${v}` });
+    edges.push({ from: `network:n${v % TOPO_NETWORKS}`, to: `vm:t/vm${v}`, kind: 'vnic' });
   }
   return { ...bigView(0, at), topology: { nodes, edges } };
 }

@@ -172,10 +172,18 @@ function setCount(nav, n) {
 }
 
 /** @type {Record<string, string>} */
-const LINK_WORDS = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…' };
-connect(onView, (state) => {
+const LINK_WORDS = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', locked: 'token needed' };
+const link = connect(onView, (state, detail) => {
   linkState.textContent = LINK_WORDS[state] ?? state;
   linkState.dataset.state = state;
+  linkState.title = detail ?? '';
+  document.getElementById('locked')?.remove();
+  if (state === 'locked') {
+    // Shown until the token is given (the dialog asks; cancelled, this button asks again).
+    const again = h('button', { type: 'button', class: 'primary' }, 'Enter the token');
+    again.addEventListener('click', () => link.unlock());
+    main.prepend(h('div', { class: 'notice', id: 'locked', role: 'alert' }, h('p', {}, `This console needs its bearer token${detail ? `: ${detail}` : '.'}`), again));
+  }
 });
 
 window.addEventListener('hashchange', () => go(true));

@@ -1,9 +1,10 @@
 // The JSON the console reads (GET /api/v1/view, and each `view` event of GET /api/v1/stream), as JSDoc
-// types: the server's ConsoleView, by the same names. Nothing here runs; views import it for types.
+// types: the server's ConsoleView (src/console/view.ts), by the same names; the fields the server
+// added to the first contract are optional here. Nothing here runs; views import it for types.
 
 /** @typedef {'ok' | 'progressing' | 'degraded' | 'unknown'} Health */
-/** @typedef {{ status: 'True' | 'False' | 'Unknown', reason?: string, message?: string }} Cond */
-/** @typedef {{ digest: string, summary?: string, changes: string[] }} PendingPlan */
+/** @typedef {{ status: 'True' | 'False' | 'Unknown', reason?: string, message?: string, since?: string }} Cond */
+/** @typedef {{ digest: string, summary?: string, changes: string[], impact?: string, computedAt?: string }} PendingPlan */
 /**
  * @typedef {object} NetworkRow
  * @property {string} name
@@ -17,6 +18,11 @@
  * @property {string[]} hosts
  * @property {string[]} vnics
  * @property {string} [outOfSync]
+ * @property {string} [key]
+ * @property {Cond} [stalled]
+ * @property {PendingPlan} [pendingPlan]
+ * @property {string[]} [endpoints]
+ * @property {string} [description]
  */
 /**
  * @typedef {object} InterfaceRow
@@ -44,10 +50,27 @@
  * @property {{ total: number, free: number }} [dynamicVnics]
  * @property {{ name: string, difference: string }[]} outOfSync
  * @property {PendingPlan} [pendingPlan]
+ * @property {string} [key]
+ * @property {Cond} [stalled]
+ * @property {string} [address]
+ * @property {string[]} [problems]  why the agent cannot realize the spec as it stands
+ * @property {{ name: string, interface: string, fabric: string, inSync?: boolean }[]} [networks]  where each network rides
  */
 /** @typedef {'provider'|'network'|'host'|'nic'|'bond'|'bridge'|'vm'|'router'|'endpoint'|'group'} TopoKind */
-/** @typedef {{ id: string, kind: TopoKind, label: string, health: Health, key?: string, count?: number }} TopoNode */
-/** @typedef {{ from: string, to: string }} TopoEdge */
+/**
+ * @typedef {object} TopoNode
+ * @property {string} id
+ * @property {TopoKind} kind
+ * @property {string} label
+ * @property {Health} health
+ * @property {string} [key]
+ * @property {number} [count]
+ * @property {string} [parent]   a device's host
+ * @property {TopoKind} [groupOf]  a group: the kind it stands for
+ * @property {string[]} [members]  a group: the ids it stands for
+ * @property {string[]} [networks] a bridge: the networks riding it
+ */
+/** @typedef {{ from: string, to: string, kind?: string, label?: string }} TopoEdge */
 /**
  * @typedef {object} ObjectRow
  * @property {string} key
@@ -59,6 +82,8 @@
  * @property {Cond} [synced]
  * @property {Cond} [stalled]
  * @property {PendingPlan} [pendingPlan]
+ * @property {boolean} [declared]  false: only its record is left (being removed)
+ * @property {string} [invalid]    admission errors of its latest declaration
  */
 /** @typedef {{ time: string, key: string, type: string, status?: string, reason?: string, message?: string }} ConsoleEvent */
 /**

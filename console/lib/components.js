@@ -77,6 +77,7 @@ export function planBlock({ key, plan, canApprove, label, approve, headingLevel 
     { class: 'plan', dataset: { key, digest: plan.digest } },
     heading,
     h('p', { class: 'digest', id: `${id}-digest` }, 'Plan ', h('code', {}, plan.digest)),
+    plan.impact ? h('p', { class: 'impact' }, h('strong', {}, 'Impact: '), plan.impact) : null,
     plan.changes.length ? h('ul', { class: 'changes', 'aria-labelledby': `${id}-title` }, plan.changes.map((c) => h('li', {}, h('code', {}, c)))) : h('p', {}, 'No changes listed.'),
     h('p', { class: 'actions' }, button, canApprove ? null : h('span', { class: 'hint' }, ' Approval is not available from this console.')),
   );

@@ -72,11 +72,15 @@ export function s(tag, attrs, ...children) {
 }
 
 /**
- * Replaces an element's children.
+ * Replaces an element's children. An element kept across the replacement (a plan's button while its
+ * digest stays) keeps the focus if it had it.
  * @param {Element} el
  * @param {...Child} children
  */
 export function replace(el, ...children) {
+  const active = document.activeElement;
+  const had = (active instanceof HTMLElement || active instanceof SVGElement) && el.contains(active) ? active : undefined;
   el.replaceChildren();
   append(el, children);
+  if (had?.isConnected && document.activeElement !== had) had.focus({ preventScroll: true });
 }

@@ -9,7 +9,7 @@ import { worstHealth } from './format.js';
 
 /** @typedef {import('../types.js').TopoNode} TopoNode */
 /** @typedef {import('../types.js').TopoEdge} TopoEdge */
-/** @typedef {TopoNode & { members?: TopoNode[], collapsed?: boolean }} DrawnNode */
+/** @typedef {TopoNode & { memberNodes?: TopoNode[], collapsed?: boolean }} DrawnNode  memberNodes: a group this app collapsed (the server's groups list `members` by id) */
 
 export const DEVICE_KINDS = new Set(['nic', 'bond', 'bridge']);
 /** More than this many equivalent nodes are drawn as one group. */
@@ -143,7 +143,7 @@ export function groupEquivalent(nodes, edges, expanded, threshold = GROUP_THRESH
     const id = `group:${kind}:${/** @type {TopoNode} */ (members[0]).id}`;
     if (expanded.has(id)) continue;
     for (const m of members) into.set(m.id, id);
-    groups.push({ id, kind: 'group', label: `${members.length} ${plural(kind)}`, health: worstHealth(members.map((m) => m.health)), count: members.length, members, collapsed: true });
+    groups.push({ id, kind: 'group', label: `${members.length} ${plural(kind)}`, health: worstHealth(members.map((m) => m.health)), count: members.length, groupOf: kind, memberNodes: members, collapsed: true });
   }
   if (!groups.length) return { nodes, edges };
   /** @type {Map<string, TopoEdge>} */

@@ -1,53 +1,150 @@
-// The one live connection: an EventSource on /api/v1/stream. The server sends `event: view` with the
-// whole ConsoleView on connect and after every change; other events (`patch`, …) are ignored. After a
-// dropped connection the browser reconnects by itself; when it gives up (the server answered with an
-// error, e.g. while it restarts behind a proxy) a new EventSource is opened after a backoff of 1 s,
-// doubling up to 30 s. Nothing polls.
+// The one live connection: GET /api/v1/stream, server-sent events read with fetch (an EventSource
+// cannot send the Authorization header a console started with --ui-token-file wants on every /api
+// request). The server sends `event: view` with the whole ConsoleView on connect and after every
+// change; other events (`patch`, pings) are ignored. When the stream ends or fails, it is opened again
+// after the server's `retry:` (else 1 s), doubling up to 30 s while it keeps failing. A 401/403 asks for
+// the token (lib/token.js). Nothing polls.
+
+import { askToken, authHeaders, forgetToken, keepToken, storedToken } from './token.js';
+import { messageOf } from './approve.js';
 
 /** @typedef {import('../types.js').ConsoleView} ConsoleView */
-/** @typedef {'connecting' | 'live' | 'reconnecting'} LinkState */
+/** @typedef {'connecting' | 'live' | 'reconnecting' | 'locked'} LinkState */
 
 export const STREAM = '/api/v1/stream';
 
 /**
+ * Reads server-sent events from a response body (the event-stream format: `field: value` lines, a
+ * blank line ends an event; comments start with ':').
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {(event: string, data: string) => void} onEvent
+ * @param {(ms: number) => void} onRetry
+ */
+export async function readEvents(body, onEvent, onRetry) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  let event = '';
+  /** @type {string[]} */
+  let data = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+      // A lone \r at the end may be the first half of \r\n: wait for more.
+      if (buf[nl] === '\r' && nl === buf.length - 1) break;
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + (buf.startsWith('\r\n', nl) ? 2 : 1));
+      if (line === '') {
+        if (data.length) onEvent(event || 'message', data.join('\n'));
+        event = '';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const val = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+      if (field === 'event') event = val;
+      else if (field === 'data') data.push(val);
+      else if (field === 'retry' && /^\d+$/.test(val)) onRetry(Number(val));
+    }
+  }
+}
+
+/**
  * @param {(view: ConsoleView) => void} onView
- * @param {(state: LinkState) => void} onState
- * @returns {() => void} closes the connection
+ * @param {(state: LinkState, detail?: string) => void} onState
+ * @returns {{ close: () => void, unlock: () => void }} unlock: ask for the token again after a cancel
  */
 export function connect(onView, onState) {
-  /** @type {EventSource} */
-  let es;
+  const abort = new AbortController();
+  let retry = 1000;
   let delay = 1000;
-  let timer = 0;
-  let closed = false;
-  const open = () => {
-    es = new EventSource(STREAM);
-    es.addEventListener('open', () => {
-      delay = 1000;
-      onState('live');
+  /** @type {(() => void) | undefined} */
+  let wake;
+  const sleep = (/** @type {number} */ ms) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve(undefined)), { once: true });
     });
-    es.addEventListener('error', () => {
-      onState('reconnecting');
-      if (es.readyState !== EventSource.CLOSED || closed) return;
-      timer = window.setTimeout(open, delay);
-      delay = Math.min(delay * 2, 30_000);
-    });
-    es.addEventListener('view', (e) => {
-      let view;
+  const backoff = async () => {
+    await sleep(delay);
+    delay = Math.min(delay * 2, 30_000);
+  };
+
+  const run = async () => {
+    onState('connecting');
+    while (!abort.signal.aborted) {
+      const token = storedToken();
+      let res;
       try {
-        view = JSON.parse(/** @type {MessageEvent} */ (e).data);
+        res = await fetch(STREAM, { headers: { accept: 'text/event-stream', ...authHeaders(token) }, cache: 'no-store', signal: abort.signal });
       } catch {
-        return;
+        if (abort.signal.aborted) return;
+        onState('reconnecting');
+        await backoff();
+        continue;
+      }
+      if (res.status === 401 || res.status === 403) {
+        const why = await messageOf(res);
+        if (token) forgetToken();
+        onState('locked', why);
+        for (;;) {
+          const t = await askToken({
+            title: 'This console needs its token',
+            what: `netform was started with a bearer token for its console: ${why}`,
+            problem: token ? 'The server refused that token.' : '',
+            confirm: 'Open the console',
+          });
+          if (t) {
+            keepToken(t);
+            break;
+          }
+          // Cancelled: the page offers to ask again (unlock).
+          await new Promise((resolve) => (wake = () => resolve(undefined)));
+          if (abort.signal.aborted) return;
+        }
+        continue;
+      }
+      if (!res.ok || !res.body) {
+        onState('reconnecting', `${res.status} ${await messageOf(res)}`);
+        await backoff();
+        continue;
       }
       onState('live');
-      onView(view);
-    });
+      delay = 1000;
+      try {
+        await readEvents(
+          res.body,
+          (event, data) => {
+            if (event !== 'view') return;
+            let view;
+            try {
+              view = JSON.parse(data);
+            } catch {
+              return;
+            }
+            onView(view);
+          },
+          (ms) => (retry = ms),
+        );
+      } catch {
+        /* cut: reconnect below */
+      }
+      if (abort.signal.aborted) return;
+      onState('reconnecting');
+      await sleep(retry);
+    }
   };
-  onState('connecting');
-  open();
-  return () => {
-    closed = true;
-    clearTimeout(timer);
-    es.close();
+  void run();
+  return {
+    close: () => abort.abort(),
+    unlock: () => {
+      wake?.();
+      wake = undefined;
+    },
   };
 }

@@ -1,7 +1,8 @@
 // One host (#/hosts/<name>): its interface table in oVirt's layout — Name, Address, MAC, Speed, Rx,
 // Tx, Drops, Bond, Fabric, Network — with Rx and Tx as live sparklines (the samples are kept across
-// view events by the app), its bonds and their members, the VIC's dynamic vNIC capacity, the agent's
-// last report, and what is out of sync with the Sync button (the approval of the host's pending plan).
+// view events by the app), where each network rides, its bonds and their members, the VIC's dynamic
+// vNIC capacity, the agent's last report and problems, and what is out of sync with the Sync button
+// (the approval of the host's pending plan).
 import { h, replace } from '../lib/dom.js';
 import { condFull, healthBadge, planBlock } from '../lib/components.js';
 import { formatAge, formatRate, formatSpeed, formatTime } from '../lib/format.js';
@@ -13,13 +14,23 @@ import { sparkline } from '../lib/sparkline.js';
 export const INTERFACE_COLUMNS = ['Name', 'Address', 'MAC', 'Speed', 'Rx', 'Tx', 'Drops', 'Bond', 'Fabric', 'Network'];
 
 /**
- * The networks an interface carries, as links.
- * @param {string | undefined} network one name, or several joined by commas
+ * The networks an interface carries: the agent's word for the device, else where the host's networks
+ * are placed (a trunk such as ens4 carries several, which the agent's row does not name).
+ * @param {HostView} host
+ * @param {InterfaceRow} i
+ * @returns {string[]}
+ */
+export function networksOf(host, i) {
+  if (i.network) return i.network.split(/\s*,\s*/).filter(Boolean);
+  return [...new Set((host.networks ?? []).filter((p) => p.interface === i.name).map((p) => p.name))].sort();
+}
+
+/**
+ * @param {string[]} names
  * @returns {import('../lib/dom.js').Child}
  */
-function networkLinks(network) {
-  if (!network) return '—';
-  const names = network.split(/\s*,\s*/).filter(Boolean);
+function networkLinks(names) {
+  if (!names.length) return '—';
   return names.map((n, i) => [i ? ', ' : '', h('a', { href: `#/networks/${encodeURIComponent(n)}` }, n)]);
 }
 
@@ -40,6 +51,8 @@ export function mount(root, ctx) {
     h('thead', {}, h('tr', {}, INTERFACE_COLUMNS.map((c) => h('th', { scope: 'col', class: `col-${c.toLowerCase()}` }, c)))),
     tbody,
   );
+  const problems = h('div', { class: 'notice', id: 'host-problems', role: 'status', hidden: true });
+  const placements = h('section', { 'aria-labelledby': 'placements-title', id: 'placements' });
   const bonds = h('section', { 'aria-labelledby': 'bonds-title', id: 'bonds' });
   const oos = h('section', { 'aria-labelledby': 'host-oos-title', id: 'host-out-of-sync' });
   const missing = h('p', { class: 'notice', hidden: true }, `No host named ${name} in this view.`);
@@ -49,7 +62,7 @@ export function mount(root, ctx) {
   let planEl;
 
   const topoLink = h('p', { class: 'see-also', hidden: true }, h('a', { href: `#/topology/${encodeURIComponent(`Host/${name}`)}` }, 'Show it in the topology'));
-  replace(root, title, topoLink, missing, facts, h('div', { class: 'table-wrap' }, table), bonds, oos);
+  replace(root, title, topoLink, missing, problems, facts, h('div', { class: 'table-wrap' }, table), placements, bonds, oos);
 
   /** @param {HostView} host */
   function renderFacts(host) {
@@ -87,9 +100,10 @@ export function mount(root, ctx) {
    */
   function row(host, i) {
     const series = ctx.samples.of(host.name, i.name);
+    const nets = networksOf(host, i);
     return h(
       'tr',
-      { dataset: { name: i.name, network: i.network ?? '', fabric: i.fabric ?? '' } },
+      { dataset: { name: i.name, network: nets.join(','), fabric: i.fabric ?? '' } },
       h('th', { scope: 'row', class: 'col-name' }, i.name),
       h('td', { class: 'col-address' }, i.address ?? '—'),
       h('td', { class: 'col-mac' }, i.mac ? h('code', {}, i.mac) : '—'),
@@ -99,8 +113,45 @@ export function mount(root, ctx) {
       h('td', { class: 'col-drops' }, i.drops === undefined ? '—' : String(i.drops)),
       h('td', { class: 'col-bond' }, i.bond ?? '—'),
       h('td', { class: 'col-fabric' }, i.fabric ?? '—'),
-      h('td', { class: 'col-network' }, networkLinks(i.network)),
+      h('td', { class: 'col-network' }, networkLinks(nets)),
     );
+  }
+
+  /** @param {HostView} host */
+  function renderPlacements(host) {
+    const ps = host.networks ?? [];
+    placements.hidden = !ps.length;
+    replace(
+      placements,
+      h('h2', { id: 'placements-title' }, 'Networks'),
+      h(
+        'table',
+        { class: 'placements' },
+        h('caption', { class: 'visually-hidden' }, `Where the networks ride on ${host.name}`),
+        h('thead', {}, h('tr', {}, ['Network', 'Interface', 'Fabric', 'In sync'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'tbody',
+          {},
+          ps.map((p) =>
+            h(
+              'tr',
+              { dataset: { network: p.name } },
+              h('th', { scope: 'row' }, h('a', { href: `#/networks/${encodeURIComponent(p.name)}` }, p.name)),
+              h('td', {}, p.interface),
+              h('td', {}, p.fabric),
+              h('td', {}, p.inSync === undefined ? '—' : p.inSync ? 'yes' : h('strong', { class: 'cond-false' }, 'no')),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** @param {HostView} host */
+  function renderProblems(host) {
+    const ps = host.problems ?? [];
+    problems.hidden = !ps.length;
+    replace(problems, ps.length ? [h('p', {}, h('strong', {}, 'The agent cannot realize the spec as it stands:')), h('ul', {}, ps.map((x) => h('li', {}, x)))] : null);
   }
 
   /** @param {HostView} host */
@@ -147,7 +198,12 @@ export function mount(root, ctx) {
       const host = (view.hosts ?? []).find((x) => x.name === name);
       missing.hidden = !!host;
       facts.hidden = table.hidden = bonds.hidden = oos.hidden = topoLink.hidden = !host;
-      if (!host) return;
+      if (!host) {
+        problems.hidden = placements.hidden = true;
+        return;
+      }
+      renderProblems(host);
+      renderPlacements(host);
       replace(title, 'Host ', host.name, ' ', healthBadge(host.health));
       renderFacts(host);
       replace(tbody, host.interfaces.map((i) => row(host, i)));

@@ -3,7 +3,7 @@
 // box (every word must match somewhere in the row), sortable headers, a virtualized body (10,000 rows
 // stay fast), and the selected network's details below (#/networks/<name>).
 import { h, replace } from '../lib/dom.js';
-import { condBadge, condFull, healthBadge } from '../lib/components.js';
+import { condBadge, condFull, healthBadge, planBlock } from '../lib/components.js';
 import { shortList } from '../lib/format.js';
 import { filterRows, sortRows } from '../lib/network-rows.js';
 import { VirtualTable } from '../lib/virtual-table.js';
@@ -44,6 +44,9 @@ export function mount(root, ctx) {
   let query = '';
   /** @type {NetworkRow[]} */
   let all = [];
+  let canApprove = false;
+  /** @type {{ digest: string, el: HTMLElement } | undefined} the selected network's plan, kept while its digest is */
+  let planShown;
   /** @type {string | undefined} */
   let selected = ctx.params[0];
 
@@ -117,6 +120,7 @@ export function mount(root, ctx) {
       h(
         'dl',
         { class: 'facts' },
+        n.description ? [h('dt', {}, 'Description'), h('dd', {}, n.description)] : null,
         h('dt', {}, 'VLAN'),
         h('dd', {}, n.vlan === undefined ? 'untagged' : String(n.vlan)),
         h('dt', {}, 'MTU'),
@@ -134,13 +138,25 @@ export function mount(root, ctx) {
         h('dd', {}, n.hosts.length ? h('ul', { class: 'inline' }, n.hosts.map((x) => h('li', {}, h('a', { href: `#/hosts/${encodeURIComponent(x)}` }, x)))) : '—'),
         h('dt', {}, `vNICs (${n.vnics.length})`),
         h('dd', {}, n.vnics.length ? h('ul', { class: 'inline' }, n.vnics.map((x) => h('li', {}, x))) : '—'),
+        n.endpoints?.length ? [h('dt', {}, `Service endpoints (${n.endpoints.length})`), h('dd', {}, h('ul', { class: 'inline' }, n.endpoints.map((x) => h('li', {}, x))))] : null,
       ),
+      planOf(n),
     );
+  }
+
+  /** @param {NetworkRow} n */
+  function planOf(n) {
+    if (!n.pendingPlan) return null;
+    if (planShown?.digest !== `${n.name}|${n.pendingPlan.digest}|${canApprove}`) {
+      planShown = { digest: `${n.name}|${n.pendingPlan.digest}|${canApprove}`, el: planBlock({ key: `Network/${n.name}`, plan: n.pendingPlan, canApprove, label: 'Approve', approve: ctx.approve }) };
+    }
+    return planShown.el;
   }
 
   return {
     update(view) {
       all = view.networks ?? [];
+      canApprove = view.canApprove;
       refresh();
       showDetails();
       if (revealPending && selected !== undefined && !details.hidden) {

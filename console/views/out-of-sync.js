@@ -27,15 +27,16 @@ export function outOfSyncEntries(view) {
   }
   for (const n of view.networks ?? []) {
     const key = `Network/${n.name}`;
-    const plan = objects.get(key)?.pendingPlan;
+    const plan = objects.get(key)?.pendingPlan ?? n.pendingPlan;
     if (!n.outOfSync && !plan) continue;
     out.set(key, { key, kind: 'Network', name: n.name, health: n.health, differences: n.outOfSync ? [{ difference: n.outOfSync }] : [], plan, synced: n.synced });
   }
   for (const o of view.objects ?? []) {
     if (out.has(o.key)) continue;
     const drifted = o.synced?.status === 'False' && (o.synced.reason === 'DriftDetected' || o.synced.reason === 'AwaitingApproval');
-    if (!drifted && !o.pendingPlan) continue;
-    out.set(o.key, { key: o.key, kind: o.kind, name: o.namespace ? `${o.namespace}/${o.name}` : o.name, health: o.health, differences: o.synced?.message ? [{ difference: o.synced.message }] : [], plan: o.pendingPlan, synced: o.synced });
+    if (!drifted && !o.pendingPlan && !o.invalid) continue;
+    const differences = [...(o.synced?.message ? [{ difference: o.synced.message }] : []), ...(o.invalid ? [{ name: 'the manifest', difference: o.invalid }] : [])];
+    out.set(o.key, { key: o.key, kind: o.kind, name: o.namespace ? `${o.namespace}/${o.name}` : o.name, health: o.health, differences, plan: o.pendingPlan, synced: o.synced });
   }
   const order = (/** @type {string} */ k) => (k === 'Host' ? 0 : k === 'Network' ? 1 : 2);
   return [...out.values()].sort((a, b) => order(a.kind) - order(b.kind) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -15,6 +15,7 @@ import { hrefOfKey } from '../lib/format.js';
 export function pendingPlans(view) {
   /** @type {Map<string, { key: string, health: import('../types.js').Health, plan: PendingPlan }>} */
   const out = new Map();
+  for (const n of view.networks ?? []) if (n.pendingPlan) out.set(`Network/${n.name}`, { key: `Network/${n.name}`, health: n.health, plan: n.pendingPlan });
   for (const o of view.objects ?? []) if (o.pendingPlan) out.set(o.key, { key: o.key, health: o.health, plan: o.pendingPlan });
   for (const host of view.hosts ?? []) if (host.pendingPlan) out.set(`Host/${host.name}`, { key: `Host/${host.name}`, health: host.health, plan: host.pendingPlan });
   return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

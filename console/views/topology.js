@@ -67,7 +67,7 @@ function widthOf(n) {
  * @returns {string}
  */
 function kindOf(n) {
-  const kind = n.collapsed ? n.members?.[0]?.kind ?? n.kind : n.kind;
+  const kind = n.kind === 'group' ? n.groupOf ?? n.kind : n.kind;
   return KIND_WORD[kind] ?? kind;
 }
 
@@ -250,7 +250,7 @@ export function mount(root, ctx) {
       const d = (e.sections ?? [])
         .map((/** @type {any} */ sec) => [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint].map((p, j) => `${j ? 'L' : 'M'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' '))
         .join(' ');
-      return s('path', { class: 'edge', d, dataset: { from: src?.from ?? '', to: src?.to ?? '' }, 'marker-end': 'url(#topo-arrow)' });
+      return s('path', { class: 'edge', d, dataset: { from: src?.from ?? '', to: src?.to ?? '', ...(src?.kind ? { kind: src.kind } : {}) }, 'marker-end': 'url(#topo-arrow)' }, src?.label ? s('title', {}, src.label) : null);
     });
     // Tab order follows the picture: column by column, top to bottom.
     const ordered = [...g.nodes].sort((a, b) => {
@@ -362,7 +362,12 @@ export function mount(root, ctx) {
     }
     details.hidden = false;
     const obj = n.key ? view.objects.find((o) => o.key === n.key) : undefined;
-    const neighbours = (graph?.edges ?? []).flatMap((e) => (e.from === n.id ? [e.to] : e.to === n.id ? [e.from] : []));
+    /** @type {Map<string, string | undefined>} neighbour → the edge's label (a VM's vNICs, say) */
+    const neighbours = new Map();
+    for (const e of graph?.edges ?? []) {
+      const other = e.from === n.id ? e.to : e.to === n.id ? e.from : undefined;
+      if (other !== undefined) neighbours.set(other, e.label ?? neighbours.get(other));
+    }
     const byId = new Map((graph?.nodes ?? []).map((x) => [x.id, x]));
     /** @param {string} id */
     const nodeButton = (id) => {
@@ -406,10 +411,12 @@ export function mount(root, ctx) {
         obj ? [h('dt', {}, 'Ready'), h('dd', {}, condFull(obj.ready)), h('dt', {}, 'Synced'), h('dd', {}, condFull(obj.synced))] : null,
         obj?.stalled ? [h('dt', {}, 'Stalled'), h('dd', {}, condFull(obj.stalled))] : null,
       ),
-      n.members
-        ? h('section', {}, h('h3', {}, 'Members'), h('ul', { class: 'members' }, n.members.map((m) => h('li', {}, hrefOf(m) ? h('a', { href: /** @type {string} */ (hrefOf(m)) }, m.label) : m.label, ' ', healthBadge(m.health)))), expand)
-        : null,
-      neighbours.length ? h('section', {}, h('h3', {}, 'Connected to'), h('ul', { class: 'members' }, neighbours.map((id) => h('li', {}, nodeButton(id))))) : null,
+      n.memberNodes
+        ? h('section', {}, h('h3', {}, 'Members'), h('ul', { class: 'members' }, n.memberNodes.map((m) => h('li', {}, hrefOf(m) ? h('a', { href: /** @type {string} */ (hrefOf(m)) }, m.label) : m.label, ' ', healthBadge(m.health)))), expand)
+        : n.members
+          ? h('section', {}, h('h3', {}, 'Members'), h('ul', { class: 'members' }, n.members.map((id) => h('li', {}, h('code', {}, id)))))
+          : null,
+      neighbours.size ? h('section', {}, h('h3', {}, 'Connected to'), h('ul', { class: 'members' }, [...neighbours].map(([id, label]) => h('li', {}, nodeButton(id), label ? `: ${label}` : null)))) : null,
       focusButton ? h('p', {}, focusButton) : null,
       obj?.pendingPlan ? planBlock({ key: obj.key, plan: obj.pendingPlan, canApprove: view.canApprove, label: 'Approve', approve: ctx.approve }) : null,
     );

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { launchBrowser, type BrowserHandle } from '../harness/browser.ts';
 import { startConsoleTarget, type ConsoleTarget } from '../harness/console-target.ts';
-import { quickstartView, withHealth } from './fixtures.ts';
+import { digest, quickstartView, withHealth } from './fixtures.ts';
 import { axe, goHash, openConsole, serious, waitRendered, type ConsolePage } from './support.ts';
-import type { ConsoleView } from './view.ts';
+import type { ConsoleView } from '../../src/console/view.ts';
 
 const T0 = new Date('2026-12-05T04:00:00Z');
 
@@ -20,7 +20,8 @@ function richView(): ConsoleView {
   const v = withHealth(quickstartView(T0, 0), 'network:db', 'degraded', T0);
   const host = v.hosts[0]!;
   host.outOfSync = [{ name: 'ens4', difference: 'mtu 1500 on the host, 9000 declared' }];
-  host.pendingPlan = { digest: 'sha256:9a1b2c3d4e5f', summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'] };
+  host.pendingPlan = { digest: digest('host-demo'), summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'], impact: '4 VMs see a link flap' };
+  host.problems = ['network storage: no NIC or bond reaches physnet7'];
   host.dynamicVnics = { total: 16, free: 12 };
   host.bonds = [{ name: 'bond0', members: ['ens5', 'ens6'] }];
   v.events.push({ time: T0.toISOString(), key: 'Network/db', type: 'Warning', status: 'False', reason: 'BackendRejected', message: 'the backend refused the MTU' });
@@ -34,7 +35,8 @@ const view = richView();
 
 beforeAll(async () => {
   b = await launchBrowser();
-  target = await startConsoleTarget({ view, token: 'nf-a11y-token-0123456789' });
+  // Reads open, approval with the token: the token dialog is asked for by a Sync button.
+  target = await startConsoleTarget({ view, token: 'nf-a11y-token-0123456789', tokenFor: 'approve' });
   p = await openConsole(b.browser, target, '/networks', view.generatedAt);
 }, 180_000);
 
@@ -44,7 +46,7 @@ afterAll(async () => {
 });
 
 describe('axe-core finds no serious or critical violation', () => {
-  it.each(['#/networks', '#/networks/db', '#/hosts', '#/hosts/demo', '#/topology', '#/topology/vm:shop/web2', '#/out-of-sync', '#/plan', '#/events'])('on %s', async (hash) => {
+  it.each(['#/networks', '#/networks/db', '#/hosts', '#/hosts/demo', '#/topology', '#/topology/vm%3Ashop%2Fweb2', '#/out-of-sync', '#/plan', '#/events'])('on %s', async (hash) => {
     await goHash(p.page, hash, view.generatedAt);
     if (hash.startsWith('#/topology')) await p.page.waitForSelector('svg#topology g.node');
     const violations = await axe(p.page);
@@ -111,9 +113,10 @@ describe('the keyboard', () => {
       await page.keyboard.press('Tab');
     }
     expect([...order].sort()).toEqual(view.topology.nodes.map((n) => n.id).sort());
-    // Left to right: the host before its NICs, the NICs before the networks, the networks before the VMs.
-    expect(order[0]).toBe('host:demo');
-    expect(order.indexOf('network:web')).toBeLessThan(order.indexOf('vm:shop/web1'));
+    // Left to right, as drawn: the networks, the host, its bridges, then its NICs and VMs.
+    expect(order.slice(0, 3).sort()).toEqual(['network:db', 'network:ovirtmgmt', 'network:web']);
+    expect(order[3]).toBe('host:demo');
+    expect(order.indexOf('host:demo/bridge:br-int')).toBeLessThan(order.indexOf('vm:shop/web1'));
     await page.$eval('g.node[data-id="host:demo"]', (g) => (g as SVGGElement).focus());
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => location.hash === '#/hosts/demo', { polling: 'mutation' });

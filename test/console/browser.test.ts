@@ -15,12 +15,12 @@
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { launchBrowser, type BrowserHandle } from '../harness/browser.ts';
+import { launchBrowser, watchProblems, type BrowserHandle } from '../harness/browser.ts';
 import { startConsoleTarget, type ConsoleTarget } from '../harness/console-target.ts';
 import { artifactPath, canary } from '../support/secrets.ts';
-import { bigView, DEMO_MACS, DEMO_VNICS, quickstartView, tapOf, withHealth, withMtu } from './fixtures.ts';
+import { bigView, DEMO_MACS, DEMO_VNICS, digest, ID, quickstartView, tapOf, withHealth, withMtu, withSecondHost } from './fixtures.ts';
 import { goHash, openConsole, renderedAt, waitRendered, type ConsolePage } from './support.ts';
-import type { ConsoleView, TopoEdge, TopoNode } from './view.ts';
+import type { ConsoleView, TopoNode } from '../../src/console/view.ts';
 
 const T0 = new Date('2026-12-05T04:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -121,6 +121,13 @@ describe('the host view of the quick start', () => {
     // Each VM's vNIC: its tap on br-int, on its network.
     for (const v of DEMO_VNICS) expect(by.get(tapOf(v.key)), v.key).toMatchObject({ fabric: 'ovs', network: v.network, networkLinks: [`#/networks/${v.network}`] });
     expect(by.get('ens4')!.rx).toBe(`${v0.hosts[0]!.interfaces[1]!.rxMbps!.toFixed(1)} Mb/s`);
+    // The agent names no network for the trunk ens4: its networks come from where the host places them.
+    expect(v0.hosts[0]!.interfaces[1]!.network).toBeUndefined();
+    expect(await page.$$eval('#placements tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)))).toEqual([
+      ['db', 'ens4', 'ovs', 'yes'],
+      ['ovirtmgmt', 'ens3', 'linux-bridge', 'yes'],
+      ['web', 'ens4', 'ovs', 'yes'],
+    ]);
 
     const facts = await page.$eval('#host-facts', (el) => el.textContent ?? '');
     expect(facts).toContain('default');
@@ -164,7 +171,8 @@ describe('the host view of the quick start', () => {
     host.bonds = [{ name: 'bond0', members: ['ens5', 'ens6'] }];
     host.dynamicVnics = { total: 16, free: 12 };
     host.outOfSync = [{ name: 'ens4', difference: 'mtu 1500 on the host, 9000 declared' }];
-    host.pendingPlan = { digest: 'sha256:4f1c0d2e', summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'] };
+    host.pendingPlan = { digest: digest('host-demo'), summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'], impact: '4 VMs see a link flap' };
+    host.problems = ['network storage: no NIC or bond reaches physnet7'];
     const target = await start(v);
     const p = await open(target, '/hosts/demo', v.generatedAt);
     expect(await p.page.$eval('#bonds li[data-bond="bond0"]', (el) => el.textContent)).toBe('bond0: ens5, ens6');
@@ -174,7 +182,9 @@ describe('the host view of the quick start', () => {
     const oos = await p.page.$eval('#host-out-of-sync', (el) => el.textContent ?? '');
     expect(oos).toContain('mtu 1500 on the host, 9000 declared');
     expect(oos).toContain('~ ens4: mtu 1500 → 9000');
-    expect(await p.page.$eval('#host-out-of-sync button.approve', (el) => [(el as HTMLElement).dataset.key, (el as HTMLElement).dataset.digest, el.textContent])).toEqual(['Host/demo', 'sha256:4f1c0d2e', 'Sync Host/demo']);
+    expect(oos).toContain('Impact: 4 VMs see a link flap');
+    expect(await p.page.$eval('#host-out-of-sync button.approve', (el) => [(el as HTMLElement).dataset.key, (el as HTMLElement).dataset.digest, el.textContent])).toEqual(['Host/demo', digest('host-demo'), 'Sync Host/demo']);
+    expect(await p.page.$eval('#host-problems', (el) => el.textContent)).toContain('network storage: no NIC or bond reaches physnet7');
     clean(p, target);
   });
 });
@@ -286,7 +296,7 @@ async function drawn(page: Page): Promise<{ nodes: DrawnNode[]; edges: DrawnEdge
 }
 
 const near = (pt: { x: number; y: number }, b: DrawnNode['box'], slack = 3) => pt.x >= b.x - slack && pt.x <= b.x + b.w + slack && pt.y >= b.y - slack && pt.y <= b.y + b.h + slack;
-const edgeKey = (e: TopoEdge) => `${e.from} > ${e.to}`;
+const edgeKey = (e: { from: string; to: string }) => `${e.from} > ${e.to}`;
 
 describe('the topology', () => {
   it('draws every network, host and VM of the quick start with the right edges, and a screenshot', async () => {
@@ -300,8 +310,11 @@ describe('the topology', () => {
     expect(ids('vm')).toEqual(['vm:shop/db1', 'vm:shop/web1', 'vm:shop/web2']);
     expect(nodes.map((n) => n.id).sort()).toEqual(v0.topology.nodes.map((n: TopoNode) => n.id).sort());
     expect(edges.map(edgeKey).sort()).toEqual(v0.topology.edges.map(edgeKey).sort());
-    // The vNICs: web1 and web2 on web, db1 and web2 on db.
-    for (const v of DEMO_VNICS) expect(edges.map(edgeKey)).toContain(`network:${v.network} > vm:shop/${v.vm}`);
+    // The networks ride the host, the host has its bridges over their NICs, the VMs hang off br-int.
+    for (const n of ['db', 'ovirtmgmt', 'web']) expect(edges.map(edgeKey)).toContain(`${ID.network(n)} > ${ID.host('demo')}`);
+    expect(edges.map(edgeKey)).toContain(`${ID.bridge('demo', 'br-int')} > ${ID.nic('demo', 'ens4')}`);
+    expect(edges.map(edgeKey)).toContain(`${ID.bridge('demo', 'ovirtmgmt')} > ${ID.nic('demo', 'ens3')}`);
+    for (const v of DEMO_VNICS) expect(edges.map(edgeKey)).toContain(`${ID.bridge('demo', 'br-int')} > ${ID.vm('shop', v.vm)}`);
     // Each edge is drawn from its source's box to its target's, left to right (layered, RIGHT).
     const box = new Map(nodes.map((n) => [n.id, n.box]));
     for (const e of edges) {
@@ -370,13 +383,14 @@ describe('the topology', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#topo-details:not([hidden]) h2');
     expect(await page.$eval('#topo-details h2', (h) => h.textContent)).toBe('VM web2');
-    expect(await page.$eval('#topo-details', (d) => d.textContent)).toContain('network web');
-    expect(await page.$$eval('path.edge.hl', (ps) => ps.map((x) => `${(x as SVGElement).dataset.from} > ${(x as SVGElement).dataset.to}`).sort())).toEqual(['network:db > vm:shop/web2', 'network:web > vm:shop/web2']);
+    // Its vNICs, from the edge's label: two, on web and db, both off br-int.
+    expect(await page.$eval('#topo-details', (d) => d.textContent)).toContain('bridge br-int: nic1 (web), nic2 (db)');
+    expect(await page.$$eval('path.edge.hl', (ps) => ps.map((x) => `${(x as SVGElement).dataset.from} > ${(x as SVGElement).dataset.to}`).sort())).toEqual([`${ID.bridge('demo', 'br-int')} > vm:shop/web2`]);
     clean(p, target);
   });
 
   it('shows only what connects to a node when asked, from the host page\'s link, and everything again', async () => {
-    const v0 = quickstartView(T0, 0);
+    const v0 = withSecondHost(quickstartView(T0, 0));
     const target = await start(v0);
     const p = await open(target, '/hosts/demo', v0.generatedAt);
     const { page } = p;
@@ -386,11 +400,11 @@ describe('the topology', () => {
     expect(await page.$eval('g.node[data-id="host:demo"]', (g) => g.getAttribute('class'))).toContain('selected');
     await page.click('#topo-focus-button');
     await page.waitForSelector('#topo-focus:not([hidden])');
-    await page.waitForFunction(() => document.querySelectorAll('svg#topology g.node').length === 8, { timeout: 10_000 });
-    // The host, its NICs and bridges, and its networks: not the VMs on those networks.
-    expect((await drawn(page)).nodes.map((n) => n.id).sort()).toEqual(
-      ['bridge:demo/br-int', 'bridge:demo/ovirtmgmt', 'host:demo', 'network:db', 'network:ovirtmgmt', 'network:web', 'nic:demo/ens3', 'nic:demo/ens4'],
-    );
+    // demo, its networks, devices and VMs: not hv2, which also carries web, nor hv2's devices and VM.
+    const own = quickstartView(T0, 0).topology.nodes.map((n) => n.id).sort();
+    await page.waitForFunction((n: number) => document.querySelectorAll('svg#topology g.node').length === n, { timeout: 10_000 }, own.length);
+    expect((await drawn(page)).nodes.map((n) => n.id).sort()).toEqual(own);
+    expect(own.length).toBeLessThan(v0.topology.nodes.length);
     await page.click('#topo-unfocus');
     await page.waitForFunction((n: number) => document.querySelectorAll('svg#topology g.node').length === n, { timeout: 10_000 }, v0.topology.nodes.length);
     expect(await page.$eval('#topo-focus', (el) => (el as HTMLElement).hidden)).toBe(true);
@@ -401,21 +415,21 @@ describe('the topology', () => {
     const v = quickstartView(T0, 0);
     for (let i = 0; i < 40; i++) {
       v.topology.nodes.push({ id: `vm:shop/bulk${i}`, kind: 'vm', label: `bulk${i}`, health: i === 7 ? 'degraded' : 'ok' });
-      v.topology.edges.push({ from: 'network:web', to: `vm:shop/bulk${i}` });
+      v.topology.edges.push({ from: ID.bridge('demo', 'br-int'), to: `vm:shop/bulk${i}`, kind: 'vnic' });
     }
     const target = await start(v);
     const p = await open(target, '/topology', v.generatedAt);
     let g = await drawn(p.page);
     const groups = g.nodes.filter((n) => n.kind === 'group');
-    // web1 has the same neighbours as the 40 (web only): 41 in the group; web2 (web and db) and db1 stay.
-    expect(groups.map((n) => n.count)).toEqual(['41']);
+    // The quick start's three VMs hang off br-int as the 40 do: one group of 43, as unhealthy as its worst.
+    expect(groups.map((n) => n.count)).toEqual(['43']);
     expect(groups[0]!.health).toBe('degraded');
-    expect(g.nodes.filter((n) => n.kind === 'vm').map((n) => n.id).sort()).toEqual(['vm:shop/db1', 'vm:shop/web2']);
-    expect(g.edges.filter((e) => e.to === groups[0]!.id).map((e) => e.from)).toEqual(['network:web']);
+    expect(g.nodes.filter((n) => n.kind === 'vm')).toEqual([]);
+    expect(g.edges.filter((e) => e.to === groups[0]!.id).map((e) => e.from)).toEqual([ID.bridge('demo', 'br-int')]);
 
     await p.page.click(`g.node[data-kind="group"]`);
     await p.page.waitForSelector('#topo-details:not([hidden]) button.primary');
-    expect(await p.page.$$eval('#topo-details .members li', (lis) => lis.length)).toBeGreaterThanOrEqual(41);
+    expect(await p.page.$$eval('#topo-details .members li', (lis) => lis.length)).toBeGreaterThanOrEqual(43);
     await p.page.click('#topo-details button.primary');
     await p.page.waitForFunction(() => document.querySelectorAll('svg#topology g.node[data-kind="vm"]').length === 43, { timeout: 20_000 });
     g = await drawn(p.page);
@@ -483,52 +497,113 @@ describe('10,000 networks', () => {
   }, 90_000);
 });
 
-describe('approving a pending plan ("Sync")', () => {
-  it('sends exactly the plan digest with the bearer token, asks for the token once per tab, forgets a refused one', async () => {
+/** The quick start with the host out of sync (a plan held) and a network update held for approval. */
+function heldView(): ConsoleView {
+  const v = quickstartView(T0, 0);
+  const host = v.hosts[0]!;
+  host.outOfSync = [{ name: 'ens4', difference: 'mtu 1500 on the host, 9000 declared' }];
+  host.pendingPlan = { digest: digest('host-demo'), summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'] };
+  const web = v.objects.find((o) => o.key === 'Network/web')!;
+  web.synced = { status: 'False', reason: 'AwaitingApproval', message: 'mtu 9000 → 1500 held for approval' };
+  web.pendingPlan = { digest: digest('network-web'), summary: '1 network update', changes: ['~ Network/web: mtu 9000 → 1500'] };
+  return v;
+}
+
+const dialogOpen = (page: Page) => page.waitForSelector('#token-dialog[open]', { timeout: 10_000 });
+async function giveToken(page: Page, token: string): Promise<void> {
+  await page.$eval('#token-input', (i) => ((i as HTMLInputElement).value = ''));
+  await page.type('#token-input', token);
+  await page.click('#token-dialog button[value="ok"]');
+}
+const tokenKept = (page: Page) => page.evaluate(() => sessionStorage.getItem('netform.console.token'));
+
+describe('the bearer token', () => {
+  it('is asked for before anything when the server wants it on every request (netform --ui-token-file), kept for the tab, and a refused one is forgotten', async () => {
     const token = canary('console-token');
-    const v = quickstartView(T0, 0);
-    const host = v.hosts[0]!;
-    host.outOfSync = [{ name: 'ens4', difference: 'mtu 1500 on the host, 9000 declared' }];
-    host.pendingPlan = { digest: 'sha256:9a1b2c3d4e5f', summary: '1 change on demo', changes: ['~ ens4: mtu 1500 → 9000'] };
-    const web = v.objects.find((o) => o.key === 'Network/web')!;
-    web.synced = { status: 'False', reason: 'AwaitingApproval', message: 'mtu 9000 → 1500 held for approval' };
-    web.pendingPlan = { digest: 'sha256:77aa88bb', summary: '1 network update', changes: ['~ Network/web: mtu 9000 → 1500'] };
+    const v = heldView();
     const target = await start(v, token);
-    const p = await open(target, '/out-of-sync', v.generatedAt);
-    const { page } = p;
+    const page = await b.browser.newPage();
+    const p: ConsolePage = { page, problems: await watchProblems(page) };
+    pages.push(p);
+    await page.goto(`${target.url}/#/out-of-sync`);
+    await dialogOpen(page);
+    expect(await page.$eval('#token-title', (t) => t.textContent)).toBe('This console needs its token');
+    expect(await page.$eval('#link-state', (el) => (el as HTMLElement).dataset.state)).toBe('locked');
+    // Cancelled: the page says why and offers to ask again.
+    await page.click('#token-dialog button[value="cancel"]');
+    await page.waitForSelector('#locked button');
+    await page.click('#locked button');
+    await dialogOpen(page);
+    // A wrong token: refused, forgotten, asked for again with the reason.
+    await giveToken(page, 'nf-wrong-token-0000');
+    await page.waitForFunction(() => (document.getElementById('token-problem') as HTMLElement).textContent === 'The server refused that token.' && (document.getElementById('token-dialog') as HTMLDialogElement).open, { polling: 100, timeout: 10_000 });
+    expect(await tokenKept(page)).toBeNull();
+    await giveToken(page, token);
+    await waitRendered(page, v.generatedAt);
+    expect(await tokenKept(page)).toBe(token);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.$eval('#link-state', (el) => (el as HTMLElement).dataset.state)).toBe('live');
     expect(await page.$$eval('#out-of-sync article.entry', (as) => as.map((a) => (a as HTMLElement).dataset.key))).toEqual(['Host/demo', 'Network/web']);
     expect(await page.$eval('article[data-key="Host/demo"]', (a) => a.textContent)).toContain('mtu 1500 on the host, 9000 declared');
     expect(await page.$eval('nav a[data-nav="out-of-sync"] .nav-count', (c) => c.textContent)).toBe('2');
 
-    // A wrong token: refused (401), forgotten, asked for again.
+    // Sync: exactly the host's plan, with the kept token, no dialog.
     await page.click('article[data-key="Host/demo"] button.approve');
-    await page.waitForSelector('#token-dialog[open]');
-    await page.type('#token-input', 'nf-wrong-token-0000');
-    await page.click('#token-dialog button[value="ok"]');
-    await page.waitForFunction(() => !(document.getElementById('token-problem') as HTMLElement).hidden && (document.getElementById('token-dialog') as HTMLDialogElement).open, { polling: 100 });
-    expect(target.approvals.map((a) => a.status)).toEqual([401]);
-    expect(await page.evaluate(() => sessionStorage.getItem('netform.console.token'))).toBeNull();
-    await page.type('#token-input', token);
-    await page.click('#token-dialog button[value="ok"]');
     await page.waitForFunction(() => document.getElementById('announcer')?.textContent?.startsWith('Approved Host/demo'), { polling: 100, timeout: 10_000 });
-    expect(target.approvals.at(-1)).toEqual({ key: 'Host/demo', digest: 'sha256:9a1b2c3d4e5f', authorization: `Bearer ${token}`, status: 200 });
-    expect(await page.evaluate(() => sessionStorage.getItem('netform.console.token'))).toBe(token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
-
-    // The second approval, from the Plan view: no dialog, the kept token.
+    expect(await page.$eval('#token-dialog', (d) => (d as HTMLDialogElement).open)).toBe(false);
+    expect(target.approvals).toEqual([{ key: 'Host/demo', digest: digest('host-demo'), authorization: `Bearer ${token}`, status: 200 }]);
+    // And from the Plan view, the network's.
     await goHash(page, '#/plan', v.generatedAt);
     await page.click('article[data-key="Network/web"] button.approve');
     await page.waitForFunction(() => document.getElementById('announcer')?.textContent?.startsWith('Approved Network/web'), { polling: 100, timeout: 10_000 });
-    expect(await page.$eval('#token-dialog', (d) => (d as HTMLDialogElement).open)).toBe(false);
-    expect(target.approvals.at(-1)).toEqual({ key: 'Network/web', digest: 'sha256:77aa88bb', authorization: `Bearer ${token}`, status: 200 });
-    expect(target.approvals).toHaveLength(3);
-    clean(p, target, [/status of 401 .*\/api\/v1\/approve/]);
+    expect(target.approvals.at(-1)).toEqual({ key: 'Network/web', digest: digest('network-web'), authorization: `Bearer ${token}`, status: 200 });
+    // Every stream request after the first carried the token; the refused ones did not get in.
+    expect(target.requests.filter((r) => r.path === '/api/v1/stream').map((r) => r.status)).toEqual([403, 403, 200]);
+    clean(p, target, [/status of 403 \(GET \/api\/v1\/stream\)/, /status of 403 .*\/api\/v1\/stream/]);
   });
 
-  it('disables the button when the server cannot approve', async () => {
+  it('is asked for when approving, if only approval needs it, and a refused one is asked for again', async () => {
+    const token = canary('console-approve-token');
+    const v = heldView();
+    const target = await startConsoleTarget({ view: v, token, tokenFor: 'approve' });
+    targets.push(target);
+    const p = await open(target, '/out-of-sync', v.generatedAt);
+    const { page } = p;
+    await page.click('article[data-key="Host/demo"] button.approve');
+    await dialogOpen(page);
+    expect(await page.$eval('#token-title', (t) => t.textContent)).toBe('Approve with the token');
+    await giveToken(page, 'nf-wrong-token-0000');
+    await page.waitForFunction(() => (document.getElementById('token-problem') as HTMLElement).textContent?.startsWith('The server refused') && (document.getElementById('token-dialog') as HTMLDialogElement).open, { polling: 100, timeout: 10_000 });
+    expect(target.approvals.map((a) => a.status)).toEqual([403]);
+    expect(await tokenKept(page)).toBeNull();
+    await giveToken(page, token);
+    await page.waitForFunction(() => document.getElementById('announcer')?.textContent?.startsWith('Approved Host/demo'), { polling: 100, timeout: 10_000 });
+    expect(target.approvals.at(-1)).toEqual({ key: 'Host/demo', digest: digest('host-demo'), authorization: `Bearer ${token}`, status: 200 });
+    expect(await tokenKept(page)).toBe(token);
+    clean(p, target, [/status of 403 .*\/api\/v1\/approve/]);
+  });
+
+  it('a plan that changed since it was shown is refused, and the page says so', async () => {
+    const v = heldView();
+    const target = await startConsoleTarget({ view: v, token: 'nf-console-token-1234567890', tokenFor: 'approve' });
+    targets.push(target);
+    const p = await open(target, '/out-of-sync', v.generatedAt);
+    const { page } = p;
+    await page.evaluate(() => sessionStorage.setItem('netform.console.token', 'nf-console-token-1234567890'));
+    // The server's plan moves on; the page has not heard yet (no event sent).
+    const moved = heldView();
+    moved.hosts[0]!.pendingPlan = { digest: digest('host-demo-2'), changes: ['~ ens4: mtu 1500 → 9100'] };
+    target.publishSilently(moved);
+    await page.click('article[data-key="Host/demo"] button.approve');
+    await page.waitForFunction(() => document.getElementById('announcer')?.textContent?.startsWith('Host/demo not approved (409)'), { polling: 100, timeout: 10_000 });
+    expect(target.approvals).toEqual([{ key: 'Host/demo', digest: digest('host-demo'), authorization: 'Bearer nf-console-token-1234567890', status: 409 }]);
+    clean(p, target, [/status of 409 .*\/api\/v1\/approve/]);
+  });
+
+  it('the button is disabled when the server cannot approve', async () => {
     const v = quickstartView(T0, 0);
     v.canApprove = false;
-    v.hosts[0]!.pendingPlan = { digest: 'sha256:1234', changes: ['~ ens4: mtu'] };
+    v.hosts[0]!.pendingPlan = { digest: digest('x'), changes: ['~ ens4: mtu'] };
     const target = await start(v);
     const p = await open(target, '/out-of-sync', v.generatedAt);
     expect(await p.page.$eval('article[data-key="Host/demo"] button.approve', (b) => (b as HTMLButtonElement).disabled)).toBe(true);

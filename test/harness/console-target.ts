@@ -2,12 +2,12 @@
 // will serve them —
 //   GET /                         console/index.html
 //   GET /console/<path>           the files of console/
-//   GET /vendor/<package>/<path>  node_modules/<package>/<path>, only the files console/vendor.json lists
+//   GET /vendor/<package>/<path>  node_modules/<package>/<path>, for the packages console/vendor.json lists
 //   GET /api/v1/view              the current ConsoleView
 //   GET /api/v1/stream            server-sent events: `event: view` with the whole view on connect and
 //                                 on every publish()
-//   POST /api/v1/approve          {key, digest} with `Authorization: Bearer <token>`: 401 without the
-//                                 token, 409 unless the object holds a plan of that digest, else 200
+//   POST /api/v1/approve          {key, digest}: 409 unless the object holds a plan of that digest, else 200
+//   and, as netform's server, with a token every /api request needs `Authorization: Bearer <token>` (403)
 // — every answer with the console's Content-Security-Policy (default-src 'self'). Until the server
 // branch lands this stands in for it, with a view the test controls (publish). A ConsoleTarget is all a
 // test needs, so `netform run --ui` can take its place behind the same interface (its publish being an
@@ -17,15 +17,15 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConsoleView } from '../console/view.ts';
+import type { ConsoleView } from '../../src/console/view.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CONSOLE_DIR = join(REPO, 'console');
 export const CSP = "default-src 'self'";
 
-/** The vendor files the console loads, by package (console/vendor.json: the server's allow-list). */
-export function vendorAllowList(): Record<string, string[]> {
-  return JSON.parse(readFileSync(join(CONSOLE_DIR, 'vendor.json'), 'utf8')) as Record<string, string[]>;
+/** The packages whose files /vendor/ serves (console/vendor.json, which netform's server reads too). */
+export function vendorPackages(): string[] {
+  return JSON.parse(readFileSync(join(CONSOLE_DIR, 'vendor.json'), 'utf8')) as string[];
 }
 
 const TYPES: Record<string, string> = {
@@ -50,6 +50,8 @@ export interface ConsoleTarget {
   readonly url: string;
   /** Makes `view` the current one: /api/v1/view answers it and every open stream gets `event: view`. */
   publish(view: ConsoleView): void;
+  /** Makes `view` the current one without telling the streams (a page that has not heard yet). */
+  publishSilently(view: ConsoleView): void;
   /** Sends any event to every open stream (e.g. one the console must ignore). */
   send(event: string, data: string): void;
   /** Ends every open event stream, as a restarting server would (the browser reconnects by itself). */
@@ -67,8 +69,12 @@ export interface ConsoleTarget {
 
 export interface ConsoleTargetOptions {
   view: ConsoleView;
-  /** The bearer token approvals need (default: none accepted). */
+  /** The bearer token. As netform's server: with one, every /api request needs it (403 without);
+   *  without one, reads are open and approval is refused (403). */
   token?: string;
+  /** 'approve': only approval needs the token, reads are open (not what netform does today: the
+   *  console's fallback of asking for the token when it approves). Default 'all'. */
+  tokenFor?: 'all' | 'approve';
 }
 
 function pendingDigest(view: ConsoleView, key: string): string | undefined {
@@ -84,7 +90,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
   const streams = new Set<ServerResponse>();
   const approvals: Approval[] = [];
   const requests: { method: string; path: string; status: number }[] = [];
-  const allow = vendorAllowList();
+  const allow = vendorPackages();
   const waiters: (() => void)[] = [];
   let failing = 0;
 
@@ -102,8 +108,13 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
     }
   };
 
+  const authorized = (req: IncomingMessage) => !!opts.token && req.headers.authorization === `Bearer ${opts.token}`;
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    if (path.startsWith('/api/') && opts.token && (opts.tokenFor ?? 'all') === 'all' && !authorized(req)) {
+      if (path === '/api/v1/approve') approvals.push({ key: '', digest: '', authorization: req.headers.authorization, status: 403 });
+      return answer(req, res, 403, 'application/json', JSON.stringify({ error: 'this console needs its bearer token (Authorization: Bearer …)' }));
+    }
     if (req.method === 'POST' && path === '/api/v1/approve') {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
@@ -119,7 +130,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
         const digest = typeof parsed.digest === 'string' ? parsed.digest : '';
         let status = 200;
         let message = `approved ${key} for plan ${digest}`;
-        if (!opts.token || authorization !== `Bearer ${opts.token}`) [status, message] = [401, 'a valid bearer token is required'];
+        if (!authorized(req)) [status, message] = [403, opts.token ? 'this console needs its bearer token (Authorization: Bearer …)' : 'approving needs the console to run with a token (--ui-token-file PATH)'];
         else if (!key || !digest) [status, message] = [400, 'give key and digest'];
         else if (pendingDigest(view, key) !== digest) [status, message] = [409, `${key} holds no plan ${digest}`];
         approvals.push({ key, digest, authorization, status });
@@ -149,9 +160,10 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
       return file(req, res, join(CONSOLE_DIR, rel));
     }
     if (path.startsWith('/vendor/')) {
-      for (const [pkg, files] of Object.entries(allow)) {
+      for (const pkg of allow) {
         const prefix = `/vendor/${pkg}/`;
-        if (path.startsWith(prefix) && files.includes(path.slice(prefix.length))) return file(req, res, join(REPO, 'node_modules', pkg, path.slice(prefix.length)));
+        const rel = normalize(path.slice(prefix.length));
+        if (path.startsWith(prefix) && !rel.startsWith('..')) return file(req, res, join(REPO, 'node_modules', pkg, rel));
       }
     }
     return answer(req, res, 404, 'text/plain', 'not found\n');
@@ -167,6 +179,9 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
     publish(v) {
       view = v;
       send('view', JSON.stringify(v));
+    },
+    publishSilently(v) {
+      view = v;
     },
     send,
     failStreams(n) {
