@@ -14,15 +14,16 @@ import { sparkline } from '../lib/sparkline.js';
 export const INTERFACE_COLUMNS = ['Name', 'Address', 'MAC', 'Speed', 'Rx', 'Tx', 'Drops', 'Bond', 'Fabric', 'Network'];
 
 /**
- * The networks an interface carries: the agent's word for the device, else where the host's networks
- * are placed (a trunk such as ens4 carries several, which the agent's row does not name).
+ * The networks an interface carries: the agent's word for the device and where the host's networks
+ * are placed (a trunk such as ens4 carries several: the agent's row names one at most).
  * @param {HostView} host
  * @param {InterfaceRow} i
  * @returns {string[]}
  */
 export function networksOf(host, i) {
-  if (i.network) return i.network.split(/\s*,\s*/).filter(Boolean);
-  return [...new Set((host.networks ?? []).filter((p) => p.interface === i.name).map((p) => p.name))].sort();
+  const named = (i.network ?? '').split(/\s*,\s*/).filter(Boolean);
+  const placed = (host.networks ?? []).filter((p) => p.interface === i.name).map((p) => p.name);
+  return [...new Set([...named, ...placed])].sort();
 }
 
 /**

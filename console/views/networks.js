@@ -133,6 +133,7 @@ export function mount(root, ctx) {
         h('dd', {}, condFull(n.ready)),
         h('dt', {}, 'Synced'),
         h('dd', {}, condFull(n.synced)),
+        n.stalled?.status === 'True' ? [h('dt', {}, 'Stalled'), h('dd', {}, h('span', { class: 'cond cond-false' }, n.stalled.reason ?? 'True'), n.stalled.message ? ` ${n.stalled.message}` : '')] : null,
         n.outOfSync ? [h('dt', {}, 'Out of sync'), h('dd', {}, n.outOfSync)] : null,
         h('dt', {}, `Hosts (${n.hosts.length})`),
         h('dd', {}, n.hosts.length ? h('ul', { class: 'inline' }, n.hosts.map((x) => h('li', {}, h('a', { href: `#/hosts/${encodeURIComponent(x)}` }, x)))) : '—'),

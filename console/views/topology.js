@@ -409,7 +409,8 @@ export function mount(root, ctx) {
         h('dd', {}, healthBadge(n.health)),
         n.key ? [h('dt', {}, 'Object'), h('dd', {}, h('code', {}, n.key))] : null,
         obj ? [h('dt', {}, 'Ready'), h('dd', {}, condFull(obj.ready)), h('dt', {}, 'Synced'), h('dd', {}, condFull(obj.synced))] : null,
-        obj?.stalled ? [h('dt', {}, 'Stalled'), h('dd', {}, condFull(obj.stalled))] : null,
+        // Stalled says something only when True (the object needs the user).
+        obj?.stalled?.status === 'True' ? [h('dt', {}, 'Stalled'), h('dd', {}, h('span', { class: 'cond cond-false' }, obj.stalled.reason ?? 'True'), obj.stalled.message ? ` ${obj.stalled.message}` : '')] : null,
       ),
       n.memberNodes
         ? h('section', {}, h('h3', {}, 'Members'), h('ul', { class: 'members' }, n.memberNodes.map((m) => h('li', {}, hrefOf(m) ? h('a', { href: /** @type {string} */ (hrefOf(m)) }, m.label) : m.label, ' ', healthBadge(m.health)))), expand)

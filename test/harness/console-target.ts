@@ -8,10 +8,10 @@
 //                                 on every publish()
 //   POST /api/v1/approve          {key, digest}: 409 unless the object holds a plan of that digest, else 200
 //   and, as netform's server, with a token every /api request needs `Authorization: Bearer <token>` (403)
-// — every answer with the console's Content-Security-Policy (default-src 'self'). Until the server
-// branch lands this stands in for it, with a view the test controls (publish). A ConsoleTarget is all a
-// test needs, so `netform run --ui` can take its place behind the same interface (its publish being an
-// edit of the manifests).
+// — every answer with the console's Content-Security-Policy (default-src 'self'). It stands in for
+// netform's server (src/adapters/http/console.ts) where a test needs a view it controls exactly
+// (publish): sparkline histories, 10,000 networks, a dropped stream, a refused token or digest.
+// test/console/netform.test.ts runs the console against the real `netform run --ui`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
