@@ -29,10 +29,13 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
-# The runtime: the CLI shim, the sources, and the CRDs (the validators are compiled from them).
+# The runtime: the CLI shim, the sources, and the CRDs (the validators are compiled from them); the
+# console's browser app (served as it is; its libraries, elkjs and @tanstack/virtual-core, are
+# production dependencies, served from node_modules).
 COPY bin ./bin
 COPY src ./src
 COPY crds ./crds
+COPY console ./console
 
 # Non-root by default (the controller); the agent's DaemonSet runs it as root with NET_ADMIN/NET_RAW.
 USER node

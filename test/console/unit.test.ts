@@ -238,8 +238,16 @@ describe('what the browser is served', () => {
     expect([...seen].sort()).toEqual(['index.js', 'ios-gesture.js', 'lazy-measurements.js', 'scroll-classifier.js', 'utils.js'].map((f) => `/vendor/@tanstack/virtual-core/dist/esm/${f}`));
     // elkjs's two files are classic scripts (a UMD bundle and a worker): they import nothing.
     for (const f of ['lib/elk-api.js', 'lib/elk-worker.min.js']) expect(importsOf(readFileSync(join(REPO, 'node_modules', 'elkjs', f), 'utf8')), f).toEqual([]);
-    // No package listed that the console does not load.
+    // No package listed that the console does not load; each a production dependency (the image
+    // installs only those: npm ci --omit=dev), pinned in the lockfile.
     expect([...packages].sort()).toEqual(['@tanstack/virtual-core', 'elkjs']);
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> };
+    for (const p of packages) {
+      expect(pkg.dependencies[p], `${p} in dependencies`).toBeDefined();
+      expect(lock.packages[`node_modules/${p}`]?.version, `${p} pinned in package-lock.json`).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(lock.packages[`node_modules/${p}`]?.dev, `${p} not a dev dependency`).toBeUndefined();
+    }
   });
 
   it('type-checks (its JSDoc types, against the DOM and the vendor modules\' own types)', () => {

@@ -58,8 +58,9 @@ describe('Dockerfile', () => {
       expect(existsSync(join(ROOT, s)), `COPY source ${s}`).toBe(true);
       expect(dockerignore, `.dockerignore excludes ${s}`).not.toContain(s.replace(/\/$/, ''));
     }
-    // bin/netform.mjs imports ../src/cli/main.ts; the validators read crds/; main.ts reads package.json
-    for (const needed of ['bin', 'src', 'crds', 'package.json', 'package-lock.json']) expect(sources).toContain(needed);
+    // bin/netform.mjs imports ../src/cli/main.ts; the validators read crds/; main.ts reads package.json;
+    // the console server serves console/
+    for (const needed of ['bin', 'src', 'crds', 'console', 'package.json', 'package-lock.json']) expect(sources).toContain(needed);
     for (const excluded of ['node_modules', '.git']) expect(dockerignore).toContain(excluded);
   });
 
