@@ -23,34 +23,47 @@ export const STREAM = '/api/v1/stream';
 export async function readEvents(body, onEvent, onRetry) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buf = '';
   let event = '';
   /** @type {string[]} */
   let data = [];
+  /** @type {string[]} the current line's pieces so far (a 4 MB view arrives in many reads) */
+  let pieces = [];
+  let afterCR = false;
+  /** @param {string} line */
+  const handle = (line) => {
+    if (line === '') {
+      if (data.length) onEvent(event || 'message', data.join('\n'));
+      event = '';
+      data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const val = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+    if (field === 'event') event = val;
+    else if (field === 'data') data.push(val);
+    else if (field === 'retry' && /^\d+$/.test(val)) onRetry(Number(val));
+  };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buf += decoder.decode(value, { stream: true });
-    let nl;
-    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
-      // A lone \r at the end may be the first half of \r\n: wait for more.
-      if (buf[nl] === '\r' && nl === buf.length - 1) break;
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + (buf.startsWith('\r\n', nl) ? 2 : 1));
-      if (line === '') {
-        if (data.length) onEvent(event || 'message', data.join('\n'));
-        event = '';
-        data = [];
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const val = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
-      if (field === 'event') event = val;
-      else if (field === 'data') data.push(val);
-      else if (field === 'retry' && /^\d+$/.test(val)) onRetry(Number(val));
+    let text = decoder.decode(value, { stream: true });
+    // A CR that ended the last read and the LF that starts this one are one line break.
+    if (afterCR && text.startsWith('\n')) text = text.slice(1);
+    afterCR = false;
+    // Only the new text is searched for line breaks, never what came before.
+    const breaks = /\r\n|\r|\n/g;
+    let start = 0;
+    for (let m = breaks.exec(text); m; m = breaks.exec(text)) {
+      pieces.push(text.slice(start, m.index));
+      const line = pieces.length === 1 ? /** @type {string} */ (pieces[0]) : pieces.join('');
+      pieces = [];
+      start = m.index + m[0].length;
+      if (m[0] === '\r' && start === text.length) afterCR = true;
+      handle(line);
     }
+    if (start < text.length) pieces.push(text.slice(start));
   }
 }
 
