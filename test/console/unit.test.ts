@@ -179,6 +179,22 @@ describe('the event-stream reader', () => {
     ]);
     expect(retries).toEqual([2000]);
   });
+
+  it('takes a CR ending one read and an LF starting the next as one line break', async () => {
+    const chunks = ['event: view\r', '\ndata: a\r', '\ndata: b\r', '\n\r', '\nevent: view\ndata: c\n\n'];
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const x of chunks) c.enqueue(new TextEncoder().encode(x));
+        c.close();
+      },
+    });
+    const events: [string, string][] = [];
+    await readEvents(body, (ev: string, data: string) => events.push([ev, data]), () => undefined);
+    expect(events).toEqual([
+      ['view', 'a\nb'],
+      ['view', 'c'],
+    ]);
+  });
 });
 
 /** Every file under dir (recursively). */
