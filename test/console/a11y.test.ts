@@ -9,7 +9,7 @@ import type { Page } from 'puppeteer-core';
 import { launchBrowser, type BrowserHandle } from '../harness/browser.ts';
 import { startConsoleTarget, type ConsoleTarget } from '../harness/console-target.ts';
 import { digest, quickstartView, withHealth } from './fixtures.ts';
-import { axe, goHash, openConsole, serious, waitRendered, type ConsolePage } from './support.ts';
+import { axe, goHash, navigateBy, openConsole, serious, waitRendered, type ConsolePage } from './support.ts';
 import type { ConsoleView } from '../../src/console/view.ts';
 
 const T0 = new Date('2026-12-05T04:00:00Z');
@@ -118,9 +118,7 @@ describe('the keyboard', () => {
     expect(order[3]).toBe('host:demo');
     expect(order.indexOf('host:demo/bridge:br-int')).toBeLessThan(order.indexOf('vm:shop/web1'));
     await page.$eval('g.node[data-id="host:demo"]', (g) => (g as SVGGElement).focus());
-    await page.keyboard.press('Enter');
-    await page.waitForFunction(() => location.hash === '#/hosts/demo', { polling: 'mutation' });
-    await waitRendered(page, view.generatedAt);
+    await navigateBy(page, () => page.keyboard.press('Enter'), '#/hosts/demo', view.generatedAt);
     // The new view's heading has the focus (screen readers hear where they are).
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
   }, 60_000);

@@ -21,7 +21,7 @@ import { launchBrowser, watchProblems, type BrowserHandle } from '../harness/bro
 import { startConsoleTarget, type ConsoleTarget } from '../harness/console-target.ts';
 import { artifactPath, canary } from '../support/secrets.ts';
 import { bigView, DEMO_MACS, DEMO_VNICS, digest, ID, quickstartView, tapOf, withHealth, withMtu, withSecondHost } from './fixtures.ts';
-import { goHash, openConsole, renderedAt, waitRendered, type ConsolePage } from './support.ts';
+import { goHash, navigateBy, openConsole, renderedAt, waitRendered, type ConsolePage } from './support.ts';
 import type { ConsoleView, TopoNode } from '../../src/console/view.ts';
 
 const T0 = new Date('2026-12-05T04:00:00Z');
@@ -368,16 +368,12 @@ describe('the topology', () => {
     const target = await start(v0);
     const p = await open(target, '/topology', v0.generatedAt);
     const { page } = p;
-    await page.click('g.node[data-id="host:demo"]');
-    await page.waitForFunction(() => location.hash === '#/hosts/demo' && document.documentElement.dataset.route === 'host', { polling: 'mutation' });
-    await waitRendered(page, v0.generatedAt);
+    await navigateBy(page, () => page.click('g.node[data-id="host:demo"]'), '#/hosts/demo', v0.generatedAt);
     expect(await page.$eval('h1', (h) => h.textContent)).toContain('Host demo');
 
     await goHash(page, '#/topology', v0.generatedAt);
     await page.$eval('g.node[data-id="network:web"]', (g) => (g as SVGGElement).focus());
-    await page.keyboard.press('Enter');
-    await page.waitForFunction(() => location.hash === '#/networks/web', { polling: 'mutation' });
-    await waitRendered(page, v0.generatedAt);
+    await navigateBy(page, () => page.keyboard.press('Enter'), '#/networks/web', v0.generatedAt);
     expect(await page.$eval('#network-details h2', (h) => h.textContent)).toContain('Network web');
 
     await goHash(page, '#/topology', v0.generatedAt);

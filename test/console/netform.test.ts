@@ -61,7 +61,12 @@ function demoReport(): HostReport {
 /** The view the page shows now (what the app last rendered is what the server last sent). */
 const rendered = () => page.evaluate(() => document.documentElement.dataset.renderedAt);
 async function goHash(hash: string): Promise<void> {
-  await page.evaluate((h: string) => (location.hash = h), hash);
+  // The old view's render mark goes first: it would match until the hashchange handler mounts the new view.
+  await page.evaluate((h: string) => {
+    if (location.hash === h) return; // no navigation: what is rendered stays
+    delete document.documentElement.dataset.renderedAt;
+    location.hash = h;
+  }, hash);
   await page.waitForFunction((h: string) => location.hash === h && !!document.documentElement.dataset.renderedAt, { polling: 'mutation' }, hash);
 }
 

@@ -52,6 +52,16 @@ export async function goHash(page: Page, hash: string, generatedAt: string): Pro
   await waitRendered(page, generatedAt);
 }
 
+/** Does what navigates (a click, Enter on a node) and waits for the new route's render of
+ *  `generatedAt`. The previous view's render mark is cleared first: the hash changes before the
+ *  app's hashchange handler mounts the new view, and until then the old mark would still match. */
+export async function navigateBy(page: Page, act: () => Promise<void>, hash: string, generatedAt: string): Promise<void> {
+  await page.evaluate(() => delete document.documentElement.dataset.renderedAt);
+  await act();
+  await page.waitForFunction((h: string) => location.hash === h, { polling: 'mutation' }, hash);
+  await waitRendered(page, generatedAt);
+}
+
 const require = createRequire(import.meta.url);
 let axeSource: string | undefined;
 
