@@ -20,9 +20,28 @@
 # the end), which makes everything slow. So the main server keeps long tokens (for Neutron), and a
 # second uwsgi on the same database and fernet keys issues short ones: they are the same Keystone, and
 # the main server honours the expiry written into each fernet token.
-set -euo pipefail
+set -Eeuo pipefail
 
-log() { printf '[keystone.sh] %s\n' "$*" >&2; }
+# The script's own stderr, kept on fd 3: a step's output goes to its log file, and an error trap that
+# fires inside that step must still reach whoever ran this script.
+exec 3>&2
+log() { printf '[keystone.sh] %s\n' "$*" >&3; }
+
+# A step that fails says which, and shows the end of the logs it wrote (a silent `set -e` exit told
+# a CI run nothing at all).
+on_error() {
+  local rc=$? line=$1 cmd=$2 f
+  log "failed (exit $rc) at line $line: $cmd"
+  if [ -n "${DIR:-}" ] && [ -d "$DIR/log" ]; then
+    for f in "$DIR"/log/*; do
+      [ -s "$f" ] || continue
+      log "--- tail of $f"
+      tail -n 30 "$f" >&3 || true
+    done
+  fi
+  exit "$rc"
+}
+trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 
 install() {
   if command -v keystone-manage >/dev/null && [ -x /usr/bin/keystone-wsgi-public ] && command -v uwsgi >/dev/null \
@@ -88,15 +107,12 @@ enabled = false
 EOF
   (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$DIR/admin-password")
   local t0=$SECONDS
-  # The key repositories do not touch the database: make them while db_sync runs (each
-  # keystone-manage is mostly Python start-up, about 2.5 s).
-  manage fernet_setup --keystone-user root --keystone-group root > "$DIR/log/fernet-setup.log" 2>&1 &
-  local fernet=$!
-  manage credential_setup --keystone-user root --keystone-group root > "$DIR/log/credential-setup.log" 2>&1 &
-  local credential=$!
+  # One after the other (each keystone-manage is mostly Python start-up, about 2.5 s): a CI run once
+  # failed here with nothing said, and the three running side by side was the one thing that differs
+  # from how Keystone is installed anywhere else.
+  manage fernet_setup --keystone-user root --keystone-group root > "$DIR/log/fernet-setup.log" 2>&1
+  manage credential_setup --keystone-user root --keystone-group root > "$DIR/log/credential-setup.log" 2>&1
   manage db_sync > "$DIR/log/db-sync.log" 2>&1
-  wait "$fernet" || { log "fernet_setup failed; see $DIR/log/fernet-setup.log"; return 1; }
-  wait "$credential" || { log "credential_setup failed; see $DIR/log/credential-setup.log"; return 1; }
   manage bootstrap --bootstrap-password "$(cat "$DIR/admin-password")" \
     --bootstrap-username admin --bootstrap-project-name admin --bootstrap-role-name admin \
     --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
@@ -123,7 +139,7 @@ serve_uwsgi() { # port name config-files(;-separated, inside DIR/etc)
     uwsgi --plugins python3 --http-socket "127.0.0.1:$port" --add-header 'Connection: close' \
       --wsgi-file /usr/bin/keystone-wsgi-public --master --processes "${KEYSTONE_WORKERS:-3}" --threads 1 \
       --die-on-term --need-app --buffer-size 65535 --chdir "$DIR/state" --logto "$DIR/log/$name.log" \
-      > "$DIR/log/$name.stdout" 2>&1 &
+      > "$DIR/log/$name.stdout" 2>&1 3>&- &
   local pid=$!
   echo "$pid" > "$DIR/state/$name.pid"
   if [ "$name" = uwsgi ]; then echo "$url" > "$DIR/url"; fi
