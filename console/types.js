@@ -97,6 +97,19 @@
  * @property {ObjectRow[]} objects
  * @property {ConsoleEvent[]} events
  */
+/**
+ * A `patch` event of GET /api/v1/stream?patch=1 (the server's ConsolePatch): what changed since the
+ * view or patch before it, rows by key.
+ * @typedef {object} ConsolePatch
+ * @property {string} generatedAt
+ * @property {'file' | 'cluster'} [mode]
+ * @property {boolean} [canApprove]
+ * @property {{ upsert: NetworkRow[], remove: string[] }} [networks]
+ * @property {{ upsert: HostView[], remove: string[] }} [hosts]
+ * @property {{ upsert: ObjectRow[], remove: string[] }} [objects]
+ * @property {{ nodes: TopoNode[], edges: TopoEdge[] }} [topology]
+ * @property {{ append: ConsoleEvent[], length: number } | { replace: ConsoleEvent[] }} [events]
+ */
 
 /**
  * What a view gets from the app.

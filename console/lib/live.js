@@ -1,17 +1,19 @@
 // The one live connection: GET /api/v1/stream, server-sent events read with fetch (an EventSource
 // cannot send the Authorization header a console started with --ui-token-file wants on every /api
-// request). The server sends `event: view` with the whole ConsoleView on connect and after every
-// change; other events (`patch`, pings) are ignored. When the stream ends or fails, it is opened again
+// request). Asked with ?patch=1, the server sends `event: view` with the whole ConsoleView on connect,
+// then `event: patch` with only what changed (lib/patch.js applies it to the view before); pings are
+// comments. A patch with no view before it (cannot happen) is dropped. When the stream ends or fails, it is opened again
 // after the server's `retry:` (else 1 s), doubling up to 30 s while it keeps failing. A 401/403 asks for
 // the token (lib/token.js). Nothing polls.
 
 import { askToken, authHeaders, forgetToken, keepToken, storedToken } from './token.js';
 import { messageOf } from './approve.js';
+import { applyPatch } from './patch.js';
 
 /** @typedef {import('../types.js').ConsoleView} ConsoleView */
 /** @typedef {'connecting' | 'live' | 'reconnecting' | 'locked'} LinkState */
 
-export const STREAM = '/api/v1/stream';
+export const STREAM = '/api/v1/stream?patch=1';
 
 /**
  * Reads server-sent events from a response body (the event-stream format: `field: value` lines, a
@@ -129,18 +131,24 @@ export function connect(onView, onState) {
       }
       onState('live');
       delay = 1000;
+      // Each connection starts with a whole view; patches apply to what this connection sent.
+      /** @type {ConsoleView | undefined} */
+      let view;
       try {
         await readEvents(
           res.body,
           (event, data) => {
-            if (event !== 'view') return;
-            let view;
+            if (event !== 'view' && event !== 'patch') return;
+            let parsed;
             try {
-              view = JSON.parse(data);
+              parsed = JSON.parse(data);
             } catch {
               return;
             }
-            onView(view);
+            const next = event === 'view' ? parsed : view && applyPatch(view, parsed);
+            if (!next) return;
+            view = next;
+            onView(next);
           },
           (ms) => (retry = ms),
         );

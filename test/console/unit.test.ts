@@ -10,6 +10,10 @@ import { equivalenceClasses, foldNodes, groupEquivalent, neighbourhood, prepareG
 import { filterRows, sortRows } from '../../console/lib/network-rows.js';
 import { formatAge, formatRate, formatSpeed, hrefOfKey, parseKey, worstHealth } from '../../console/lib/format.js';
 import { readEvents } from '../../console/lib/live.js';
+import { applyPatch } from '../../console/lib/patch.js';
+import { patchOf, sections } from '../../src/adapters/http/console.ts';
+import type { ConsoleView } from '../../src/console/view.ts';
+import fc from 'fast-check';
 import { outOfSyncEntries } from '../../console/views/out-of-sync.js';
 import { pendingPlans } from '../../console/views/plan.js';
 import { CONSOLE_DIR, REPO, vendorPackages } from '../harness/console-target.ts';
@@ -209,6 +213,84 @@ function files(dir: string): string[] {
 function importsOf(text: string): string[] {
   return [...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
+
+describe('a patch applied to the view before it', () => {
+  /** Edits of a view: rows changed, added and removed, topology and flags, events appended past the ring. */
+  let made = 0; // events are told apart by their content (the server compares the newest): each is new
+  const edit = (v: ConsoleView, ops: number[]): ConsoleView => {
+    const next = structuredClone(v) as ConsoleView;
+    for (const [i, op] of ops.entries()) {
+      const n = next.networks;
+      switch (op % 8) {
+        case 0:
+          if (n.length) n[i % n.length]!.mtu += 1;
+          break;
+        case 1:
+          if (n.length) n.splice(i % n.length, 1);
+          break;
+        case 2: {
+          const name = `new-${i}-${op}`;
+          if (!n.some((x) => x.name === name)) n.push({ ...structuredClone(v.networks[0]!), name, key: `Network/${name}` });
+          n.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          break;
+        }
+        case 3:
+          if (next.hosts.length) next.hosts[i % next.hosts.length]!.lastReport = `2026-12-05T05:00:0${i % 10}Z`;
+          break;
+        case 4:
+          next.topology.nodes = next.topology.nodes.slice(1);
+          break;
+        case 5:
+          next.canApprove = !next.canApprove;
+          break;
+        case 6:
+          next.events.push({ time: `t${made++}`, key: 'Network/web', type: 'Ready', status: 'True' });
+          if (next.events.length > 5) next.events.splice(0, next.events.length - 5); // the server's ring
+          break;
+        case 7:
+          if (next.objects.length) next.objects.splice(i % next.objects.length, 1);
+          break;
+      }
+    }
+    next.generatedAt = `2026-12-05T06:00:00.${String(ops.length).padStart(3, '0')}Z`;
+    return next;
+  };
+
+  it("gives exactly the next view, whatever changed (fast-check, the server's own patchOf)", () => {
+    const base = withSecondHost(quickstartView());
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.nat(40), { maxLength: 6 }), { minLength: 1, maxLength: 5 }), (steps) => {
+        let before = base;
+        let seen = base; // what the browser holds
+        for (const ops of steps) {
+          const after = edit(before, ops);
+          const p = patchOf(sections(before), sections(after), after);
+          if (p) seen = applyPatch(seen, p) as ConsoleView;
+          else seen = { ...seen, generatedAt: after.generatedAt }; // nothing sent: nothing differs but the time
+          expect(seen).toEqual(after);
+          before = after;
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('leaves the rows that did not change as they were (the same objects), and the view before untouched', () => {
+    const before = bigView(1000);
+    const after = structuredClone(before);
+    after.networks[500]!.mtu = 9216;
+    after.generatedAt = '2026-12-05T06:00:01Z';
+    const p = patchOf(sections(before), sections(after), after)!;
+    expect(p.networks).toEqual({ upsert: [after.networks[500]], remove: [] });
+    const copy = structuredClone(before);
+    const seen = applyPatch(before, p) as ConsoleView;
+    expect(seen).toEqual(after);
+    expect(seen.networks[499]).toBe(before.networks[499]);
+    expect(before).toEqual(copy);
+    // One row on the wire, not the view: the patch is a small fraction of the whole.
+    expect(JSON.stringify(p).length * 100).toBeLessThan(JSON.stringify(after).length);
+  });
+});
 
 describe('what the browser is served', () => {
   const js = files(CONSOLE_DIR).filter((f) => f.endsWith('.js'));

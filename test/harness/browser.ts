@@ -81,8 +81,8 @@ export async function watchProblems(page: Page): Promise<PageProblems> {
   });
   page.on('pageerror', (e) => out.problems.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
   page.on('requestfailed', (r) => {
-    // An EventSource is cut when the page goes: not a problem.
-    if (r.url().endsWith('/api/v1/stream')) return;
+    // The event stream is cut when the page goes or the server drops it: not a problem.
+    if (new URL(r.url()).pathname === '/api/v1/stream') return;
     out.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
   });
   await page.evaluateOnNewDocument(() => {

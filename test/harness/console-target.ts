@@ -5,7 +5,8 @@
 //   GET /vendor/<package>/<path>  node_modules/<package>/<path>, for the packages console/vendor.json lists
 //   GET /api/v1/view              the current ConsoleView
 //   GET /api/v1/stream            server-sent events: `event: view` with the whole view on connect and
-//                                 on every publish()
+//                                 on every publish(); with ?patch=1 (as the console asks), `event: patch`
+//                                 after the first view, made by netform's own patchOf
 //   POST /api/v1/approve          {key, digest}: 409 unless the object holds a plan of that digest, else 200
 //   and, as netform's server, with a token every /api request needs `Authorization: Bearer <token>` (403)
 // — every answer with the console's Content-Security-Policy (default-src 'self'). It stands in for
@@ -18,6 +19,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConsoleView } from '../../src/console/view.ts';
+import { patchOf, sections, type Sections } from '../../src/adapters/http/console.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CONSOLE_DIR = join(REPO, 'console');
@@ -88,6 +90,8 @@ function pendingDigest(view: ConsoleView, key: string): string | undefined {
 export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<ConsoleTarget> {
   let view = opts.view;
   const streams = new Set<ServerResponse>();
+  /** The streams that asked for patches, with the view each was sent last (cut as the server cuts it). */
+  const patching = new Map<ServerResponse, Sections>();
   const approvals: Approval[] = [];
   const requests: { method: string; path: string; status: number }[] = [];
   const allow = vendorPackages();
@@ -95,7 +99,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
   let failing = 0;
 
   const answer = (req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Buffer) => {
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '', status });
+    requests.push({ method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0]!, status });
     res.writeHead(status, { 'content-type': type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     res.end(body);
   };
@@ -150,7 +154,8 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'content-security-policy': CSP });
       res.write(`event: view\ndata: ${JSON.stringify(view)}\n\n`);
       streams.add(res);
-      req.on('close', () => streams.delete(res));
+      if (new URL(req.url ?? '/', 'http://x').searchParams.get('patch') === '1') patching.set(res, sections(view));
+      req.on('close', () => (streams.delete(res), patching.delete(res)));
       for (const w of waiters.splice(0)) w();
       return;
     }
@@ -173,12 +178,29 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
 
   const send = (event: string, data: string) => {
     for (const s of streams) s.write(`event: ${event}\ndata: ${data}\n\n`);
+    if (event === 'view') {
+      try {
+        const v = JSON.parse(data) as ConsoleView;
+        for (const s of patching.keys()) patching.set(s, sections(v));
+      } catch {
+        /* a test's deliberately broken event */
+      }
+    }
   };
   return {
     url: `http://127.0.0.1:${port}`,
     publish(v) {
       view = v;
-      send('view', JSON.stringify(v));
+      const now = sections(v);
+      for (const s of streams) {
+        const last = patching.get(s);
+        if (!last) s.write(`event: view\ndata: ${JSON.stringify(v)}\n\n`);
+        else {
+          const p = patchOf(last, now, v);
+          if (p) s.write(`event: patch\ndata: ${JSON.stringify(p)}\n\n`);
+          patching.set(s, now);
+        }
+      }
     },
     publishSilently(v) {
       view = v;
@@ -190,6 +212,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
     dropStreams() {
       for (const s of streams) s.end();
       streams.clear();
+      patching.clear();
     },
     async waitForStreams(n, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -206,6 +229,7 @@ export async function startConsoleTarget(opts: ConsoleTargetOptions): Promise<Co
     async close() {
       for (const s of streams) s.end();
       streams.clear();
+      patching.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -348,7 +348,7 @@ describe('console server: the event stream', () => {
     expect(patch.networks).toEqual({ upsert: [network('web', 9000)], remove: ['db'] });
     expect(patch.hosts).toBeUndefined();
     expect(patch.topology).toBeUndefined();
-    expect(patch.events).toEqual({ append: [{ time: 't', key: 'Network/web', type: 'Ready', status: 'True' }] });
+    expect(patch.events).toEqual({ append: [{ time: 't', key: 'Network/web', type: 'Ready', status: 'True' }], length: 1 });
     c.close();
   });
 

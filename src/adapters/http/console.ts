@@ -401,7 +401,7 @@ export class ConsoleServer {
 }
 
 /** A view cut into what a patch talks about: each row by its key, and the rest whole. */
-interface Sections {
+export interface Sections {
   networks: Map<string, string>;
   hosts: Map<string, string>;
   objects: Map<string, string>;
@@ -411,7 +411,7 @@ interface Sections {
   flags: string;
 }
 
-function sections(v: ConsoleView): Sections {
+export function sections(v: ConsoleView): Sections {
   return {
     networks: new Map(v.networks.map((n) => [n.name, JSON.stringify(n)])),
     hosts: new Map(v.hosts.map((h) => [h.name, JSON.stringify(h)])),
@@ -435,10 +435,11 @@ export interface ConsolePatch {
   hosts?: { upsert: ConsoleView['hosts']; remove: string[] };
   objects?: { upsert: ConsoleView['objects']; remove: string[] };
   topology?: ConsoleView['topology'];
-  events?: { append: ConsoleView['events'] } | { replace: ConsoleView['events'] };
+  /** `length`: how many events the timeline holds after the append (its oldest drop out of the ring). */
+  events?: { append: ConsoleView['events']; length: number } | { replace: ConsoleView['events'] };
 }
 
-function patchOf(before: Sections, after: Sections, v: ConsoleView): ConsolePatch | undefined {
+export function patchOf(before: Sections, after: Sections, v: ConsoleView): ConsolePatch | undefined {
   const p: ConsolePatch = { generatedAt: v.generatedAt };
   let any = false;
   const diff = <T>(name: 'networks' | 'hosts' | 'objects', rows: T[], keyOf: (r: T) => string) => {
@@ -466,11 +467,11 @@ function patchOf(before: Sections, after: Sections, v: ConsoleView): ConsolePatc
   // The ring grows at its end (and loses its oldest): what follows the newest event sent before is
   // new; when that one is not there any more, the ring is sent whole.
   if (before.lastEvent !== after.lastEvent) {
-    if (before.lastEvent === undefined) p.events = { append: v.events };
+    if (before.lastEvent === undefined) p.events = { append: v.events, length: v.events.length };
     else {
       let i = v.events.length - 1;
       while (i >= 0 && JSON.stringify(v.events[i]) !== before.lastEvent) i--;
-      p.events = i >= 0 ? { append: v.events.slice(i + 1) } : { replace: v.events };
+      p.events = i >= 0 ? { append: v.events.slice(i + 1), length: v.events.length } : { replace: v.events };
     }
     any = true;
   }
