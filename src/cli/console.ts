@@ -13,9 +13,9 @@ export const DEFAULT_UI = '127.0.0.1:8642';
 /** The checkout: console/ and node_modules/ are below it. */
 export const CONSOLE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The packages /vendor/ serves when console/vendor.json (a JSON array of package names, the browser
- *  app's own list) does not say otherwise. */
-export const DEFAULT_VENDOR = ['elkjs', '@tanstack/virtual-core', 'axe-core'];
+/** The packages /vendor/ serves when there is no console/vendor.json (the browser app's own list, a
+ *  JSON array of package names): none — without the app's list there is no app to serve them to. */
+export const DEFAULT_VENDOR: readonly string[] = [];
 
 /** `off`, `[host:]port` (host default 127.0.0.1), `[v6addr]:port`. */
 export function parseUi(s: string): { host: string; port: number } | undefined {
@@ -51,7 +51,7 @@ export function checkUi(o: UiFlags): void {
 
 export function vendorPackages(root = CONSOLE_ROOT): string[] {
   const f = join(root, 'console', 'vendor.json');
-  if (!existsSync(f)) return DEFAULT_VENDOR;
+  if (!existsSync(f)) return [...DEFAULT_VENDOR];
   const list = JSON.parse(readFileSync(f, 'utf8')) as unknown;
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) throw new Error(`${f} must be a JSON array of package names`);
   return list as string[];

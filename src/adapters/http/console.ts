@@ -46,7 +46,7 @@ export interface ConsoleServerOptions {
   source: ConsoleSource;
   /** The directory holding console/ and node_modules/ (the checkout). */
   root: string;
-  /** Packages whose files /vendor/ serves, e.g. ['elkjs', '@tanstack/virtual-core', 'axe-core']. */
+  /** Packages whose files /vendor/ serves, e.g. ['elkjs', '@tanstack/virtual-core'] (console/vendor.json). */
   vendor?: readonly string[];
   /** The bearer token; required to bind anywhere but loopback, and to approve. */
   token?: string;
