@@ -50,6 +50,14 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout> | undefined),
 };
 
+/**
+ * Which line a ready key waits in. `user`: what someone or something just changed (an edit, an agent's
+ * report, a relative's change, a retry of such work). `recheck`: periodic re-checks and forced resyncs.
+ * `user` keys go first; a `recheck` key that has waited `agingMs` takes its place among them by the
+ * time it was queued, so re-checks are delayed by edits, never starved by them.
+ */
+export type Priority = 'user' | 'recheck';
+
 export interface WorkQueueOptions {
   /**
    * Reconciles one key. Never called twice concurrently for the same key.
@@ -70,6 +78,12 @@ export interface WorkQueueOptions {
   /** Default {@link systemClock}. */
   clock?: Clock;
   /**
+   * How long a `recheck` key may wait behind `user` keys before it is served by the time it was
+   * queued, as if it were one of them. Default 5000 ms. `Infinity`: strict priority (starves
+   * re-checks under a steady stream of edits; for tests that show why aging is there).
+   */
+  agingMs?: number;
+  /**
    * Called after a failed run, once the retry (if any) has been scheduled.
    * `retryInMs` is the delay until the key runs again (0 if it is already queued
    * to run as soon as possible), or -1 if it will not be retried (non-retryable
@@ -87,6 +101,7 @@ export interface WorkQueueOptions {
 export interface WorkQueueStats {
   /** Keys waiting to run as soon as possible (including keys re-added while running). */
   queued: number;
+
   /** Handlers currently running. */
   running: number;
   /** Keys with a pending delayed add (`addAfter`/`addRateLimited`). */
@@ -97,6 +112,16 @@ export interface WorkQueueStats {
   failed: number;
 }
 
+/** The two lines ({@link Priority}). */
+export interface PriorityStats {
+  /** Keys waiting in the `recheck` line (not counting re-adds of running keys). */
+  queuedRecheck: number;
+  /** How long the oldest waiting `recheck` key has waited, ms (0 when none waits). */
+  oldestRecheckWaitMs: number;
+  /** Runs of `recheck` keys that had waited `agingMs` and were served among `user` keys. */
+  aged: number;
+}
+
 export interface IdleOptions {
   /** Also wait for delayed keys (`addAfter`/retries) to fire and finish. Default false. */
   includeDelayed?: boolean;
@@ -105,6 +130,7 @@ export interface IdleOptions {
 interface DelayedEntry {
   at: number;
   handle: unknown;
+  priority: Priority;
 }
 
 interface Waiter {
@@ -121,8 +147,11 @@ interface Waiter {
  *   (adding a ready key is a no-op; its FIFO position is kept);
  * - a key never runs concurrently with itself, whatever `concurrency` is;
  * - adds during a run (any number of them) cause exactly one more run after it;
- * - ready keys are dispatched in FIFO order of their first add; dispatch is
- *   asynchronous (a microtask after `add`), never inside the caller's `add()`;
+ * - ready keys are dispatched in FIFO order of their first add within their line
+ *   ({@link Priority}): `user` keys before `recheck` keys, except that a `recheck`
+ *   key waiting `agingMs` or longer goes by the time it was queued among the
+ *   `user` keys; adding a waiting `recheck` key as `user` moves it to that line;
+ *   dispatch is asynchronous (a microtask after `add`), never inside the caller's `add()`;
  * - a pending delayed add keeps the EARLIEST requested time; an immediate add
  *   cancels it; `addAfter` on a key already queued to run ASAP is a no-op;
  * - failures are retried with per-key exponential backoff; success resets it;
@@ -139,10 +168,15 @@ export class WorkQueue {
   readonly #isRetryable: (err: unknown) => boolean;
   readonly #pq: PQueue;
 
-  /** Keys ready to dispatch, in FIFO order (Set iteration = insertion order). Never contains a running key. */
-  readonly #ready = new Set<string>();
-  /** Running keys that were added again during their run. */
-  readonly #rerun = new Set<string>();
+  /** Keys ready to dispatch in the `user` line, with when they were queued, in FIFO order (Map
+   *  iteration = insertion order, and times only grow). Never contains a running key. */
+  readonly #ready = new Map<string, number>();
+  /** The same for the `recheck` line. A key is in at most one of the two. */
+  readonly #readyRecheck = new Map<string, number>();
+  /** Running keys that were added again during their run, with the line they go back to. */
+  readonly #rerun = new Map<string, Priority>();
+  readonly #agingMs: number;
+  #aged = 0;
   /** Running keys and the controller of their handler's signal. */
   readonly #running = new Map<string, AbortController>();
   readonly #delayed = new Map<string, DelayedEntry>();
@@ -177,28 +211,32 @@ export class WorkQueue {
     this.#burst = rl.burst;
     this.#backoff = opts.backoff ?? new ItemBackoff();
     this.#clock = opts.clock ?? systemClock;
+    this.#agingMs = opts.agingMs ?? 5000;
+    if (!(this.#agingMs >= 0)) throw new RangeError(`WorkQueue: agingMs must be >= 0, got ${String(opts.agingMs)}`);
     this.#onError = opts.onError;
     this.#isRetryable = opts.isRetryable ?? (() => true);
     this.#pq = new PQueue({ concurrency: this.#concurrency });
     this.#bucket = this.#perSecond === Infinity ? undefined : new TokenBucket(this.#burst, 1000 / this.#perSecond, this.#clock.now());
   }
 
-  /** Queue `key` to run as soon as possible. Cancels a pending delayed add of it. */
-  add(key: string): void {
+  /** Queue `key` to run as soon as possible, in `priority`'s line (default `user`). Cancels a pending delayed add of it. */
+  add(key: string, priority: Priority = 'user'): void {
     if (this.#shutdown) return;
-    this.#enqueue(key);
+    this.#enqueue(key, priority);
     this.#schedulePump();
   }
 
   /**
    * Queue `key` to run after `ms` milliseconds (`ms <= 0` behaves like `add`).
    * If a delayed add of `key` is already pending, the earlier of the two wins;
-   * if `key` is already queued to run as soon as possible, this is a no-op. Throws `RangeError` for NaN or infinite `ms`.
+   * if `key` is already queued to run as soon as possible, this is a no-op. When it comes due it joins
+   * `priority`'s line (default `recheck`: what comes back after a delay is a re-check). Throws
+   * `RangeError` for NaN or infinite `ms`.
    */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, ms: number, priority: Priority = 'recheck'): void {
     if (!Number.isFinite(ms)) throw new RangeError(`WorkQueue.addAfter: ms must be finite, got ${String(ms)}`);
     if (this.#shutdown) return;
-    this.#schedule(key, ms);
+    this.#schedule(key, ms, priority);
     this.#schedulePump();
   }
 
@@ -208,7 +246,7 @@ export class WorkQueue {
    */
   addRateLimited(key: string): number {
     if (this.#shutdown) return -1;
-    const delay = this.#schedule(key, this.#backoff.next(key));
+    const delay = this.#schedule(key, this.#backoff.next(key), 'user');
     this.#schedulePump();
     return delay;
   }
@@ -221,6 +259,7 @@ export class WorkQueue {
   /** Drop `key`'s ready and delayed entries (including a re-add made during its run). A running handler is not affected. */
   remove(key: string): void {
     this.#ready.delete(key);
+    this.#readyRecheck.delete(key);
     this.#rerun.delete(key);
     this.#cancelDelayed(key);
     this.#checkIdle();
@@ -228,13 +267,14 @@ export class WorkQueue {
 
   /** Number of pending keys: ready (incl. re-added while running) + delayed. */
   len(): number {
-    return this.#ready.size + this.#rerun.size + this.#delayed.size;
+    return this.#ready.size + this.#readyRecheck.size + this.#rerun.size + this.#delayed.size;
   }
 
   /** True when nothing is ready or running (and, with `includeDelayed`, nothing is delayed). */
   isIdle(opts: IdleOptions = {}): boolean {
     return (
       this.#ready.size === 0 &&
+      this.#readyRecheck.size === 0 &&
       this.#running.size === 0 &&
       (!opts.includeDelayed || this.#delayed.size === 0)
     );
@@ -250,11 +290,20 @@ export class WorkQueue {
 
   stats(): WorkQueueStats {
     return {
-      queued: this.#ready.size + this.#rerun.size,
+      queued: this.#ready.size + this.#readyRecheck.size + this.#rerun.size,
       running: this.#running.size,
       delayed: this.#delayed.size,
       processed: this.#processed,
       failed: this.#failed,
+    };
+  }
+
+  priorityStats(): PriorityStats {
+    const oldest = this.#readyRecheck.values().next();
+    return {
+      queuedRecheck: this.#readyRecheck.size,
+      oldestRecheckWaitMs: oldest.done ? 0 : Math.max(0, this.#clock.now() - oldest.value),
+      aged: this.#aged,
     };
   }
 
@@ -270,6 +319,7 @@ export class WorkQueue {
   shutdown(): Promise<void> {
     if (this.#shutdown) return this.#shutdown;
     this.#ready.clear();
+    this.#readyRecheck.clear();
     this.#rerun.clear();
     for (const key of [...this.#delayed.keys()]) this.#cancelDelayed(key);
     if (this.#refillPending) {
@@ -288,33 +338,66 @@ export class WorkQueue {
 
   // ---- internals ---------------------------------------------------------
 
-  /** Mark `key` to run ASAP. Does not dispatch. */
-  #enqueue(key: string): void {
+  /** Mark `key` to run ASAP in `priority`'s line (a `user` add moves a waiting `recheck` key). Does not dispatch. */
+  #enqueue(key: string, priority: Priority): void {
     this.#cancelDelayed(key);
-    if (this.#running.has(key)) this.#rerun.add(key);
-    else this.#ready.add(key);
+    if (this.#running.has(key)) {
+      if (priority === 'user' || !this.#rerun.has(key)) this.#rerun.set(key, priority);
+      return;
+    }
+    if (this.#ready.has(key)) return;
+    if (this.#readyRecheck.has(key)) {
+      if (priority === 'recheck') return;
+      this.#readyRecheck.delete(key);
+    }
+    (priority === 'user' ? this.#ready : this.#readyRecheck).set(key, this.#clock.now());
+  }
+
+  /** The next key to run: the `user` line's first, unless the `recheck` line's first has waited
+   *  `agingMs` and was queued before it (or the `user` line is empty). */
+  #next(): string | undefined {
+    const u = this.#ready.entries().next();
+    const r = this.#readyRecheck.entries().next();
+    if (r.done) {
+      if (u.done) return undefined;
+      this.#ready.delete(u.value[0]);
+      return u.value[0];
+    }
+    const [rKey, rAt] = r.value;
+    const aged = this.#clock.now() - rAt >= this.#agingMs;
+    if (u.done || (aged && rAt <= u.value[1])) {
+      this.#readyRecheck.delete(rKey);
+      if (!u.done) this.#aged++;
+      return rKey;
+    }
+    this.#ready.delete(u.value[0]);
+    return u.value[0];
   }
 
   /** Schedule a delayed add; returns the effective delay until `key` runs. Does not dispatch. */
-  #schedule(key: string, ms: number): number {
+  #schedule(key: string, ms: number, priority: Priority): number {
     if (ms <= 0) {
-      this.#enqueue(key);
+      this.#enqueue(key, priority);
       return 0;
     }
-    if (this.#ready.has(key) || this.#rerun.has(key)) return 0;
+    if (this.#ready.has(key) || this.#readyRecheck.has(key) || this.#rerun.has(key)) return 0;
     const now = this.#clock.now();
     const at = now + ms;
     const existing = this.#delayed.get(key);
     if (existing) {
-      if (existing.at <= at) return Math.max(existing.at - now, 0);
+      if (existing.at <= at) {
+        if (priority === 'user') existing.priority = 'user';
+        return Math.max(existing.at - now, 0);
+      }
       this.#clock.clearTimeout(existing.handle);
+      if (existing.priority === 'user') priority = 'user';
     }
-    const entry: DelayedEntry = { at, handle: undefined };
+    const entry: DelayedEntry = { at, handle: undefined, priority };
     entry.handle = this.#clock.setTimeout(() => {
       if (this.#delayed.get(key) !== entry) return; // superseded or removed
       this.#delayed.delete(key);
       if (this.#shutdown) return;
-      this.#enqueue(key);
+      this.#enqueue(key, entry.priority);
       this.#pump();
     }, ms);
     this.#delayed.set(key, entry);
@@ -360,14 +443,12 @@ export class WorkQueue {
 
   /** Dispatch ready keys while there are free workers and tokens. */
   #pump(): void {
-    while (!this.#shutdown && this.#ready.size > 0 && this.#running.size < this.#concurrency) {
+    while (!this.#shutdown && this.#ready.size + this.#readyRecheck.size > 0 && this.#running.size < this.#concurrency) {
       if (!this.#takeToken()) {
         this.#scheduleRefill();
         break;
       }
-      const key = this.#ready.values().next().value as string;
-      this.#ready.delete(key);
-      this.#dispatch(key);
+      this.#dispatch(this.#next()!);
     }
     this.#checkIdle();
   }
@@ -410,17 +491,19 @@ export class WorkQueue {
     this.#processed++;
     if (!ok) this.#failed++;
     this.#running.delete(key);
-    const rerun = this.#rerun.delete(key);
+    const rerun = this.#rerun.get(key);
+    this.#rerun.delete(key);
 
     let retryInMs = -1;
     if (!this.#shutdown) {
-      if (rerun) this.#ready.add(key);
+      // Back in its line (a delayed add made during the run stays: only add() cancels those).
+      if (rerun) (rerun === 'user' ? this.#ready : this.#readyRecheck).set(key, this.#clock.now());
       if (ok) {
         this.#backoff.forget(key);
         const ms = result?.requeueAfterMs;
-        if (ms !== undefined) this.#schedule(key, ms);
+        if (ms !== undefined) this.#schedule(key, ms, 'recheck');
       } else if (this.#retryable(error)) {
-        retryInMs = this.#schedule(key, this.#backoff.next(key));
+        retryInMs = this.#schedule(key, this.#backoff.next(key), 'user');
       } else {
         this.#backoff.forget(key);
       }

@@ -159,7 +159,8 @@ export class Engine {
     return keys;
   }
 
-  /** Queues every known object (start-up, or a forced re-check). Before the first load this only
+  /** Queues every known object (start-up, or a forced re-check) as re-checks: edits and reports go
+   *  before them, and they age into that line (WorkQueue agingMs). Before the first load this only
    *  notes the wish: the load queues every recorded and declared object. */
   resyncAll(): void {
     if (!this.#loaded) {
@@ -167,7 +168,7 @@ export class Engine {
       return;
     }
     const all = new Set([...this.store.keys(), ...this.store.invalidKeys(), ...this.rt.records.list().map((r) => r.key)]);
-    for (const k of this.#sortKeys([...all])) this.#queue.add(k);
+    for (const k of this.#sortKeys([...all])) this.#queue.add(k, 'recheck');
   }
 
   /**
@@ -232,7 +233,7 @@ export class Engine {
   }
 
   queueStats() {
-    return this.#queue.stats();
+    return { ...this.#queue.stats(), ...this.#queue.priorityStats() };
   }
 
   async stop(): Promise<void> {

@@ -37,11 +37,13 @@ describe('Metrics', () => {
     let depth = 3;
     let leader = false;
     const m = new Metrics(
-      { queue: () => ({ queued: depth, running: 1, delayed: 0 }), leader: () => leader, stale: () => ({ Network: true, Host: false }) },
+      { queue: () => ({ queued: depth, running: 1, delayed: 0, queuedRecheck: 2, oldestRecheckWaitMs: 1500 }), leader: () => leader, stale: () => ({ Network: true, Host: false }) },
       { processMetrics: false },
     );
     let body = (await m.scrape()).body;
     expect(sample(body, 'netform_workqueue_depth')).toBe(3);
+    expect(sample(body, 'netform_workqueue_recheck_depth')).toBe(2);
+    expect(sample(body, 'netform_workqueue_recheck_oldest_wait_seconds')).toBe(1.5);
     expect(sample(body, 'netform_leader')).toBe(0);
     expect(sample(body, 'netform_informer_stale', { kind: 'Network' })).toBe(1);
     expect(sample(body, 'netform_informer_stale', { kind: 'Host' })).toBe(0);

@@ -7,7 +7,7 @@ import type { BindingOutcome } from './managed.ts';
 
 export interface MetricsSources {
   /** The work queue now (undefined while this replica is not leading). */
-  queue?: () => { queued: number; running: number; delayed: number } | undefined;
+  queue?: () => { queued: number; running: number; delayed: number; queuedRecheck?: number; oldestRecheckWaitMs?: number; aged?: number } | undefined;
   leader?: () => boolean;
   /** Informers whose watch is stale, by kind. */
   stale?: () => Record<string, boolean>;
@@ -57,6 +57,22 @@ export class Metrics implements EngineObserver {
       registers,
       collect() {
         this.set(sources.queue?.()?.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'netform_workqueue_recheck_depth',
+      help: 'Of the waiting keys, those in the re-check line (periodic re-checks and resyncs, served after edits).',
+      registers,
+      collect() {
+        this.set(sources.queue?.()?.queuedRecheck ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'netform_workqueue_recheck_oldest_wait_seconds',
+      help: 'How long the oldest waiting re-check has waited behind edits (it is served among them once aged).',
+      registers,
+      collect() {
+        this.set((sources.queue?.()?.oldestRecheckWaitMs ?? 0) / 1000);
       },
     });
     new Gauge({
