@@ -54,7 +54,7 @@ import {
 import { NeutronServiceEndpoints } from './endpoints.ts';
 import { NeutronRouters } from './routers.ts';
 import { NeutronSecurityGroups } from './secgroups.ts';
-import { deleteIfAny, findOwned, getIfAny, isNotFound, markOwned, UncertainCreates } from './shared.ts';
+import { byOwnerTag, deleteIfAny, findOwned, getIfAny, InstanceListing, isNotFound, markOwned, Snapshots, UncertainCreates } from './shared.ts';
 
 export { UncertainCreates };
 
@@ -105,7 +105,7 @@ export class NeutronDriver implements ProviderDriver {
     const projectId = o.auth === 'noauth' ? o.projectId : undefined;
     const creates = new UncertainCreates(config.requestTimeoutMs);
     this.networks = new NeutronNetworks(this.client, projectId, opts, creates);
-    this.vnics = new NeutronPorts(this.client, projectId, creates);
+    this.vnics = new NeutronPorts(this.client, projectId, creates, opts);
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
     this.routers = new NeutronRouters(this.client, projectId, creates);
     this.securityGroups = new NeutronSecurityGroups(this.client, projectId, creates);
@@ -131,6 +131,8 @@ export class NeutronDriver implements ProviderDriver {
 interface Listing {
   startedAt: number;
   networks: Map<string, NeutronNetwork>;
+  /** The listed networks by owner tag (one each, unless something went wrong). */
+  byOwnerTag: Map<string, NeutronNetwork[]>;
   subnets: Map<string, NeutronSubnet[]>;
   policies: Map<string, NeutronQosPolicy>;
 }
@@ -140,8 +142,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   readonly #c: NeutronClient;
   readonly #projectId: string | undefined;
   readonly #opts: NeutronDriverOptions;
-  /** A recent listing of every object of one netform installation (re-checks read it). */
-  readonly #listings = new Map<string, Promise<Listing>>();
+  /** Recent listings of every object of one netform installation (re-checks read them). */
+  readonly #listings: Snapshots<Listing>;
   /** When this driver last wrote each network: a listing older than that is not used for it. */
   readonly #lastWrite = new Map<string, number>();
 
@@ -152,6 +154,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     this.#projectId = projectId;
     this.#opts = opts;
     this.#creates = creates;
+    this.#listings = new Snapshots(opts.snapshotTtlMs ?? 10_000, (instance, signal) => this.#list(signal, instance));
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
@@ -174,6 +177,12 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       }
       return found ? this.#observedFresh(ctx, found, owner, false) : undefined;
     }
+    // No id recorded (a first create, or a state directory lost): the installation's listing finds a
+    // network tagged as this owner's with no request of its own — re-adopting N networks after a
+    // state loss costs the listing, not N lookups. Anything else (not in the listing, a create that
+    // died before tagging, a listing older than this driver's last write) is looked up directly.
+    const tagged = await this.#fromListing(ctx, owner);
+    if (tagged) return this.#observed(tagged.net, tagged.subnets, tagged.policy, owner, false, tagged.ownPolicyId, req.desired.name);
     const mine = await this.#byOwner(ctx, owner, req.desired.name);
     return mine ? this.#observedFresh(ctx, mine, owner, false, req.desired.name) : undefined;
   }
@@ -327,49 +336,48 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return hits.find((n) => isOurs(n, owner) || halfMarked(n, owner));
   }
 
-  /** The network from a recent listing, if the listing is newer than this driver's last write to it. */
+  /** The network from a recent listing — the one of id `id`, or without it the one tagged as
+   *  `owner`'s — if the listing is newer than this driver's last write to it. */
   async #fromListing(
     ctx: DriverContext,
     owner: Owner,
-    id: string,
+    id?: string,
   ): Promise<{ net: NeutronNetwork; subnets: NeutronSubnet[]; policy?: NeutronQosPolicy; ownPolicyId: string | null } | undefined> {
-    const instance = owner.instance;
-    const ttl = this.#opts.snapshotTtlMs ?? 10_000;
-    if (ttl <= 0) return undefined;
-    let p = this.#listings.get(instance);
-    const now = Date.now();
-    const cached = p ? await p.catch(() => undefined) : undefined;
-    if (!cached || now - cached.startedAt > ttl) {
-      p = this.#list(ctx, instance);
-      this.#listings.set(instance, p);
-      p.catch(() => this.#listings.delete(instance));
+    const l = await this.#listings.get(owner.instance, ctx.signal, id === undefined ? undefined : this.#lastWrite.get(id));
+    if (!l) return undefined;
+    let net: NeutronNetwork | undefined;
+    if (id !== undefined) net = l.networks.get(id);
+    else {
+      const tag = ownerTag(owner);
+      const hits = l.byOwnerTag.get(tag) ?? [];
+      // Two of one owner: findOwned says so (a terminal error to look at).
+      if (hits.length !== 1) return undefined;
+      net = hits[0];
     }
-    const l = await p!;
-    if ((this.#lastWrite.get(id) ?? -1) >= l.startedAt) return undefined;
-    const net = l.networks.get(id);
-    if (!net) return undefined;
+    if (!net || (this.#lastWrite.get(net.id) ?? -1) >= l.startedAt) return undefined;
     const policy = net.qos_policy_id ? l.policies.get(net.qos_policy_id) : undefined;
     if (net.qos_policy_id && !policy) return undefined; // a policy netform does not own: read it directly
     const own = [...l.policies.values()].find((x) => x.name === policyName(owner));
-    const subnets = l.subnets.get(id) ?? [];
+    const subnets = l.subnets.get(net.id) ?? [];
     // A subnet without our tags (someone else's, or one a crash left untagged) is not in the listing.
     if ((net.subnets ?? []).length !== subnets.length) return undefined;
     return { net, subnets, policy, ownPolicyId: own?.id ?? null };
   }
 
-  async #list(ctx: DriverContext, instance: string): Promise<Listing> {
+  async #list(signal: AbortSignal, instance: string): Promise<Listing> {
     const startedAt = Date.now();
     const tag = instanceTag(instance);
     const [nets, subs, pols] = await Promise.all([
-      this.#c.list<NeutronNetwork>('networks', { tags: tag }, ctx.signal),
-      this.#c.list<NeutronSubnet>('subnets', { tags: tag }, ctx.signal),
-      this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, ctx.signal).catch(() => [] as NeutronQosPolicy[]),
+      this.#c.list<NeutronNetwork>('networks', { tags: tag }, signal),
+      this.#c.list<NeutronSubnet>('subnets', { tags: tag }, signal),
+      this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, signal).catch(() => [] as NeutronQosPolicy[]),
     ]);
     const subnets = new Map<string, NeutronSubnet[]>();
     for (const s of subs) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
     return {
       startedAt,
       networks: new Map(nets.map((n) => [n.id, n])),
+      byOwnerTag: byOwnerTag(nets),
       subnets,
       policies: new Map(pols.map((p) => [p.id, p])),
     };
@@ -455,19 +463,22 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   readonly #projectId: string | undefined;
 
   readonly #creates: UncertainCreates;
+  /** The installation's ports, listed once for many re-checks (and for re-adoption after a state loss). */
+  readonly #listing: InstanceListing<NeutronPort>;
 
-  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000)) {
+  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000), opts: { snapshotTtlMs?: number } = {}) {
     this.#c = client;
     this.#projectId = projectId;
     this.#creates = creates;
+    this.#listing = new InstanceListing<NeutronPort>(client, 'ports', opts.snapshotTtlMs ?? 10_000);
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
     if (req.externalId) {
-      const p = await this.#get(ctx, req.externalId);
+      const p = (await this.#listing.byId(req.owner.instance, req.externalId, ctx.signal)) ?? (await this.#get(ctx, req.externalId));
       if (p) return this.#observed(p, req.owner, true, portName(req.desired));
     }
-    const mine = await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal);
+    const mine = (await this.#listing.byOwner(req.owner, ctx.signal)) ?? (await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal));
     return mine ? this.#observed(mine, req.owner, false, portName(req.desired)) : undefined;
   }
 
@@ -486,8 +497,10 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const { port } = await this.#creates.post(owner, () =>
       this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal }),
     );
+    this.#listing.touch(port.id);
     await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });
+    this.#listing.touch(port.id);
     return this.#observed(done.port, owner, true, portName(desired));
   }
 
@@ -498,6 +511,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     // Addresses are written only when they differ, keeping those already allocated where the spec names none.
     if (desired.fixedIps && changes.some((c) => c.path === 'fixedIps')) body.fixed_ips = fixedIpsBody(desired.fixedIps, observed.state.fixedIps);
     let revision = Number(observed.version);
+    this.#listing.touch(observed.externalId);
     if (changes.some((c) => c.path === 'tags')) {
       // Marked first, the pending marker cleared after (see NeutronNetworks.update).
       await markOwned(this.#c, 'ports', observed.externalId, owner, ctx.signal);
@@ -510,6 +524,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       ifMatchRevision: revision,
       signal: ctx.signal,
     });
+    this.#listing.touch(observed.externalId);
     return this.#observed(port, owner, true, portName(desired));
   }
 
@@ -531,13 +546,16 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       const body = { ...portBody(want, owner, this.#projectId), device_id: '', 'binding:host_id': '' };
       next = (await this.#creates.post(owner, () => this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: body }, signal: ctx.signal }), 'move')).port;
     }
+    this.#listing.touch(next.id);
     await this.delete(ctx, old);
     const successor = this.#observed(next, owner, false, portName(want));
     return this.update(ctx, owner, successor, want, diffPort(want, successor.state));
   }
 
-  delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
-    return deleteIfAny(this.#c, `ports/${observed.externalId}`, ctx.signal);
+  async delete(ctx: DriverContext, observed: Observed<PortState>): Promise<void> {
+    this.#listing.touch(observed.externalId);
+    await deleteIfAny(this.#c, `ports/${observed.externalId}`, ctx.signal);
+    this.#listing.touch(observed.externalId);
   }
 
   #get(ctx: DriverContext, id: string): Promise<NeutronPort | undefined> {

@@ -4,7 +4,7 @@
 import { BackendError, terminal } from '../../api/errors.ts';
 import { ownerKey, type Owner } from '../driver.ts';
 import { sleep, type NeutronClient } from './client.ts';
-import { halfMarked, NETFORM_TAG, ownerTag, ownerTags, pendingMarker } from './mapping.ts';
+import { halfMarked, instanceTag, NETFORM_TAG, OWNER_PREFIX, ownerTag, ownerTags, pendingMarker } from './mapping.ts';
 
 export const isNotFound = (err: unknown) => err instanceof BackendError && err.errorClass === 'NotFound';
 
@@ -132,4 +132,100 @@ export class RequiredExtensions {
     });
     return this.#checked;
   }
+}
+
+/**
+ * Recent listings of a netform installation's objects, one per instance, shared by every caller
+ * within `ttlMs`. A caller that needs a listing newer than some time (the driver's last write to the
+ * object it wants) gets a new one, at most one a second and one at a time, so a burst of re-checks
+ * right after a burst of writes costs one listing, not a read each.
+ */
+export class Snapshots<L extends { startedAt: number }> {
+  readonly #cache = new Map<string, Promise<L>>();
+  readonly #ttlMs: number;
+  readonly #take: (instance: string, signal: AbortSignal) => Promise<L>;
+  /** Younger than this, a listing is not taken again for a newer write: the caller reads directly. */
+  static readonly MIN_INTERVAL_MS = 1000;
+
+  constructor(ttlMs: number, take: (instance: string, signal: AbortSignal) => Promise<L>) {
+    this.#ttlMs = ttlMs;
+    this.#take = take;
+  }
+
+  /** A listing (undefined when listings are off or taking one failed); newer than `after` when that
+   *  was possible. */
+  async get(instance: string, signal: AbortSignal, after = -1): Promise<L | undefined> {
+    if (this.#ttlMs <= 0) return undefined;
+    const p = this.#cache.get(instance);
+    const cached = p ? await p.catch(() => undefined) : undefined;
+    const now = Date.now();
+    const expired = !cached || now - cached.startedAt > this.#ttlMs;
+    const older = !!cached && cached.startedAt <= after && now - cached.startedAt >= Snapshots.MIN_INTERVAL_MS;
+    if (!expired && !older) return cached;
+    // Someone may have started a new one while this caller waited: take theirs.
+    const current = this.#cache.get(instance);
+    if (current && current !== p) return current.catch(() => undefined);
+    const next = this.#take(instance, signal);
+    this.#cache.set(instance, next);
+    next.catch(() => {
+      if (this.#cache.get(instance) === next) this.#cache.delete(instance);
+    });
+    return next.catch(() => undefined);
+  }
+}
+
+/**
+ * A recent listing of one collection's objects of a netform installation (`?tags=<instance tag>`),
+ * shared by every re-check within `ttlMs`: N re-checks cost one list request, not N reads. An object
+ * is served from it only if the listing started after this driver's last write to it (`touch`), so a
+ * listing never undoes what this process just wrote; anything else (not listed, stale, two of one
+ * owner) is the caller's to read directly.
+ */
+export class InstanceListing<T extends { id: string; tags?: string[] }> {
+  readonly #snapshots: Snapshots<{ startedAt: number; byId: Map<string, T>; byOwnerTag: Map<string, T[]> }>;
+  readonly #lastWrite = new Map<string, number>();
+  readonly #c: NeutronClient;
+  readonly #collection: string;
+
+  constructor(c: NeutronClient, collection: string, ttlMs: number) {
+    this.#c = c;
+    this.#collection = collection;
+    this.#snapshots = new Snapshots(ttlMs, (instance, signal) => this.#list(instance, signal));
+  }
+
+  /** This driver wrote object `id` (created, changed or deleted it) just now. */
+  touch(id: string): void {
+    this.#lastWrite.set(id, Date.now());
+  }
+
+  /** The listed object of this id, if the listing may answer for it. */
+  async byId(instance: string, id: string, signal: AbortSignal): Promise<T | undefined> {
+    const l = await this.#snapshots.get(instance, signal, this.#lastWrite.get(id));
+    const o = l?.byId.get(id);
+    return o && this.#fresh(o.id, l!.startedAt) ? o : undefined;
+  }
+
+  /** The one listed object tagged as `owner`'s, if the listing may answer for it. */
+  async byOwner(owner: Owner, signal: AbortSignal): Promise<T | undefined> {
+    const l = await this.#snapshots.get(owner.instance, signal);
+    const hits = l?.byOwnerTag.get(ownerTag(owner)) ?? [];
+    return hits.length === 1 && this.#fresh(hits[0]!.id, l!.startedAt) ? hits[0] : undefined;
+  }
+
+  #fresh(id: string, startedAt: number): boolean {
+    return (this.#lastWrite.get(id) ?? -1) < startedAt;
+  }
+
+  async #list(instance: string, signal: AbortSignal) {
+    const startedAt = Date.now();
+    const all = await this.#c.list<T>(this.#collection, { tags: instanceTag(instance) }, signal);
+    return { startedAt, byId: new Map(all.map((o) => [o.id, o])), byOwnerTag: byOwnerTag(all) };
+  }
+}
+
+/** Listed objects by their owner tag (one each, unless something went wrong). */
+export function byOwnerTag<T extends { tags?: string[] }>(all: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const o of all) for (const t of o.tags ?? []) if (t.startsWith(OWNER_PREFIX)) out.set(t, [...(out.get(t) ?? []), o]);
+  return out;
 }
