@@ -72,6 +72,9 @@ export interface ObserveRequest<D> {
   externalId?: string;
   externalIds?: Record<string, string>;
   import?: ImportRef;
+  /** The caller acts on a change it was just given (a new spec, or a retry after a conflict): it wants
+   *  the object's own current state, not a listing shared by re-checks (which may be seconds old). */
+  fresh?: boolean;
 }
 
 export interface DriverContext {

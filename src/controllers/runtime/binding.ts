@@ -20,6 +20,8 @@ export interface BindArgs<D> {
   deleting: boolean;
   current?: BindingStatus;
   importRef?: ImportRef;
+  /** The object's spec changed since it was last converged. */
+  fresh?: boolean;
   policy: { managementPolicy: 'Managed' | 'ObserveOnly'; deletionPolicy: 'Delete' | 'Orphan'; allowReplace: boolean };
   signal: AbortSignal;
 }
@@ -59,6 +61,7 @@ export async function bindOn<D>(rt: Runtime, a: BindArgs<D>): Promise<BindingOut
     deleting: a.deleting,
     current: a.current,
     import: a.importRef,
+    ...(a.fresh ? { fresh: true } : {}),
     policy: a.policy,
     dryRun: rt.dryRun,
     ctx: { signal: a.signal, log: rt.log.child({ object: rec.key, provider: target.name }) },

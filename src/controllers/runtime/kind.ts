@@ -355,6 +355,8 @@ function bindOne<K extends Kind, P, D>(
     deleting: a.deleting,
     current: a.current,
     importRef: a.importRef,
+    // A spec not converged before (its record on disk is of another spec): an edit, read fresh.
+    fresh: ctx.rt.records.get(ctx.rec.key)?.specHash !== ctx.rec.specHash,
     policy: b.policy(ctx.object),
     signal: ctx.signal,
   });

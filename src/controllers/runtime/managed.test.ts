@@ -3,7 +3,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { conflict, notFound, terminal, transient } from '../../api/errors.ts';
-import type { FieldChange, Observed, ResourceDriver } from '../../drivers/driver.ts';
+import type { FieldChange, Observed, ObserveRequest, ResourceDriver } from '../../drivers/driver.ts';
 import { reconcileBinding, type BindingRequest, type BindingStatus } from './managed.ts';
 
 interface Model {
@@ -26,8 +26,11 @@ class Scripted implements ResourceDriver<Model, Model> {
   #observed(): Observed<Model> | undefined {
     return this.obj && { externalId: this.obj.id, state: { vlan: this.obj.vlan, mtu: this.obj.mtu }, version: String(this.obj.rev), owned: this.obj.owned };
   }
-  async observe(): Promise<Observed<Model> | undefined> {
+  /** What each observe was asked for: fresh or not. */
+  fresh: boolean[] = [];
+  async observe(_c: unknown, req: ObserveRequest<Model>): Promise<Observed<Model> | undefined> {
     this.calls.push('observe');
+    this.fresh.push(req.fresh === true);
     this.#fail('observe');
     return this.#observed();
   }
@@ -109,8 +112,17 @@ describe('reconcileBinding', () => {
     d.raceOnUpdate = 2;
     const o = await reconcileBinding(request(d));
     expect(d.calls).toEqual(['observe', 'update', 'observe', 'update', 'observe', 'update']);
+    // A re-check may read a shared listing; after a lost race the object itself is read.
+    expect(d.fresh).toEqual([false, true, true]);
     expect(o.done).toBe(true);
     expect(d.obj).toMatchObject({ mtu: 1500 });
+  });
+
+  it('asks the driver for the object itself when the spec changed (fresh)', async () => {
+    const d = new Scripted();
+    d.obj = { id: 'x', vlan: 10, mtu: 1400, rev: 3, owned: true };
+    await reconcileBinding(request(d, { fresh: true }));
+    expect(d.fresh[0]).toBe(true);
   });
 
   it('gives up on conflicts after three retries, as a retryable error', async () => {

@@ -30,6 +30,8 @@ export interface BindingRequest<D> {
   deleting: boolean;
   current?: BindingStatus;
   import?: ImportRef;
+  /** The object's spec changed since it was last converged (ObserveRequest.fresh). */
+  fresh?: boolean;
   policy: { managementPolicy: 'Managed' | 'ObserveOnly'; deletionPolicy: 'Delete' | 'Orphan'; allowReplace: boolean };
   /** Plan only: observe and decide, never act. */
   dryRun: boolean;
@@ -85,6 +87,7 @@ export async function reconcileBinding<D>(req: BindingRequest<D>): Promise<Bindi
         externalId: req.current?.externalId,
         externalIds: req.current?.externalIds,
         import: req.import,
+        ...(req.fresh || attempt > 0 ? { fresh: true } : {}),
       });
       changes = observed && !req.deleting ? req.driver.diff(req.desired, observed.state) : [];
       decision = decide({

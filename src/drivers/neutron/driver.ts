@@ -160,7 +160,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
     const owner = req.owner;
     if (req.externalId) {
-      const listed = await this.#fromListing(ctx, owner, req.externalId);
+      const listed = req.fresh ? undefined : await this.#fromListing(ctx, owner, req.externalId);
       if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId, req.desired.name);
       const fresh = await this.#get(ctx, req.externalId);
       if (fresh) return this.#observedFresh(ctx, fresh, owner, true, req.desired.name);
@@ -475,7 +475,8 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
 
   async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
     if (req.externalId) {
-      const p = (await this.#listing.byId(req.owner.instance, req.externalId, ctx.signal)) ?? (await this.#get(ctx, req.externalId));
+      const listed = req.fresh ? undefined : await this.#listing.byId(req.owner.instance, req.externalId, ctx.signal);
+      const p = listed ?? (await this.#get(ctx, req.externalId));
       if (p) return this.#observed(p, req.owner, true, portName(req.desired));
     }
     const mine = (await this.#listing.byOwner(req.owner, ctx.signal)) ?? (await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal));
