@@ -24,7 +24,7 @@
 //
 // `node bench/scale.ts --generate DIR` only writes the manifests to DIR (to profile a command by hand).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -373,6 +373,8 @@ interface RunMeasured {
   peakRssMB: number;
   peakRssAtFirstPassMB: number | undefined;
   rssAtStopMB: number;
+  /** Records in the state directory when it was stopped, by kind: how far its first pass got. */
+  recordsAtStop: Record<string, number>;
   upMs: number;
   exitCode: number | null;
   stderrTail: string;
@@ -465,12 +467,28 @@ function measureRun(dir: string, state: string): Promise<RunMeasured> {
         peakRssMB: mb(hwmKB),
         peakRssAtFirstPassMB: peakAtFirstPassKB === undefined ? undefined : mb(peakAtFirstPassKB),
         rssAtStopMB: mb(rssAtStopKB),
+        recordsAtStop: recordsIn(state),
         upMs,
         exitCode: code,
         stderrTail,
       });
     });
   });
+}
+
+/** Records (`objects/<Kind>/…/*.json`) in a state directory, by kind. */
+function recordsIn(state: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const count = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? count(join(dir, e.name)) : e.name.endsWith('.json') ? 1 : 0), 0);
+  const objects = join(state, 'objects');
+  if (!existsSync(objects)) return out;
+  for (const kind of readdirSync(objects, { withFileTypes: true })) if (kind.isDirectory()) out[kind.name] = count(join(objects, kind.name));
+  return out;
+}
+
+function total(counts: Record<string, number> | undefined): number | undefined {
+  return counts && Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -592,6 +610,7 @@ async function main(): Promise<void> {
         peakRssMB: run.peakRssMB,
         peakRssAtFirstPassMB: run.peakRssAtFirstPassMB ?? null,
         rssAtStopMB: run.rssAtStopMB,
+        recordsAtStop: run.recordsAtStop,
         settledRssMB: run.firstPass === 'not seen' ? null : run.rssAtStopMB,
         upMs: Math.round(run.upMs),
         runSeconds: RUN_SECONDS,
@@ -624,6 +643,7 @@ async function main(): Promise<void> {
       ['run peak RSS MB (target 300)', figures.run.peakRssMB, p?.run?.peakRssMB],
       ['run RSS after settling MB', figures.run.settledRssMB ?? '-', p?.run?.settledRssMB],
       ['run RSS at stop MB', figures.run.rssAtStopMB, p?.run?.rssAtStopMB],
+      ['run: records written by the stop', total(figures.run.recordsAtStop), total(p?.run?.recordsAtStop)],
       ['admission: read ms (median of 3)', figures.admission.readMsMedian, p?.admission?.readMsMedian],
       ['admission: admit() ms (median of 3)', figures.admission.admitMsMedian, p?.admission?.admitMsMedian],
       ['admission: read+admit ms (target 5000)', figures.admission.totalMsMedian, p?.admission?.totalMsMedian],
