@@ -313,3 +313,31 @@ describe('DesiredStore contents after replace', () => {
     expect(s.isHeld('bad.yaml')).toBe(true);
   });
 });
+
+describe('DesiredStore: lists by kind and values derived once per admission', () => {
+  it('lists the objects of a kind in admission order, as a new array each time', () => {
+    const s = new DesiredStore(referencesOf);
+    s.replace(result([network('b'), provider('p'), network('a'), pool('v')]));
+    expect(s.list('Network').map((n) => n.metadata.name)).toEqual(['b', 'a']);
+    expect(s.list('Provider').map((n) => n.metadata.name)).toEqual(['p']);
+    expect(s.list('Host')).toEqual([]);
+    s.list('Network').sort((x, y) => (x.metadata.name < y.metadata.name ? -1 : 1));
+    expect(s.list('Network').map((n) => n.metadata.name)).toEqual(['b', 'a']);
+    s.replace(result([network('c')]));
+    expect(s.list('Network').map((n) => n.metadata.name)).toEqual(['c']);
+    expect(s.list('Provider')).toEqual([]);
+  });
+
+  it('memo computes once until the next replace, whatever it returned', () => {
+    const s = new DesiredStore(referencesOf);
+    s.replace(result([network('a')]));
+    let runs = 0;
+    const count = () => s.memo('count', () => (runs++, s.list('Network').length));
+    expect([count(), count()]).toEqual([1, 1]);
+    expect(runs).toBe(1);
+    expect(s.memo('nothing', () => undefined)).toBeUndefined();
+    s.replace(result([network('a'), network('b')]));
+    expect(count()).toBe(2);
+    expect(runs).toBe(2);
+  });
+});

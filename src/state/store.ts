@@ -29,6 +29,10 @@ export class DesiredStore {
   /** The keys an object refers to (its dependencies): each kind declares its own. */
   readonly #references: (o: AnyResource) => readonly string[];
   #entries = new Map<string, Entry>();
+  /** The admitted objects of each kind, in admission order (list()). */
+  #byKind = new Map<string, AnyResource[]>();
+  /** Values derived from the desired state alone (memo()), dropped at every replace. */
+  #memo = new Map<string, unknown>();
   #referrers = new Map<string, Set<string>>();
   #invalid = new Map<string, AdmissionError[]>();
   #heldFiles = new Set<string>();
@@ -58,10 +62,21 @@ export class DesiredStore {
     return [...this.#entries.keys()];
   }
 
+  /** The objects of a kind (a new array: callers may sort it). */
   list<K extends Kind>(kind: K): Extract<AnyResource, { kind: K }>[] {
-    const out: Extract<AnyResource, { kind: K }>[] = [];
-    for (const e of this.#entries.values()) if (e.admitted.object.kind === kind) out.push(e.admitted.object as Extract<AnyResource, { kind: K }>);
-    return out;
+    return [...(this.#byKind.get(kind) ?? [])] as Extract<AnyResource, { kind: K }>[];
+  }
+
+  /**
+   * A value computed from the desired state alone (never from records or backends), computed once
+   * per admission: `compute` runs at the first call after each replace(). For what every object of a
+   * kind would otherwise recompute over the whole store (which hosts carry each network).
+   */
+  memo<T>(name: string, compute: () => T): T {
+    if (this.#memo.has(name)) return this.#memo.get(name) as T;
+    const v = compute();
+    this.#memo.set(name, v);
+    return v;
   }
 
   /** Admission errors of a key whose latest declaration is invalid. */
@@ -97,6 +112,14 @@ export class DesiredStore {
       if (JSON.stringify(this.#invalid.get(key)) !== JSON.stringify(result.invalid.get(key))) changed.add(key);
     }
     this.#entries = next;
+    this.#byKind = new Map();
+    for (const e of next.values()) {
+      const k = e.admitted.object.kind;
+      let list = this.#byKind.get(k);
+      if (!list) this.#byKind.set(k, (list = []));
+      list.push(e.admitted.object);
+    }
+    this.#memo = new Map();
     this.#invalid = new Map(result.invalid);
     this.#heldFiles = new Set(result.heldFiles);
     this.#referrers = new Map();

@@ -109,13 +109,24 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
 
 /** The Hosts whose placement (by name, label, or the cluster's required networks) carries the network. */
 function hostsCarrying(rt: Runtime, network: string): string[] {
-  const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
-  const out: string[] = [];
-  for (const h of rt.store.list('Host')) {
-    const cluster = rt.store.object('Cluster', h.spec.cluster);
-    if (hostNetworks(h, cluster, networks).placements.some((p) => p.network === network)) out.push(h.metadata.name);
-  }
-  return out.sort();
+  // Placements depend on the desired Hosts, Clusters and Networks only: computed once per admission
+  // for every network (each network's pass used to place every host again: 10,000 networks × 100
+  // hosts was most of a large run's CPU).
+  const byNetwork = rt.store.memo('network:hosts-carrying', () => {
+    const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
+    const out = new Map<string, string[]>();
+    for (const h of rt.store.list('Host')) {
+      const cluster = rt.store.object('Cluster', h.spec.cluster);
+      for (const name of new Set(hostNetworks(h, cluster, networks).placements.map((p) => p.network))) {
+        let hosts = out.get(name);
+        if (!hosts) out.set(name, (hosts = []));
+        hosts.push(h.metadata.name);
+      }
+    }
+    for (const hosts of out.values()) hosts.sort();
+    return out;
+  });
+  return [...(byNetwork.get(network) ?? [])];
 }
 
 /** The kinds whose objects sit on one network (spec.network): a vNIC, a vNIC profile, a service endpoint. */
