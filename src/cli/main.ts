@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config, type Flags } from '../config.ts';
 import { HostAgent } from '../drivers/host/agent.ts';
 import { assemblePlan, planText, type AssembledPlan, type PlanTextOptions } from './plan-output.ts';
-import { CLUSTER_UNKNOWN_HOST, planAgainstCluster } from './cluster-plan.ts';
-import { KubeClient } from '../adapters/kube/client.ts';
+// Cluster mode's modules (and @kubernetes/client-node, ~50 MB of RSS) are imported by the commands
+// that use them, not by every command (validate, plan --dir, run).
 import { hostTarget } from './host-target.ts';
 import { approve } from './approve.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
@@ -24,8 +24,6 @@ import { FileMode } from './file-mode.ts';
 import { DEFAULT_OVS_DB } from './host-target.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
 import { runAgent } from './agent-mode.ts';
-import { ClusterAgent } from './agent-cluster.ts';
-import { ClusterModeController } from './cluster-mode.ts';
 import { hostname } from 'node:os';
 import { placeTable, statusTable } from './render.ts';
 import { placeVm, vmNeeds } from '../controllers/placement/placement.ts';
@@ -137,6 +135,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         code = plan.doc.exitCode;
       };
       if (cluster) {
+        const { KubeClient } = await import('../adapters/kube/client.ts');
+        const { CLUSTER_UNKNOWN_HOST, planAgainstCluster } = await import('./cluster-plan.ts');
         const client = KubeClient.load({ kubeconfig: c.kubeconfig, context: o.context });
         try {
           const plan = await planAgainstCluster({ client, config: c, registry: deps.registry ?? builtinDrivers(), log, dir: c.dir, requireHostReports: o.requireHostReports });
@@ -319,6 +319,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     if (!Number.isFinite(interval) || interval <= 0) throw new Error('--interval must be a positive number of seconds');
     const stop = deps.stopSignal ?? signalled();
     if (o.cluster) {
+      const { ClusterAgent } = await import('./agent-cluster.ts');
       const agent = new ClusterAgent(c, logger(c), { kubeconfig: c.kubeconfig, context: o.context, intervalMs: interval, once: !!o.once, listen: o.listen });
       const report = await agent.run(stop);
       code = !o.once || (report && report.networks.every((n) => n.inSync) && !report.problems.length) ? EXIT.ok : EXIT.error;
@@ -347,6 +348,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const log = logger(c);
       checkUi(o);
       const listen = o.listen ?? '0.0.0.0:8080';
+      const { ClusterModeController } = await import('./cluster-mode.ts');
       const controller = new ClusterModeController(
         {
           kubeconfig: c.kubeconfig,
