@@ -11,6 +11,7 @@ import {
   type NeutronProviderConfig,
   type Observed,
   type ObserveRequest,
+  ownerKey,
   type Owner,
   type ProviderDriver,
   type ResourceDriver,
@@ -137,6 +138,9 @@ interface Listing {
   policies: Map<string, NeutronQosPolicy>;
 }
 
+/** How recent an observe that found no network must be for create not to look again. */
+const JUST_LOOKED_MS = 5_000;
+
 /** Networks, with their subnets and bandwidth-limit QoS policy, as one backend object. */
 export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkState> {
   readonly #c: NeutronClient;
@@ -144,6 +148,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   readonly #opts: NeutronDriverOptions;
   /** Recent listings of every object of one netform installation (re-checks read them). */
   readonly #listings: Snapshots<Listing>;
+  /** When this driver's observe last found no network of an owner (see create). */
+  readonly #absent = new Map<string, number>();
   /** When this driver last wrote each network: a listing older than that is not used for it. */
   readonly #lastWrite = new Map<string, number>();
 
@@ -184,6 +190,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     const tagged = await this.#fromListing(ctx, owner);
     if (tagged) return this.#observed(tagged.net, tagged.subnets, tagged.policy, owner, false, tagged.ownPolicyId, req.desired.name);
     const mine = await this.#byOwner(ctx, owner, req.desired.name);
+    if (!mine) this.#absent.set(ownerKey(owner), Date.now());
     return mine ? this.#observedFresh(ctx, mine, owner, false, req.desired.name) : undefined;
   }
 
@@ -193,9 +200,16 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
 
   async create(ctx: DriverContext, owner: Owner, desired: NetworkModel): Promise<Observed<NetworkState>> {
     // Adopt what an earlier attempt created (the process may have died before recording it; or its
-    // answer was lost, and the request may still be on its way: wait for that first).
+    // answer was lost, and the request may still be on its way: wait for that first). Not looked up
+    // again when this driver's own observe found nothing moments ago and no create of it was in doubt:
+    // a reconcile observes, then creates, and no other writer makes this owner's network meanwhile
+    // (one process, or one replica per shard; the work queue never runs one key twice at once).
+    const inDoubt = this.#creates.uncertain(owner);
     await this.#creates.settled(owner, ctx.signal);
-    const existing = await this.#byOwner(ctx, owner, desired.name);
+    const absentAt = this.#absent.get(ownerKey(owner));
+    this.#absent.delete(ownerKey(owner));
+    const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
+    const existing = justLooked ? undefined : await this.#byOwner(ctx, owner, desired.name);
     if (existing) return this.#adopt(ctx, owner, existing, desired);
     const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
     const body = networkBody(desired, owner, this.#projectId);
@@ -215,13 +229,18 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     }
     this.#touch(network.id);
     await this.#opts.afterNetworkCreate?.(network.id);
-    // From here on the network is found by its marker; whatever fails below, an update finishes.
+    // From here on the network is found by its marker (then its tags); whatever fails below, an
+    // update finishes. The marker goes last, with the user's description: until then the network
+    // says it is being made.
     await this.#c.request('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
-    await this.#c.request('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal });
-    await this.#addSubnets(ctx, owner, network.id, desired.subnets);
+    const subnets = await this.#addSubnets(ctx, owner, network.id, desired.subnets);
+    const done = (await this.#c.request<{ network: NeutronNetwork }>('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal })).network;
     // Again after the last write: a listing taken during the writes (tagged, no subnets yet) is stale.
     this.#touch(network.id);
-    return this.#observedFresh(ctx, (await this.#get(ctx, network.id)) ?? fail(network.id), owner, true, desired.name);
+    // The last answer is the network as it now is (tags, subnets, revision): no read back, unless a
+    // QoS policy or subnets made by an earlier attempt are part of it.
+    if (policyId || !subnets) return this.#observedFresh(ctx, done, owner, true, desired.name);
+    return this.#observed(done, subnets, undefined, owner, true, null, desired.name);
   }
 
   /** Takes over a network an earlier attempt created (or half-marked), and finishes it: what differs
@@ -232,17 +251,24 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return changes.length ? this.update(ctx, owner, observed, desired, changes) : observed;
   }
 
-  /** Subnets in one bulk request, then tagged. */
-  async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, wanted: NetworkModel['subnets']): Promise<void> {
-    if (!wanted.length) return;
+  /** Subnets in one bulk request, then tagged. Returns them as they now are when they are all the
+   *  network has (undefined when an earlier attempt's may be there too). */
+  async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, wanted: NetworkModel['subnets']): Promise<NeutronSubnet[] | undefined> {
+    if (!wanted.length) return [];
     let subnets = wanted;
     if (this.#creates.uncertain(owner, '/subnets')) {
       // An earlier bulk create's answer was lost: wait until it can no longer land, then add only what is still missing.
       await this.#creates.settled(owner, ctx.signal, '/subnets');
       const have = new Set((await this.#c.list<NeutronSubnet>('subnets', { network_id: networkId }, ctx.signal)).map((x) => x.name));
       subnets = wanted.filter((x) => !have.has(x.name));
-      if (!subnets.length) return;
+      if (!subnets.length) return undefined;
+      await this.#addSubnetsNow(ctx, owner, networkId, subnets);
+      return undefined;
     }
+    return this.#addSubnetsNow(ctx, owner, networkId, subnets);
+  }
+
+  async #addSubnetsNow(ctx: DriverContext, owner: Owner, networkId: string, subnets: NetworkModel['subnets']): Promise<NeutronSubnet[]> {
     const created = await this.#creates.post(
       owner,
       () =>
@@ -253,8 +279,9 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       '/subnets',
     );
     for (const sn of created.subnets) {
-      await this.#c.request('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
+      sn.tags = (await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal })).tags;
     }
+    return created.subnets;
   }
 
   async update(ctx: DriverContext, owner: Owner, observed: Observed<NetworkState>, desired: NetworkModel, changes: FieldChange[]): Promise<Observed<NetworkState>> {
@@ -463,6 +490,8 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   readonly #projectId: string | undefined;
 
   readonly #creates: UncertainCreates;
+  /** When this driver's observe last found no port of an owner (see create). */
+  readonly #absent = new Map<string, number>();
   /** The installation's ports, listed once for many re-checks (and for re-adoption after a state loss). */
   readonly #listing: InstanceListing<NeutronPort>;
 
@@ -480,6 +509,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       if (p) return this.#observed(p, req.owner, true, portName(req.desired));
     }
     const mine = (await this.#listing.byOwner(req.owner, ctx.signal)) ?? (await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal));
+    if (!mine) this.#absent.set(ownerKey(req.owner), Date.now());
     return mine ? this.#observed(mine, req.owner, false, portName(req.desired)) : undefined;
   }
 
@@ -488,8 +518,14 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   }
 
   async create(ctx: DriverContext, owner: Owner, desired: VnicModel): Promise<Observed<PortState>> {
+    // Looked up again unless this driver's observe found none moments ago with no create in doubt
+    // (as NeutronNetworks.create).
+    const inDoubt = this.#creates.uncertain(owner);
     await this.#creates.settled(owner, ctx.signal);
-    const existing = await this.observe(ctx, { owner, desired });
+    const absentAt = this.#absent.get(ownerKey(owner));
+    this.#absent.delete(ownerKey(owner));
+    const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
+    const existing = justLooked ? undefined : await this.observe(ctx, { owner, desired });
     if (existing) {
       // Adopted: finished here (marked, marker cleared, brought to the model), as a network is.
       const changes = diffPort(desired, existing.state);
