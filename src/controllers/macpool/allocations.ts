@@ -25,6 +25,21 @@ export function poolOf(rt: Pick<Runtime, 'store'>, v: VnicAttachment): string | 
   return cluster?.spec.macPoolRef?.name;
 }
 
+/** Each recorded allocations list (records are replaced, never changed in place, when they are
+ *  written), indexed by attachment: built once per list, so a lookup does not walk the pool. */
+const indexes = new WeakMap<readonly MacAllocation[], { length: number; index: Map<string, MacAllocation> }>();
+
+/** The allocations of a pool by attachment (the first one of an attachment, as `find` gave). */
+export function byAttachment(allocations: readonly MacAllocation[]): ReadonlyMap<string, MacAllocation> {
+  const known = indexes.get(allocations);
+  // (A list whose length changed was edited in place after all: indexed again.)
+  if (known && known.length === allocations.length) return known.index;
+  const index = new Map<string, MacAllocation>();
+  for (const a of allocations) if (!index.has(a.attachment)) index.set(a.attachment, a);
+  indexes.set(allocations, { length: allocations.length, index });
+  return index;
+}
+
 export type MacResult = { mac: string | undefined; allocated: boolean } | { waiting: string } | { refused: string };
 
 export class MacAllocations {
@@ -50,12 +65,15 @@ export class MacAllocations {
       const adm = rt.store.get(objectKey('MacPool', poolName));
       if (!adm) return { waiting: `MacPool ${poolName} is not available` };
       const pool = adm.object as MacPool;
-      const rec = recordFor(rt, adm);
-      const existing = (rec.status.allocations as MacAllocation[] | undefined) ?? [];
+      // The pool's allocations as recorded (what recordFor would copy): looked up by attachment in an
+      // index, without copying the record, so re-checking an attachment that has its MAC costs O(1).
+      const existing = (rt.records.get(adm.key)?.status.allocations as MacAllocation[] | undefined) ?? [];
+      const held = byAttachment(existing);
       const me = attachmentName(v);
-      const mine = existing.find((a) => a.attachment === me);
+      const mine = held.get(me);
       if (mine && (own === undefined ? !mine.explicit : mine.mac === own)) return { mac: mine.mac, allocated: false };
       if (own !== undefined && !inPool(pool.spec, own)) return { mac: own, allocated: false };
+      const rec = recordFor(rt, adm);
       const requests: MacRequest[] = rt.store
         .list('VnicAttachment')
         .filter((x) => poolOf(rt, x) === poolName)
@@ -69,7 +87,7 @@ export class MacAllocations {
       if (refusal) return { refused: `MacPool ${poolName}: ${refusal.why}` };
       const got = result.allocations.find((a) => a.attachment === me)!;
       for (const a of result.allocations) {
-        if (a.attachment !== me && !existing.some((e) => e.attachment === a.attachment)) {
+        if (a.attachment !== me && !held.has(a.attachment)) {
           const [ns, name] = a.attachment.split('/');
           rt.enqueue(objectKey('VnicAttachment', name!, ns));
         }

@@ -16,6 +16,26 @@ export function poolsOf(rt: Runtime): PoolAllocations {
   return p;
 }
 
+const indexKey = (network: string, physicalNetwork: string) => `${network}\u0000${physicalNetwork}`;
+
+/** Each recorded allocations list (records are replaced, never changed in place, when they are
+ *  written), indexed by network and physical network: built once per list. */
+const indexes = new WeakMap<readonly Allocation[], { length: number; index: Map<string, Allocation> }>();
+
+/** A pool's allocations by network and physical network (the first one of each, as `find` gave). */
+export function byNetwork(allocations: readonly Allocation[]): ReadonlyMap<string, Allocation> {
+  const known = indexes.get(allocations);
+  // (A list whose length changed was edited in place after all: indexed again.)
+  if (known && known.length === allocations.length) return known.index;
+  const index = new Map<string, Allocation>();
+  for (const a of allocations) {
+    const k = indexKey(a.network, a.physicalNetwork);
+    if (!index.has(k)) index.set(k, a);
+  }
+  indexes.set(allocations, { length: allocations.length, index });
+  return index;
+}
+
 export class PoolAllocations {
   readonly #rt: Runtime;
   readonly #lock = new KeyedLock();
@@ -63,10 +83,12 @@ export class PoolAllocations {
       const adm = rt.store.get(objectKey('VlanPool', poolName));
       if (!adm) return { error: `VlanPool "${poolName}" is not available` };
       const pool = adm.object as VlanPool;
-      const rec = recordFor(rt, adm);
-      const existing = (rec.status.allocations as Allocation[] | undefined) ?? [];
-      const mine = existing.find((a) => a.network === network.metadata.name && a.physicalNetwork === network.spec.physicalNetwork);
+      // The pool's allocations as recorded (what recordFor would copy): looked up in an index, without
+      // copying the record, so re-checking a network that has its VLAN costs O(1).
+      const existing = (rt.records.get(adm.key)?.status.allocations as Allocation[] | undefined) ?? [];
+      const mine = byNetwork(existing).get(indexKey(network.metadata.name, network.spec.physicalNetwork));
       if (mine) return { vlan: mine.vlan, allocated: false };
+      const rec = recordFor(rt, adm);
       const requests = rt.store
         .list('Network')
         .filter((n) => n.spec.vlan?.poolRef?.name === poolName)
