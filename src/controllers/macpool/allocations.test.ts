@@ -165,3 +165,38 @@ describe('VlanPool allocations: re-checking networks that hold their VLAN', () =
     ]);
   });
 });
+
+describe('plan (dry run): pools computed once per plan', () => {
+  it('MacPool: every attachment gets what a run would give it, from one computation of the pool, nothing persisted', async () => {
+    const n = 50;
+    const expected = new Map<string, unknown>();
+    {
+      const rt = runtime(macDocs(n), new MemoryRecords());
+      for (const v of rt.store.list('VnicAttachment') as VnicAttachment[]) {
+        const got = await macsOf(rt).macFor(v);
+        expected.set(v.metadata.name, (got as { mac: string }).mac);
+      }
+    }
+    const records = new CountingRecords();
+    const rt = { ...runtime(macDocs(n), records), dryRun: true };
+    const list = vi.spyOn(rt.store, 'list');
+    for (const v of rt.store.list('VnicAttachment') as VnicAttachment[]) {
+      expect(await macsOf(rt).macFor(v)).toEqual({ mac: expected.get(v.metadata.name), allocated: true });
+    }
+    expect(records.puts).toBe(0);
+    // One listing for the loop above, one for the pool's single computation.
+    expect(list.mock.calls.filter((c) => c[0] === 'VnicAttachment')).toHaveLength(2);
+  });
+
+  it('VlanPool: every network gets what a run would give it, from one computation of the pool, nothing persisted', async () => {
+    const n = 50;
+    const records = new CountingRecords();
+    const rt = { ...runtime(vlanDocs(n), records), dryRun: true };
+    const nets = rt.store.list('Network') as Network[];
+    const list = vi.spyOn(rt.store, 'list');
+    for (const [i, net] of nets.entries()) expect(await poolsOf(rt).vlanFor(net)).toEqual({ vlan: 100 + i, allocated: true });
+    expect(records.puts).toBe(0);
+    // taken() lists networks too: one computation lists them twice.
+    expect(list.mock.calls.filter((c) => c[0] === 'Network')).toHaveLength(2);
+  });
+});

@@ -36,12 +36,33 @@ export function byNetwork(allocations: readonly Allocation[]): ReadonlyMap<strin
   return index;
 }
 
+/** An object that stands for the current desired state: a new one after each replace. */
+const planToken = (rt: Runtime): object => rt.store.memo('vlanpool.plan-token', () => ({}));
+
 export class PoolAllocations {
   readonly #rt: Runtime;
   readonly #lock = new KeyedLock();
+  /** Dry-run only: each pool's allocation (by network), as computed from the desired state (`token`);
+   *  all are dropped when any record changes (the allocation depends on every pool's and network's). */
+  readonly #plans = new Map<string, { token: object; got: Map<string, Allocation> }>();
+  #watching = false;
 
   constructor(rt: Runtime) {
     this.#rt = rt;
+  }
+
+  /** Whether record changes are being followed (then a plan may keep what it computed); starts to. */
+  #watchRecords(): boolean {
+    if (!this.#watching && this.#rt.records.watch) {
+      this.#rt.records.watch(() => this.#plans.clear());
+      this.#watching = true;
+    }
+    return this.#watching;
+  }
+
+  #planned(poolName: string): { got: Map<string, Allocation> } | undefined {
+    const p = this.#plans.get(poolName);
+    return p && p.token === planToken(this.#rt) ? p : undefined;
   }
 
   /** Every allocation of every pool, from the pools' records. */
@@ -88,12 +109,25 @@ export class PoolAllocations {
       const existing = (rt.records.get(adm.key)?.status.allocations as Allocation[] | undefined) ?? [];
       const mine = byNetwork(existing).get(indexKey(network.metadata.name, network.spec.physicalNetwork));
       if (mine) return { vlan: mine.vlan, allocated: false };
+      // A plan persists nothing, so every network the pool has not recorded would serve the whole pool
+      // again, from the same inputs, to the same result: that result is kept for the plan.
+      const planned = rt.dryRun ? this.#planned(poolName) : undefined;
+      if (planned) {
+        const got = planned.got.get(network.metadata.name);
+        if (!got) return { error: `VlanPool "${poolName}" has no free VLAN left on ${network.spec.physicalNetwork}` };
+        return { vlan: got.vlan, allocated: true };
+      }
       const rec = recordFor(rt, adm);
       const requests = rt.store
         .list('Network')
         .filter((n) => n.spec.vlan?.poolRef?.name === poolName)
         .map((n) => ({ network: n.metadata.name, physicalNetwork: n.spec.physicalNetwork }));
       const result = allocate({ pool: pool.spec, existing, requests, taken: this.taken(poolName) });
+      if (rt.dryRun && this.#watchRecords()) {
+        const got = new Map<string, Allocation>();
+        for (const a of result.allocations) if (!got.has(a.network)) got.set(a.network, a);
+        this.#plans.set(poolName, { token: planToken(rt), got });
+      }
       const got = result.allocations.find((a) => a.network === network.metadata.name);
       if (!got) {
         return { error: `VlanPool "${poolName}" has no free VLAN left on ${network.spec.physicalNetwork}` };
