@@ -45,11 +45,17 @@ export interface RecordStore {
   /** Marks a desired object as netform's before anything is created for it, so its deletion waits
    *  for netform to clean up (cluster mode: the finalizer). Optional. */
   claim?(key: string): Promise<void>;
+  /** Calls `changed(key)` synchronously whenever the record of a key is set or removed in memory (what
+   *  `get`/`list` answer), for every change, so a caller can keep an index of the records up to date
+   *  without listing them all; returns the way to stop. Optional: a store whose records can change
+   *  otherwise (cluster mode: the informers) leaves it out. */
+  watch?(changed: (key: string) => void): () => void;
 }
 
 /** A RecordStore in memory: for `plan` (which never writes the state directory) and tests. */
 export class MemoryRecords implements RecordStore {
   readonly #m = new Map<string, ObjectRecord>();
+  readonly #watchers = new Set<(key: string) => void>();
   constructor(initial: Iterable<ObjectRecord> = []) {
     for (const r of initial) this.#m.set(r.key, structuredClone(r));
   }
@@ -61,9 +67,16 @@ export class MemoryRecords implements RecordStore {
   }
   async put(record: ObjectRecord): Promise<void> {
     this.#m.set(record.key, structuredClone(record));
+    for (const w of this.#watchers) w(record.key);
   }
   async delete(key: string): Promise<void> {
     this.#m.delete(key);
+    for (const w of this.#watchers) w(key);
+  }
+  watch(changed: (key: string) => void): () => void {
+    const w = (key: string) => changed(key);
+    this.#watchers.add(w);
+    return () => this.#watchers.delete(w);
   }
 }
 

@@ -51,6 +51,22 @@ async function deadPid(): Promise<number> {
 }
 
 describe('StateDir basics', () => {
+  it('tells watchers of each record set or removed, once get/list answer with it', async () => {
+    const s = await openDir();
+    const seen: [string, unknown][] = [];
+    const stop = s.watch((k) => seen.push([k, s.get(k)?.vlan]));
+    await s.put({ key: 'Network/net-a', vlan: 101 });
+    await s.put({ key: 'Network/net-a', vlan: 102 });
+    await s.delete('Network/net-a');
+    stop();
+    await s.put({ key: 'Network/net-b', vlan: 103 });
+    expect(seen).toEqual([
+      ['Network/net-a', 101],
+      ['Network/net-a', 102],
+      ['Network/net-a', undefined],
+    ]);
+  });
+
   it('round-trips records through put/get/list and lays them out by kind/namespace/name', async () => {
     const s = await openDir();
     await s.put({ key: 'Network/net-a', vlan: 101, status: { phase: 'Ready' } });

@@ -119,6 +119,7 @@ export class StateDir {
   private readonly metaPath: string;
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private records = new Map<string, StateRecord>();
+  private readonly watchers = new Set<(key: string) => void>();
   /** Per-key tail of the operation queue; the promise never rejects. */
   private readonly tails = new Map<string, Promise<void>>();
   private readonly lockCheckMs: number;
@@ -167,7 +168,9 @@ export class StateDir {
       // Every directory a write may go to must be writable now: a fault at start is refused at once.
       await this.probeWritable(this.objectsDir);
       for (const d of dirs) await this.probeWritable(d);
+      const before = this.records;
       this.records = records;
+      for (const w of this.watchers) for (const k of new Set([...before.keys(), ...records.keys()])) w(k);
       this.state = 'open';
       this.scheduleLockCheck();
     } catch (err) {
@@ -241,6 +244,16 @@ export class StateDir {
     return this.records.get(key);
   }
 
+  /** Calls `changed(key)` synchronously each time the record of a key changes in memory (what
+   *  get/list answer); returns the way to stop. */
+  watch(changed: (key: string) => void): () => void {
+    const w = (key: string) => changed(key);
+    this.watchers.add(w);
+    return () => {
+      this.watchers.delete(w);
+    };
+  }
+
   /** All records, sorted by key (code-unit order). No I/O. */
   list(): StateRecord[] {
     this.assertOpen();
@@ -262,6 +275,7 @@ export class StateDir {
     return this.enqueue(key, async () => {
       await this.guarded(() => writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.objectsDir }));
       this.records.set(key, stored);
+      for (const w of this.watchers) w(key);
     });
   }
 
@@ -272,6 +286,7 @@ export class StateDir {
     return this.enqueue(key, async () => {
       await this.guarded(() => removeFileDurable(file));
       this.records.delete(key);
+      for (const w of this.watchers) w(key);
     });
   }
 
@@ -707,5 +722,8 @@ export class StateDirRecords implements RecordStore {
   }
   delete(key: string): Promise<void> {
     return this.dir.delete(key);
+  }
+  watch(changed: (key: string) => void): () => void {
+    return this.dir.watch(changed);
   }
 }

@@ -90,6 +90,11 @@ export class Engine {
   #loaded = false;
   /** Keys asked for before the first load; queued by it. */
   readonly #beforeLoad = new Set<string>();
+  /** Keys whose record changed since the index of objects being removed was brought up to date; none
+   *  when the record store does not report its changes (then #related looks at every record). */
+  #recordChanges: Set<string> | undefined;
+  readonly #stopWatching: (() => void) | undefined;
+  #removedIndex: RemovedIndex | undefined;
 
   constructor(opts: EngineOptions) {
     this.#log = opts.log;
@@ -127,6 +132,11 @@ export class Engine {
       },
     };
     this.#observer = opts.observer;
+    if (opts.records.watch) {
+      const changes = new Set<string>();
+      this.#recordChanges = changes;
+      this.#stopWatching = opts.records.watch((k) => changes.add(k));
+    }
     this.#queue = new WorkQueue({
       handler: (key, signal) => this.#handle(key, signal),
       concurrency: opts.concurrency ?? 4,
@@ -240,6 +250,10 @@ export class Engine {
     this.#stopped = true;
     await this.#queue.shutdown();
     await this.rt.sessions.closeAll();
+    this.#stopWatching?.();
+    // Unwatched from now on: anything still asked looks at every record.
+    this.#recordChanges = undefined;
+    this.#removedIndex = undefined;
   }
 
   async #handle(key: string, signal: AbortSignal) {
@@ -327,14 +341,66 @@ export class Engine {
     if (adm) for (const r of this.store.referencesOf(adm.object)) out.add(r);
     else if (rec?.spec !== undefined) for (const r of this.store.referencesOf(objectFromRecord(rec))) out.add(r);
     // Objects being removed still refer to what they used.
-    for (const r of this.rt.records.list()) {
-      if (r.spec === undefined || this.store.get(r.key)) continue;
-      if (this.store.referencesOf(objectFromRecord(r)).includes(key)) out.add(r.key);
-    }
+    for (const k of this.#removedReferring(key)) out.add(k);
     out.delete(key);
     return [...out];
   }
+
+  /** The objects being removed (a record with a spec, no declaration) that refer to `key`, in key
+   *  order. From an index of them by what they refer to, when the record store reports its changes:
+   *  rebuilt when the desired state is replaced, and brought up to date for the records changed since
+   *  (a removed object's record is only ever changed or removed). Else every record is looked at. */
+  #removedReferring(key: string): string[] {
+    if (!this.#recordChanges) {
+      const out: string[] = [];
+      for (const r of this.rt.records.list()) {
+        if (r.spec === undefined || this.store.get(r.key)) continue;
+        if (this.store.referencesOf(objectFromRecord(r)).includes(key)) out.push(r.key);
+      }
+      return out;
+    }
+    // A new object from the store each time it is replaced (memo() is dropped then).
+    const token = this.store.memo('engine.removed-index', () => ({}));
+    let idx = this.#removedIndex;
+    if (!idx || idx.token !== token) {
+      idx = { token, byRef: new Map(), refsOf: new Map() };
+      this.#removedIndex = idx;
+      this.#recordChanges.clear();
+      for (const r of this.rt.records.list()) this.#indexRemoved(idx, r.key, r);
+    } else if (this.#recordChanges.size > 0) {
+      for (const k of this.#recordChanges) this.#indexRemoved(idx, k, this.rt.records.get(k));
+      this.#recordChanges.clear();
+    }
+    const holders = idx.byRef.get(key);
+    return holders ? [...holders].sort(compareKeys) : [];
+  }
+
+  #indexRemoved(idx: RemovedIndex, key: string, rec: ObjectRecord | undefined): void {
+    for (const ref of idx.refsOf.get(key) ?? []) {
+      const holders = idx.byRef.get(ref)!;
+      holders.delete(key);
+      if (holders.size === 0) idx.byRef.delete(ref);
+    }
+    idx.refsOf.delete(key);
+    if (!rec || rec.spec === undefined || this.store.get(key)) return;
+    const refs = this.store.referencesOf(objectFromRecord(rec));
+    idx.refsOf.set(key, refs);
+    for (const ref of refs) {
+      let holders = idx.byRef.get(ref);
+      if (!holders) idx.byRef.set(ref, (holders = new Set()));
+      holders.add(key);
+    }
+  }
 }
+
+/** Objects being removed by the keys they refer to (and back), for one desired state. */
+interface RemovedIndex {
+  token: object;
+  byRef: Map<string, Set<string>>;
+  refsOf: Map<string, readonly string[]>;
+}
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The summary of a record this engine has not reconciled yet: equal to no summary. */
 const UNSEEN = '\u0000unseen';

@@ -16,12 +16,53 @@ export function poolsOf(rt: Runtime): PoolAllocations {
   return p;
 }
 
+const indexKey = (network: string, physicalNetwork: string) => `${network}\u0000${physicalNetwork}`;
+
+/** Each recorded allocations list (records are replaced, never changed in place, when they are
+ *  written), indexed by network and physical network: built once per list. */
+const indexes = new WeakMap<readonly Allocation[], { length: number; index: Map<string, Allocation> }>();
+
+/** A pool's allocations by network and physical network (the first one of each, as `find` gave). */
+export function byNetwork(allocations: readonly Allocation[]): ReadonlyMap<string, Allocation> {
+  const known = indexes.get(allocations);
+  // (A list whose length changed was edited in place after all: indexed again.)
+  if (known && known.length === allocations.length) return known.index;
+  const index = new Map<string, Allocation>();
+  for (const a of allocations) {
+    const k = indexKey(a.network, a.physicalNetwork);
+    if (!index.has(k)) index.set(k, a);
+  }
+  indexes.set(allocations, { length: allocations.length, index });
+  return index;
+}
+
+/** An object that stands for the current desired state: a new one after each replace. */
+const planToken = (rt: Runtime): object => rt.store.memo('vlanpool.plan-token', () => ({}));
+
 export class PoolAllocations {
   readonly #rt: Runtime;
   readonly #lock = new KeyedLock();
+  /** Dry-run only: each pool's allocation (by network), as computed from the desired state (`token`);
+   *  all are dropped when any record changes (the allocation depends on every pool's and network's). */
+  readonly #plans = new Map<string, { token: object; got: Map<string, Allocation> }>();
+  #watching = false;
 
   constructor(rt: Runtime) {
     this.#rt = rt;
+  }
+
+  /** Whether record changes are being followed (then a plan may keep what it computed); starts to. */
+  #watchRecords(): boolean {
+    if (!this.#watching && this.#rt.records.watch) {
+      this.#rt.records.watch(() => this.#plans.clear());
+      this.#watching = true;
+    }
+    return this.#watching;
+  }
+
+  #planned(poolName: string): { got: Map<string, Allocation> } | undefined {
+    const p = this.#plans.get(poolName);
+    return p && p.token === planToken(this.#rt) ? p : undefined;
   }
 
   /** Every allocation of every pool, from the pools' records. */
@@ -63,15 +104,30 @@ export class PoolAllocations {
       const adm = rt.store.get(objectKey('VlanPool', poolName));
       if (!adm) return { error: `VlanPool "${poolName}" is not available` };
       const pool = adm.object as VlanPool;
-      const rec = recordFor(rt, adm);
-      const existing = (rec.status.allocations as Allocation[] | undefined) ?? [];
-      const mine = existing.find((a) => a.network === network.metadata.name && a.physicalNetwork === network.spec.physicalNetwork);
+      // The pool's allocations as recorded (what recordFor would copy): looked up in an index, without
+      // copying the record, so re-checking a network that has its VLAN costs O(1).
+      const existing = (rt.records.get(adm.key)?.status.allocations as Allocation[] | undefined) ?? [];
+      const mine = byNetwork(existing).get(indexKey(network.metadata.name, network.spec.physicalNetwork));
       if (mine) return { vlan: mine.vlan, allocated: false };
+      // A plan persists nothing, so every network the pool has not recorded would serve the whole pool
+      // again, from the same inputs, to the same result: that result is kept for the plan.
+      const planned = rt.dryRun ? this.#planned(poolName) : undefined;
+      if (planned) {
+        const got = planned.got.get(network.metadata.name);
+        if (!got) return { error: `VlanPool "${poolName}" has no free VLAN left on ${network.spec.physicalNetwork}` };
+        return { vlan: got.vlan, allocated: true };
+      }
+      const rec = recordFor(rt, adm);
       const requests = rt.store
         .list('Network')
         .filter((n) => n.spec.vlan?.poolRef?.name === poolName)
         .map((n) => ({ network: n.metadata.name, physicalNetwork: n.spec.physicalNetwork }));
       const result = allocate({ pool: pool.spec, existing, requests, taken: this.taken(poolName) });
+      if (rt.dryRun && this.#watchRecords()) {
+        const got = new Map<string, Allocation>();
+        for (const a of result.allocations) if (!got.has(a.network)) got.set(a.network, a);
+        this.#plans.set(poolName, { token: planToken(rt), got });
+      }
       const got = result.allocations.find((a) => a.network === network.metadata.name);
       if (!got) {
         return { error: `VlanPool "${poolName}" has no free VLAN left on ${network.spec.physicalNetwork}` };
