@@ -25,9 +25,30 @@ function toBig(bytes: number[]): bigint {
   return v;
 }
 
+/**
+ * Parse results by text (admission parses every subnet's addresses at every load; most are the same
+ * as last time). Results are frozen: callers share them. Emptied when it grows past MEMO_MAX.
+ */
+const MEMO_MAX = 200_000;
+const addresses = new Map<string, Address | undefined>();
+const prefixes = new Map<string, Prefix | undefined>();
+
+function memo<T extends object>(m: Map<string, T | undefined>, text: string, parse: (t: string) => T | undefined): T | undefined {
+  if (m.has(text)) return m.get(text);
+  const v = parse(text);
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(text, v && Object.freeze(v));
+  return v;
+}
+
 /** Parses an IPv4 or IPv6 address in its usual textual forms; undefined if it is not one. */
 export function parseAddress(text: string): Address | undefined {
-  if (typeof text !== 'string' || text.includes('/')) return undefined;
+  if (typeof text !== 'string') return undefined;
+  return memo(addresses, text, parseAddressText);
+}
+
+function parseAddressText(text: string): Address | undefined {
+  if (text.includes('/')) return undefined;
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return { version: 4, value: toBig(ipaddr.IPv4.parse(text).toByteArray()) };
   if (ipaddr.IPv6.isValid(text) && text.includes(':')) {
     const a = ipaddr.IPv6.parse(text);
@@ -40,6 +61,10 @@ export function parseAddress(text: string): Address | undefined {
 /** Parses a prefix in CIDR notation; undefined if it is not one. */
 export function parsePrefix(text: string): Prefix | undefined {
   if (typeof text !== 'string') return undefined;
+  return memo(prefixes, text, parsePrefixText);
+}
+
+function parsePrefixText(text: string): Prefix | undefined {
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
   const addr = parseAddress(text.slice(0, slash));

@@ -12,7 +12,7 @@ import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { FileCredentialSource } from '../adapters/files/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import { readManifests } from '../adapters/files/directory.ts';
-import { admit } from '../state/admit.ts';
+import { AdmissionCache, admit } from '../state/admit.ts';
 import { type AdmissionResult } from '../api/objects.ts';
 import { admissionContext, MemoryRecords, type RecordStore } from '../state/records.ts';
 import { readHostReports, writeHostReport } from '../adapters/files/host-reports.ts';
@@ -110,11 +110,36 @@ export class FileMode {
     return fm;
   }
 
-  /** Reads and admits the manifests, and hands the result to the engine. */
-  async load(): Promise<AdmissionResult> {
-    const result = admit(await readManifests([this.#dir], [this.#stateDir]), admissionContext(this.records.list()));
+  /** What admission made of each file: an edit parses and checks only the files it changed. */
+  readonly #admission = new AdmissionCache();
+
+  /**
+   * Reads and admits the manifests, and hands the result to the engine. With `confirmRemovalsMs`, a
+   * read that no longer declares an object the engine holds is read again that much later before it
+   * counts: a file moved or rewritten in several steps (a checkout, an editor's save) is seen whole,
+   * and an object is never deleted from a half-written directory. Edits need no second read.
+   */
+  async load(opts: { confirmRemovalsMs?: number } = {}): Promise<AdmissionResult> {
+    let result = await this.#admitNow();
+    if (opts.confirmRemovalsMs && this.#removes(result)) {
+      await new Promise((r) => setTimeout(r, opts.confirmRemovalsMs));
+      if (this.#closed) return result; // stopped meanwhile: nothing more to decide
+      result = await this.#admitNow();
+    }
     this.engine.sync(result);
     return result;
+  }
+
+  async #admitNow(): Promise<AdmissionResult> {
+    return admit(await readManifests([this.#dir], [this.#stateDir]), admissionContext(this.records.list()), { cache: this.#admission });
+  }
+
+  /** Whether an admission leaves out an object the engine holds as declared or invalid. */
+  #removes(result: AdmissionResult): boolean {
+    const store = this.engine.store;
+    for (const key of store.keys()) if (!result.objects.has(key) && !result.invalid.has(key)) return true;
+    for (const key of store.invalidKeys()) if (!result.objects.has(key) && !result.invalid.has(key)) return true;
+    return false;
   }
 
   /**

@@ -48,6 +48,12 @@ export interface MainDeps {
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** `run` reads the manifests this long after the last change to them (an edit reaches the backend
+ *  about this much later than it could), and reads again this much later before an object that is
+ *  no longer declared counts as removed (FileMode.load). */
+const WATCH_DEBOUNCE_MS = 50;
+const REMOVAL_CONFIRM_MS = 500;
+
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
 
 /** Runs the CLI and returns the exit code. */
@@ -237,10 +243,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       let generation = 0;
       let stopping = false;
       let resynced = false;
-      const reload = async () => {
+      const reload = async (confirmRemovalsMs?: number) => {
         const mine = ++generation;
         try {
-          const a = await fm.load();
+          const a = await fm.load({ confirmRemovalsMs });
           feed?.changed();
           for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
           log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
@@ -251,6 +257,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
             fm.engine.resyncAll();
           }
         } catch (e) {
+          if (stopping) return; // the state directory closed under a load that waited (FileMode.load)
           log.error({ err: e }, 'reading manifests failed');
           return;
         }
@@ -282,7 +289,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       fm.watchHostReports(c.stateDir);
       fm.watchApprovals();
       void reload();
-      const watcher = watchDirectory(c.dir!, () => void reload(), 250, [c.stateDir]);
+      const watcher = watchDirectory(c.dir!, () => void reload(REMOVAL_CONFIRM_MS), WATCH_DEBOUNCE_MS, [c.stateDir]);
       // A state directory that lost its lock (deleted or replaced) stops run too, with exit code 1.
       await Promise.race([deps.stopSignal ?? signalled(), fm.lost]);
       log.info('stopping');

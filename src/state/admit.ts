@@ -48,11 +48,59 @@ export function formatAdmissionError(e: AdmissionError): string {
 
 interface Candidate {
   object: AnyResource;
-  doc: YamlDocument;
   file: string;
+  /** The document's index in its file, and the line it starts at. */
+  docIndex: number;
+  docLine: number;
 }
 
-export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}): AdmissionResult {
+/** What admission made of one file on its own (shape, identity, schema): the same for the same text. */
+interface FileAdmission {
+  text: string;
+  size: number | undefined;
+  errors: AdmissionError[];
+  skipped: AdmissionResult['skipped'];
+  candidates: Candidate[];
+}
+
+/**
+ * What admission made of each file, kept between loads: a file whose text did not change is not
+ * parsed or schema-checked again, so an edit costs its own file plus the checks across files
+ * (references, clashes). The objects it hands out are frozen: they are shared by every load that
+ * reuses them. Position lookups for errors found across files parse the file again, on demand, so
+ * no YAML event stream is kept.
+ */
+export class AdmissionCache {
+  readonly #files = new Map<string, FileAdmission>();
+
+  /** How many files it holds. */
+  get size(): number {
+    return this.#files.size;
+  }
+
+  /** @internal */
+  get(f: ManifestFile): FileAdmission | undefined {
+    const c = this.#files.get(f.path);
+    return c && c.text === f.text && c.size === f.size ? c : undefined;
+  }
+
+  /** @internal */
+  set(path: string, a: FileAdmission): void {
+    this.#files.set(path, a);
+  }
+
+  /** @internal Forgets the files not read this time. */
+  keepOnly(paths: ReadonlySet<string>): void {
+    for (const p of this.#files.keys()) if (!paths.has(p)) this.#files.delete(p);
+  }
+}
+
+export interface AdmitOptions {
+  /** Files admitted earlier: unchanged ones are not parsed again (file mode's watch). */
+  cache?: AdmissionCache;
+}
+
+export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}, opts: AdmitOptions = {}): AdmissionResult {
   const result: AdmissionResult = {
     objects: new Map(),
     errors: [],
@@ -71,41 +119,40 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
     }
   };
 
+  const texts = new Map<string, string>();
   for (const f of files) {
-    const size = f.size ?? (f.text.length * 3 <= MAX_MANIFEST_BYTES ? f.text.length : Buffer.byteLength(f.text));
-    if (size > MAX_MANIFEST_BYTES) {
-      fail({ file: f.path, line: 1, field: '(file)', message: `is ${size} bytes; a manifest file may be at most ${MAX_MANIFEST_BYTES} bytes (1 MiB): split it` });
-      continue;
+    texts.set(f.path, f.text);
+    let a = opts.cache?.get(f);
+    if (!a) {
+      a = admitFile(f);
+      opts.cache?.set(f.path, a);
     }
-    const parsed = parseYamlFile(f.text, f.path, YAML_LIMITS);
-    for (const e of parsed.errors) {
-      fail({
-        file: f.path,
-        documentIndex: e.documentIndex,
-        line: e.line,
-        column: e.column,
-        field: e.path !== undefined ? fieldPath(e.path) : e.documentIndex === undefined ? '(file)' : '(document)',
-        message: e.kind === 'syntax' ? `YAML syntax error: ${e.message}` : e.message,
-      });
-    }
-    for (const doc of parsed.documents) {
-      const c = checkDocument(f.path, doc, fail, result);
-      if (c) candidates.push(c);
-    }
+    for (const e of a.errors) fail(e);
+    result.skipped.push(...a.skipped);
+    candidates.push(...a.candidates);
   }
+  opts.cache?.keepOnly(new Set(texts.keys()));
+
+  // Positions of what the checks across files find: the file is parsed again, once per admission.
+  const parsedAgain = new Map<string, YamlDocument[]>();
+  const positionOf = (c: Candidate, pointer: string) => {
+    let docs = parsedAgain.get(c.file);
+    if (!docs) parsedAgain.set(c.file, (docs = parseYamlFile(texts.get(c.file) ?? '', c.file, YAML_LIMITS).documents));
+    return docs.find((d) => d.index === c.docIndex)?.positionOf(pointer) ?? { line: c.docLine, column: 1 };
+  };
 
   // VM network templates: each binding's vNICs become VnicAttachments declared where the binding is.
   const expansion = expandTemplates(candidates.map((c) => c.object));
   const candidateOf = new Map(candidates.map((c) => [keyOf(c.object), c] as const));
   for (const p of expansion.problems) {
     const c = candidateOf.get(p.key)!;
-    const pos = c.doc.positionOf(p.pointer);
-    fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: p.key, field: fieldPath(p.pointer), message: p.message });
+    const pos = positionOf(c, p.pointer);
+    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: p.key, field: fieldPath(p.pointer), message: p.message });
   }
   const generatedFrom = new Map<string, Generated>();
   for (const g of expansion.generated) {
     const c = candidateOf.get(g.from)!;
-    candidates.push({ object: g.object, doc: c.doc, file: c.file });
+    candidates.push({ object: g.object, file: c.file, docIndex: c.docIndex, docLine: c.docLine });
     generatedFrom.set(keyOf(g.object), g);
   }
 
@@ -135,25 +182,60 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
       dupeCursor.set(v.key, n + 1);
       const first = c;
       c = dupes.get(v.key)![n]!;
-      message = `${v.key} is already declared in ${first.file} document ${first.doc.index + 1} (line ${first.doc.line})`;
+      message = `${v.key} is already declared in ${first.file} document ${first.docIndex + 1} (line ${first.docLine})`;
     }
     const g = generatedFrom.get(v.key);
     if (g) {
       // A generated attachment's problem is the binding's: reported at its templateRef.
-      const pos = c.doc.positionOf('/spec/templateRef/name');
-      fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: v.key, field: 'spec.templateRef.name', message: generatedMessage(g, v) });
+      const pos = positionOf(c, '/spec/templateRef/name');
+      fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: v.key, field: 'spec.templateRef.name', message: generatedMessage(g, v) });
       continue;
     }
-    const pos = c.doc.positionOf(v.pointer);
-    fail({ file: c.file, documentIndex: c.doc.index, line: pos.line, column: pos.column, key: v.key, field: fieldPath(v.pointer), message });
+    const pos = positionOf(c, v.pointer);
+    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: v.key, field: fieldPath(v.pointer), message });
   }
   for (const c of seen.values()) {
     const key = keyOf(c.object);
     if (result.invalid.has(key)) continue;
-    result.objects.set(key, { key, object: c.object, source: { file: c.file, documentIndex: c.doc.index, line: c.doc.line } });
+    result.objects.set(key, { key, object: c.object, source: { file: c.file, documentIndex: c.docIndex, line: c.docLine } });
   }
   result.errors.sort((a, b) => (a.file === b.file ? (a.documentIndex ?? -1) - (b.documentIndex ?? -1) || a.line - b.line : a.file < b.file ? -1 : 1));
   return result;
+}
+
+/** One file on its own: its size, its YAML, and each document's shape, identity and schema. */
+function admitFile(f: ManifestFile): FileAdmission {
+  const out: FileAdmission = { text: f.text, size: f.size, errors: [], skipped: [], candidates: [] };
+  const fail = (e: AdmissionError) => out.errors.push(e);
+  const size = f.size ?? (f.text.length * 3 <= MAX_MANIFEST_BYTES ? f.text.length : Buffer.byteLength(f.text));
+  if (size > MAX_MANIFEST_BYTES) {
+    fail({ file: f.path, line: 1, field: '(file)', message: `is ${size} bytes; a manifest file may be at most ${MAX_MANIFEST_BYTES} bytes (1 MiB): split it` });
+    return out;
+  }
+  const parsed = parseYamlFile(f.text, f.path, YAML_LIMITS);
+  for (const e of parsed.errors) {
+    fail({
+      file: f.path,
+      documentIndex: e.documentIndex,
+      line: e.line,
+      column: e.column,
+      field: e.path !== undefined ? fieldPath(e.path) : e.documentIndex === undefined ? '(file)' : '(document)',
+      message: e.kind === 'syntax' ? `YAML syntax error: ${e.message}` : e.message,
+    });
+  }
+  for (const doc of parsed.documents) {
+    const object = checkDocument(f.path, doc, fail, out.skipped);
+    if (object) out.candidates.push({ object: deepFreeze(object), file: f.path, docIndex: doc.index, docLine: doc.line });
+  }
+  return out;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** Checks one document on its own: shape, identity, schema. Returns the object if it passed. */
@@ -161,8 +243,8 @@ function checkDocument(
   file: string,
   doc: YamlDocument,
   fail: (e: AdmissionError) => void,
-  result: AdmissionResult,
-): Candidate | undefined {
+  skipped: AdmissionResult['skipped'],
+): AnyResource | undefined {
   const v = doc.value;
   if (v === null || v === undefined) return undefined; // an empty document
   const at = (pointer: string) => {
@@ -177,7 +259,7 @@ function checkDocument(
   const apiVersion = raw.apiVersion;
   if (apiVersion === undefined && raw.kind === undefined) {
     // Not a Kubernetes object at all (e.g. a credentials file next to the manifests).
-    result.skipped.push({ file, documentIndex: doc.index, line: doc.line, what: 'a document with neither apiVersion nor kind' });
+    skipped.push({ file, documentIndex: doc.index, line: doc.line, what: 'a document with neither apiVersion nor kind' });
     return undefined;
   }
   if (typeof apiVersion !== 'string') {
@@ -186,7 +268,7 @@ function checkDocument(
   }
   const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
   if (group !== API_GROUP) {
-    result.skipped.push({ file, documentIndex: doc.index, line: doc.line, what: `${apiVersion} ${String(raw.kind)}` });
+    skipped.push({ file, documentIndex: doc.index, line: doc.line, what: `${apiVersion} ${String(raw.kind)}` });
     return undefined;
   }
   if (apiVersion !== GROUP_VERSION) {
@@ -238,8 +320,7 @@ function checkDocument(
   if (namespace !== undefined) metadata.namespace = namespace;
   if (m.labels) metadata.labels = m.labels as Record<string, string>;
   if (m.annotations) metadata.annotations = m.annotations as Record<string, string>;
-  const object = { apiVersion, kind, metadata, spec } as AnyResource;
-  return { object, doc, file };
+  return { apiVersion, kind, metadata, spec } as AnyResource;
 }
 
 function checkStringMap(v: unknown): string | undefined {

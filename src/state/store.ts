@@ -5,8 +5,19 @@ import { canonicalJson } from '../api/json.ts';
 import { APPROVED_PLAN, objectKey, type AnyResource, type Kind } from '../api/kinds.ts';
 import type { AdmissionError, AdmissionResult, AdmittedObject } from '../api/objects.ts';
 
+/** Digests of frozen objects (admission's, shared between loads: AdmissionCache), by identity. */
+const frozenHashes = new WeakMap<AnyResource, string>();
+
 /** A digest of what a reconcile reads from an object (spec, labels, an approval): equal digests need no new work. */
 export function contentHash(o: AnyResource): string {
+  const known = frozenHashes.get(o);
+  if (known !== undefined) return known;
+  const hash = digest(o);
+  if (Object.isFrozen(o)) frozenHashes.set(o, hash);
+  return hash;
+}
+
+function digest(o: AnyResource): string {
   return createHash('sha256')
     // An approval (the annotation netform.io/approved-plan) is a change to act on too.
     .update(canonicalJson({ spec: o.spec, labels: o.metadata.labels ?? {}, ...(o.metadata.annotations?.[APPROVED_PLAN] ? { approved: o.metadata.annotations[APPROVED_PLAN] } : {}) }))
@@ -102,8 +113,13 @@ export class DesiredStore {
     const changed = new Set<string>();
     const next = new Map<string, Entry>();
     for (const [key, admitted] of result.objects) {
-      const hash = contentHash(admitted.object);
       const old = this.#entries.get(key);
+      if (old && old.admitted.object === admitted.object && Object.isFrozen(admitted.object)) {
+        // The same frozen object as last time (an unchanged file): same digest, same references.
+        next.set(key, { admitted, hash: old.hash, refs: old.refs });
+        continue;
+      }
+      const hash = contentHash(admitted.object);
       if (!old || old.hash !== hash) changed.add(key);
       next.set(key, { admitted, hash, refs: this.#references(admitted.object) });
     }

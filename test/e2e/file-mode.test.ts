@@ -251,6 +251,34 @@ describe('file mode', () => {
     rmSync(t.dir, { recursive: true, force: true });
   });
 
+  it('run never deletes an object moved to another file in two steps (removed, then written 200 ms later)', async () => {
+    const t = setup('move');
+    t.write('provider.yaml', provider());
+    t.write('a.yaml', network('moved', { vlan: '{id: 710}', subnet: '203.0.113.0/24', gateway: '203.0.113.1' }));
+    const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
+    try {
+      await waitFor('the network on the backend', () => owned('moved')[0]);
+      const id = owned('moved')[0]!.id;
+      const deletes = backend.counters.deletes;
+      // Longer than the watch's debounce, shorter than the second read that confirms a removal.
+      unlinkSync(join(t.dir, 'a.yaml'));
+      await new Promise((r) => setTimeout(r, 200));
+      t.write('b.yaml', network('moved', { vlan: '{id: 710}', subnet: '203.0.113.0/24', gateway: '203.0.113.1', mtu: 9000 }));
+      await waitFor('the MTU change from the new file', () => owned('moved')[0]?.fields.mtu === 9000);
+      expect(backend.counters.deletes).toBe(deletes);
+      expect(owned('moved').map((o) => o.id)).toEqual([id]);
+      // A removal still deletes, after the second read.
+      unlinkSync(join(t.dir, 'b.yaml'));
+      await waitFor('the network to be deleted', () => owned('moved').length === 0);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    const r = await run.result;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    rmSync(t.dir, { recursive: true, force: true });
+  });
+
   it('restarting run never deletes a declared object (the first load comes before any decision)', async () => {
     const t = setup('restart');
     t.write('provider.yaml', provider());
@@ -261,12 +289,14 @@ describe('file mode', () => {
     const ids = () => Array.from({ length: 12 }, (_, i) => owned(`rs-${i}`).map((o) => o.id).join(','));
     const before = ids();
     for (let round = 0; round < 3; round++) {
-      const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
+      const run = startCli(['run', '--dir', t.dir, '--state', t.state, '--log-level', 'info']);
       try {
         await waitFor('every network to be Ready again', async () => {
           const st = await status(t.state);
           return Array.from({ length: 12 }, (_, i) => ready(st.get(`Network/rs-${i}`))).every((r) => r === 'True') && backend.counters.deletes === deletes;
         });
+        // (The statuses were Ready from the apply already: wait for this run to have loaded and settled.)
+        await waitFor('this run to have settled its load', () => run.output().stderr.includes('converged: every object is Ready'));
         await new Promise((r) => setTimeout(r, 300));
       } finally {
         run.child.kill('SIGTERM');
