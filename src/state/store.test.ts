@@ -341,3 +341,42 @@ describe('DesiredStore: lists by kind and values derived once per admission', ()
     expect(runs).toBe(2);
   });
 });
+
+describe('replace: an edit of a few frozen objects patches the indexes', () => {
+  const frozen = <T>(o: T): T => JSON.parse(JSON.stringify(o), (_k, v: unknown) => (v && typeof v === 'object' ? Object.freeze(v) : v)) as T;
+  const asResult = (objs: AnyResource[]): Pick<AdmissionResult, 'objects' | 'invalid' | 'heldFiles'> => ({
+    objects: new Map(objs.map((o, i) => [keyOf(o), { key: keyOf(o), object: o, source: { file: 'f.yaml', documentIndex: i, line: 1 } }] as const)),
+    invalid: new Map(),
+    heldFiles: new Set(),
+  });
+  const snapshot = (s: DesiredStore) => ({
+    networks: s.list('Network').map((n) => [n.metadata.name, n.spec.mtu, n.spec.providerRefs?.map((r) => r.name)]),
+    providers: s.list('Provider').map((p) => p.metadata.name),
+    referrers: ['a', 'b', 'c'].map((p) => s.referrers(`Provider/${p}`)),
+    hashes: s.keys().map((k) => s.hashOf(k)),
+  });
+
+  it('gives what a store built from scratch gives, over edits, moves between providers, adds and removals', () => {
+    const ps = ['a', 'b', 'c'].map((p) => frozen(provider(p)));
+    let nets = Array.from({ length: 30 }, (_, i) => frozen(network(`n${i}`, { providers: [['a', 'b', 'c'][i % 3]!] })));
+    const s = new DesiredStore(referencesOf);
+    s.replace(asResult([...ps, ...nets]));
+    const steps: ((n: Network[]) => Network[])[] = [
+      (n) => n.map((x, i) => (i === 4 ? frozen(network('n4', { providers: ['c'], mtu: 9000 })) : x)),
+      (n) => n.map((x, i) => (i === 7 || i === 8 ? frozen(network(x.metadata.name, { providers: ['a', 'b'] })) : x)),
+      (n) => n.slice(1),
+      (n) => [...n, frozen(network('n99', { providers: ['b'] }))],
+      (n) => n.map((x) => x),
+      (n) => n.map((x, i) => (i === 0 ? frozen(network(x.metadata.name, { providers: [] })) : x)),
+      (n) => [...n].reverse(),
+    ];
+    for (const step of steps) {
+      nets = step(nets);
+      const changed = s.replace(asResult([...ps, ...nets]));
+      const fresh = new DesiredStore(referencesOf);
+      fresh.replace(asResult([...ps, ...nets]));
+      expect(snapshot(s)).toEqual(snapshot(fresh));
+      expect(changed.size).toBeLessThanOrEqual(31);
+    }
+  });
+});

@@ -456,8 +456,10 @@ function keyString(text: string, docEvent: DocumentEvent, key: Event): string | 
   }
 }
 
-/** First characters of plain scalars the CORE schema may resolve to null, bool, int or float. */
-const MAY_RESOLVE_TO_NON_STRING = /^(?:$|[-+.~0-9nNtTfF])/;
+/** Plain scalars the CORE schema may resolve to null, bool, int or float: empty, `~`, the null and
+ *  bool words, or a first character of a number (`-`, `+`, `.`, a digit). Anything else is a string
+ *  (so `name:` or `type:` needs no construction). */
+const MAY_RESOLVE_TO_NON_STRING = /^(?:$|[-+.~0-9]|(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$)/;
 
 /** Offset where a node's text starts, including its tag/anchor; -1 when it has no text. */
 function nodeOffset(lines: LineIndex, ev: Event): number {
