@@ -127,7 +127,7 @@ type Counts = { GET: number; POST: number; PUT: number; DELETE: number };
 export interface NeutronFigures {
   date: string;
   n: number;
-  machine?: { cores?: number; neutron?: string | null; loadAverage1mAtStart?: number };
+  machine?: { cores?: number; neutron?: string | null; loadAverage1mAtStart?: number; loadAverage1mAtEnd?: number };
   netformColdMs: number;
   recheckMs: number;
   stateLossMs?: number;
@@ -147,7 +147,7 @@ const secText = (ms: number | undefined | null, extra = '') => (ms === undefined
 
 function footnote(f: NeutronFigures): string {
   const m = f.machine;
-  return `${f.date.slice(0, 10)} · ${m?.cores ?? '?'} cores · Neutron ${m?.neutron ?? '?'} (Debian 12) · load ${m?.loadAverage1mAtStart ?? '?'} at start · bench/neutron.ts`;
+  return `${f.date.slice(0, 10)} · ${m?.cores ?? '?'} cores · Neutron ${m?.neutron ?? '?'} (Debian 12) · load ${m?.loadAverage1mAtStart ?? '?'} at start${m?.loadAverage1mAtEnd === undefined ? '' : `, ${m.loadAverage1mAtEnd} at end`} · bench/neutron.ts`;
 }
 
 /** netform apply from cold vs the two-bulk-POST floor vs the openstack CLI vs Ansible; and the re-applies. */
@@ -192,19 +192,19 @@ export function requestsChart(f: NeutronFigures): string {
     ['from cold', f.netformColdCalls],
     ['no-op', f.recheckCalls],
     ['state lost', f.stateLossCalls],
-    ['floor', f.floorCalls],
+    ['floor (bulk)', f.floorCalls],
   ];
   const bars: Bar[] = [];
   for (const [phase, c] of phases) {
     if (!c) continue;
     for (const m of ['GET', 'POST', 'PUT', 'DELETE'] as const) {
-      if (phase === 'floor' && c[m] === 0) continue;
+      if (phase.startsWith('floor') && c[m] === 0) continue;
       bars.push({ label: `${phase}: ${m}`, value: c[m], text: formatNumber(c[m]), color: METHOD_COLORS[m] });
     }
   }
   return renderChart(
     `Requests Neutron logged, ${formatNumber(f.n)} networks with a subnet each`,
-    [{ title: 'netform apply, by HTTP method (from the Neutron server\'s access log)', unit: 'requests', bars }],
+    [{ title: 'netform apply, and the floor, by HTTP method (the Neutron server\'s access log)', unit: 'requests', bars }],
     [footnote(f)],
   );
 }

@@ -283,7 +283,7 @@ try {
   const figures = {
     date: new Date().toISOString(),
     n: N,
-    machine: host,
+    machine: { ...host, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 10) / 10 },
     measuredThrough: 'netform apply: one CLI process per run (bin/netform.mjs), wall time from spawn to exit',
     requestsFrom: "the Neutron server's own access log (neutron.wsgi lines), between marker requests",
     netformColdMs: r(cold.result.ms),

@@ -34,7 +34,7 @@ const scale: ScaleFigures = {
 describe('benchmark charts', () => {
   it.each([
     ['neutron-times', () => neutronTimesChart(neutron), ['61 s, 1.22× floor', '50 s', '2,950 s, 48× netform', '2,100 s, 34× netform', '2.35 s', '4.57 s', 'measured at 50 networks (CLI) and 50 (Ansible', '1,000 networks']],
-    ['requests', () => requestsChart(neutron), ['>1,203<', '>2,000<', '>3,000<', 'no-op: GET', 'state lost: PUT', 'floor: POST']],
+    ['requests', () => requestsChart(neutron), ['>1,203<', '>2,000<', '>3,000<', 'no-op: GET', 'state lost: PUT', 'floor (bulk): POST']],
     ['scale', () => scaleChart(scale), ['580 MB', '755 MB', '657 MB', 'target 300 MB', '6.66 s', 'first pass not done in 60 s', '10,000 networks + 50,000 vNICs']],
   ])('%s is valid SVG showing its figures, the same bytes every time', (_name, render, shown) => {
     const svg = render();
