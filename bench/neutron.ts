@@ -238,8 +238,14 @@ async function machine(collection: string) {
 
 // ---- the run ----------------------------------------------------------------------------------------
 
-ensureCommands({ 'ansible-playbook': 'ansible' });
-const collections = ansibleCollections();
+let collections: { path: string; version: string };
+try {
+  ensureCommands({ 'ansible-playbook': 'ansible' });
+  collections = ansibleCollections();
+} catch (e) {
+  rmSync(work, { recursive: true, force: true });
+  throw e;
+}
 const host = await machine(collections.version);
 const neutron = await startNeutron();
 try {
