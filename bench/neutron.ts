@@ -1,26 +1,41 @@
-// Neutron benchmark (part of `npm run bench`): N networks, each with a subnet, on the real Neutron.
-//   netform   — the engine with the real Neutron driver, from cold, then the no-op re-check
-//   floor     — the same N created by raw bulk API calls (one POST for networks, one for subnets)
-//   openstack — one `openstack` CLI process per operation (network create, subnet create), the way
-//               the seeds' proof of concept drove Quantum
-// Writes bench/results/neutron-latest.json and prints the figures with the previous run's.
+// Neutron benchmark (part of `npm run bench`): N networks, each with one subnet, on the real Neutron of
+// test/harness/neutron.sh (Debian 12's packages, noauth, loopback), every arm from an empty Neutron:
+//   netform   — `netform apply` as an operator runs it (a CLI process, manifests in a temporary directory,
+//               a fresh state directory): from cold; again with the same state (the no-op); again after
+//               the state directory is deleted (state loss: everything is adopted by its owner tags)
+//   floor     — the same N created by raw bulk API calls: one POST for the networks, one for the subnets
+//   openstack — one `openstack` CLI process per operation (network create, subnet create), measured at
+//               BENCH_CLI_N (default 50) and extrapolated linearly to N
+//   ansible   — Debian's `ansible` with its bundled `openstack.cloud` collection, one playbook creating
+//               BENCH_ANSIBLE_N (default 50) networks and subnets, extrapolated to N (the playbook's
+//               start-up, measured with an empty playbook, counted once)
+// Request counts come from Neutron's own access log, cut into phases by marker requests
+// (bench/neutron-log.ts). Writes bench/results/neutron-latest.json and prints the figures with the
+// previous run's. Not a test: nothing here fails on a figure.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
-import { Engine } from '../src/controllers/runtime/engine.ts';
-import { FileCredentialSource } from '../src/adapters/files/credentials.ts';
-import { NeutronDriver } from '../src/drivers/neutron/driver.ts';
-import { DriverRegistry } from '../src/drivers/registry.ts';
-import { admit } from '../src/state/admit.ts';
-import { MemoryRecords } from '../src/state/records.ts';
+import { ensureCommands } from '../test/harness/apt.ts';
 import { startNeutron } from '../test/harness/neutron-server.ts';
-import { KIND_DEFINITIONS } from '../src/controllers/index.ts';
+import { countRequests, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
 
 const exec = promisify(execFile);
-const N = Number(process.env.BENCH_NEUTRON_N ?? 40);
+const N = Number(process.env.BENCH_NEUTRON_N ?? 1000);
+const CLI_N = Math.min(N, Number(process.env.BENCH_CLI_N ?? 50));
+const ANSIBLE_N = Math.min(N, Number(process.env.BENCH_ANSIBLE_N ?? 50));
 const out = fileURLToPath(new URL('./results/', import.meta.url));
+const NETFORM = fileURLToPath(new URL('../bin/netform.mjs', import.meta.url));
+const SYSTEM_COLLECTION = '/usr/lib/python3/dist-packages/ansible_collections/openstack/cloud';
+/** Debian's tools run under Debian's python3 (openstacksdk is installed there), whatever comes first on the PATH. */
+const SYSTEM_PATH = `/usr/bin:${process.env.PATH ?? ''}`;
+const work = mkdtempSync(join(tmpdir(), 'netform-bench-neutron-'));
+
+const vlan = (i: number) => 1000 + i;
+const cidr = (i: number) => `10.${1 + Math.floor(i / 256)}.${i % 256}.0/24`;
+const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 async function api(url: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -29,105 +44,312 @@ async function api(url: string, method: string, path: string, body?: unknown): P
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
+async function inventory(url: string): Promise<{ networks: number; subnets: number }> {
+  const { networks } = (await api(url, 'GET', '/v2.0/networks?fields=id')) as { networks: unknown[] };
+  const { subnets } = (await api(url, 'GET', '/v2.0/subnets?fields=id')) as { subnets: unknown[] };
+  return { networks: networks.length, subnets: subnets.length };
+}
+
+/** Deletes every network (with its subnets) and QoS policy, four at a time. */
 async function wipe(url: string): Promise<void> {
   const { networks } = (await api(url, 'GET', '/v2.0/networks?fields=id')) as { networks: { id: string }[] };
-  for (const n of networks) await api(url, 'DELETE', `/v2.0/networks/${n.id}`);
+  const queue = [...networks];
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    for (let n = queue.pop(); n; n = queue.pop()) await api(url, 'DELETE', `/v2.0/networks/${n.id}`);
+  }));
   const { policies } = (await api(url, 'GET', '/v2.0/qos/policies?fields=id')) as { policies: { id: string }[] };
   for (const p of policies) await api(url, 'DELETE', `/v2.0/qos/policies/${p.id}`);
 }
 
-async function netform(url: string) {
-  const drivers: NeutronDriver[] = [];
-  const registry = new DriverRegistry().register('neutron', (c, d) => {
-    const x = new NeutronDriver(c, d.log);
-    drivers.push(x);
-    return x;
-  });
-  const e = new Engine({ kinds: KIND_DEFINITIONS, records: new MemoryRecords(), registry, credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 8 });
-  const docs = [`apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}`];
-  for (let i = 0; i < N; i++) {
-    docs.push(
-      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${1000 + i}}, subnets: [{name: s, cidr: 10.1.${i}.0/24}], providerRefs: [{name: os}]}`,
-    );
+/** Neutron's own log, cut into phases by marker requests. */
+class ServerLog {
+  readonly url: string;
+  readonly file: string;
+  constructor(url: string, file: string) {
+    this.url = url;
+    this.file = file;
   }
-  const t0 = performance.now();
-  e.sync(admit([{ path: 'bench.yaml', text: docs.join('\n---\n') }]));
-  await e.settle(1_800_000);
-  const coldMs = performance.now() - t0;
-  const ready = e.states().filter((s) => s.state === 'ready').length;
-  const coldCalls = { ...drivers[0]!.client.calls };
-  const t1 = performance.now();
-  e.resyncAll();
-  await e.settle(600_000);
-  const recheckMs = performance.now() - t1;
-  const c = drivers[0]!.client.calls;
-  const recheckCalls = { GET: c.GET - coldCalls.GET, POST: c.POST - coldCalls.POST, PUT: c.PUT - coldCalls.PUT, DELETE: c.DELETE - coldCalls.DELETE };
-  await e.stop();
-  return { coldMs, ready, coldCalls, recheckMs, recheckCalls };
+
+  /** Sends the marker request and waits until Neutron has logged it; returns its line's offsets. */
+  async mark(label: string): Promise<{ start: number; end: number }> {
+    await api(this.url, 'GET', markerQuery(label));
+    for (let i = 0; i < 500; i++) {
+      const found = findMarker(readFileSync(this.file, 'utf8'), label);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`marker ${label} never reached ${this.file}`);
+  }
+
+  /** Runs `fn` between two markers and counts the requests Neutron logged in between. */
+  async phase<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; requests: RequestCounts }> {
+    const from = (await this.mark(`${label}-start`)).end;
+    const result = await fn();
+    const to = (await this.mark(`${label}-end`)).start;
+    return { result, requests: countRequests(readFileSync(this.file, 'utf8').slice(from, to)) };
+  }
 }
 
-async function floor(url: string) {
+// ---- netform apply ----------------------------------------------------------------------------------
+
+function writeManifests(dir: string, url: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}\n`);
+  const docs: string[] = [];
+  for (let i = 0; i < N; i++) {
+    docs.push(`apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan(i)}}, subnets: [{name: s, cidr: ${cidr(i)}}], providerRefs: [{name: os}]}\n`);
+  }
+  writeFileSync(join(dir, 'networks.yaml'), docs.join('---\n'));
+}
+
+interface ApplyRun {
+  ms: number;
+  exitCode: number;
+}
+
+/** One `netform apply` process, timed from spawn to exit. */
+async function netformApply(dir: string, state: string): Promise<ApplyRun> {
+  const args = [NETFORM, '--log-level', 'warn', 'apply', '--dir', dir, '--state', state, '--timeout', '7200'];
+  const t0 = performance.now();
+  try {
+    await exec(process.execPath, args, { maxBuffer: 256 << 20 });
+    return { ms: performance.now() - t0, exitCode: 0 };
+  } catch (e) {
+    const err = e as { code?: number; stderr?: string };
+    const ms = performance.now() - t0;
+    say(`netform apply exited ${err.code}: ${(err.stderr ?? '').split('\n').slice(-6).join(' | ')}`);
+    return { ms, exitCode: typeof err.code === 'number' ? err.code : -1 };
+  }
+}
+
+// ---- the floor --------------------------------------------------------------------------------------
+
+async function floor(url: string): Promise<{ ms: number }> {
   const t0 = performance.now();
   const nets = (await api(url, 'POST', '/v2.0/networks', {
-    networks: Array.from({ length: N }, (_, i) => ({ name: `fl-${i}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 1000 + i })),
+    networks: Array.from({ length: N }, (_, i) => ({ name: `fl-${i}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': vlan(i) })),
   })) as { networks: { id: string }[] };
   await api(url, 'POST', '/v2.0/subnets', {
-    subnets: nets.networks.map((n, i) => ({ network_id: n.id, name: 's', ip_version: 4, cidr: `10.1.${i}.0/24` })),
+    subnets: nets.networks.map((n, i) => ({ network_id: n.id, name: 's', ip_version: 4, cidr: cidr(i) })),
   });
-  return { ms: performance.now() - t0, calls: 2 };
+  return { ms: performance.now() - t0 };
 }
 
-async function openstackCli(url: string) {
-  const os = (...args: string[]) => exec('openstack', ['--os-auth-type', 'none', '--os-endpoint', url, ...args], { env: { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}` } });
-  await os('network', 'list', '-f', 'value', '-c', 'ID'); // warm the Python caches, as a long-lived script would have
+// ---- one openstack CLI process per operation --------------------------------------------------------
+
+const openstack = (url: string, ...args: string[]) =>
+  exec('openstack', ['--os-auth-type', 'none', '--os-endpoint', url, ...args], { env: { ...process.env, PATH: SYSTEM_PATH } });
+
+async function openstackCli(url: string): Promise<{ ms: number; processes: number }> {
   const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
-    const { stdout } = await os('network', 'create', `os-${i}`, '--provider-network-type', 'vlan', '--provider-physical-network', 'physnet1', '--provider-segment', String(1000 + i), '-f', 'value', '-c', 'id');
-    await os('subnet', 'create', 's', '--network', stdout.trim(), '--subnet-range', `10.1.${i}.0/24`, '-f', 'value', '-c', 'id');
+  for (let i = 0; i < CLI_N; i++) {
+    const { stdout } = await openstack(url, 'network', 'create', `os-${i}`, '--provider-network-type', 'vlan', '--provider-physical-network', 'physnet1', '--provider-segment', String(vlan(i)), '-f', 'value', '-c', 'id');
+    await openstack(url, 'subnet', 'create', 's', '--network', stdout.trim(), '--subnet-range', cidr(i), '-f', 'value', '-c', 'id');
   }
-  return { ms: performance.now() - t0, processes: 2 * N };
+  return { ms: performance.now() - t0, processes: 2 * CLI_N };
 }
 
+// ---- Ansible openstack.cloud ------------------------------------------------------------------------
+
+/**
+ * A copy of Debian's openstack.cloud collection that accepts Debian's openstacksdk: the collection (1.10.0)
+ * caps openstacksdk at 0.98.999 and bookworm ships 0.101.0 (/work/shared/reference/neutron.md §13). The
+ * system collection stays untouched. Returns the directory for ANSIBLE_COLLECTIONS_PATH and the version.
+ */
+function ansibleCollections(): { path: string; version: string } {
+  const path = join(work, 'collections');
+  const target = join(path, 'ansible_collections', 'openstack', 'cloud');
+  cpSync(SYSTEM_COLLECTION, target, { recursive: true });
+  const util = join(target, 'plugins', 'module_utils', 'openstack.py');
+  const text = readFileSync(util, 'utf8');
+  const lifted = text.replace(/^MAXIMUM_SDK_VERSION = .*$/m, 'MAXIMUM_SDK_VERSION = None');
+  if (lifted === text) throw new Error(`no MAXIMUM_SDK_VERSION in ${util}`);
+  writeFileSync(util, lifted);
+  const version = (JSON.parse(readFileSync(join(target, 'MANIFEST.json'), 'utf8')) as { collection_info: { version: string } }).collection_info.version;
+  return { path, version };
+}
+
+/** The playbook an operator would write: a loop of openstack.cloud.network, then one of openstack.cloud.subnet. JSON is YAML. */
+function playbook(url: string, n: number): string {
+  const auth = { auth_type: 'none', auth: { endpoint: url } };
+  const items = Array.from({ length: n }, (_, i) => ({ name: `an-${i}`, vlan: vlan(i), cidr: cidr(i) }));
+  const tasks = n === 0 ? [] : [
+    { name: 'networks', 'openstack.cloud.network': { ...auth, name: '{{ item.name }}', provider_network_type: 'vlan', provider_physical_network: 'physnet1', provider_segmentation_id: '{{ item.vlan }}', state: 'present' }, loop: items },
+    { name: 'subnets', 'openstack.cloud.subnet': { ...auth, name: '{{ item.name }}-s', network_name: '{{ item.name }}', cidr: '{{ item.cidr }}', state: 'present' }, loop: items },
+  ];
+  return `${JSON.stringify([{ hosts: 'localhost', gather_facts: false, tasks }], null, 1)}\n`;
+}
+
+async function ansiblePlaybook(collections: string, url: string, n: number): Promise<number> {
+  const file = join(work, `play-${n}.yml`);
+  writeFileSync(file, playbook(url, n));
+  const env = {
+    ...process.env,
+    PATH: SYSTEM_PATH,
+    ANSIBLE_COLLECTIONS_PATH: collections,
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_LOCALHOST_WARNING: 'false',
+    ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
+  };
+  const t0 = performance.now();
+  try {
+    await exec('ansible-playbook', ['-i', 'localhost,', '-c', 'local', file], { env, maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as { stdout?: string };
+    throw new Error(`ansible-playbook failed: ${(err.stdout ?? '').split('\n').filter((l) => l.includes('FAILED') || l.includes('fatal')).slice(0, 3).join(' | ')}`);
+  }
+  return performance.now() - t0;
+}
+
+// ---- the machine ------------------------------------------------------------------------------------
+
+async function dpkgVersion(pkg: string): Promise<string | null> {
+  try {
+    return (await exec('dpkg-query', ['-W', '-f', '${Version}', pkg])).stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function machine(collection: string) {
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : null);
+  let commit: string | null = null;
+  try {
+    commit = (await exec('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('..', import.meta.url)) })).stdout.trim();
+  } catch {}
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    debian: read('/etc/debian_version'),
+    kernel: release(),
+    node: process.version,
+    neutron: await dpkgVersion('python3-neutron'),
+    openstackclient: await dpkgVersion('python3-openstackclient'),
+    openstacksdk: await dpkgVersion('python3-openstacksdk'),
+    ansible: await dpkgVersion('ansible'),
+    ansibleCore: await dpkgVersion('ansible-core'),
+    openstackCloudCollection: collection,
+    loadAverage1mAtStart: Math.round(loadavg()[0]! * 10) / 10,
+    commit,
+  };
+}
+
+// ---- the run ----------------------------------------------------------------------------------------
+
+let collections: { path: string; version: string };
+try {
+  ensureCommands({ 'ansible-playbook': 'ansible' });
+  collections = ansibleCollections();
+} catch (e) {
+  rmSync(work, { recursive: true, force: true });
+  throw e;
+}
+const host = await machine(collections.version);
 const neutron = await startNeutron();
 try {
-  process.stderr.write(`[bench] Neutron on ${neutron.url}; N = ${N}\n`);
-  const nf = await netform(neutron.url);
-  await wipe(neutron.url);
-  const fl = await floor(neutron.url);
-  await wipe(neutron.url);
-  const os = await openstackCli(neutron.url);
-  await wipe(neutron.url);
+  const url = neutron.url;
+  const log = new ServerLog(url, join(neutron.dir, 'log', 'neutron-server.log'));
+  say(`Neutron on ${url}; N = ${N}; openstack CLI at ${CLI_N}, Ansible at ${ANSIBLE_N}, both extrapolated to N`);
+
+  const manifests = join(work, 'manifests');
+  const state = join(work, 'state');
+  writeManifests(manifests, url);
+  say('netform apply, from cold');
+  const cold = await log.phase('cold', () => netformApply(manifests, state));
+  const coldHas = await inventory(url);
+  say('netform apply again, same state (no-op)');
+  const noop = await log.phase('noop', () => netformApply(manifests, state));
+  rmSync(state, { recursive: true, force: true });
+  say('netform apply after the state directory was deleted (state loss)');
+  const lost = await log.phase('state-loss', () => netformApply(manifests, state));
+  const lostHas = await inventory(url);
+  await wipe(url);
+
+  say('floor: two bulk POSTs');
+  const fl = await log.phase('floor', () => floor(url));
+  await wipe(url);
+
+  say(`openstack CLI, ${CLI_N} networks`);
+  await openstack(url, 'network', 'list', '-f', 'value', '-c', 'ID'); // warm the Python caches, as a long-lived script would have
+  const os = await log.phase('openstack-cli', () => openstackCli(url));
+  await wipe(url);
+
+  say(`Ansible, ${ANSIBLE_N} networks`);
+  const ansibleStartupMs = await ansiblePlaybook(collections.path, url, 0); // also the warm-up
+  const an = await log.phase('ansible', () => ansiblePlaybook(collections.path, url, ANSIBLE_N));
+  const ansibleHas = await inventory(url);
+  await wipe(url);
+
+  const r = (x: number) => Math.round(x);
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  const cliMs = extrapolate(os.result.ms, CLI_N, N);
+  const ansibleMs = extrapolate(an.result, ANSIBLE_N, N, ansibleStartupMs);
   const figures = {
     date: new Date().toISOString(),
     n: N,
-    netformColdMs: Math.round(nf.coldMs),
-    netformReady: nf.ready,
-    netformColdCalls: nf.coldCalls,
-    recheckMs: Math.round(nf.recheckMs),
-    recheckCalls: nf.recheckCalls,
-    floorMs: Math.round(fl.ms),
-    openstackCliMs: Math.round(os.ms),
-    netformOverFloor: Math.round((nf.coldMs / fl.ms) * 100) / 100,
-    openstackOverNetform: Math.round((os.ms / nf.coldMs) * 100) / 100,
+    machine: { ...host, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 10) / 10 },
+    measuredThrough: 'netform apply: one CLI process per run (bin/netform.mjs), wall time from spawn to exit',
+    requestsFrom: "the Neutron server's own access log (neutron.wsgi lines), between marker requests",
+    netformColdMs: r(cold.result.ms),
+    netformColdExitCode: cold.result.exitCode,
+    netformColdNeutronHas: coldHas,
+    netformColdCalls: cold.requests,
+    recheckMs: r(noop.result.ms),
+    recheckExitCode: noop.result.exitCode,
+    recheckCalls: noop.requests,
+    stateLossMs: r(lost.result.ms),
+    stateLossExitCode: lost.result.exitCode,
+    stateLossNeutronHas: lostHas,
+    stateLossCalls: lost.requests,
+    floorMs: r(fl.result.ms),
+    floorCalls: fl.requests,
+    openstackCliMs: r(cliMs),
+    openstackCliMeasured: { n: CLI_N, ms: r(os.result.ms), processes: os.result.processes, requests: os.requests },
+    openstackCliExtrapolated: CLI_N < N ? `extrapolated from ${CLI_N} networks, linearly` : false,
+    ansibleMs: r(ansibleMs),
+    ansibleMeasured: { n: ANSIBLE_N, ms: r(an.result), startupMs: r(ansibleStartupMs), requests: an.requests, neutronHas: ansibleHas },
+    ansibleExtrapolated: ANSIBLE_N < N ? `extrapolated from ${ANSIBLE_N} networks: the playbook's start-up once, the rest linearly` : false,
+    netformOverFloor: r2(cold.result.ms / fl.result.ms),
+    openstackOverNetform: r2(cliMs / cold.result.ms),
+    ansibleOverNetform: r2(ansibleMs / cold.result.ms),
+    targets: { netformOverFloorAtMost: 1.3, openstackOverNetformAtLeast: 20, ansibleOverNetformAbove: 1 },
   };
   mkdirSync(out, { recursive: true });
   const latest = `${out}neutron-latest.json`;
   const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
   writeFileSync(latest, `${JSON.stringify(figures, null, 2)}\n`);
+  const calls = (c: unknown) => {
+    const x = c as Partial<RequestCounts> | undefined;
+    return x && typeof x.GET === 'number' ? `${x.GET}/${x.POST}/${x.PUT}/${x.DELETE}` : '-';
+  };
+  const p = previous as Partial<typeof figures>;
   const rows: [string, unknown, unknown][] = [
-    ['networks (each with a subnet)', figures.n, previous.n],
-    ['netform from cold, ms', figures.netformColdMs, previous.netformColdMs],
-    ['  API calls (GET/POST/PUT/DELETE)', JSON.stringify(figures.netformColdCalls), JSON.stringify(previous.netformColdCalls ?? '-')],
-    ['raw bulk API floor, ms', figures.floorMs, previous.floorMs],
-    ['openstack CLI per operation, ms', figures.openstackCliMs, previous.openstackCliMs],
-    ['netform / floor', figures.netformOverFloor, previous.netformOverFloor],
-    ['openstack CLI / netform', figures.openstackOverNetform, previous.openstackOverNetform],
-    ['no-op re-check, ms', figures.recheckMs, previous.recheckMs],
-    ['no-op re-check API calls', JSON.stringify(figures.recheckCalls), JSON.stringify(previous.recheckCalls ?? '-')],
+    ['networks (each with a subnet)', figures.n, p.n],
+    ['netform apply from cold, ms', figures.netformColdMs, p.netformColdMs],
+    ['  requests GET/POST/PUT/DELETE', calls(figures.netformColdCalls), calls(p.netformColdCalls)],
+    ['  Neutron then has nets/subnets', `${coldHas.networks}/${coldHas.subnets}`, p.netformColdNeutronHas ? `${p.netformColdNeutronHas.networks}/${p.netformColdNeutronHas.subnets}` : '-'],
+    ['netform apply no-op, ms', figures.recheckMs, p.recheckMs],
+    ['  requests GET/POST/PUT/DELETE', calls(figures.recheckCalls), calls(p.recheckCalls)],
+    ['netform apply after state loss, ms', figures.stateLossMs, p.stateLossMs],
+    ['  requests GET/POST/PUT/DELETE', calls(figures.stateLossCalls), calls(p.stateLossCalls)],
+    ['raw bulk API floor, ms', figures.floorMs, p.floorMs],
+    ['  requests GET/POST/PUT/DELETE', calls(figures.floorCalls), calls(p.floorCalls)],
+    [`openstack CLI per op, ms (extrap. from ${CLI_N})`, figures.openstackCliMs, p.openstackCliMs],
+    [`  measured at ${CLI_N}, ms`, figures.openstackCliMeasured.ms, p.openstackCliMeasured?.ms],
+    ['  requests at that n', calls(figures.openstackCliMeasured.requests), calls(p.openstackCliMeasured?.requests)],
+    [`Ansible openstack.cloud, ms (extrap. from ${ANSIBLE_N})`, figures.ansibleMs, p.ansibleMs],
+    [`  measured at ${ANSIBLE_N}, ms (start-up)`, `${figures.ansibleMeasured.ms} (${figures.ansibleMeasured.startupMs})`, p.ansibleMeasured ? `${p.ansibleMeasured.ms} (${p.ansibleMeasured.startupMs})` : '-'],
+    ['  requests at that n', calls(figures.ansibleMeasured.requests), calls(p.ansibleMeasured?.requests)],
+    ['netform / floor (target <= 1.3)', figures.netformOverFloor, p.netformOverFloor],
+    ['openstack CLI / netform (target >= 20)', figures.openstackOverNetform, p.openstackOverNetform],
+    ['Ansible / netform (target > 1)', figures.ansibleOverNetform, p.ansibleOverNetform],
   ];
-  process.stdout.write(`${'neutron figure'.padEnd(36)}${'now'.padStart(34)}${'previous'.padStart(34)}\n`);
-  for (const [k, v, p] of rows) process.stdout.write(`${k.padEnd(36)}${String(v).padStart(34)}${String(p ?? '-').padStart(34)}\n`);
+  process.stdout.write(`${'neutron figure'.padEnd(44)}${'now'.padStart(22)}${'previous'.padStart(22)}\n`);
+  for (const [k, v, prev] of rows) process.stdout.write(`${k.padEnd(44)}${String(v).padStart(22)}${String(prev ?? '-').padStart(22)}\n`);
   process.stdout.write(`written to ${latest}\n`);
 } finally {
   await neutron.stop();
+  rmSync(work, { recursive: true, force: true });
 }

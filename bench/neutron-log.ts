@@ -1,0 +1,55 @@
+// Reading the harness Neutron's own log (pure): its API access lines, counted by method, and the marker
+// requests bench/neutron.ts sends to cut the log into phases.
+//
+// Neutron's WSGI server writes one INFO line per request, after the answer:
+//   ... INFO neutron.wsgi [...] 127.0.0.1 "GET /v2.0/networks?fields=id HTTP/1.1" status: 200  len: 189 time: 0.15
+
+/** Requests Neutron logged, by method; `errors` counts answers with a status of 400 or more. */
+export interface RequestCounts {
+  GET: number;
+  POST: number;
+  PUT: number;
+  DELETE: number;
+  other: number;
+  total: number;
+  errors: number;
+}
+
+const ACCESS = /"([A-Z]+) (\S+) HTTP\/1\.[01]" status: (\d{3})/;
+
+/** The query string of a marker request for `label`: a GET nobody else sends, easy to find in the log. */
+export function markerQuery(label: string): string {
+  return `/v2.0/networks?name=netform-bench-mark-${encodeURIComponent(label)}&fields=id`;
+}
+
+/** The offsets of the marker `label`'s access line in `text`: where it starts and where the next line starts; undefined when absent. */
+export function findMarker(text: string, label: string, from = 0): { start: number; end: number } | undefined {
+  const needle = `netform-bench-mark-${encodeURIComponent(label)}&`;
+  const at = text.indexOf(needle, from);
+  if (at < 0) return undefined;
+  const start = text.lastIndexOf('\n', at) + 1;
+  const nl = text.indexOf('\n', at);
+  return { start, end: nl < 0 ? text.length : nl + 1 };
+}
+
+/** Counts the access lines of `text` (marker requests excluded). Lines that are not access lines are ignored. */
+export function countRequests(text: string): RequestCounts {
+  const c: RequestCounts = { GET: 0, POST: 0, PUT: 0, DELETE: 0, other: 0, total: 0, errors: 0 };
+  for (const line of text.split('\n')) {
+    const m = ACCESS.exec(line);
+    if (!m || m[2]!.includes('netform-bench-mark-')) continue;
+    const method = m[1]!;
+    if (method === 'GET' || method === 'POST' || method === 'PUT' || method === 'DELETE') c[method]++;
+    else c.other++;
+    c.total++;
+    if (Number(m[3]) >= 400) c.errors++;
+  }
+  return c;
+}
+
+/** Time for `n` objects from a run of `measuredN`: a fixed start-up cost plus the rest scaled linearly. */
+export function extrapolate(measuredMs: number, measuredN: number, n: number, fixedMs = 0): number {
+  if (measuredN <= 0) throw new Error('nothing measured to extrapolate from');
+  const fixed = Math.min(fixedMs, measuredMs);
+  return fixed + ((measuredMs - fixed) * n) / measuredN;
+}
