@@ -7,7 +7,6 @@
 #   - QEMU, busybox, cpio                              (the full-kernel guest for VLANs and bonds)
 #   - nftables, netcat-openbsd                         (security groups and routers on hosts, tested with real connections)
 #   - chromium, fonts-dejavu-core                      (the console's browser tests, test/console, and bench/console.ts)
-#   - ansible (bundles openstack.cloud)                (bench/neutron.ts's Ansible arm; the bench installs it itself too)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/neutron.sh" install
@@ -27,7 +26,6 @@ command -v lua5.1 >/dev/null || need+=(lua5.1)          # the Argo CD health che
 command -v lua5.4 >/dev/null || need+=(lua5.4)
 command -v chromium >/dev/null || need+=(chromium)      # headless, driven by puppeteer-core (test/harness/browser.ts)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)   # the console's font in screenshots
-command -v ansible-playbook >/dev/null || need+=(ansible)   # bench/neutron.ts: Debian's openstack.cloud collection against the real Neutron
 if [ ${#need[@]} -gt 0 ]; then
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   echo "[install-tools] installing ${need[*]}" >&2
