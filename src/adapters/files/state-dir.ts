@@ -119,6 +119,8 @@ export class StateDir {
   private readonly metaPath: string;
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private records = new Map<string, StateRecord>();
+  /** The keys of `records` in list() order; dropped when a key comes or goes. */
+  #sortedKeys: string[] | undefined;
   private readonly watchers = new Set<(key: string) => void>();
   /** Per-key tail of the operation queue; the promise never rejects. */
   private readonly tails = new Map<string, Promise<void>>();
@@ -170,6 +172,7 @@ export class StateDir {
       for (const d of dirs) await this.probeWritable(d);
       const before = this.records;
       this.records = records;
+      this.#sortedKeys = undefined;
       for (const w of this.watchers) for (const k of new Set([...before.keys(), ...records.keys()])) w(k);
       this.state = 'open';
       this.scheduleLockCheck();
@@ -257,7 +260,8 @@ export class StateDir {
   /** All records, sorted by key (code-unit order). No I/O. */
   list(): StateRecord[] {
     this.assertOpen();
-    return [...this.records.keys()].sort(compareStrings).map((k) => this.records.get(k)!);
+    this.#sortedKeys ??= [...this.records.keys()].sort(compareStrings);
+    return this.#sortedKeys.map((k) => this.records.get(k)!);
   }
 
   /**
@@ -274,6 +278,7 @@ export class StateDir {
     const stored = deepFreeze(JSON.parse(text) as StateRecord);
     return this.enqueue(key, async () => {
       await this.guarded(() => writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.objectsDir }));
+      if (!this.records.has(key)) this.#sortedKeys = undefined;
       this.records.set(key, stored);
       for (const w of this.watchers) w(key);
     });
@@ -285,7 +290,7 @@ export class StateDir {
     const file = this.pathForKey(key);
     return this.enqueue(key, async () => {
       await this.guarded(() => removeFileDurable(file));
-      this.records.delete(key);
+      if (this.records.delete(key)) this.#sortedKeys = undefined;
       for (const w of this.watchers) w(key);
     });
   }
