@@ -32,6 +32,9 @@ export interface FileModeOptions {
   hooks?: RuntimeHooks;
   /** Told about reconciles and backend actions (the console). */
   observer?: EngineObserver;
+  /** The manifests will be loaded again and again (`run`): admission remembers each file, at the
+   *  cost of holding every file's text (AdmissionCache). */
+  reloads?: boolean;
 }
 
 export class FileMode {
@@ -107,11 +110,12 @@ export class FileMode {
     });
     const fm = new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
     for (const [k, d] of approvals) fm.approvals.set(k, d);
+    if (o.reloads) fm.#admission = new AdmissionCache();
     return fm;
   }
 
-  /** What admission made of each file: an edit parses and checks only the files it changed. */
-  readonly #admission = new AdmissionCache();
+  /** What admission made of each file (`reloads`): an edit parses and checks only the files it changed. */
+  #admission: AdmissionCache | undefined;
 
   /**
    * Reads and admits the manifests, and hands the result to the engine. With `confirmRemovalsMs`, a

@@ -219,7 +219,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const ui = parseUi(o.ui ?? DEFAULT_UI);
       let fmRef: FileMode | undefined;
       const feed = ui ? new ConsoleFeed({ mode: 'file', source: () => fmRef && { store: fmRef.engine.store, records: fmRef.records, reports: fmRef.engine.rt.reports } }) : undefined;
-      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks, ...(feed ? { observer: feed.observer() } : {}) });
+      const fm = await FileMode.open({ config: c, registry: deps.registry ?? builtinDrivers(), log, hooks: deps.hooks, reloads: true, ...(feed ? { observer: feed.observer() } : {}) });
       fmRef = fm;
       let consoleServer: Awaited<ReturnType<typeof startConsole>>;
       try {

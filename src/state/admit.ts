@@ -320,7 +320,9 @@ function checkDocument(
   if (namespace !== undefined) metadata.namespace = namespace;
   if (m.labels) metadata.labels = m.labels as Record<string, string>;
   if (m.annotations) metadata.annotations = m.annotations as Record<string, string>;
-  return { apiVersion, kind, metadata, spec } as AnyResource;
+  // Strings read from the YAML are slices of the file's text and would keep all of it alive: the
+  // metadata is copied (the spec is a copy already, validateSpec's), apiVersion and kind are ours.
+  return { apiVersion: GROUP_VERSION, kind: KINDS.find((k) => k === kind)!, metadata: structuredClone(metadata), spec } as AnyResource;
 }
 
 function checkStringMap(v: unknown): string | undefined {
