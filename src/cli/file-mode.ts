@@ -11,7 +11,7 @@ import { Engine, type EngineObserver } from '../controllers/runtime/engine.ts';
 import type { RuntimeHooks } from '../controllers/runtime/runtime.ts';
 import { FileCredentialSource } from '../adapters/files/credentials.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
-import { readManifests } from '../adapters/files/directory.ts';
+import { ManifestReader, readManifests } from '../adapters/files/directory.ts';
 import { AdmissionCache, admit } from '../state/admit.ts';
 import { type AdmissionResult } from '../api/objects.ts';
 import { admissionContext, MemoryRecords, type RecordStore } from '../state/records.ts';
@@ -110,12 +110,16 @@ export class FileMode {
     });
     const fm = new FileMode(engine, records, state, o.config.dir, o.config.stateDir, o.log);
     for (const [k, d] of approvals) fm.approvals.set(k, d);
-    if (o.reloads) fm.#admission = new AdmissionCache();
+    if (o.reloads) {
+      fm.#admission = new AdmissionCache();
+      fm.#reader = new ManifestReader();
+    }
     return fm;
   }
 
   /** What admission made of each file (`reloads`): an edit parses and checks only the files it changed. */
   #admission: AdmissionCache | undefined;
+  #reader: ManifestReader | undefined;
 
   /**
    * Reads and admits the manifests, and hands the result to the engine. With `confirmRemovalsMs`, a
@@ -135,7 +139,8 @@ export class FileMode {
   }
 
   async #admitNow(): Promise<AdmissionResult> {
-    return admit(await readManifests([this.#dir], [this.#stateDir]), admissionContext(this.records.list()), { cache: this.#admission });
+    const files = this.#reader ? await this.#reader.read([this.#dir], [this.#stateDir]) : await readManifests([this.#dir], [this.#stateDir]);
+    return admit(files, admissionContext(this.records.list()), { cache: this.#admission });
   }
 
   /** Whether an admission leaves out an object the engine holds as declared or invalid. */

@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { admit, formatAdmissionError } from '../../state/admit.ts';
 import { MAX_MANIFEST_BYTES } from '../../api/objects.ts';
-import { isCredentialsName, isManifestName, readManifests } from './directory.ts';
+import { isCredentialsName, isManifestName, ManifestReader, readManifests } from './directory.ts';
 
 const CLUSTER = (name: string) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec: {}\n`;
 
@@ -63,5 +63,37 @@ describe('readManifests', () => {
   ])('%s is named like a credentials file: %s', (name, credentials) => {
     expect(isCredentialsName(name)).toBe(credentials);
     expect(isManifestName(name)).toBe(true);
+  });
+});
+
+describe('ManifestReader', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nf-reader-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads what readManifests reads, keeping the texts of files that did not change', async () => {
+    writeFileSync(join(dir, 'a.yaml'), CLUSTER('a'));
+    writeFileSync(join(dir, 'b.yaml'), CLUSTER('b'));
+    const r = new ManifestReader();
+    const first = await r.read([dir]);
+    expect(first).toEqual(await readManifests([dir]));
+    // Same size, same modification time put back: the change time and the content still differ.
+    const { atime, mtime } = statSync(join(dir, 'b.yaml'));
+    writeFileSync(join(dir, 'b.yaml'), CLUSTER('c'));
+    utimesSync(join(dir, 'b.yaml'), atime, mtime);
+    writeFileSync(join(dir, 'c.yaml'), CLUSTER('d'));
+    const second = await r.read([dir]);
+    expect(second).toEqual(await readManifests([dir]));
+    expect(second[0]).toBe(first[0]);
+    expect(second[1]!.text).toContain('name: c');
+    // A file replaced by a rename (an editor's save), and one removed.
+    writeFileSync(join(dir, '.a.tmp'), CLUSTER('z'));
+    renameSync(join(dir, '.a.tmp'), join(dir, 'a.yaml'));
+    unlinkSync(join(dir, 'c.yaml'));
+    const third = await r.read([dir]);
+    expect(third).toEqual(await readManifests([dir]));
+    expect(third.map((f) => f.text)).toEqual([CLUSTER('z'), CLUSTER('c')]);
   });
 });

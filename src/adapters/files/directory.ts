@@ -1,5 +1,6 @@
 // Reading manifest files from paths (files or directories, recursively).
 import { open, readdir, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, type ManifestFile } from '../../api/objects.ts';
 
@@ -30,6 +31,41 @@ export async function readManifests(paths: readonly string[], exclude: readonly 
   for (const p of paths) await collect(p, files, true, skip);
   const unique = [...new Set(files)].sort();
   return Promise.all(unique.map(async (path) => ({ path: display(path), ...(await readCapped(path)) })));
+}
+
+/**
+ * Reads manifests again and again (`run`): a file whose size, change time and modification time (in
+ * nanoseconds) and inode are what they were is not read again; its earlier text is used. Every
+ * read lists the directories and stats every file.
+ */
+export class ManifestReader {
+  readonly #known = new Map<string, { stamp: string; file: ManifestFile }>();
+
+  async read(paths: readonly string[], exclude: readonly string[] = []): Promise<ManifestFile[]> {
+    const files: string[] = [];
+    const skip = exclude.map((e) => resolve(e));
+    for (const p of paths) await collect(p, files, true, skip);
+    const unique = [...new Set(files)].sort();
+    const out = await Promise.all(
+      unique.map(async (path) => {
+        const st = await stat(path, { bigint: true }).catch(() => undefined);
+        const stamp = st ? stampOf(st) : '';
+        const known = this.#known.get(path);
+        if (st && known?.stamp === stamp) return known.file;
+        const file = { path: display(path), ...(await readCapped(path)) };
+        // Stamped before the read: a write during the read changes the stamp, and is read next time.
+        if (st) this.#known.set(path, { stamp, file });
+        return file;
+      }),
+    );
+    const seen = new Set(unique);
+    for (const p of this.#known.keys()) if (!seen.has(p)) this.#known.delete(p);
+    return out;
+  }
+}
+
+function stampOf(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 /** A file's text, or only its size when it is over MAX_MANIFEST_BYTES (admission refuses it). Never
