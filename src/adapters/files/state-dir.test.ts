@@ -378,6 +378,9 @@ describe('StateDir crash safety', () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
+    // Every key written at least twice before the kill is timed (a loaded machine may start slowly).
+    const progressed = () => WRITER_KEYS.every((k) => new RegExp(`^ack ${k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} [1-9]`, 'm').test(out));
+    while (!progressed() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, ms));
     child.kill('SIGKILL');
     const [code, signal] = await exited;
