@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// V8's heap sized for a long-lived process holding a large desired state (ADR 26): a small young
+// V8's heap sized for a long-lived process holding a large desired state (ADR 26): a young
 // generation and an old generation that grows by 15% at a time, not by up to 4x. Admitting 60,000
 // objects peaks at about 230 MB instead of 470 MB, for about 20% more CPU. Node reads these flags
 // only at start (not from NODE_OPTIONS), so the process re-executes itself once with them (same pid).
-const HEAP_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=15'];
+const HEAP_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=15'];
 const major = Number(process.versions.node.split('.')[0]);
 if (major >= 24 && !HEAP_FLAGS.every((f) => process.execArgv.includes(f)) && typeof process.execve === 'function' && !process.env.NETFORM_NO_HEAP_FLAGS) {
   process.execve(process.execPath, [process.execPath, ...process.execArgv, ...HEAP_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
