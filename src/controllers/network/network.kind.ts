@@ -2,7 +2,7 @@
 // names; remove it from providers it no longer names; on removal, delete (or orphan) it everywhere
 // once no vNIC, profile, service endpoint or router uses it, then give the VLAN back.
 import { isReady } from '../../api/conditions.ts';
-import { objectKey, parseKey } from '../../api/kinds.ts';
+import { objectKey, parseKey, type Cluster } from '../../api/kinds.ts';
 import type { NetworkModel } from '../../drivers/model.ts';
 import { defineKind } from '../runtime/kind.ts';
 import { lookup, type Runtime } from '../runtime/runtime.ts';
@@ -108,25 +108,57 @@ export const networkKind = defineKind<'Network', Resolved, NetworkModel>({
 });
 
 /** The Hosts whose placement (by name, label, or the cluster's required networks) carries the network. */
-function hostsCarrying(rt: Runtime, network: string): string[] {
+export function hostsCarrying(rt: Pick<Runtime, 'store'>, network: string): string[] {
   // Placements depend on the desired Hosts, Clusters and Networks only: computed once per admission
   // for every network (each network's pass used to place every host again: 10,000 networks × 100
-  // hosts was most of a large run's CPU).
+  // hosts was most of a large run's CPU), and reused across admissions while what placement reads
+  // is the same — the very Host and Cluster objects (admission hands out the same frozen objects for
+  // unchanged files), and each attached network's label and physical network — so an edit of a
+  // network's MTU does not place every host again.
   const byNetwork = rt.store.memo('network:hosts-carrying', () => {
+    const hosts = rt.store.list('Host');
+    const clusters = new Map<string, Cluster | undefined>();
+    for (const h of hosts) if (!clusters.has(h.spec.cluster)) clusters.set(h.spec.cluster, rt.store.object('Cluster', h.spec.cluster));
     const networks = new Map(rt.store.list('Network').map((n) => [n.metadata.name, n] as const));
-    const out = new Map<string, string[]>();
-    for (const h of rt.store.list('Host')) {
-      const cluster = rt.store.object('Cluster', h.spec.cluster);
-      for (const name of new Set(hostNetworks(h, cluster, networks).placements.map((p) => p.network))) {
-        let hosts = out.get(name);
-        if (!hosts) out.set(name, (hosts = []));
-        hosts.push(h.metadata.name);
+    const parts: string[] = [];
+    for (const h of hosts) parts.push(`${identity(h)}:${identity(clusters.get(h.spec.cluster))}`);
+    for (const [name, c] of clusters) {
+      parts.push(`|${name}`);
+      for (const att of c?.spec.networks ?? []) {
+        const n = networks.get(att.name);
+        parts.push(n ? `${att.name}=${n.spec.label ?? ''}/${n.spec.physicalNetwork ?? ''}` : `${att.name}?`);
       }
     }
-    for (const hosts of out.values()) hosts.sort();
+    const signature = parts.join(',');
+    const last = lastPlacement.get(rt.store);
+    if (last?.signature === signature) return last.byNetwork;
+    const out = new Map<string, string[]>();
+    for (const h of hosts) {
+      for (const name of new Set(hostNetworks(h, clusters.get(h.spec.cluster), networks).placements.map((p) => p.network))) {
+        let carriers = out.get(name);
+        if (!carriers) out.set(name, (carriers = []));
+        carriers.push(h.metadata.name);
+      }
+    }
+    for (const carriers of out.values()) carriers.sort();
+    lastPlacement.set(rt.store, { signature, byNetwork: out });
     return out;
   });
   return [...(byNetwork.get(network) ?? [])];
+}
+
+/** The last placement computed for a store, with what it was computed from. */
+const lastPlacement = new WeakMap<object, { signature: string; byNetwork: Map<string, string[]> }>();
+
+/** A number per frozen object (an object that cannot change), a new one for any other object. */
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+function identity(o: object | undefined): string {
+  if (!o) return '-';
+  if (!Object.isFrozen(o)) return `n${nextIdentity++}`;
+  let id = identities.get(o);
+  if (id === undefined) identities.set(o, (id = nextIdentity++));
+  return String(id);
 }
 
 /** The kinds whose objects sit on one network (spec.network): a vNIC, a vNIC profile, a service endpoint. */
