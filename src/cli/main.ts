@@ -51,7 +51,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 /** `run` reads the manifests this long after the last change to them (an edit reaches the backend
  *  about this much later than it could), and reads again this much later before an object that is
  *  no longer declared counts as removed (FileMode.load). */
-const WATCH_DEBOUNCE_MS = 50;
+const WATCH_DEBOUNCE_MS = 20;
 const REMOVAL_CONFIRM_MS = 500;
 
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
