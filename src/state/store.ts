@@ -112,29 +112,30 @@ export class DesiredStore {
   replace(result: Pick<AdmissionResult, 'objects' | 'invalid' | 'heldFiles'>): Set<string> {
     const changed = new Set<string>();
     const next = new Map<string, Entry>();
-    /** Whether the keys are the same as before (only their content may differ). */
+    /** Whether the keys are the same as before, in the same order (only their content may differ). */
     let sameKeys = result.objects.size === this.#entries.size;
     const before = this.#entries.keys();
-    /** Entries whose object is the very one held before. */
-    let reused = 0;
     for (const [key, admitted] of result.objects) {
       const old = this.#entries.get(key);
-      // The same keys in the same order (list() keeps admission order).
       if (sameKeys && before.next().value !== key) sameKeys = false;
       if (old && old.admitted.object === admitted.object && Object.isFrozen(admitted.object)) {
         // The same frozen object as last time (an unchanged file): same digest, same references.
         next.set(key, { admitted, hash: old.hash, refs: old.refs });
-        reused++;
         continue;
       }
       const hash = contentHash(admitted.object);
-      if (!old || old.hash !== hash) changed.add(key);
+      // Equal content: the same references (an object refers to others by its spec alone).
+      if (old && old.hash === hash) {
+        next.set(key, { admitted, hash, refs: old.refs });
+        continue;
+      }
+      changed.add(key);
       next.set(key, { admitted, hash, refs: this.#references(admitted.object) });
     }
     for (const key of this.#entries.keys()) if (!next.has(key)) changed.add(key);
     const previous = this.#entries;
     this.#entries = next;
-    if (sameKeys && changed.size <= 64 && reused + changed.size === next.size) this.#patchIndexes(previous, changed);
+    if (sameKeys && changed.size <= 64) this.#patchIndexes(previous, changed);
     else this.#buildIndexes();
     for (const key of new Set([...this.#invalid.keys(), ...result.invalid.keys()])) {
       if (JSON.stringify(this.#invalid.get(key)) !== JSON.stringify(result.invalid.get(key))) changed.add(key);
@@ -162,22 +163,28 @@ export class DesiredStore {
     }
   }
 
-  /** The same indexes, patched for a few keys whose objects changed, every other entry holding the
-   *  very object it held (an edit of one file among thousands costs its own objects). Same result as
-   *  #buildIndexes. */
+  /** The same indexes when the keys are the same and only a few objects changed: the per-kind lists
+   *  again (cheap), the reverse references patched for the changed keys only (an edit of one file
+   *  among thousands). Same result as #buildIndexes. */
   #patchIndexes(previous: ReadonlyMap<string, Entry>, changed: ReadonlySet<string>): void {
+    this.#byKind = new Map();
+    for (const e of this.#entries.values()) {
+      const k = e.admitted.object.kind;
+      let list = this.#byKind.get(k);
+      if (!list) this.#byKind.set(k, (list = []));
+      list.push(e.admitted.object);
+    }
     for (const key of changed) {
-      const was = previous.get(key)!;
-      const now = this.#entries.get(key)!;
-      const list = this.#byKind.get(now.admitted.object.kind)!;
-      list[list.indexOf(was.admitted.object)] = now.admitted.object;
-      for (const r of was.refs) this.#referrers.get(r)?.delete(key);
-      for (const r of now.refs) {
+      for (const r of previous.get(key)!.refs) {
+        const set = this.#referrers.get(r);
+        set?.delete(key);
+        if (set?.size === 0) this.#referrers.delete(r);
+      }
+      for (const r of this.#entries.get(key)!.refs) {
         let set = this.#referrers.get(r);
         if (!set) this.#referrers.set(r, (set = new Set()));
         set.add(key);
       }
     }
-    for (const [r, set] of this.#referrers) if (set.size === 0) this.#referrers.delete(r);
   }
 }
