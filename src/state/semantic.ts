@@ -75,17 +75,21 @@ export function checkSemantics(objects: readonly AnyResource[], ctx: SemanticCon
   const out: SemanticViolation[] = [];
   const declared = new Set<string>(ctx.alsoDeclared ?? []);
   const firstByKey = new Map<string, number>();
+  // Only the first declaration of a key takes part in the remaining checks, grouped by kind.
+  const kinds = new Map<string, AnyResource[]>();
   objects.forEach((o, i) => {
     const key = keyOf(o);
     if (firstByKey.has(key)) {
       out.push({ key, pointer: '/metadata/name', message: `duplicate: ${key} is declared more than once` });
-    } else firstByKey.set(key, i);
+    } else {
+      firstByKey.set(key, i);
+      let list = kinds.get(o.kind);
+      if (!list) kinds.set(o.kind, (list = []));
+      list.push(o);
+    }
     declared.add(key);
   });
-  // Only the first declaration of a key takes part in the remaining checks.
-  const unique = objects.filter((o, i) => firstByKey.get(keyOf(o)) === i);
-  const byKind = <K extends AnyResource['kind']>(k: K) =>
-    unique.filter((o): o is Extract<AnyResource, { kind: K }> => o.kind === k);
+  const byKind = <K extends AnyResource['kind']>(k: K) => [...(kinds.get(k) ?? [])] as Extract<AnyResource, { kind: K }>[];
   const providers = new Map(byKind('Provider').map((p) => [p.metadata.name, p] as const));
   const pools = new Map(byKind('VlanPool').map((p) => [p.metadata.name, p] as const));
   const networks = new Map(byKind('Network').map((n) => [n.metadata.name, n] as const));
