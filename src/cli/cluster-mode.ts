@@ -20,7 +20,7 @@ import { LeaderElector } from '../adapters/kube/leader.ts';
 import { KubeRecords, type KindCache } from '../adapters/kube/records.ts';
 import { resourceTypes } from '../adapters/kube/resources.ts';
 import { SecretCredentialSource } from '../adapters/kube/secrets.ts';
-import { admitObjects } from '../state/admit.ts';
+import { admitObjects, ObjectAdmissionCache } from '../state/admit.ts';
 import { type ApiObject } from '../api/objects.ts';
 import { admissionContext } from '../state/records.ts';
 import { parseListen, ProbeServer } from './http.ts';
@@ -107,6 +107,8 @@ export class ClusterModeController {
   /** The view's desired state while this replica does not lead (no engine): admitted from the
    *  informers' caches, again after they changed. */
   #followerView: ViewSource | undefined;
+  /** What admission made of each object while its resourceVersion stays: a change re-checks that object. */
+  readonly #admission = new ObjectAdmissionCache();
 
   constructor(s: ControllerSettings, deps: ControllerDeps) {
     this.#s = s;
@@ -276,7 +278,7 @@ export class ClusterModeController {
     if (!engine) return;
     const objects: ApiObject[] = [];
     for (const k of KINDS) objects.push(...this.informers[k].list());
-    const result = admitObjects(objects, admissionContext(this.records.list()));
+    const result = admitObjects(objects, admissionContext(this.records.list()), { cache: this.#admission });
     engine.sync(result);
   }
 

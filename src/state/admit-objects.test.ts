@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { admitObjects, formatAdmissionError } from './admit.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { keyOf } from '../api/kinds.ts';
+import { admit, admitObjects, formatAdmissionError, ObjectAdmissionCache } from './admit.ts';
 import { type ApiObject } from '../api/objects.ts';
 
 const net = (name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}): ApiObject => ({
@@ -86,5 +90,58 @@ describe('admitObjects', () => {
   it('skips objects of other API versions', () => {
     const r = admitObjects([{ ...net('web', { physicalNetwork: 'physnet1' }), apiVersion: 'netform.io/v2' }]);
     expect(r.objects.size + r.errors.length).toBe(0);
+  });
+});
+
+describe('ObjectAdmissionCache', () => {
+  // The examples as API objects, each with a resourceVersion that an edit moves on.
+  const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
+  const base = (): ApiObject[] => {
+    const r = admit(
+      ['quickstart', 'l3', 'neutron'].flatMap((d) =>
+        readdirSync(join(EXAMPLES, d))
+          .filter((f) => /\.ya?ml$/.test(f) && !/credential|secret/i.test(f))
+          .map((f) => ({ path: `${d}/${f}`, text: readFileSync(join(EXAMPLES, d, f), 'utf8') })),
+      ),
+    );
+    return [...r.objects.values()].map((a, i) => ({ ...structuredClone(a.object), metadata: { ...structuredClone(a.object.metadata), resourceVersion: String(100 + i), creationTimestamp: '2026-12-01T00:00:00Z' } }) as ApiObject);
+  };
+
+  it('admits exactly as without it over edits, breakages, deletions and removals (fast-check, 100 runs)', () => {
+    const start = base();
+    expect(start.length).toBeGreaterThan(20);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.constantFrom('mtu', 'break', 'fix', 'delete', 'remove', 'status')), { maxLength: 8 }), (edits) => {
+        const cache = new ObjectAdmissionCache();
+        let objs = start.map((o) => structuredClone(o));
+        expect(admitObjects(objs, {}, { cache })).toEqual(admitObjects(objs));
+        let rv = 1000;
+        for (const [n, op] of edits) {
+          const i = n % objs.length;
+          const o = structuredClone(objs[i]!);
+          o.metadata = { ...o.metadata, resourceVersion: String(rv++) };
+          if (op === 'mtu') (o.spec as Record<string, unknown>).description = `edited ${rv}`;
+          if (op === 'break') (o.spec as Record<string, unknown>).nonsense = true;
+          if (op === 'fix') delete (o.spec as Record<string, unknown>).nonsense;
+          if (op === 'delete') o.metadata = { ...o.metadata, deletionTimestamp: '2026-12-02T00:00:00Z' };
+          objs = op === 'remove' ? objs.filter((_, j) => j !== i) : objs.map((x, j) => (j === i ? o : x));
+          if (!objs.length) return;
+          expect(admitObjects(objs, {}, { cache })).toEqual(admitObjects(objs));
+        }
+      }),
+      { numRuns: 100, seed: 20261205 },
+    );
+  });
+
+  it('hands out the same frozen object while the resourceVersion is the same', () => {
+    const objs = base();
+    const cache = new ObjectAdmissionCache();
+    const a = admitObjects(objs, {}, { cache });
+    const b = admitObjects(objs, {}, { cache });
+    const [key, first] = [...a.objects][0]!;
+    expect(b.objects.get(key)!.object).toBe(first.object);
+    expect(Object.isFrozen(first.object.spec)).toBe(true);
+    const bumped = objs.map((o) => (keyOf(o as never) === key ? { ...o, metadata: { ...o.metadata, resourceVersion: '999999' } } : o));
+    expect(admitObjects(bumped, {}, { cache }).objects.get(key)!.object).not.toBe(first.object);
   });
 });

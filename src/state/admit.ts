@@ -350,7 +350,36 @@ export function apiSource(key: string): SourceRef {
  * (a VLAN, a subnet), the newer one (creationTimestamp, then name) is reported. Errors name the
  * object (`Kind/[namespace/]name`) in place of a file, with line 0. Pure.
  */
-export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContext = {}): AdmissionResult {
+/**
+ * What cluster mode's admission made of each object on its own (name, schema, defaults), by key, kept
+ * while the object's resourceVersion is the same: a change re-checks the objects that changed, plus
+ * the checks across objects. The objects it hands out are frozen (shared by successive admissions).
+ */
+export class ObjectAdmissionCache {
+  readonly #objects = new Map<string, { resourceVersion: string; errors: AdmissionError[]; candidate: AnyResource | undefined }>();
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  /** @internal */
+  get(key: string, resourceVersion: string | undefined) {
+    const c = resourceVersion === undefined ? undefined : this.#objects.get(key);
+    return c && c.resourceVersion === resourceVersion ? c : undefined;
+  }
+
+  /** @internal */
+  set(key: string, resourceVersion: string | undefined, errors: AdmissionError[], candidate: AnyResource | undefined): void {
+    if (resourceVersion !== undefined) this.#objects.set(key, { resourceVersion, errors, candidate });
+  }
+
+  /** @internal Forgets the objects not seen this time. */
+  keepOnly(keys: ReadonlySet<string>): void {
+    for (const k of this.#objects.keys()) if (!keys.has(k)) this.#objects.delete(k);
+  }
+}
+
+export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContext = {}, opts: { cache?: ObjectAdmissionCache } = {}): AdmissionResult {
   const result: AdmissionResult = { objects: new Map(), errors: [], invalid: new Map(), heldFiles: new Set(), skipped: [] };
   const fail = (e: AdmissionError) => {
     result.errors.push(e);
@@ -370,6 +399,7 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
   });
   const candidates: AnyResource[] = [];
   const alsoDeclared = new Set(ctx.alsoDeclared ?? []);
+  const seenKeys = new Set<string>();
   for (const raw of ordered) {
     const kind = raw.kind;
     if (!isKind(kind) || raw.apiVersion !== GROUP_VERSION) continue; // the informers only list our kinds
@@ -382,24 +412,41 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
       alsoDeclared.add(key);
       continue;
     }
-    const nameProblem = checkName(kind, m.name);
-    if (nameProblem) {
-      fail({ ...at('/metadata/name'), message: nameProblem });
+    seenKeys.add(key);
+    const cached = opts.cache?.get(key, m.resourceVersion);
+    if (cached) {
+      for (const e of cached.errors) fail(e);
+      if (cached.candidate) candidates.push(cached.candidate);
       continue;
     }
-    const { spec, violations } = validateSpec(kind, raw.spec);
-    for (const sv of violations) fail({ ...at(sv.pointer), message: sv.message });
-    if (violations.length) continue;
-    const metadata: AnyResource['metadata'] = { name };
-    if (namespace !== undefined) metadata.namespace = namespace;
-    if (m.labels) metadata.labels = { ...m.labels };
-    if (m.annotations) metadata.annotations = { ...m.annotations };
-    if (m.uid) metadata.uid = m.uid;
-    if (m.generation !== undefined) metadata.generation = m.generation;
-    if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion;
-    if (m.creationTimestamp) metadata.creationTimestamp = m.creationTimestamp;
-    candidates.push({ apiVersion: GROUP_VERSION, kind, metadata, spec } as AnyResource);
+    const own: AdmissionError[] = [];
+    const candidate = admitOne();
+    for (const e of own) fail(e);
+    if (candidate) candidates.push(candidate);
+    opts.cache?.set(key, m.resourceVersion, own, candidate);
+
+    function admitOne(): AnyResource | undefined {
+      const nameProblem = checkName(kind as Kind, m.name);
+      if (nameProblem) {
+        own.push({ ...at('/metadata/name'), message: nameProblem });
+        return undefined;
+      }
+      const { spec, violations } = validateSpec(kind as Kind, raw.spec);
+      for (const sv of violations) own.push({ ...at(sv.pointer), message: sv.message });
+      if (violations.length) return undefined;
+      const metadata: AnyResource['metadata'] = { name };
+      if (namespace !== undefined) metadata.namespace = namespace;
+      if (m.labels) metadata.labels = { ...m.labels };
+      if (m.annotations) metadata.annotations = { ...m.annotations };
+      if (m.uid) metadata.uid = m.uid;
+      if (m.generation !== undefined) metadata.generation = m.generation;
+      if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion;
+      if (m.creationTimestamp) metadata.creationTimestamp = m.creationTimestamp;
+      const o = { apiVersion: GROUP_VERSION, kind, metadata, spec } as AnyResource;
+      return opts.cache ? deepFreeze(o) : o;
+    }
   }
+  opts.cache?.keepOnly(seenKeys);
   const expansion = expandTemplates(candidates);
   for (const p of expansion.problems) fail({ file: p.key, documentIndex: 0, line: 0, key: p.key, field: fieldPath(p.pointer), message: p.message });
   const generatedFrom = new Map<string, Generated>();
