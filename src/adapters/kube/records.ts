@@ -70,7 +70,7 @@ export interface KubeRecordsOptions {
   log: Logger;
   /** Fencing: writes are refused (an error, so the reconcile is retried by whoever leads) unless
    *  this says yes. A replica that lost its lease must not write, even from a reconcile in flight. */
-  mayWrite?: () => boolean;
+  mayWrite?: (key: string) => boolean;
 }
 
 export class KubeRecords implements RecordStore {
@@ -215,7 +215,7 @@ export class KubeRecords implements RecordStore {
   }
 
   #fence(key: string): void {
-    if (this.#o.mayWrite && !this.#o.mayWrite()) throw new Error(`${key}: not written, this replica is not the leader`);
+    if (this.#o.mayWrite && !this.#o.mayWrite(key)) throw new Error(`${key}: not written, this replica is not the leader (or does not hold its shard)`);
   }
 
   #convert(key: string, kind: Kind, o: ApiObject): ObjectRecord | undefined {
