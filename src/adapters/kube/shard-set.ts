@@ -50,6 +50,9 @@ export class ShardSet {
   readonly #members = new Map<string, Observation>();
   readonly #sleeper: Sleeper;
   #decision: BalanceDecision | undefined;
+  /** Lists of the Leases so far: the first only observes (members started at the same moment have
+   *  not written their Leases yet; deciding then, every replica would think it is alone). */
+  #lists = 0;
   #releasing = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -166,6 +169,7 @@ export class ShardSet {
       }
     }
     for (const k of this.#members.keys()) if (!seen.has(k)) this.#members.delete(k);
+    if (++this.#lists === 1) return;
     const d = balance({ shards, me: identity, live, holders, mine: this.held() });
     this.#decision = d;
     if (d.release !== undefined && !this.#releasing && !this.#stopping) await this.#giveBack(d.release, d);
