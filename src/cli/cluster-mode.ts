@@ -19,6 +19,7 @@ import { Informer } from '../adapters/kube/informer.ts';
 import { LeaderElector } from '../adapters/kube/leader.ts';
 import { ShardSet } from '../adapters/kube/shard-set.ts';
 import { shardOf, type ShardableObject } from '../state/shards.ts';
+import { Slots } from '../state/slots.ts';
 import { KubeRecords, type KindCache } from '../adapters/kube/records.ts';
 import { resourceTypes } from '../adapters/kube/resources.ts';
 import { SecretCredentialSource } from '../adapters/kube/secrets.ts';
@@ -113,6 +114,8 @@ export class ClusterModeController {
   readonly #registry: DriverRegistry;
   readonly #elector: LeaderElector | undefined;
   readonly #shardSet: ShardSet | undefined;
+  /** Sharded: the replica's --concurrency, shared by its engines (one per held shard). */
+  readonly #slots: Slots | undefined;
   readonly #events: EventRecorder;
   readonly #identity: string;
   #server: ProbeServer | undefined;
@@ -166,6 +169,7 @@ export class ClusterModeController {
     const identity = s.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
     this.#identity = identity;
     this.#events = new EventRecorder({ client: this.client, identity, log: deps.log });
+    this.#slots = s.shards !== undefined ? new Slots(s.concurrency) : undefined;
     if (s.shards !== undefined) {
       const lease = s.lease ?? DEFAULT_LEASE;
       this.#shardSet = new ShardSet({
@@ -299,7 +303,7 @@ export class ClusterModeController {
       resyncMs: this.#s.resyncMs,
       concurrency: this.#s.concurrency,
       observer: this.#observer(),
-      ...(shard === LEADER ? {} : { owns: (key: string) => this.#shardOfKey(key) === shard }),
+      ...(shard === LEADER ? {} : { owns: (key: string) => this.#shardOfKey(key) === shard, slots: this.#slots }),
     });
     this.#engines.set(shard, engine);
     for (const h of this.informers.Host.list()) this.#hostReport(h, true, [engine]);

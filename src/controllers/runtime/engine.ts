@@ -8,6 +8,7 @@ import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../api/objects.ts';
 import { DesiredStore } from '../../state/store.ts';
 import { systemClock, WorkQueue, type Clock } from '../../state/workqueue.ts';
+import type { Slots } from '../../state/slots.ts';
 import type { CredentialSource } from '../../api/credentials.ts';
 import { ProviderSessions } from '../provider/sessions.ts';
 import { reconcileKind, referencesFrom, type AnyKindDefinition } from './kind.ts';
@@ -47,6 +48,9 @@ export interface EngineOptions {
    *  25); the others are part of its desired state (references, admission) but never reconciled by
    *  it. Default: every key. */
   owns?: (key: string) => boolean;
+  /** Reconcile slots shared with other engines of the process (a sharded controller's): a reconcile
+   *  runs only while holding one, on top of this engine's own `concurrency`. */
+  slots?: Slots;
 }
 
 /** What happened in one reconcile, for metrics. */
@@ -103,10 +107,12 @@ export class Engine {
   readonly #stopWatching: (() => void) | undefined;
   #removedIndex: RemovedIndex | undefined;
   readonly #owns: (key: string) => boolean;
+  readonly #slots: Slots | undefined;
 
   constructor(opts: EngineOptions) {
     this.#log = opts.log;
     this.#owns = opts.owns ?? (() => true);
+    this.#slots = opts.slots;
     this.#kinds = new Map(opts.kinds.map((d) => [d.kind, d]));
     this.#rank = new Map(opts.kinds.map((d, i) => [d.kind, i]));
     this.store = new DesiredStore(referencesFrom(opts.kinds));
@@ -281,6 +287,16 @@ export class Engine {
     }
     // Another shard's key (woken as a relative, or its shard changed): not this engine's to reconcile.
     if (!this.#owns(key)) return undefined;
+    if (!this.#slots) return this.#reconcile(key, signal);
+    const release = await this.#slots.acquire(signal);
+    try {
+      return await this.#reconcile(key, signal);
+    } finally {
+      release();
+    }
+  }
+
+  async #reconcile(key: string, signal: AbortSignal) {
     const { kind } = parseKey(key);
     const def = this.#kinds.get(kind)!;
     const started = Date.now();
