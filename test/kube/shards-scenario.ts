@@ -146,12 +146,14 @@ export class ShardScenario {
     return n;
   }
 
-  /** Waits until `count` networks are ready (see readyNetworks); returns ms taken, or throws. */
-  async waitReady(count: number, timeoutMs: number, mtu?: number, only?: number[]): Promise<number> {
+  /** Waits until `count` networks are ready (see readyNetworks); returns ms taken, or throws.
+   *  `samples` gets [ms since the call, ready] at each poll. */
+  async waitReady(count: number, timeoutMs: number, mtu?: number, only?: number[], samples?: [number, number][]): Promise<number> {
     const t0 = Date.now();
     let last = 0;
     while (Date.now() - t0 < timeoutMs) {
       last = await this.readyNetworks(mtu, only);
+      samples?.push([Date.now() - t0, last]);
       if (last >= count) return Date.now() - t0;
       for (const r of this.replicas) if (r.killedAt === undefined && r.child.exitCode !== null) throw new Error(`replica ${r.identity} exited ${r.child.exitCode}:\n${r.stderr().slice(-3000)}`);
       await sleep(500);
