@@ -91,16 +91,20 @@ async function kill(sc: ShardScenario) {
   const shards = holders.flatMap((h, i) => (h === victim.identity ? [i] : []));
   await sc.kill(victim);
   const killedAt = victim.killedAt!;
+  const survivors = sc.replicas.filter((r) => r !== victim).map((r) => r.identity);
+  // Watched from the kill on, while the edits are being applied.
+  const moved = (async () => {
+    while (Date.now() - killedAt < 300_000) {
+      const h = await sc.holders();
+      if (shards.every((s) => survivors.includes(h[s]!))) return Date.now() - killedAt;
+      await sleep(250);
+    }
+    return undefined;
+  })();
   const edited = [...Array(N).keys()].filter((i) => shards.includes(sc.shardOfNetwork(i)));
   await sc.apply(1400, edited);
   const appliedMs = Date.now() - killedAt;
-  const survivors = sc.replicas.filter((r) => r !== victim).map((r) => r.identity);
-  let movedMs: number | undefined;
-  while (movedMs === undefined && Date.now() - killedAt < 120_000) {
-    const h = await sc.holders();
-    if (shards.every((s) => survivors.includes(h[s]!))) movedMs = Date.now() - killedAt;
-    else await sleep(250);
-  }
+  const movedMs = await moved;
   await sc.waitReady(edited.length, 30 * 60_000, 1400, edited);
   const convergedMs = Date.now() - killedAt;
   const writes = sc.backend.writes;
