@@ -233,6 +233,8 @@ export class ClusterModeController {
       this.#unsubscribe.push(
         inf.onChange((e) => {
           const key = keyOf({ kind: k, metadata: { name: e.object.metadata.name, namespace: e.object.metadata.namespace } });
+          // (Before anything else: the engines' indexes of records follow the caches.)
+          if (e.type !== 'delete') this.records.changed(key);
           if (e.type === 'delete') {
             this.records.forget(key);
             const providers = (e.object.status as { providers?: { name: string; externalId?: string }[] } | undefined)?.providers ?? [];
