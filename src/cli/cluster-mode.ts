@@ -17,6 +17,10 @@ import { KubeClient } from '../adapters/kube/client.ts';
 import { EventRecorder } from '../adapters/kube/events.ts';
 import { Informer } from '../adapters/kube/informer.ts';
 import { LeaderElector } from '../adapters/kube/leader.ts';
+import { ShardSet } from '../adapters/kube/shard-set.ts';
+import { affectsAdmission } from '../adapters/kube/changes.ts';
+import { shardOf, type ShardableObject } from '../state/shards.ts';
+import { Slots } from '../state/slots.ts';
 import { KubeRecords, type KindCache } from '../adapters/kube/records.ts';
 import { resourceTypes } from '../adapters/kube/resources.ts';
 import { SecretCredentialSource } from '../adapters/kube/secrets.ts';
@@ -40,6 +44,9 @@ export interface ControllerSettings {
   namespace: string;
   leaderElect: boolean;
   leaseName?: string;
+  /** Sharded controllers (ADR 25): N shard Leases `<leaseName>-shard-<i>`; this replica reconciles
+   *  the keys of the shards it holds, one engine per shard. Undefined: one leader (or none). */
+  shards?: number;
   /** Unique per replica; default: hostname + random suffix. */
   identity?: string;
   /** `[host:]port` for /metrics, /healthz, /readyz; undefined: no HTTP endpoint. */
@@ -83,6 +90,21 @@ export function staleReasons(informers: Partial<Record<Kind, Pick<Informer<never
   return out;
 }
 
+/** The engines' key of the one (unsharded) leader's engine. */
+const LEADER = -1;
+
+/** Queue figures of several engines, added up. */
+function sumStats<T extends object>(all: T[]): T | undefined {
+  if (all.length === 0) return undefined;
+  const out = { ...all[0]! } as Record<string, unknown>;
+  for (const s of all.slice(1)) {
+    for (const [k, v] of Object.entries(s)) {
+      if (typeof v === 'number' && typeof out[k] === 'number') out[k] = k.startsWith('oldest') ? Math.max(out[k] as number, v) : (out[k] as number) + v;
+    }
+  }
+  return out as T;
+}
+
 export class ClusterModeController {
   readonly client: KubeClient;
   readonly informers: Record<Kind, Informer<ApiObject & { metadata: { name: string } }>>;
@@ -92,12 +114,17 @@ export class ClusterModeController {
   readonly #log: Logger;
   readonly #registry: DriverRegistry;
   readonly #elector: LeaderElector | undefined;
+  readonly #shardSet: ShardSet | undefined;
+  /** Sharded: the replica's --concurrency, shared by its engines (one per held shard). */
+  readonly #slots: Slots | undefined;
   readonly #events: EventRecorder;
   readonly #identity: string;
   #server: ProbeServer | undefined;
-  #engine: Engine | undefined;
+  /** The engines running: the leader's (LEADER) or one per held shard. */
+  readonly #engines = new Map<number, Engine>();
   #admitTimer: NodeJS.Timeout | undefined;
-  #leading = false;
+  /** How long the last admission (and the engines' sync) took. */
+  #admitCostMs = 0;
   #stopped = false;
   #unsubscribe: (() => void)[] = [];
   #electorRun: Promise<void> | undefined;
@@ -132,17 +159,35 @@ export class ClusterModeController {
       client: this.client,
       caches: this.informers as unknown as Record<Kind, KindCache>,
       log: deps.log,
-      mayWrite: () => this.#leading && (this.#elector?.isLeader() ?? true),
+      mayWrite: (key) => {
+        if (!this.#shardSet) return this.#engines.has(LEADER) && (this.#elector?.isLeader() ?? true);
+        const shard = this.#shardOfKey(key);
+        return this.#engines.has(shard) && this.#shardSet.holds(shard);
+      },
     });
     this.metrics = new Metrics({
-      queue: () => this.#engine?.queueStats(),
-      leader: () => this.#leading,
+      queue: () => sumStats([...this.#engines.values()].map((e) => e.queueStats())),
+      leader: () => this.#engines.size > 0,
+      ...(s.shards !== undefined ? { shardsHeld: () => this.#shardSet?.held().length } : {}),
       stale: () => Object.fromEntries(KINDS.map((k) => [k, this.informers[k].health().stale])),
     });
     const identity = s.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
     this.#identity = identity;
     this.#events = new EventRecorder({ client: this.client, identity, log: deps.log });
-    if (s.leaderElect) {
+    this.#slots = s.shards !== undefined ? new Slots(s.concurrency) : undefined;
+    if (s.shards !== undefined) {
+      const lease = s.lease ?? DEFAULT_LEASE;
+      this.#shardSet = new ShardSet({
+        client: this.client,
+        namespace: s.namespace,
+        prefix: s.leaseName ?? 'netform-controller',
+        shards: s.shards,
+        identity,
+        timing: lease,
+        log: deps.log,
+        onGained: (shard, signal) => this.#lead(signal, shard),
+      });
+    } else if (s.leaderElect) {
       const lease = s.lease ?? DEFAULT_LEASE;
       this.#elector = new LeaderElector({
         client: this.client,
@@ -175,7 +220,7 @@ export class ClusterModeController {
         source: () => this.#viewSource(),
         // Per object change: no whole view (a standby would admit everything on each watch event).
         records: () => this.records,
-        report: (key) => this.#engine?.rt.reports.get(key) ?? reportFromStatus(this.informers.Host.get(parseKey(key).name)?.status as HostStatus | undefined),
+        report: (key) => this.#reportOf(key) ?? reportFromStatus(this.informers.Host.get(parseKey(key).name)?.status as HostStatus | undefined),
       });
       this.#console = await startConsole({ ...(this.#s.ui === 'default' ? {} : { ui: this.#s.ui }), uiTokenFile: this.#s.uiTokenFile, feed: this.#feed, log: this.#log, approve: (key, digest) => this.#approve(key, digest) });
     }
@@ -190,6 +235,8 @@ export class ClusterModeController {
       this.#unsubscribe.push(
         inf.onChange((e) => {
           const key = keyOf({ kind: k, metadata: { name: e.object.metadata.name, namespace: e.object.metadata.namespace } });
+          // (Before anything else: the engines' indexes of records follow the caches.)
+          if (e.type !== 'delete') this.records.changed(key);
           if (e.type === 'delete') {
             this.records.forget(key);
             const providers = (e.object.status as { providers?: { name: string; externalId?: string }[] } | undefined)?.providers ?? [];
@@ -198,14 +245,18 @@ export class ClusterModeController {
             }
           }
           if (k === 'Host' && e.type !== 'delete') this.#hostReport(e.object);
-          this.#scheduleAdmit();
+          // Another shard's object changed: this replica's engines wake what depends on it.
+          if (this.#shardSet) for (const engine of this.#engines.values()) engine.recordChanged(key);
+          // (A status write — most events while converging — changes nothing admission decides.)
+          if (affectsAdmission(k, e)) this.#scheduleAdmit();
           this.#followerView = undefined;
           this.#feed?.object(key);
         }),
       );
       inf.start();
     }
-    if (this.#elector) this.#electorRun = this.#elector.run();
+    if (this.#shardSet) this.#electorRun = this.#shardSet.run();
+    else if (this.#elector) this.#electorRun = this.#elector.run();
     else void this.#lead(new AbortController().signal);
   }
 
@@ -213,10 +264,13 @@ export class ClusterModeController {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#admitTimer);
-    if (this.#elector) {
+    if (this.#shardSet) {
+      await this.#shardSet.stop({ release: true });
+      await this.#electorRun;
+    } else if (this.#elector) {
       await this.#elector.stop({ release: true });
       await this.#electorRun;
-    } else await this.#stopEngine();
+    } else await this.#stopEngine(LEADER);
     for (const u of this.#unsubscribe) u();
     await Promise.all(KINDS.map((k) => this.informers[k].stop()));
     await this.#events.close();
@@ -225,16 +279,28 @@ export class ClusterModeController {
     await this.client.close();
   }
 
-  async #lead(signal: AbortSignal): Promise<void> {
+  /** The shard of a key (sharded mode): from its object in the informers' caches, or its key alone
+   *  when the object is gone. */
+  #shardOfKey(key: string): number {
+    const n = this.#s.shards ?? 1;
+    const { kind, name, namespace } = parseKey(key);
+    const o = this.informers[kind].get(name, namespace) as ShardableObject | undefined;
+    const lookup = (k: 'Host' | 'Cluster', n: string) => this.informers[k].get(n) as ShardableObject | undefined;
+    return shardOf(o ?? { kind, metadata: { name, ...(namespace ? { namespace } : {}) } }, n, lookup);
+  }
+
+  /** Runs an engine while `signal` is not aborted: the leader's, or (sharded) the one of `shard`,
+   *  reconciling only that shard's keys. */
+  async #lead(signal: AbortSignal, shard = LEADER): Promise<void> {
     if (signal.aborted || this.#stopped) return;
-    this.#log.info({ identity: this.identity }, 'leading: waiting for the caches to sync');
+    const what = shard === LEADER ? 'leading' : `shard ${shard}`;
+    this.#log.info({ identity: this.identity, ...(shard === LEADER ? {} : { shard }) }, `${what}: waiting for the caches to sync`);
     try {
       await Promise.all(KINDS.map((k) => this.informers[k].waitForSync(signal)));
     } catch {
       return; // lost leadership or stopping before the caches synced
     }
     if (signal.aborted || this.#stopped) return;
-    this.#leading = true;
     const engine = new Engine({
       kinds: KIND_DEFINITIONS,
       records: this.records,
@@ -245,59 +311,71 @@ export class ClusterModeController {
       resyncMs: this.#s.resyncMs,
       concurrency: this.#s.concurrency,
       observer: this.#observer(),
+      ...(shard === LEADER ? {} : { owns: (key: string) => this.#shardOfKey(key) === shard, slots: this.#slots }),
     });
-    this.#engine = engine;
-    for (const h of this.informers.Host.list()) this.#hostReport(h, true);
-    this.#admit();
+    this.#engines.set(shard, engine);
+    for (const h of this.informers.Host.list()) this.#hostReport(h, true, [engine]);
+    this.#admit([engine]);
     engine.resyncAll();
-    this.#log.info({ objects: engine.store.keys().length }, 'leading: reconciling');
+    this.#log.info({ objects: engine.store.keys().length, ...(shard === LEADER ? {} : { shard }) }, `${what}: reconciling`);
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    this.#log.info('no longer leading: stopping reconciles');
-    await this.#stopEngine();
+    this.#log.info(shard === LEADER ? {} : { shard }, shard === LEADER ? 'no longer leading: stopping reconciles' : `shard ${shard}: stopping reconciles`);
+    await this.#stopEngine(shard);
+    if (shard !== LEADER) this.#log.info({ shard }, `shard ${shard}: engine stopped`);
   }
 
-  async #stopEngine(): Promise<void> {
-    this.#leading = false;
-    const engine = this.#engine;
-    this.#engine = undefined;
-    this.#reportDigests.clear();
+  async #stopEngine(shard: number): Promise<void> {
+    const engine = this.#engines.get(shard);
+    this.#engines.delete(shard);
+    if (this.#engines.size === 0) this.#reportDigests.clear();
     await engine?.stop();
   }
 
+  #reportOf(key: string): unknown {
+    for (const e of this.#engines.values()) {
+      const r = e.rt.reports.get(key);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
   #scheduleAdmit(): void {
-    if (!this.#engine || this.#admitTimer) return;
+    if (this.#engines.size === 0 || this.#admitTimer) return;
+    // At least twice the last admission's cost: under a stream of changes admission (O(objects)) takes
+    // at most a third of the CPU, and reconciles the rest.
     this.#admitTimer = setTimeout(() => {
       this.#admitTimer = undefined;
       this.#admit();
-    }, ADMIT_DEBOUNCE_MS);
+    }, Math.max(ADMIT_DEBOUNCE_MS, 2 * this.#admitCostMs));
   }
 
-  /** Admits everything the informers hold and hands the result to the engine. */
-  #admit(): void {
-    const engine = this.#engine;
-    if (!engine) return;
+  /** Admits everything the informers hold and hands the result to the engines (default: all). */
+  #admit(engines: Engine[] = [...this.#engines.values()]): void {
+    if (engines.length === 0) return;
+    const started = performance.now();
     const objects: ApiObject[] = [];
     for (const k of KINDS) objects.push(...this.informers[k].list());
     const result = admitObjects(objects, admissionContext(this.records.list()), { cache: this.#admission });
-    engine.sync(result);
+    for (const engine of engines) engine.sync(result);
+    this.#admitCostMs = performance.now() - started;
   }
 
   /** Passes a Host's agent report to the engine when it changed. */
-  #hostReport(host: ApiObject, force = false): void {
-    const engine = this.#engine;
+  #hostReport(host: ApiObject, force = false, engines: Engine[] = [...this.#engines.values()]): void {
     const name = host.metadata?.name;
-    if (!engine || !name) return;
+    if (engines.length === 0 || !name) return;
     const report = reportFromStatus(host.status as HostStatus | undefined);
     if (!report) return;
     const digest = JSON.stringify(report);
     if (!force && this.#reportDigests.get(name) === digest) return;
     this.#reportDigests.set(name, digest);
-    engine.report(objectKey('Host', name), report);
+    for (const engine of engines) engine.report(objectKey('Host', name), report);
   }
 
   /** What the console shows: the engine's view while leading, else the informers' objects admitted. */
   #viewSource(): ViewSource {
-    const engine = this.#engine;
+    // (Sharded: each engine reconciles a part; the view is the whole desired state, as a follower's.)
+    const engine = this.#engines.get(LEADER);
     if (engine) return { store: engine.store, records: this.records, reports: engine.rt.reports };
     if (!this.#followerView) {
       const objects: ApiObject[] = [];

@@ -344,16 +344,19 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .option('--namespace <ns>', "the controller's namespace: its Lease, and Secrets named without a namespace (default $POD_NAMESPACE or netform-system)")
     .option('--leader-elect', 'reconcile only while holding the Lease, so several replicas never act at once')
     .option('--lease-name <name>', 'name of the Lease (default netform-controller)')
+    .option('--shards <n>', 'sharded controllers: N Leases <lease-name>-shard-<i>; each replica holds its share of them and reconciles only their objects (by Provider, VLAN/MAC pool, or key); implies leader election per shard')
     .option('--identity <id>', 'this replica in the Lease and in Events (default $POD_NAME, else hostname and a random suffix)')
     .option('--listen <addr>', 'serve /metrics, /healthz and /readyz on [host:]port (default 0.0.0.0:8080; "off" for none)')
     .option('--resync <seconds>', 'drift re-check period of converged objects (default 300)')
     .option('--concurrency <n>', 'reconciles in parallel (default 4)')
     .option('--ui <addr>', `serve the console on [host:]port (default ${DEFAULT_UI}, e.g. through kubectl port-forward; "off" for none); an address that is not loopback needs --ui-token-file`)
     .option('--ui-token-file <path>', "the console's bearer token, from a file only its owner can read (e.g. a mounted Secret): required on a non-loopback address, on every /api request, and to approve plans from the console")
-    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string }) => {
+    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; shards?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string }) => {
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
       checkUi(o);
+      const shards = o.shards === undefined ? undefined : Number(o.shards);
+      if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 256)) throw new Error(`--shards must be a whole number from 1 to 256, not ${o.shards}`);
       const listen = o.listen ?? '0.0.0.0:8080';
       const { ClusterModeController } = await import('./cluster-mode.ts');
       const controller = new ClusterModeController(
@@ -363,6 +366,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           namespace: c.namespace,
           leaderElect: !!o.leaderElect,
           leaseName: o.leaseName,
+          ...(shards !== undefined ? { shards } : {}),
           identity: c.identity,
           listen: listen === 'off' ? undefined : listen,
           instance: c.instance,
@@ -373,7 +377,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         },
         { log, registry: deps.registry },
       );
-      log.info({ server: controller.client.server, namespace: c.namespace, leaderElect: !!o.leaderElect, instance: c.instance }, 'netform controller: cluster mode');
+      log.info({ server: controller.client.server, namespace: c.namespace, leaderElect: !!o.leaderElect, shards, instance: c.instance }, 'netform controller: cluster mode');
       await controller.start();
       await (deps.stopSignal ?? signalled());
       log.info('stopping');

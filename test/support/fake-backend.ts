@@ -22,7 +22,24 @@ export interface Counters {
   reads: number;
 }
 
+/** One write (POST, PUT, DELETE) as the backend saw it: which netform object (its owner tag, else the
+ *  backend id), which replica (the x-netform-replica header), when it arrived and when it was answered
+ *  (Date.now() ms of this process). */
+export interface WriteRecord {
+  object: string;
+  replica: string;
+  method: string;
+  start: number;
+  end: number;
+  status: number;
+}
+
 export class FakeBackend {
+  /** Every write, when `recordWrites` is set. */
+  readonly writes: WriteRecord[] = [];
+  recordWrites = false;
+  /** Each write is answered this many ms after it arrived (a backend's own latency). */
+  writeLatencyMs = 0;
   readonly objects = new Map<string, BackendObject>();
   readonly counters: Counters = { creates: 0, updates: 0, deletes: 0, reads: 0 };
   /** Creates per owner tag, to prove "no object created twice". */
@@ -60,9 +77,22 @@ export class FakeBackend {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = (status: number, body?: unknown) => {
+    const start = Date.now();
+    const isWrite = req.method === 'POST' || req.method === 'PUT' || req.method === 'DELETE';
+    let object: string | undefined;
+    const sendNow = (status: number, body?: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body === undefined ? '' : JSON.stringify(body));
+      if (isWrite && this.recordWrites) {
+        const replica = req.headers['x-netform-replica'];
+        this.writes.push({ object: object ?? req.url ?? '', replica: typeof replica === 'string' ? replica : '', method: req.method!, start, end: Date.now(), status });
+      }
+    };
+    const send = (status: number, body?: unknown) => {
+      if (!isWrite || this.writeLatencyMs <= 0) return sendNow(status, body);
+      const wait = start + this.writeLatencyMs - Date.now();
+      if (wait <= 0) return sendNow(status, body);
+      setTimeout(() => sendNow(status, body), wait);
     };
     if (this.failNext.count > 0) {
       this.failNext.count--;
@@ -76,6 +106,8 @@ export class FakeBackend {
     if (parts[0] === 'version') return send(200, { version: 'fake-1' });
     if (parts[0] !== 'objects') return send(404, { error: { type: 'NotFound', message: 'no such path' } });
     const id = parts[1];
+    const ownerTag = (tags: string[] | undefined) => tags?.find((t) => t.startsWith('owner:'));
+    object = ownerTag(id ? this.objects.get(id)?.tags : (body.tags as string[] | undefined)) ?? (id ? `id:${id}` : undefined);
     switch (req.method) {
       case 'GET': {
         this.counters.reads++;

@@ -19,12 +19,16 @@ import type { BackendObject } from './fake-backend.ts';
 
 type Fields = Record<string, unknown>;
 
+/** Which replica this process is, sent with every request so the FakeBackend can record who wrote
+ *  what (the sharded-controller tests' checker); from the environment the test spawns it with. */
+const REPLICA = process.env.NETFORM_TEST_REPLICA ?? '';
+
 async function call(base: string, ctx: DriverContext, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(base + path, {
       method,
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...(REPLICA ? { 'x-netform-replica': REPLICA } : {}), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]),
     });

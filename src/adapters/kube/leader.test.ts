@@ -389,6 +389,25 @@ describe('LeaderElector timing', () => {
     await b.stop({ release: false });
   });
 
+  it('with mayAcquire false only reads: takes the free Lease once allowed, and renews whatever it says', async () => {
+    const api = new FakeLeaseApi();
+    const clock = new ManualClock();
+    let allowed = false;
+    const e = new LeaderElector({ client: api, namespace: 'netform-system', name: 'netform-controller-shard-0', identity: 'a', log: pino({ level: 'silent' }), clock, random: () => 0, mayAcquire: () => allowed });
+    void e.run();
+    await clock.advanceTo(5_000);
+    expect(e.isLeader()).toBe(false);
+    expect(api.writes).toEqual([]);
+    allowed = true;
+    await clock.advanceTo(7_000);
+    expect(e.isLeader()).toBe(true);
+    allowed = false;
+    await clock.advanceTo(20_000);
+    expect(e.isLeader()).toBe(true);
+    await e.stop();
+    expect(api.lease!.spec!.holderIdentity).toBe('');
+  });
+
   it('refuses timings that would let a stale leader overlap a new one', () => {
     const api = new FakeLeaseApi();
     expect(() => new LeaderElector({ client: api, namespace: 'n', name: 'l', log: pino({ level: 'silent' }), leaseDurationMs: 5_000, renewDeadlineMs: 5_000 })).toThrow(RangeError);

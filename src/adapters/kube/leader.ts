@@ -210,6 +210,12 @@ export interface LeaderElectorOptions {
   onStoppedLeading?: () => void;
   /** Called when the observed holder changes to a new non-empty identity (this one included). */
   onNewLeader?: (identity: string) => void;
+  /**
+   * Asked before each attempt to take the Lease while not leading (a create, or taking it from nobody
+   * or from an expired holder); false: this attempt only reads. Renewals are never gated. Default: yes.
+   * Sharded controllers use it to hold no more than their share of the shard Leases.
+   */
+  mayAcquire?: () => boolean;
 }
 
 /**
@@ -376,6 +382,7 @@ export class LeaderElector {
           if (this.#leading) this.#lose(`the Lease is held by ${d.holder}`);
           return;
         }
+        if (!this.#leading && this.#opts.mayAcquire && !this.#opts.mayAcquire()) return;
         try {
           const written = d.kind === 'create' ? await this.#create(d.spec, signal) : await this.#update(lease!, d.spec, signal);
           if (seq !== this.#tickSeq) return; // abandoned: a newer tick decides

@@ -1,5 +1,7 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { compareResourceVersions, prunedPaths, recordOf } from './records.ts';
+import { KINDS, type Kind } from '../../api/kinds.ts';
+import { compareResourceVersions, KubeRecords, prunedPaths, recordOf, type KindCache } from './records.ts';
 import { FINALIZER } from './resources.ts';
 
 const network = (meta: Record<string, unknown> = {}, spec: Record<string, unknown> = { physicalNetwork: 'physnet1', vlan: { id: 10 } }) => ({
@@ -65,5 +67,19 @@ describe('prunedPaths', () => {
     expect(prunedPaths(sent, stored)).toEqual(['status.vlan', 'status.providers[0].extra']);
     expect(prunedPaths(sent, sent)).toEqual([]);
     expect(prunedPaths({ a: undefined }, {})).toEqual([]);
+  });
+});
+
+describe('KubeRecords.watch', () => {
+  it('tells watchers of informer changes reported to it, of forgotten objects, and stops when asked', () => {
+    const caches = Object.fromEntries(KINDS.map((k) => [k, { list: () => [], get: () => undefined }])) as unknown as Record<Kind, KindCache>;
+    const records = new KubeRecords({ client: {} as never, caches, log: pino({ level: 'silent' }) });
+    const seen: string[] = [];
+    const stop = records.watch((k) => seen.push(k));
+    records.changed('Network/a');
+    records.forget('Network/b');
+    stop();
+    records.changed('Network/c');
+    expect(seen).toEqual(['Network/a', 'Network/b']);
   });
 });

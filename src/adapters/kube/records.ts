@@ -70,7 +70,7 @@ export interface KubeRecordsOptions {
   log: Logger;
   /** Fencing: writes are refused (an error, so the reconcile is retried by whoever leads) unless
    *  this says yes. A replica that lost its lease must not write, even from a reconcile in flight. */
-  mayWrite?: () => boolean;
+  mayWrite?: (key: string) => boolean;
 }
 
 export class KubeRecords implements RecordStore {
@@ -79,9 +79,24 @@ export class KubeRecords implements RecordStore {
   readonly #written = new Map<string, ApiObject>();
   /** Converted records by key, valid for one resourceVersion. */
   readonly #converted = new Map<string, { rv: string | undefined; rec: ObjectRecord | undefined }>();
+  readonly #watchers = new Set<(key: string) => void>();
 
   constructor(o: KubeRecordsOptions) {
     this.#o = o;
+  }
+
+  /** RecordStore.watch: told of every change of a record — its own writes here, and the informers'
+   *  changes, which the owner of the informers must report with `changed(key)` from their listeners
+   *  (synchronously, as they deliver). Engines keep their index of removed objects with it instead of
+   *  listing every record on each wake. */
+  watch(changed: (key: string) => void): () => void {
+    this.#watchers.add(changed);
+    return () => this.#watchers.delete(changed);
+  }
+
+  /** An informer changed (or removed) the object of `key`. */
+  changed(key: string): void {
+    for (const w of this.#watchers) w(key);
   }
 
   /** The freshest copy of an object: our last write's response, or the informer's, whichever is newer. */
@@ -107,6 +122,7 @@ export class KubeRecords implements RecordStore {
   forget(key: string): void {
     this.#written.delete(key);
     this.#converted.delete(key);
+    this.changed(key);
   }
 
   get(key: string): ObjectRecord | undefined {
@@ -215,7 +231,7 @@ export class KubeRecords implements RecordStore {
   }
 
   #fence(key: string): void {
-    if (this.#o.mayWrite && !this.#o.mayWrite()) throw new Error(`${key}: not written, this replica is not the leader`);
+    if (this.#o.mayWrite && !this.#o.mayWrite(key)) throw new Error(`${key}: not written, this replica is not the leader (or does not hold its shard)`);
   }
 
   #convert(key: string, kind: Kind, o: ApiObject): ObjectRecord | undefined {
@@ -230,6 +246,7 @@ export class KubeRecords implements RecordStore {
   #remember(key: string, o: ApiObject): void {
     this.#written.set(key, o);
     this.#converted.delete(key);
+    this.changed(key);
   }
 
   /** Re-reads an object after a conflict; false when it no longer exists. */

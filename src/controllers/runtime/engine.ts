@@ -8,6 +8,7 @@ import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../api/objects.ts';
 import { DesiredStore } from '../../state/store.ts';
 import { systemClock, WorkQueue, type Clock } from '../../state/workqueue.ts';
+import type { Slots } from '../../state/slots.ts';
 import type { CredentialSource } from '../../api/credentials.ts';
 import { ProviderSessions } from '../provider/sessions.ts';
 import { reconcileKind, referencesFrom, type AnyKindDefinition } from './kind.ts';
@@ -43,6 +44,13 @@ export interface EngineOptions {
   observer?: EngineObserver;
   /** Approvals kept outside the objects (file mode's state directory): digest by key. */
   approvals?: (key: string) => string | undefined;
+  /** Which keys this engine reconciles (a sharded controller runs one engine per shard it holds, ADR
+   *  25); the others are part of its desired state (references, admission) but never reconciled by
+   *  it. Default: every key. */
+  owns?: (key: string) => boolean;
+  /** Reconcile slots shared with other engines of the process (a sharded controller's): a reconcile
+   *  runs only while holding one, on top of this engine's own `concurrency`. */
+  slots?: Slots;
 }
 
 /** What happened in one reconcile, for metrics. */
@@ -98,9 +106,13 @@ export class Engine {
   #recordChanges: Set<string> | undefined;
   readonly #stopWatching: (() => void) | undefined;
   #removedIndex: RemovedIndex | undefined;
+  readonly #owns: (key: string) => boolean;
+  readonly #slots: Slots | undefined;
 
   constructor(opts: EngineOptions) {
     this.#log = opts.log;
+    this.#owns = opts.owns ?? (() => true);
+    this.#slots = opts.slots;
     this.#kinds = new Map(opts.kinds.map((d) => [d.kind, d]));
     this.#rank = new Map(opts.kinds.map((d, i) => [d.kind, i]));
     this.store = new DesiredStore(referencesFrom(opts.kinds));
@@ -166,7 +178,7 @@ export class Engine {
     for (const r of this.rt.records.list()) {
       if (!this.store.get(r.key) && !this.store.invalid(r.key)) changed.add(r.key);
     }
-    const keys = this.#sortKeys([...changed]);
+    const keys = this.#sortKeys([...changed].filter(this.#owns));
     // A plan runs every controller itself, once, in order (plan()); nothing is queued.
     if (!this.rt.dryRun) for (const k of keys) this.#queue.add(k);
     return keys;
@@ -181,7 +193,15 @@ export class Engine {
       return;
     }
     const all = new Set([...this.store.keys(), ...this.store.invalidKeys(), ...this.rt.records.list().map((r) => r.key)]);
-    for (const k of this.#sortKeys([...all])) this.#queue.add(k, 'recheck');
+    for (const k of this.#sortKeys([...all].filter(this.#owns))) this.#queue.add(k, 'recheck');
+  }
+
+  /** An object another engine reconciles changed its record (a sharded controller's other shard, seen
+   *  through the informers): when its readiness, generation or backend objects changed, the objects
+   *  related to it that this engine owns are reconciled, as after one of its own reconciles. */
+  recordChanged(key: string): void {
+    if (this.#stopped || this.#owns(key)) return;
+    this.#wakeIfChanged(key, []);
   }
 
   /**
@@ -265,6 +285,18 @@ export class Engine {
       this.#beforeLoad.add(key);
       return undefined;
     }
+    // Another shard's key (woken as a relative, or its shard changed): not this engine's to reconcile.
+    if (!this.#owns(key)) return undefined;
+    if (!this.#slots) return this.#reconcile(key, signal);
+    const release = await this.#slots.acquire(signal);
+    try {
+      return await this.#reconcile(key, signal);
+    } finally {
+      release();
+    }
+  }
+
+  async #reconcile(key: string, signal: AbortSignal) {
     const { kind } = parseKey(key);
     const def = this.#kinds.get(kind)!;
     const started = Date.now();

@@ -54,6 +54,15 @@ describe('Metrics', () => {
     expect(sample(body, 'netform_leader')).toBe(1);
   });
 
+  it('netform_shards_held: the shards held now, only with shards', async () => {
+    let held = 2;
+    const m = new Metrics({ shardsHeld: () => held }, { processMetrics: false });
+    expect(sample((await m.scrape()).body, 'netform_shards_held')).toBe(2);
+    held = 0;
+    expect(sample((await m.scrape()).body, 'netform_shards_held')).toBe(0);
+    expect((await new Metrics({}, { processMetrics: false }).scrape()).body).not.toContain('netform_shards_held');
+  });
+
   it('counts backend writes by provider, action and result, not no-ops', async () => {
     const m = new Metrics({}, { processMetrics: false });
     const plan = (action: string) => ({ object: 'Network/a', target: 'neutron:n1', resource: 'network', action }) as never;

@@ -9,6 +9,8 @@ export interface MetricsSources {
   /** The work queue now (undefined while this replica is not leading). */
   queue?: () => { queued: number; running: number; delayed: number; queuedRecheck?: number; oldestRecheckWaitMs?: number; aged?: number } | undefined;
   leader?: () => boolean;
+  /** Sharded controllers: the shards this replica holds now (undefined: not sharded, no series). */
+  shardsHeld?: () => number | undefined;
   /** Informers whose watch is stale, by kind. */
   stale?: () => Record<string, boolean>;
 }
@@ -91,6 +93,16 @@ export class Metrics implements EngineObserver {
         this.set(sources.leader?.() ? 1 : 0);
       },
     });
+    if (sources.shardsHeld) {
+      new Gauge({
+        name: 'netform_shards_held',
+        help: 'Shards (their Leases) this replica holds now, with --shards.',
+        registers,
+        collect() {
+          this.set(sources.shardsHeld?.() ?? 0);
+        },
+      });
+    }
     new Gauge({
       name: 'netform_informer_stale',
       help: '1 for a kind whose watch is stale (not synced, or silent for too long).',
