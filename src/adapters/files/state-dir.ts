@@ -275,7 +275,11 @@ export class StateDir {
     const key = record.key;
     const file = this.pathForKey(key);
     const text = stableStringify(record);
-    const stored = deepFreeze(JSON.parse(text) as StateRecord);
+    const parsed = JSON.parse(text) as StateRecord;
+    // A frozen spec is the admitted object's, equal to what was written: kept instead of a copy.
+    const spec = (record as { spec?: unknown }).spec;
+    if (spec !== null && typeof spec === 'object' && Object.isFrozen(spec)) (parsed as { spec?: unknown }).spec = spec;
+    const stored = deepFreeze(parsed);
     return this.enqueue(key, async () => {
       await this.guarded(() => writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.objectsDir }));
       if (!this.records.has(key)) this.#sortedKeys = undefined;
