@@ -404,7 +404,8 @@ function measureRun(dir: string, state: string): Promise<RunMeasured> {
     let stopping = false;
     const sample = () => {
       const s = procStatus(pid);
-      if (s) hwmKB = Math.max(hwmKB, s.hwmKB);
+      // (Right after start the process re-executes itself: its status may lack the field for a moment.)
+      if (s && Number.isFinite(s.hwmKB)) hwmKB = Math.max(hwmKB, s.hwmKB);
       return s;
     };
     const passDone = (how: RunMeasured['firstPass']) => {
