@@ -89,7 +89,7 @@ export async function writeFileAtomic(
  * Read and parse a JSON file. Resolves `undefined` when the file does not exist; rejects with an
  * error naming the file when its content is not valid JSON.
  */
-export async function readJsonFile<T>(path: string): Promise<T | undefined> {
+export async function readJsonFile<T>(path: string, reviver?: (key: string, value: unknown) => unknown): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -98,7 +98,7 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
     throw err;
   }
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text, reviver) as T;
   } catch (err) {
     throw new Error(`corrupt JSON in ${path}: ${(err as Error).message}`, { cause: err });
   }
