@@ -260,10 +260,16 @@ describe('diffNetwork', () => {
       ]);
     });
 
-    it('the pending marker alone (tags already there) is a description change only', () => {
+    it('the pending marker on a tagged network reads as no description (ADR 24): a change only where the spec gives one', () => {
       const s = state({ description: pendingMarker(owner) });
-      expect(s).toMatchObject({ ours: true, tagged: true });
-      expect(diffNetwork(model(), s)).toEqual([{ path: 'description', from: pendingMarker(owner), to: 'app tier' }]);
+      expect(s).toMatchObject({ ours: true, tagged: true, description: '' });
+      expect(diffNetwork(model(), s)).toEqual([{ path: 'description', from: '', to: 'app tier' }]);
+      expect(diffNetwork({ ...model(), description: undefined }, s)).toEqual([]);
+    });
+
+    it("another owner's marker is a description like any other", () => {
+      const other = { ...owner, name: 'someone-else' };
+      expect(state({ description: pendingMarker(other) }).description).toBe(pendingMarker(other));
     });
 
     it('another owner\'s pending marker does not make the network ours', () => {

@@ -14,9 +14,10 @@ export const ownerTags = (o: Owner) => [NETFORM_TAG, instanceTag(o.instance), ow
 /** The owner-tag prefix: an object carrying one that is not ours belongs to someone else. */
 export const OWNER_PREFIX = 'nf-own:';
 /**
- * Neutron (Zed) refuses `tags` in a POST, so an object is created with this marker as its
- * description and tagged right after. A process that dies in between leaves an object that is still
- * found by its marker and adopted — never a duplicate.
+ * Neutron (Zed) refuses `tags` in a POST (networks, subnets; a port's are silently dropped), so an
+ * object is created with this marker as its description and tagged right after. A process that dies
+ * in between leaves an object that is still found by its marker and adopted — never a duplicate. A
+ * network created without a description keeps it once tagged (see `networkDescription`, ADR 24).
  */
 export const pendingMarker = (o: Owner) => `netform-pending:${ownerDigest(o)}`;
 /** The name of a network's own QoS policy (found by name, so it needs no tag to be adopted). */
@@ -238,7 +239,7 @@ export function normalizeNetwork(
     ours: isOurs(n, owner, name),
     tagged: hasTag(n.tags, tag),
     name: n.name,
-    description: n.description ?? '',
+    description: networkDescription(n, owner),
     networkType: n['provider:network_type'] ?? null,
     physicalNetwork: n['provider:physical_network'] ?? null,
     vlan: n['provider:segmentation_id'] ?? null,
@@ -252,6 +253,16 @@ export function normalizeNetwork(
     ownPolicyId,
     subnets: subnets.map((s) => normalizeSubnet(s, tag)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
+}
+
+/**
+ * A network's description as the spec sees it: a network created without one keeps its pending
+ * marker once it is tagged as this owner's (ADR 24), and that reads as none. An untagged one with
+ * the marker is still being made: the marker is its description, so an update clears it.
+ */
+export function networkDescription(n: { description?: string; tags?: string[] }, owner: Owner): string {
+  const d = n.description ?? '';
+  return d === pendingMarker(owner) && hasTag(n.tags, ownerTag(owner)) ? '' : d;
 }
 
 export function normalizePort(p: NeutronPort & { description?: string }, owner: Owner, name?: string): PortState {
