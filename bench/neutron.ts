@@ -43,7 +43,7 @@ async function netform(url: string) {
     drivers.push(x);
     return x;
   });
-  const e = new Engine({ kinds: KIND_DEFINITIONS, records: new MemoryRecords(), registry, credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 8 });
+  const e = new Engine({ kinds: KIND_DEFINITIONS, records: new MemoryRecords(), registry, credentials: new FileCredentialSource(), log: pino({ level: 'silent' }), concurrency: 64 });
   const docs = [`apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}`];
   for (let i = 0; i < N; i++) {
     docs.push(

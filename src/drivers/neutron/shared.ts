@@ -363,8 +363,8 @@ interface LookupMember<T> {
 }
 
 /**
- * `findOwned` for many owners at once: lookups arriving within `windowMs` of each other (a cold
- * start observes every object that has no id yet) are answered by three list requests per batch —
+ * `findOwned` for many owners at once: lookups arriving within `windowMs` of each other, or while
+ * the previous batch is on its way (a cold start observes every object that has no id yet), are answered by three list requests per batch —
  * by owner tag (`tags-any`), by pending marker (`description`, repeated), and half-marked by name
  * (`tags=netform&name=…`) — instead of up to three per object. Same answers as `findOwned`: the
  * owner-tagged object, else the marked one, else the half-marked one of that name; more than one is
@@ -377,6 +377,7 @@ export class OwnerLookups<T extends { id: string; name: string; tags?: string[];
   readonly #maxBatch: number;
   #queue: LookupMember<T>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = false;
 
   constructor(c: NeutronClient, collection: string, opts: { windowMs?: number; maxBatch?: number } = {}) {
     this.#c = c;
@@ -390,13 +391,25 @@ export class OwnerLookups<T extends { id: string; name: string; tags?: string[];
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       this.#queue.push({ owner, name, resolve, reject });
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        const all = this.#queue;
-        this.#queue = [];
-        for (let i = 0; i < all.length; i += this.#maxBatch) void this.#run(all.slice(i, i + this.#maxBatch));
-      }, this.#windowMs);
+      this.#schedule();
     });
+  }
+
+  /** One batch on its way at a time: look-ups arriving meanwhile wait for it, and go out together. */
+  #schedule(): void {
+    if (this.#timer || this.#inFlight || !this.#queue.length) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const all = this.#queue;
+      this.#queue = [];
+      const batches: LookupMember<T>[][] = [];
+      for (let i = 0; i < all.length; i += this.#maxBatch) batches.push(all.slice(i, i + this.#maxBatch));
+      this.#inFlight = true;
+      void Promise.all(batches.map((b) => this.#run(b))).finally(() => {
+        this.#inFlight = false;
+        this.#schedule();
+      });
+    }, this.#windowMs);
   }
 
   async #run(batch: LookupMember<T>[]): Promise<void> {
