@@ -20,6 +20,8 @@ import { KIND_DEFINITIONS } from '../src/controllers/index.ts';
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 40);
+/** The i-th subnet's range: 10.1.0.0/24 … 10.1.255.0/24, then 10.2.0.0/24 … (N may exceed 256). */
+const cidr = (i: number) => `10.${1 + Math.floor(i / 256)}.${i % 256}.0/24`;
 const out = fileURLToPath(new URL('./results/', import.meta.url));
 
 async function api(url: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -47,7 +49,7 @@ async function netform(url: string) {
   const docs = [`apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}`];
   for (let i = 0; i < N; i++) {
     docs.push(
-      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${1000 + i}}, subnets: [{name: s, cidr: 10.1.${i}.0/24}], providerRefs: [{name: os}]}`,
+      `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${1000 + i}}, subnets: [{name: s, cidr: ${cidr(i)}}], providerRefs: [{name: os}]}`,
     );
   }
   const t0 = performance.now();
@@ -72,7 +74,7 @@ async function floor(url: string) {
     networks: Array.from({ length: N }, (_, i) => ({ name: `fl-${i}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': 1000 + i })),
   })) as { networks: { id: string }[] };
   await api(url, 'POST', '/v2.0/subnets', {
-    subnets: nets.networks.map((n, i) => ({ network_id: n.id, name: 's', ip_version: 4, cidr: `10.1.${i}.0/24` })),
+    subnets: nets.networks.map((n, i) => ({ network_id: n.id, name: 's', ip_version: 4, cidr: cidr(i) })),
   });
   return { ms: performance.now() - t0, calls: 2 };
 }
@@ -83,7 +85,7 @@ async function openstackCli(url: string) {
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const { stdout } = await os('network', 'create', `os-${i}`, '--provider-network-type', 'vlan', '--provider-physical-network', 'physnet1', '--provider-segment', String(1000 + i), '-f', 'value', '-c', 'id');
-    await os('subnet', 'create', 's', '--network', stdout.trim(), '--subnet-range', `10.1.${i}.0/24`, '-f', 'value', '-c', 'id');
+    await os('subnet', 'create', 's', '--network', stdout.trim(), '--subnet-range', cidr(i), '-f', 'value', '-c', 'id');
   }
   return { ms: performance.now() - t0, processes: 2 * N };
 }

@@ -79,6 +79,11 @@ describe('bulk creates on Neutron', () => {
     expect(netPosts.length).toBeLessThanOrEqual(N / 3);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(subnetPosts.length).toBeLessThanOrEqual(N / 3);
+    // Subnets are marked in their POST (their description), networks tagged with one PUT each; no network PUT.
+    const puts = proxy.log.slice(since).filter((r) => r.method === 'PUT');
+    expect(puts.filter((r) => /^\/v2\.0\/subnets\//.test(r.path))).toEqual([]);
+    expect(puts.filter((r) => /^\/v2\.0\/networks\/[^/]+\/tags$/.test(r.path))).toHaveLength(N);
+    expect(puts).toHaveLength(N);
 
     const nets = await networksLike(`bk-${run}-`);
     expect(nets).toHaveLength(N);

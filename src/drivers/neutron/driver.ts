@@ -44,6 +44,7 @@ import {
   portName,
   qosOf,
   subnetBody,
+  subnetMarker,
   subnetMutableBody,
   type NetworkState,
   type NeutronNetwork,
@@ -283,7 +284,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return changes.length ? this.update(ctx, owner, observed, desired, changes) : observed;
   }
 
-  /** Subnets in one bulk request, then tagged. Returns them as they now are when they are all the
+  /** Subnets in bulk requests, marked in them. Returns them as they now are when they are all the
    *  network has (undefined when an earlier attempt's may be there too). */
   async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, wanted: NetworkModel['subnets']): Promise<NeutronSubnet[] | undefined> {
     if (!wanted.length) return [];
@@ -300,33 +301,19 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return this.#addSubnetsNow(ctx, owner, networkId, subnets);
   }
 
-  /** The subnets created (coalesced with other networks' into bulk POSTs), then tagged. A subnet
-   *  refused on its own fails the create after the others are tagged; an update adds it later. */
+  /** The subnets created, coalesced with other networks' into bulk POSTs. They are marked as
+   *  netform's by their description (`subnetMarker`), set in the POST: no tags to add. A subnet
+   *  refused on its own fails the create; an update adds it later. */
   async #addSubnetsNow(ctx: DriverContext, owner: Owner, networkId: string, subnets: NetworkModel['subnets']): Promise<NeutronSubnet[]> {
-    const created = await this.#creates.post(
+    return this.#creates.post(
       owner,
       async () => {
         const settled = await Promise.allSettled(subnets.map((x) => this.#bulk.subnets.create(subnetBody(x, networkId, owner, this.#projectId), ctx.signal)));
-        const made = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         const failed = settled.find((r) => r.status === 'rejected');
-        if (failed) {
-          // Those made are tagged first: they stay this network's whatever the failure.
-          await this.#tagSubnets(ctx, owner, made).catch(() => undefined);
-          throw failed.reason;
-        }
-        return made;
+        if (failed) throw failed.reason;
+        return settled.map((r) => (r as PromiseFulfilledResult<NeutronSubnet>).value);
       },
       '/subnets',
-    );
-    await this.#tagSubnets(ctx, owner, created);
-    return created;
-  }
-
-  async #tagSubnets(ctx: DriverContext, owner: Owner, subnets: NeutronSubnet[]): Promise<void> {
-    await Promise.all(
-      subnets.map(async (sn) => {
-        sn.tags = (await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal })).tags;
-      }),
     );
   }
 
@@ -432,7 +419,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     if (net.qos_policy_id && !policy) return undefined; // a policy netform does not own: read it directly
     const own = [...l.policies.values()].find((x) => x.name === policyName(owner));
     const subnets = l.subnets.get(net.id) ?? [];
-    // A subnet without our tags (someone else's, or one a crash left untagged) is not in the listing.
+    // A subnet without our marks (someone else's, or one a crash left untagged) is not in the listing.
     if ((net.subnets ?? []).length !== subnets.length) return undefined;
     return { net, subnets, policy, ownPolicyId: own?.id ?? null };
   }
@@ -440,13 +427,16 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async #list(signal: AbortSignal, instance: string): Promise<Listing> {
     const startedAt = Date.now();
     const tag = instanceTag(instance);
-    const [nets, subs, pols] = await Promise.all([
+    // Subnets: those marked by their description (made since ADR 24) and those tagged (before).
+    const [nets, marked, tagged, pols] = await Promise.all([
       this.#c.list<NeutronNetwork>('networks', { tags: tag }, signal),
+      this.#c.list<NeutronSubnet>('subnets', { description: subnetMarker(instance) }, signal),
       this.#c.list<NeutronSubnet>('subnets', { tags: tag }, signal),
       this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, signal).catch(() => [] as NeutronQosPolicy[]),
     ]);
+    const subs = new Map([...tagged, ...marked].map((s) => [s.id, s]));
     const subnets = new Map<string, NeutronSubnet[]>();
-    for (const s of subs) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
+    for (const s of subs.values()) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
     return {
       startedAt,
       networks: new Map(nets.map((n) => [n.id, n])),

@@ -597,6 +597,9 @@ describe('normalizeSubnet', () => {
   it('tagged when the given tag is among the tags', () => {
     expect(normalizeSubnet(neutronSubnet(), ownerTag(owner)).tagged).toBe(true);
     expect(normalizeSubnet(neutronSubnet(), ownerTag(other)).tagged).toBe(false);
+    // Made by bulk create since ADR 24: marked by its description, not tagged.
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:lab' }), ownerTag(owner), 'lab').tagged).toBe(true);
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:other' }), ownerTag(owner), 'lab').tagged).toBe(false);
   });
 });
 
@@ -838,7 +841,7 @@ describe('subnetBody', () => {
       network_id: 'net-1',
       ip_version: 4,
       cidr: '10.10.0.0/24',
-      description: 'netform network app',
+      description: 'nf-inst:lab',
     });
     expect(b).not.toHaveProperty('tags');
   });

@@ -58,6 +58,7 @@ export interface NeutronSubnet {
   enable_dhcp: boolean;
   ipv6_address_mode?: string | null;
   ipv6_ra_mode?: string | null;
+  description?: string;
   tags?: string[];
   revision_number: number;
 }
@@ -183,11 +184,18 @@ export function canonicalCidr(cidr: string): string {
   return parsePrefix(cidr)?.canonical ?? cidr;
 }
 
-export function normalizeSubnet(s: NeutronSubnet, tag?: string): SubnetState {
+/**
+ * The description of a subnet netform creates: its installation's tag. A subnet belongs to its
+ * network; this marks it as netform's in the create itself, so that the installation's listing finds
+ * it (`?description=`) with no `PUT …/tags` per subnet (ADR 24). Subnets made before carry the tags.
+ */
+export const subnetMarker = (instance: string) => instanceTag(instance);
+
+export function normalizeSubnet(s: NeutronSubnet, tag?: string, instance?: string): SubnetState {
   const out: SubnetState = {
     id: s.id,
     revision: s.revision_number,
-    tagged: tag !== undefined && hasTag(s.tags, tag),
+    tagged: (tag !== undefined && hasTag(s.tags, tag)) || (instance !== undefined && s.description === subnetMarker(instance)),
     name: s.name,
     cidr: canonicalCidr(s.cidr),
     ipVersion: s.ip_version,
@@ -251,7 +259,7 @@ export function normalizeNetwork(
     qos: q,
     qosPolicyId: n.qos_policy_id ?? null,
     ownPolicyId,
-    subnets: subnets.map((s) => normalizeSubnet(s, tag)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    subnets: subnets.map((s) => normalizeSubnet(s, tag, owner.instance)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
 
@@ -373,7 +381,7 @@ export function subnetBody(s: SubnetModel, networkId: string, owner: Owner, proj
     network_id: networkId,
     ip_version: s.ipVersion,
     cidr: s.cidr,
-    description: `netform network ${owner.name}`,
+    description: subnetMarker(owner.instance),
   };
   if (s.ipv6AddressMode) b.ipv6_address_mode = s.ipv6AddressMode;
   if (s.ipv6RaMode) b.ipv6_ra_mode = s.ipv6RaMode;
