@@ -194,8 +194,14 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     if (req.externalId) {
       const listed = req.fresh ? undefined : await this.#fromListing(ctx, owner, req.externalId);
       if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId, req.desired.name);
-      const fresh = await this.#get(ctx, req.externalId);
-      if (fresh) return this.#observedFresh(ctx, fresh, owner, true, req.desired.name);
+      // The network, its subnets and this owner's QoS policy read side by side (an edit's reads:
+      // one round trip, not three).
+      const [fresh, subnets, own] = await Promise.all([
+        this.#get(ctx, req.externalId),
+        this.#c.list<NeutronSubnet>('subnets', { network_id: req.externalId }, ctx.signal),
+        this.#c.list<NeutronQosPolicy>('qos/policies', { name: policyName(owner) }, ctx.signal).then((l) => l[0]),
+      ]);
+      if (fresh) return this.#observedFresh(ctx, fresh, owner, true, req.desired.name, { subnets, own });
     }
     if (req.import) {
       let found: NeutronNetwork | undefined;
@@ -446,9 +452,20 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     };
   }
 
-  async #observedFresh(ctx: DriverContext, net: NeutronNetwork, owner: Owner, recorded: boolean, name?: string): Promise<Observed<NetworkState>> {
-    const subnets = await this.#c.list<NeutronSubnet>('subnets', { network_id: net.id }, ctx.signal);
+  async #observedFresh(
+    ctx: DriverContext,
+    net: NeutronNetwork,
+    owner: Owner,
+    recorded: boolean,
+    name?: string,
+    read?: { subnets: NeutronSubnet[]; own: NeutronQosPolicy | undefined },
+  ): Promise<Observed<NetworkState>> {
+    const subnets = read?.subnets ?? (await this.#c.list<NeutronSubnet>('subnets', { network_id: net.id }, ctx.signal));
     let policy: NeutronQosPolicy | undefined;
+    if (read && (!net.qos_policy_id || net.qos_policy_id === read.own?.id)) {
+      policy = net.qos_policy_id ? read.own : undefined;
+      return this.#observed(net, subnets, policy, owner, recorded, read.own?.id ?? null, name);
+    }
     if (net.qos_policy_id) {
       try {
         policy = (await this.#c.request<{ policy: NeutronQosPolicy }>('GET', `/v2.0/qos/policies/${net.qos_policy_id}`, { signal: ctx.signal })).policy;
