@@ -75,6 +75,20 @@ async function status(state: string): Promise<Map<string, StatusEntry>> {
 const ready = (e: StatusEntry | undefined) => e?.status.conditions?.find((c) => c.type === 'Ready')?.status;
 const owned = (name: string) => backend.list('network', `owner:netform:Network/${name}`);
 
+/** Runs `netform run` on the directory while `body` runs, then stops it: a clean exit, nothing on stderr. */
+async function whileRunning(t: { dir: string; state: string }, body: (run: ReturnType<typeof startCli>) => Promise<void>): Promise<void> {
+  const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
+  try {
+    await body(run);
+  } finally {
+    run.child.kill('SIGTERM');
+  }
+  const r = await run.result;
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  rmSync(t.dir, { recursive: true, force: true });
+}
+
 function setup(name: string): { dir: string; state: string; write(file: string, text: string): void } {
   const dir = tempDir(`${name}-dir`);
   const state = join(tempDir(`${name}-state`), 'state');
@@ -233,8 +247,7 @@ describe('file mode', () => {
     const t = setup('run');
     t.write('provider.yaml', provider());
     t.write('pool.yaml', pool());
-    const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
-    try {
+    await whileRunning(t, async (run) => {
       await waitFor('the provider to be recorded', async () => run.output().stderr === '' && (await status(t.state)).get('Provider/lab'));
       t.write('w.yaml', network('watched', { vlan: '{id: 700}' }));
       await waitFor('the network on the backend', () => owned('watched')[0]);
@@ -242,21 +255,14 @@ describe('file mode', () => {
       await waitFor('the MTU change', () => owned('watched')[0]?.fields.mtu === 9000);
       unlinkSync(join(t.dir, 'w.yaml'));
       await waitFor('the network to be deleted', () => owned('watched').length === 0);
-    } finally {
-      run.child.kill('SIGTERM');
-    }
-    const r = await run.result;
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    rmSync(t.dir, { recursive: true, force: true });
+    });
   });
 
   it('run never deletes an object moved to another file in two steps (removed, then written 200 ms later)', async () => {
     const t = setup('move');
     t.write('provider.yaml', provider());
     t.write('a.yaml', network('moved', { vlan: '{id: 710}', subnet: '203.0.113.0/24', gateway: '203.0.113.1' }));
-    const run = startCli(['run', '--dir', t.dir, '--state', t.state]);
-    try {
+    await whileRunning(t, async () => {
       await waitFor('the network on the backend', () => owned('moved')[0]);
       const id = owned('moved')[0]!.id;
       const deletes = backend.counters.deletes;
@@ -270,13 +276,7 @@ describe('file mode', () => {
       // A removal still deletes, after the second read.
       unlinkSync(join(t.dir, 'b.yaml'));
       await waitFor('the network to be deleted', () => owned('moved').length === 0);
-    } finally {
-      run.child.kill('SIGTERM');
-    }
-    const r = await run.result;
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    rmSync(t.dir, { recursive: true, force: true });
+    });
   });
 
   it('restarting run never deletes a declared object (the first load comes before any decision)', async () => {
