@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { objectKey } from '../../src/api/kinds.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
@@ -45,7 +46,9 @@ import { runCli, startCli, tempDir, waitFor, type Spawned } from '../support/cli
 const id = uid(4);
 const NS = `j-${id}`;
 // Two VLANs of physnet3 for this run (the contract suite uses 3001-3003 there).
-const RED_VLAN = 3500 + Math.floor(Math.random() * 190) * 2;
+const RED_VLAN = reserveVlans('physnet3', 2, 3500, 3879);
+/** The kill journey's two networks. */
+const K_VLAN = reserveVlans('physnet3', 2, 3100, 3479);
 const BLUE_VLAN = RED_VLAN + 1;
 const RED = `red-${id}`;
 const BLUE = `blue-${id}`;
@@ -535,8 +538,8 @@ describe('SIGKILL inside a live move and inside a migration (netform run and net
     const docs = [`apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${proxy.url}", neutron: {auth: noauth}, requestTimeoutSeconds: 10}`];
     if (o.networks !== false) {
       docs.push(
-        `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${KRED}}\nspec: {physicalNetwork: physnet3, vlan: {id: ${RED_VLAN - 400}}, shared: true, providerRefs: [{name: os}]}`,
-        `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${KBLUE}}\nspec: {physicalNetwork: physnet3, vlan: {id: ${BLUE_VLAN - 400}}, shared: true, providerRefs: [{name: os}]}`,
+        `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${KRED}}\nspec: {physicalNetwork: physnet3, vlan: {id: ${K_VLAN}}, shared: true, providerRefs: [{name: os}]}`,
+        `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${KBLUE}}\nspec: {physicalNetwork: physnet3, vlan: {id: ${K_VLAN + 1}}, shared: true, providerRefs: [{name: os}]}`,
         `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: kc-${id}}\nspec: {defaultFabric: ovs, networks: [{name: ${KRED}}, {name: ${KBLUE}}]}`,
         host(C),
         host(D),
@@ -639,7 +642,7 @@ describe('SIGKILL inside a live move and inside a migration (netform run and net
       const st = await status();
       return ready(st) && st!.network === KBLUE && (await allPorts()).length === 1;
     }, 90_000);
-    await waitFor('the tap tagged with the new network', async () => (await portTag(C, kdev)) === BLUE_VLAN - 400, 30_000);
+    await waitFor('the tap tagged with the new network', async () => (await portTag(C, kdev)) === K_VLAN + 1, 30_000);
     const moved = await allPorts();
     const cMove = await traces(C);
     const dMove = await traces(D);
@@ -670,6 +673,6 @@ describe('SIGKILL inside a live move and inside a migration (netform run and net
     expect(after[0]!).toMatchObject({ id: port.id, network_id: await netId(KBLUE), device_id: kuid, 'binding:host_id': D.id });
     expect(cEnd).toEqual({ links: [], rows: [] });
     expect(dEnd).toEqual({ links: [kdev], rows: [kdev] });
-    expect(await portTag(D, kdev)).toBe(BLUE_VLAN - 400);
+    expect(await portTag(D, kdev)).toBe(K_VLAN + 1);
   }, 300_000);
 });

@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { ownerTag, pendingMarker } from '../../src/drivers/neutron/mapping.ts';
 import type { Owner } from '../../src/drivers/driver.ts';
 import { HoldProxy, type HeldAnswer } from '../harness/hold-proxy.ts';
@@ -31,7 +32,7 @@ const say = (line: string) => process.stderr.write(`[l3-topology] ${line}\n`);
 const EXAMPLE = join(ROOT, 'examples/l3');
 const id = uniq();
 // physnet3 below 3000 is used by no other test file; four VLANs for the example, four for the crash copy.
-const VLAN = 1200 + Math.floor(Math.random() * 160) * 10;
+const VLAN = reserveVlans('physnet3', 8, 1200, 2799);
 
 interface Copy {
   endpoint: string;

@@ -2,6 +2,7 @@
 // their ports carry exactly those; a restart gives the same MACs and makes no port; a duplicate
 // explicit MAC is refused and nothing is made for it - no port in Neutron, no device for the host.
 import { afterEach, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
@@ -34,7 +35,7 @@ interface RawPort {
 }
 
 const N = 200;
-const vlan = 3700 + Math.floor(Math.random() * 90);
+const vlan = reserveVlans('physnet3', 1, 3700, 3799);
 
 function docs(run: string, extra: string[] = [], n = N): string {
   const vnic = (i: number) =>

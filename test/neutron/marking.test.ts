@@ -2,6 +2,7 @@
 // is found and adopted, never stranded or duplicated. Faults are injected by the loopback fault
 // proxy in front of Neutron; every check reads Neutron directly (support.ts `api`).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { vlanSource } from '../support/vlans.ts';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
@@ -74,8 +75,7 @@ async function converged(e: Engine, name: string): Promise<RawNetwork> {
   return nets[0]!;
 }
 
-let vlanBase = 2600 + Math.floor(Math.random() * 40) * 10;
-const nextVlan = () => vlanBase++;
+const nextVlan = vlanSource('physnet1', 2600, 2999);
 
 describe('Neutron owner marking is resumable', () => {
   it.each([

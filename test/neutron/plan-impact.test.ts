@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { ROOT, runCli, tempDir } from '../support/cli.ts';
 import { api, networksNamed, neutronUrl, uniq } from './support.ts';
 
 const id = uniq();
 const NET = `pi-${id}`;
-const VLAN = 2300 + Math.floor(Math.random() * 600);
+const VLAN = reserveVlans('physnet2', 2, 2420, 2599);
 const dir = tempDir('neutron-plan-impact');
 const state = join(dir, '.state');
 

@@ -1,6 +1,7 @@
 // vNIC profiles on the real Neutron: the engine with the real Neutron driver; every check reads
 // Neutron through its own API (support.ts `api`), never through the driver.
 import { afterEach, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
@@ -51,7 +52,7 @@ const limits = (p: RawPolicy) =>
     .map((r) => ({ direction: r.direction, max_kbps: r.max_kbps, max_burst_kbps: r.max_burst_kbps }))
     .sort((a, b) => (a.direction < b.direction ? -1 : 1));
 
-const vlanBase = 3100 + Math.floor(Math.random() * 80) * 10;
+const vlanBase = reserveVlans('physnet1', 3, 1000, 2099);
 
 /** Provider, a network (port security on by default), a cluster and a host, for run `run`. */
 function base(run: string, vlan: number): string[] {

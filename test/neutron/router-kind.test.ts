@@ -6,12 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 import { api, networksNamed, neutronUrl, uniq } from './support.ts';
 import { ownerTag } from '../../src/drivers/neutron/mapping.ts';
 
 const id = uniq();
-const base = 2600 + Math.floor(Math.random() * 300);
+const base = reserveVlans('physnet2', 3, 2600, 2899);
 const dir = tempDir('neutron-router-kind');
 const state = join(dir, '.state');
 const n = (s: string) => `${s}-${id}`;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { vlanSource } from '../support/vlans.ts';
 import type { DriverContext, Owner } from '../../src/drivers/driver.ts';
 import type { RouterModel } from '../../src/drivers/model.ts';
 import { ownerTag, ownerTags, pendingMarker } from '../../src/drivers/neutron/mapping.ts';
@@ -69,7 +70,7 @@ interface Fixture {
   subnetB: string;
 }
 const madeNetworks: string[] = [];
-let nextVlan = 3600 + Math.floor(Math.random() * 60) * 5;
+const nextVlan = vlanSource('physnet3', 3600, 3899);
 
 async function fixture(run: string): Promise<Fixture> {
   const net = async (name: string, external: boolean) => {
@@ -78,7 +79,7 @@ async function fixture(run: string): Promise<Fixture> {
       'router:external': external,
       'provider:network_type': 'vlan',
       'provider:physical_network': 'physnet3',
-      'provider:segmentation_id': nextVlan++,
+      'provider:segmentation_id': nextVlan(),
     });
     madeNetworks.push(n.id);
     return n.id;

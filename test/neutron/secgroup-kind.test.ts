@@ -4,11 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reserveVlans } from '../support/vlans.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 import { api, neutronUrl, uniq } from './support.ts';
 
 const id = uniq();
-const vlan = 2900 + Math.floor(Math.random() * 90);
+const vlan = reserveVlans('physnet2', 1, 2900, 2999);
 const dir = tempDir('neutron-secgroup-kind');
 const state = join(dir, '.state');
 

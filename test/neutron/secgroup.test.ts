@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { vlanSource } from '../support/vlans.ts';
 import type { DriverContext, Owner } from '../../src/drivers/driver.ts';
 import type { SecurityGroupModel, SecurityGroupRuleModel } from '../../src/drivers/model.ts';
 import type { NeutronClient } from '../../src/drivers/neutron/client.ts';
@@ -81,14 +82,14 @@ async function created<T>(path: string, key: string, body: Record<string, unknow
 }
 
 const madeNetworks: string[] = [];
-let nextVlan = 3950 + Math.floor(Math.random() * 40);
+const nextVlan = vlanSource('physnet3', 3880, 3999);
 /** A network (port security on, Neutron's default) with one port in the given groups, by plain API calls. */
 async function portIn(run: string, groups: string[]): Promise<{ network: string; port: string }> {
   const n = await created<{ id: string }>('/v2.0/networks', 'network', {
     name: `sgnet-${run}`,
     'provider:network_type': 'vlan',
     'provider:physical_network': 'physnet3',
-    'provider:segmentation_id': nextVlan++,
+    'provider:segmentation_id': nextVlan(),
   });
   madeNetworks.push(n.id);
   const p = await created<{ id: string; security_groups: string[] }>('/v2.0/ports', 'port', { network_id: n.id, name: `sgport-${run}`, security_groups: groups });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { vlanSource } from '../support/vlans.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import type { ManifestFile } from '../../src/api/objects.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
@@ -82,10 +83,10 @@ async function openstack(...args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-let nextVlan = 3400 + Math.floor(Math.random() * 90) * 4;
+const nextVlan = vlanSource('physnet1', 2300, 2599);
 /** Each run's VLAN, fixed for the run. */
 const vlans = new Map<string, number>();
-const vlanOf = (run: string) => vlans.get(run) ?? (vlans.set(run, nextVlan++), vlans.get(run)!);
+const vlanOf = (run: string) => vlans.get(run) ?? (vlans.set(run, nextVlan()), vlans.get(run)!);
 
 /** Provider (through the proxy; 2 s request timeout), network app-<run> (v4 + v6), a cluster and host carrying it, groups fw and fw2. */
 function world(run: string): ManifestFile {
@@ -323,7 +324,7 @@ describe('NeutronServiceEndpoints, the driver alone', () => {
 
   it('an update against a revision someone else moved on from is a Conflict, and writes nothing', async () => {
     const run = uniq();
-    const net = await api<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: `cas-${run}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': nextVlan++ } });
+    const net = await api<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: `cas-${run}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': nextVlan() } });
     expect(net.status).toBe(201);
     const d = driver();
     const o = owner(`cas-${run}`);

@@ -2,6 +2,7 @@
 // two ports on the VM, nothing leaked when interrupted), and a make-before-break migration. The engine
 // runs the real Neutron driver; every check reads Neutron through its own API (support.ts `api`).
 import { afterEach, describe, expect, it } from 'vitest';
+import { vlanSource } from '../support/vlans.ts';
 import { pino } from 'pino';
 import { Engine } from '../../src/controllers/runtime/engine.ts';
 import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
@@ -45,10 +46,10 @@ interface RawPort {
 const ports = async (query: string) => (await api<{ ports: RawPort[] }>('GET', `/v2.0/ports?${query}`)).body.ports;
 const netId = async (name: string) => (await api<{ networks: { id: string }[] }>('GET', `/v2.0/networks?name=${name}`)).body.networks[0]!.id;
 
-let nextVlan = 3900 + Math.floor(Math.random() * 9) * 10;
+const nextVlan = vlanSource('physnet2', 3900, 3999);
 /** Each run's two VLANs, fixed for the run. */
 const vlans = new Map<string, number>();
-const vlanOf = (name: string) => vlans.get(name) ?? (vlans.set(name, nextVlan++), vlans.get(name)!);
+const vlanOf = (name: string) => vlans.get(name) ?? (vlans.set(name, nextVlan()), vlans.get(name)!);
 
 /** Provider, networks A and B (a v4 and a v6 subnet each), a cluster with both, hosts h1 and h2. */
 function base(run: string): string[] {
