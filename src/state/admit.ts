@@ -197,7 +197,7 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
   for (const c of seen.values()) {
     const key = keyOf(c.object);
     if (result.invalid.has(key)) continue;
-    result.objects.set(key, { key, object: c.object, source: { file: c.file, documentIndex: c.docIndex, line: c.docLine } });
+    result.objects.set(key, { key, object: c.object, source: Object.freeze({ file: c.file, documentIndex: c.docIndex, line: c.docLine }) });
   }
   result.errors.sort((a, b) => (a.file === b.file ? (a.documentIndex ?? -1) - (b.documentIndex ?? -1) || a.line - b.line : a.file < b.file ? -1 : 1));
   return result;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../../test/support/fake-clock.ts';
 import { ItemBackoff } from './backoff.ts';
-import { WorkQueue, type ReconcileResult, type WorkQueueOptions } from './workqueue.ts';
+import { WorkQueue, type Clock, type ReconcileResult, type WorkQueueOptions } from './workqueue.ts';
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -466,6 +466,63 @@ describe('WorkQueue: delayed adds', () => {
     h.q.addAfter('d', 20);
     expect(h.q.len()).toBe(4);
     expect(h.q.stats()).toEqual({ queued: 2, running: 1, delayed: 2, processed: 0, failed: 0 });
+  });
+
+  it('one clock timer serves every delayed key, which run in due order (ties: the first scheduled first)', async () => {
+    const h = setup({ concurrency: 1 });
+    const n = 2_000;
+    // Keys due at 1..200 ms in a shuffled scheduling order, ten per ms.
+    const due = Array.from({ length: n }, (_, i) => ({ key: `k${i}`, at: 1 + (i % 200) }));
+    for (let i = due.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [due[i], due[j]] = [due[j]!, due[i]!];
+    }
+    for (const d of due) h.q.addAfter(d.key, d.at);
+    expect(h.clock.pendingTimers).toBe(1);
+    expect(h.q.stats().delayed).toBe(n);
+    await h.clock.advance(100);
+    expect(h.clock.pendingTimers).toBe(1);
+    await h.clock.advance(200);
+    const expected = due.map((d, order) => ({ ...d, order })).sort((a, b) => a.at - b.at || a.order - b.order);
+    expect(h.keys()).toEqual(expected.map((d) => d.key));
+    expect(h.log.every((l, i) => l.at === expected[i]!.at)).toBe(true);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+
+  it('superseded and removed delayed entries neither run nor pile up', async () => {
+    const h = setup();
+    for (let round = 0; round < 50; round++) {
+      for (let k = 0; k < 100; k++) h.q.addAfter(`k${k}`, 1_000 - round); // each earlier than the last: a new entry
+      for (let k = 0; k < 100; k += 2) h.q.remove(`k${k}`);
+    }
+    expect(h.q.stats().delayed).toBe(50);
+    expect(h.clock.pendingTimers).toBe(1);
+    await h.clock.advance(950);
+    expect(h.keys()).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.keys()).toEqual(Array.from({ length: 50 }, (_, i) => `k${2 * i + 1}`));
+    expect(h.times().every((t) => t === 951)).toBe(true);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+
+  it('a timer that fires early runs what is due within a ms, and is armed again for the rest', async () => {
+    const clock = new FakeClock();
+    let early = 2;
+    // A timer that fires `early` ms before it is due (at least 1 ms after it is set).
+    const loose: Clock = { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - early)), clearTimeout: (t) => clock.clearTimeout(t) };
+    const ran: Array<[string, number]> = [];
+    const q = new WorkQueue({ clock: loose, rateLimit: { perSecond: Infinity, burst: 1 }, handler: async (key) => void ran.push([key, clock.now()]) });
+    q.addAfter('a', 10);
+    await clock.advance(8); // fires at 8: 2 ms early, nothing runs
+    expect(ran).toEqual([]);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(2); // armed again: 9, then 10
+    expect(ran).toEqual([['a', 10]]);
+    early = 0.5;
+    q.addAfter('b', 10.5);
+    await clock.advance(10); // fires at 20, 0.5 ms before b is due: within the ms, b runs
+    expect(ran).toEqual([['a', 10], ['b', 20]]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('addAfter rejects non-finite delays', () => {

@@ -128,10 +128,17 @@ export interface IdleOptions {
 }
 
 interface DelayedEntry {
+  key: string;
   at: number;
-  handle: unknown;
   priority: Priority;
+  /** Order of scheduling: among entries due at the same time, the first scheduled goes first. */
+  seq: number;
 }
+
+/** An entry due within this much of the timer's firing runs then: Node's timers count whole
+ *  milliseconds and fire up to about 1 ms before `performance.now()` reaches the due time, and a timer
+ *  armed again for the rest would fire no sooner than 1 ms later. */
+const DUE_SLACK_MS = 0.999;
 
 interface Waiter {
   includeDelayed: boolean;
@@ -180,6 +187,15 @@ export class WorkQueue {
   /** Running keys and the controller of their handler's signal. */
   readonly #running = new Map<string, AbortController>();
   readonly #delayed = new Map<string, DelayedEntry>();
+  /** The delayed entries as a binary min-heap by `at` (ties: insertion order), with superseded or
+   *  cancelled entries left in place until they surface (an entry counts only while `#delayed` maps its
+   *  key to it). One clock timer serves them all, armed for the heap's head: 60,000 keys re-checked
+   *  periodically cost one timer, not 60,000 (each a Timeout, a list and a closure). */
+  #heap: DelayedEntry[] = [];
+  #seq = 0;
+  #timer: unknown = undefined;
+  /** When the armed timer is due (Infinity: none armed). */
+  #timerAt = Infinity;
   readonly #runs = new Set<Promise<void>>();
   #waiters: Waiter[] = [];
 
@@ -321,7 +337,9 @@ export class WorkQueue {
     this.#ready.clear();
     this.#readyRecheck.clear();
     this.#rerun.clear();
-    for (const key of [...this.#delayed.keys()]) this.#cancelDelayed(key);
+    this.#delayed.clear();
+    this.#heap = [];
+    this.#disarm();
     if (this.#refillPending) {
       this.#clock.clearTimeout(this.#refillTimer);
       this.#refillPending = false;
@@ -389,26 +407,105 @@ export class WorkQueue {
         if (priority === 'user') existing.priority = 'user';
         return Math.max(existing.at - now, 0);
       }
-      this.#clock.clearTimeout(existing.handle);
       if (existing.priority === 'user') priority = 'user';
     }
-    const entry: DelayedEntry = { at, handle: undefined, priority };
-    entry.handle = this.#clock.setTimeout(() => {
-      if (this.#delayed.get(key) !== entry) return; // superseded or removed
-      this.#delayed.delete(key);
-      if (this.#shutdown) return;
-      this.#enqueue(key, entry.priority);
-      this.#pump();
-    }, ms);
+    const entry: DelayedEntry = { key, at, priority, seq: this.#seq++ };
     this.#delayed.set(key, entry);
+    this.#heapPush(entry);
+    this.#arm(now);
     return ms;
   }
 
   #cancelDelayed(key: string): void {
-    const entry = this.#delayed.get(key);
-    if (!entry) return;
-    this.#delayed.delete(key);
-    this.#clock.clearTimeout(entry.handle);
+    if (!this.#delayed.delete(key)) return;
+    if (this.#delayed.size === 0) {
+      this.#heap = [];
+      this.#disarm();
+    } else if (this.#heap.length > 2 * this.#delayed.size + 64) {
+      this.#compactHeap();
+    }
+  }
+
+  /** The heap's head that still counts, dropping superseded entries on the way. */
+  #head(): DelayedEntry | undefined {
+    for (;;) {
+      const top = this.#heap[0];
+      if (top === undefined || this.#delayed.get(top.key) === top) return top;
+      this.#heapPop();
+    }
+  }
+
+  /** Arms the one timer for the head's due time (re-arms when the head is now earlier). */
+  #arm(now: number): void {
+    const head = this.#head();
+    if (head === undefined) return this.#disarm();
+    if (head.at >= this.#timerAt) return;
+    this.#disarm();
+    this.#timerAt = head.at;
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(head.at - now, 0));
+  }
+
+  #disarm(): void {
+    if (this.#timerAt === Infinity) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /** The timer: every entry due by now joins its line, then the timer is armed for the next. */
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (this.#shutdown) return;
+    const now = this.#clock.now();
+    let moved = false;
+    for (let head = this.#head(); head !== undefined && head.at <= now + DUE_SLACK_MS; head = this.#head()) {
+      this.#heapPop();
+      this.#delayed.delete(head.key);
+      this.#enqueue(head.key, head.priority);
+      moved = true;
+    }
+    this.#arm(now);
+    if (moved) this.#pump();
+  }
+
+  #before(a: DelayedEntry, b: DelayedEntry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  #heapPush(entry: DelayedEntry): void {
+    const h = this.#heap;
+    let i = h.push(entry) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  #heapPop(): void {
+    const h = this.#heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.#before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.#before(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  /** Rebuilds the heap from the entries that count (too many superseded ones had piled up). */
+  #compactHeap(): void {
+    const live = [...this.#delayed.values()].sort((a, b) => (this.#before(a, b) ? -1 : 1));
+    this.#heap = live; // a sorted array is a valid min-heap
   }
 
   /** Try to take one token from the global bucket. */

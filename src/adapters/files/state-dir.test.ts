@@ -107,6 +107,31 @@ describe('StateDir basics', () => {
     }).toThrow(TypeError);
   });
 
+  it('records with the same conditions share one frozen list; a frozen source is kept, not copied', async () => {
+    const s = await openDir();
+    const conditions = (reason: string) => [
+      { type: 'Ready', status: 'True', reason, lastTransitionTime: '2026-12-05T12:00:00.000Z', observedGeneration: 1 },
+      { type: 'Synced', status: 'True', reason, lastTransitionTime: '2026-12-05T12:00:00.000Z', observedGeneration: 1 },
+    ];
+    const source = Object.freeze({ file: 'n.yaml', documentIndex: 3, line: 40 });
+    await s.put({ key: 'Network/a', status: { conditions: conditions('Converged') }, source });
+    await s.put({ key: 'Network/b', status: { conditions: conditions('Converged') }, source: { file: 'n.yaml', documentIndex: 4, line: 50 } });
+    await s.put({ key: 'Network/c', status: { conditions: conditions('Pending') } });
+    const list = (k: string) => (s.get(k) as unknown as { status: { conditions: unknown[] } }).status.conditions;
+    expect(list('Network/a')).toBe(list('Network/b'));
+    expect(list('Network/c')).not.toBe(list('Network/a'));
+    expect(list('Network/a')).toEqual(conditions('Converged'));
+    expect(Object.isFrozen(list('Network/a')) && Object.isFrozen(list('Network/a')[0])).toBe(true);
+    expect(s.get('Network/a')!.source).toBe(source);
+    expect(s.get('Network/b')!.source).toEqual({ file: 'n.yaml', documentIndex: 4, line: 50 });
+    await s.close();
+    // Loaded from disk: shared the same way.
+    const again = await openDir();
+    const loaded = (k: string) => (again.get(k) as unknown as { status: { conditions: unknown[] } }).status.conditions;
+    expect(loaded('Network/a')).toBe(loaded('Network/b'));
+    expect(loaded('Network/a')).toEqual(conditions('Converged'));
+  });
+
   it('reopening loads every record from disk', async () => {
     const a = await openDir();
     await a.put({ key: 'Network/net-a', vlan: 101 });

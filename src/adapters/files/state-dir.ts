@@ -276,9 +276,12 @@ export class StateDir {
     const file = this.pathForKey(key);
     const text = stableStringify(record);
     const parsed = JSON.parse(text, internStrings) as StateRecord;
-    // A frozen spec is the admitted object's, equal to what was written: kept instead of a copy.
-    const spec = (record as { spec?: unknown }).spec;
-    if (spec !== null && typeof spec === 'object' && Object.isFrozen(spec)) (parsed as { spec?: unknown }).spec = spec;
+    // A frozen spec (or source) is the admitted object's, equal to what was written: kept instead of a copy.
+    for (const field of ['spec', 'source'] as const) {
+      const value = (record as { spec?: unknown; source?: unknown })[field];
+      if (value !== null && typeof value === 'object' && Object.isFrozen(value)) (parsed as { spec?: unknown; source?: unknown })[field] = value;
+    }
+    shareConditions(parsed);
     const stored = deepFreeze(parsed);
     return this.enqueue(key, async () => {
       await this.guarded(() => writeFileAtomic(file, text, { mode: FILE_MODE, dirMode: DIR_MODE, createBelow: this.objectsDir }));
@@ -608,6 +611,7 @@ export class StateDir {
               `${expected.slice(this.root.length + 1)}`,
           );
         }
+        shareConditions(record as StateRecord);
         into.set(record.key, deepFreeze(record as StateRecord));
       }
     }
@@ -738,17 +742,48 @@ export class StateDirRecords implements RecordStore {
 }
 
 /**
- * Short strings of parsed records, shared: every record repeats the same kinds, condition types,
- * reasons and messages, file names and timestamps of a pass, and 60,000 records held about 1.9
- * million strings. The pool is emptied when it reaches POOL_MAX entries.
+ * A bounded table of shared values: what was met among about the last `size` distinct values is
+ * found again (two generations; a hit in the older one moves to the newer). Records repeat the same
+ * kinds, condition types, reasons, messages and timestamps of a pass; a table that kept every value
+ * met (200,000 strings) cost more in its own hash table than it saved.
  */
-const POOL_MAX = 200_000;
-const pool = new Map<string, string>();
+class Shared<T> {
+  #now = new Map<string, T>();
+  #before = new Map<string, T>();
+  readonly #size: number;
+  constructor(size: number) {
+    this.#size = size;
+  }
+  get(key: string, make: () => T): T {
+    let v = this.#now.get(key);
+    if (v !== undefined) return v;
+    v = this.#before.get(key) ?? make();
+    if (this.#now.size >= this.#size) {
+      this.#before = this.#now;
+      this.#now = new Map();
+    }
+    this.#now.set(key, v);
+    return v;
+  }
+}
+
+const strings = new Shared<string>(8_192);
 function internStrings(_key: string, value: unknown): unknown {
   if (typeof value !== 'string' || value.length > 120) return value;
-  const known = pool.get(value);
-  if (known !== undefined) return known;
-  if (pool.size >= POOL_MAX) pool.clear();
-  pool.set(value, value);
-  return value;
+  return strings.get(value, () => value);
+}
+
+/**
+ * A record's conditions, shared with every record whose conditions are the same (frozen): after a pass
+ * most objects hold one of a few lists (Ready/Synced/Reconciling/Stalled with one reason and the
+ * pass's timestamps), four objects and an array each otherwise.
+ */
+const conditionLists = new Shared<readonly unknown[]>(4_096);
+function shareConditions(record: StateRecord): void {
+  const status = (record as { status?: { conditions?: unknown } }).status;
+  const list = status?.conditions;
+  if (!Array.isArray(list) || list.length === 0 || Object.isFrozen(list)) return;
+  const key = JSON.stringify(list);
+  if (key.length > 4_096) return;
+  status!.conditions = conditionLists.get(key, () => deepFreeze(list));
 }
