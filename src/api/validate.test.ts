@@ -313,3 +313,19 @@ describe('validateSpec: violations', () => {
     expect(first).toEqual([{ pointer: '/spec/subnets/1', message: 'duplicate entry: name=a already given at index 0' }]);
   });
 });
+
+describe('validateSpec copies what it validates', () => {
+  it('leaves the input untouched and keeps a __proto__ key a key', () => {
+    const a = { vm: 'vm1', interfaceName: 'nic0', network: 'web', host: 'hv-0-0' };
+    const va = validateSpec<typeof a>('VnicAttachment', a).spec;
+    expect(va).not.toBe(a);
+    expect(va).toMatchObject(a);
+    expect(a).toEqual({ vm: 'vm1', interfaceName: 'nic0', network: 'web', host: 'hv-0-0' }); // defaults went into the copy
+    expect(Object.keys(va).length).toBeGreaterThan(Object.keys(a).length);
+    const evil = JSON.parse('{"vm":"vm1","interfaceName":"nic0","network":"web","__proto__":{"polluted":true}}') as object;
+    const { spec, violations } = validateSpec<Record<string, unknown>>('VnicAttachment', evil);
+    expect(Object.getPrototypeOf(spec)).toBe(Object.prototype);
+    expect((spec as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(violations.length).toBeGreaterThan(0); // an unknown field
+  });
+});

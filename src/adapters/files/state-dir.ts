@@ -12,10 +12,11 @@
  * diff well. Files are written with mode 0600 (records may name credential files), directories
  * created here with 0700.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ObjectRecord, RecordStore } from '../../state/records.ts';
+import { Shared } from '../../api/shared.ts';
 import {
   errorCode,
   fsyncDir,
@@ -280,6 +281,10 @@ export class StateDir {
     for (const field of ['spec', 'source'] as const) {
       const value = (record as { spec?: unknown; source?: unknown })[field];
       if (value !== null && typeof value === 'object' && Object.isFrozen(value)) (parsed as { spec?: unknown; source?: unknown })[field] = value;
+    }
+    // Top-level strings (key, kind, name, namespace…) are the caller's, shared with the desired state.
+    for (const [field, value] of Object.entries(record)) {
+      if (typeof value === 'string' && (parsed as Record<string, unknown>)[field] === value) (parsed as Record<string, unknown>)[field] = value;
     }
     shareConditions(parsed);
     const stored = deepFreeze(parsed);
@@ -741,32 +746,6 @@ export class StateDirRecords implements RecordStore {
   }
 }
 
-/**
- * A bounded table of shared values: what was met among about the last `size` distinct values is
- * found again (two generations; a hit in the older one moves to the newer). Records repeat the same
- * kinds, condition types, reasons, messages and timestamps of a pass; a table that kept every value
- * met (200,000 strings) cost more in its own hash table than it saved.
- */
-class Shared<T> {
-  #now = new Map<string, T>();
-  #before = new Map<string, T>();
-  readonly #size: number;
-  constructor(size: number) {
-    this.#size = size;
-  }
-  get(key: string, make: () => T): T {
-    let v = this.#now.get(key);
-    if (v !== undefined) return v;
-    v = this.#before.get(key) ?? make();
-    if (this.#now.size >= this.#size) {
-      this.#before = this.#now;
-      this.#now = new Map();
-    }
-    this.#now.set(key, v);
-    return v;
-  }
-}
-
 const strings = new Shared<string>(8_192);
 function internStrings(_key: string, value: unknown): unknown {
   if (typeof value !== 'string' || value.length > 120) return value;
@@ -783,7 +762,8 @@ function shareConditions(record: StateRecord): void {
   const status = (record as { status?: { conditions?: unknown } }).status;
   const list = status?.conditions;
   if (!Array.isArray(list) || list.length === 0 || Object.isFrozen(list)) return;
-  const key = JSON.stringify(list);
-  if (key.length > 4_096) return;
-  status!.conditions = conditionLists.get(key, () => deepFreeze(list));
+  const text = JSON.stringify(list);
+  if (text.length > 8_192) return;
+  // Keyed by a digest: the lists' own text would cost more than the lists.
+  status!.conditions = conditionLists.get(createHash('sha256').update(text).digest('base64'), () => deepFreeze(list));
 }

@@ -8,6 +8,7 @@ import type { DriverRegistry } from '../../drivers/registry.ts';
 import type { AdmissionResult } from '../../api/objects.ts';
 import { DesiredStore } from '../../state/store.ts';
 import { systemClock, WorkQueue, type Clock } from '../../state/workqueue.ts';
+import { Shared } from '../../api/shared.ts';
 import type { Slots } from '../../state/slots.ts';
 import type { CredentialSource } from '../../api/credentials.ts';
 import { ProviderSessions } from '../provider/sessions.ts';
@@ -444,8 +445,11 @@ const UNSEEN = '\u0000unseen';
  *  exist (not timestamps, which change on every re-check). */
 function summaryOf(rec: ObjectRecord): string {
   const bindings = ((rec.status.providers as { name: string; externalId?: string }[] | undefined) ?? []).map((b) => [b.name, b.externalId]);
-  return JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]);
+  const s = JSON.stringify([rec.generation, rec.status.conditions?.find((c) => c.type === 'Ready')?.status, bindings]);
+  // Most objects hold one of a few summaries ('[1,"True",[]]'): one string for all of them.
+  return bindings.length === 0 ? summaries.get(s, () => s) : s;
 }
+const summaries = new Shared<string>(256);
 
 function messageOf(rec: ObjectRecord, type: string): string | undefined {
   return rec.status.conditions?.find((c) => c.type === type)?.message;
