@@ -64,6 +64,7 @@ export class FileMode {
     this.#state = state;
     this.#dir = dir;
     this.#stateDir = stateDir;
+    this.#log = log;
     this.lost = new Promise((res) => {
       state?.onLost((err) => {
         this.#lostError = err;
@@ -120,6 +121,7 @@ export class FileMode {
   /** What admission made of each file (`reloads`): an edit parses and checks only the files it changed. */
   #admission: AdmissionCache | undefined;
   #reader: ManifestReader | undefined;
+  readonly #log: Logger;
 
   /**
    * Reads and admits the manifests, and hands the result to the engine. With `confirmRemovalsMs`, a
@@ -128,13 +130,16 @@ export class FileMode {
    * and an object is never deleted from a half-written directory. Edits need no second read.
    */
   async load(opts: { confirmRemovalsMs?: number } = {}): Promise<AdmissionResult> {
+    const t0 = performance.now();
     let result = await this.#admitNow();
     if (opts.confirmRemovalsMs && this.#removes(result)) {
       await new Promise((r) => setTimeout(r, opts.confirmRemovalsMs));
       if (this.#closed) return result; // stopped meanwhile: nothing more to decide
       result = await this.#admitNow();
     }
-    this.engine.sync(result);
+    const t1 = performance.now();
+    const changed = this.engine.sync(result);
+    this.#log.debug({ readAndAdmitMs: Math.round(t1 - t0), syncMs: Math.round(performance.now() - t1), changed: changed.length }, 'manifests loaded');
     return result;
   }
 

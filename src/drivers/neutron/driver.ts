@@ -140,6 +140,8 @@ interface Listing {
 
 /** How recent an observe that found no network must be for create not to look again. */
 const JUST_LOOKED_MS = 5_000;
+/** How long what a write left of a network stands in for reading it before an edit of its own attributes (#recent). */
+const RECENT_WRITE_MS = 60_000;
 
 /** Networks, with their subnets and bandwidth-limit QoS policy, as one backend object. */
 export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkState> {
@@ -152,6 +154,11 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   readonly #absent = new Map<string, number>();
   /** When this driver last wrote each network: a listing older than that is not used for it. */
   readonly #lastWrite = new Map<string, number>();
+  /** The network as this driver's last successful write left it, by id, for RECENT_WRITE_MS: an
+   *  edit of a network's own attributes right after is decided from it (no reads before the PUT,
+   *  which is compare-and-swap on the revision, so a change by anyone else meanwhile is a 412 and a
+   *  retry that reads). Oldest first; what is older is dropped as new entries come. */
+  readonly #recent = new Map<string, { at: number; owner: string; observed: Observed<NetworkState> }>();
 
   readonly #creates: UncertainCreates;
 
@@ -166,6 +173,10 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async observe(ctx: DriverContext, req: ObserveRequest<NetworkModel>): Promise<Observed<NetworkState> | undefined> {
     const owner = req.owner;
     if (req.externalId) {
+      if (req.fresh) {
+        const recent = this.#recentFor(req.externalId, owner, req.desired);
+        if (recent) return recent;
+      }
       const listed = req.fresh ? undefined : await this.#fromListing(ctx, owner, req.externalId);
       if (listed) return this.#observed(listed.net, listed.subnets, listed.policy, owner, true, listed.ownPolicyId, req.desired.name);
       // The network, its subnets and this owner's QoS policy read side by side (an edit's reads:
@@ -245,8 +256,8 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     this.#touch(network.id);
     // The last answer is the network as it now is (tags, subnets, revision): no read back, unless a
     // QoS policy or subnets made by an earlier attempt are part of it.
-    if (policyId || !subnets) return this.#observedFresh(ctx, done, owner, true, desired.name);
-    return this.#observed(done, subnets, undefined, owner, true, null, desired.name);
+    if (policyId || !subnets) return this.#remember(owner, await this.#observedFresh(ctx, done, owner, true, desired.name));
+    return this.#remember(owner, this.#observed(done, subnets, undefined, owner, true, null, desired.name));
   }
 
   /** Takes over a network an earlier attempt created (or half-marked), and finishes it: what differs
@@ -293,6 +304,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async update(ctx: DriverContext, owner: Owner, observed: Observed<NetworkState>, desired: NetworkModel, changes: FieldChange[]): Promise<Observed<NetworkState>> {
     const id = observed.externalId;
     const s = observed.state;
+    this.#recent.delete(id); // until this write has succeeded
     const body: Record<string, unknown> = {};
     for (const c of changes) {
       const attribute = NETWORK_MUTABLE_ATTRIBUTES[c.path];
@@ -342,11 +354,34 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     }
     // Again after the last write: a listing taken during the writes is stale.
     this.#touch(id);
-    return this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true, desired.name);
+    return this.#remember(owner, await this.#observedFresh(ctx, (await this.#get(ctx, id)) ?? fail(id), owner, true, desired.name));
+  }
+
+  /** Keeps what a write left (see #recent). */
+  #remember(owner: Owner, observed: Observed<NetworkState>): Observed<NetworkState> {
+    const now = Date.now();
+    for (const [id, r] of this.#recent) {
+      if (now - r.at < RECENT_WRITE_MS) break;
+      this.#recent.delete(id);
+    }
+    this.#recent.delete(observed.externalId);
+    if (observed.owned) this.#recent.set(observed.externalId, { at: now, owner: ownerKey(owner), observed });
+    return observed;
+  }
+
+  /** What the last write left of network `id`, when it is recent, this owner's, and the model differs
+   *  from it in the network's own attributes only (a compare-and-swap PUT guards those; subnets, tags
+   *  and QoS are read afresh before they are changed). */
+  #recentFor(id: string, owner: Owner, desired: NetworkModel): Observed<NetworkState> | undefined {
+    const r = this.#recent.get(id);
+    if (!r || r.owner !== ownerKey(owner) || Date.now() - r.at >= RECENT_WRITE_MS) return undefined;
+    const changes = diffNetwork(desired, r.observed.state);
+    return changes.every((c) => !c.immutable && NETWORK_MUTABLE_ATTRIBUTES[c.path] !== undefined) ? r.observed : undefined;
   }
 
   async delete(ctx: DriverContext, observed: Observed<NetworkState>): Promise<void> {
     this.#touch(observed.externalId);
+    this.#recent.delete(observed.externalId);
     await deleteIfAny(this.#c, `networks/${observed.externalId}`, ctx.signal);
     // The network's own QoS policy goes with it (never a policy netform did not create).
     if (observed.state.ownPolicyId) await this.#deletePolicy(ctx, observed.state.ownPolicyId);
