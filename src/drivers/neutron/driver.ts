@@ -242,7 +242,10 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     this.#absent.delete(ownerKey(owner));
     const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
     const existing = justLooked ? undefined : await this.#byOwner(ctx, owner, desired.name);
-    if (existing) return this.#adopt(ctx, owner, existing, desired);
+    if (existing) {
+      this.#creates.resolved(owner);
+      return this.#adopt(ctx, owner, existing, desired);
+    }
     const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
     const body = networkBody(desired, owner, this.#projectId);
     if (policyId) body.qos_policy_id = policyId;
@@ -256,6 +259,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       if (!(err instanceof BackendError && err.code === 'VlanIdInUse' && desired.vlan !== undefined)) throw err;
       const holder = await this.#segmentHolder(ctx, owner, desired);
       if (!holder) throw err;
+      this.#creates.resolved(owner);
       // Claimed in one request, so that it is this owner's from now on whatever its name.
       await markOwned(this.#c, 'networks', holder.id, owner, ctx.signal);
       return this.#adopt(ctx, owner, (await this.#get(ctx, holder.id)) ?? fail(holder.id), desired);
@@ -299,6 +303,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       // An earlier bulk create's answer was lost: wait until it can no longer land, then add only what is still missing.
       await this.#creates.settled(owner, ctx.signal, '/subnets');
       const have = new Set((await this.#c.list<NeutronSubnet>('subnets', { network_id: networkId }, ctx.signal)).map((x) => x.name));
+      this.#creates.resolved(owner, '/subnets');
       subnets = wanted.filter((x) => !have.has(x.name));
       if (!subnets.length) return undefined;
       await this.#addSubnetsNow(ctx, owner, networkId, subnets);
@@ -585,6 +590,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
     const existing = justLooked ? undefined : await this.observe(ctx, { owner, desired });
     if (existing) {
+      this.#creates.resolved(owner);
       // Adopted: finished here (marked, marker cleared, brought to the model), as a network is.
       const changes = diffPort(desired, existing.state);
       return changes.length ? this.update(ctx, owner, existing, desired, changes) : existing;

@@ -62,10 +62,25 @@ export async function markOwned(c: NeutronClient, collection: string, id: string
 }
 
 /**
+ * A create whose outcome is unknown, and for how long after its failure it may still land: a bulk
+ * create is given more time than one object's (`BulkCreates`), and may be committed that much later.
+ */
+export class InDoubt extends BackendError {
+  readonly inDoubtMs: number;
+  constructor(err: BackendError, inDoubtMs: number, what: string) {
+    super('Transient', `${err.message} (${what})`, { code: err.code, cause: err });
+    this.inDoubtMs = inDoubtMs;
+  }
+}
+
+/**
  * Creates whose outcome is unknown: a POST that timed out, was reset or answered 5xx may still be
  * committed — even after the client gave up, when the request was held up on its way. Before looking
  * for its result again (and creating anew if there is none), the next create of that owner waits one
- * request timeout, so a late commit is found by its pending marker and adopted, not duplicated.
+ * request timeout (the failed request's own: a bulk's is longer, `InDoubt`), so a late commit is found
+ * by its pending marker and adopted, not duplicated. The doubt stays until a create of that owner
+ * succeeds or its object is found (`resolved`): a look-up that failed, or a create refused for another
+ * reason, leaves the next create looking again.
  */
 export class UncertainCreates {
   readonly #waitMs: number;
@@ -83,24 +98,31 @@ export class UncertainCreates {
       this.#until.delete(key);
       return r;
     } catch (err) {
-      if (err instanceof BackendError && err.errorClass === 'Transient') this.#until.set(key, Date.now() + this.#waitMs);
+      if (err instanceof BackendError && err.errorClass === 'Transient') {
+        const waitMs = Math.max(this.#waitMs, err instanceof InDoubt ? err.inDoubtMs : 0);
+        this.#until.set(key, Math.max(this.#until.get(key) ?? 0, Date.now() + waitMs));
+      }
       throw err;
     }
   }
 
-  /** Whether a create of this owner (and `what`) failed with an unknown outcome and is not settled yet. */
+  /** Whether a create of this owner (and `what`) failed with an unknown outcome and is not resolved yet. */
   uncertain(owner: Owner, what = ''): boolean {
     return this.#until.has(ownerKey(owner) + what);
   }
 
-  /** Resolves once an uncertain create of this owner (and `what`) can no longer land (at once when there is none). */
+  /** Resolves once an uncertain create of this owner (and `what`) can no longer land (at once when
+   *  there is none). The doubt stays: only a look-up that answered ends it (`resolved`). */
   async settled(owner: Owner, signal: AbortSignal, what = ''): Promise<void> {
-    const key = ownerKey(owner) + what;
-    const until = this.#until.get(key);
+    const until = this.#until.get(ownerKey(owner) + what);
     if (until === undefined) return;
     const ms = until - Date.now();
     if (ms > 0) await sleep(ms, signal);
-    this.#until.delete(key);
+  }
+
+  /** The owner's object was found (or its create succeeded): no create of it is in doubt any more. */
+  resolved(owner: Owner, what = ''): void {
+    this.#until.delete(ownerKey(owner) + what);
   }
 }
 
@@ -233,6 +255,26 @@ export function byOwnerTag<T extends { tags?: string[] }>(all: readonly T[]): Ma
 /** The collections whose creates are coalesced, with the key of one object in a request body. */
 const SINGULAR = { networks: 'network', subnets: 'subnet', ports: 'port' } as const;
 
+/**
+ * How much longer than one object's create a bulk request may take, per object in it: Neutron
+ * creates a bulk's objects one after the other in one transaction (73 ms a network, 110 ms a subnet
+ * on the loaded 2-core harness, ADR 24), so a bulk of 100 is not answered within a single create's
+ * timeout, and one given up on may be committed that much later.
+ */
+export const BULK_MS_PER_OBJECT = 250;
+
+/**
+ * Whether Neutron makes a port in a bulk POST as it would alone. Zed's bulk port create
+ * (`Ml2Plugin._create_port_bulk`) takes the allowed address pairs (and extra DHCP options) from the
+ * port it built from its database row, not from the request: they are silently dropped. And it
+ * answers 500 to a bulk of ports without MACs on a network with an IPv6 SLAAC subnet (reference
+ * §10.1), which would fail them again at every retry. Such ports go alone.
+ */
+export function bulkablePort(body: Record<string, unknown>): boolean {
+  const some = (v: unknown) => Array.isArray(v) && v.length > 0;
+  return body.mac_address !== undefined && !some(body.allowed_address_pairs) && !some(body.extra_dhcp_opts);
+}
+
 interface BulkMember<T> {
   body: Record<string, unknown>;
   resolve: (v: T) => void;
@@ -245,8 +287,10 @@ interface BulkMember<T> {
  * `POST /v2.0/<collection>` of at most `maxBatch` objects; each caller gets its own object back.
  * Neutron's bulk create is atomic: a bulk it refuses (a 4xx: one member's VLAN taken, one invalid
  * CIDR…) created nothing, so its members are sent again one by one and each gets its own answer. A
- * bulk whose outcome is unknown (timeout, reset, 5xx) fails every member with that error: each may
- * have been created, and each caller's `UncertainCreates` makes its next create look first.
+ * bulk is given `BULK_MS_PER_OBJECT` per member more than one create's timeout; one whose outcome is
+ * unknown all the same (timeout, reset, 5xx) fails every member with an `InDoubt` error carrying that
+ * time: each may have been created, and each caller's `UncertainCreates` makes its next create wait
+ * that long and look first.
  */
 export class BulkCreates<T> {
   readonly #c: NeutronClient;
@@ -309,12 +353,11 @@ export class BulkCreates<T> {
 
   async #send(batch: BulkMember<T>[]): Promise<void> {
     const one = SINGULAR[this.#collection];
-    // Zed answers 500 to a bulk of ports without MACs on a network with an IPv6 SLAAC subnet
-    // (reference/neutron.md §10.1), which would fail them again at every retry: those go alone.
+    // Ports that a bulk would make differently (or fail) go alone (`bulkablePort`).
     if (this.#collection === 'ports') {
-      const alone = batch.filter((m) => m.body.mac_address === undefined);
+      const alone = batch.filter((m) => !bulkablePort(m.body));
       if (alone.length) {
-        batch = batch.filter((m) => m.body.mac_address !== undefined);
+        batch = batch.filter((m) => bulkablePort(m.body));
         await Promise.all([...alone.map((m) => this.#single(m)), ...(batch.length ? [this.#send(batch)] : [])]);
         return;
       }
@@ -322,9 +365,11 @@ export class BulkCreates<T> {
     if (batch.length === 1) return this.#single(batch[0]!);
     this.sent.requests++;
     this.sent.objects += batch.length;
+    const timeoutMs = this.#c.timeoutMs + batch.length * BULK_MS_PER_OBJECT;
+    const inDoubt = (err: BackendError) => new InDoubt(err, timeoutMs, `a bulk create of ${batch.length} ${this.#collection}: each may have been created`);
     let created: T[];
     try {
-      const answer = await this.#c.request<Record<string, T[]>>('POST', `/v2.0/${this.#collection}`, { body: { [this.#collection]: batch.map((m) => m.body) } });
+      const answer = await this.#c.request<Record<string, T[]>>('POST', `/v2.0/${this.#collection}`, { body: { [this.#collection]: batch.map((m) => m.body) }, timeoutMs });
       created = answer[this.#collection] ?? [];
     } catch (err) {
       if (err instanceof BackendError && err.errorClass !== 'Transient') {
@@ -332,11 +377,14 @@ export class BulkCreates<T> {
         // reports its own error and the others are made.
         this.sent.fallbacks++;
         await Promise.all(batch.map((m) => this.#single(m)));
-      } else for (const m of batch) m.reject(err);
+      } else {
+        const e = inDoubt(err instanceof BackendError ? err : new BackendError('Transient', `POST /v2.0/${this.#collection}: ${String(err)}`, { cause: err }));
+        for (const m of batch) m.reject(e);
+      }
       return;
     }
     if (created.length !== batch.length) {
-      const err = new BackendError('Transient', `POST /v2.0/${this.#collection}: ${created.length} ${one}s answered for ${batch.length}`);
+      const err = inDoubt(new BackendError('Transient', `POST /v2.0/${this.#collection}: ${created.length} ${one}s answered for ${batch.length}`));
       for (const m of batch) m.reject(err);
       return;
     }
