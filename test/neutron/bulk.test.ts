@@ -8,23 +8,35 @@ import { FileCredentialSource } from '../../src/adapters/files/credentials.ts';
 import { DriverRegistry } from '../../src/drivers/registry.ts';
 import { NeutronDriver } from '../../src/drivers/neutron/driver.ts';
 import { ownerTag } from '../../src/drivers/neutron/mapping.ts';
+import { BULK_MS_PER_OBJECT } from '../../src/drivers/neutron/shared.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { HoldProxy } from '../harness/hold-proxy.ts';
+import { FaultProxy } from '../harness/fault-proxy.ts';
+import { reserveVlans } from '../support/vlans.ts';
 import { api, neutronUrl, uniq, type RawNetwork } from './support.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
+// VLANs of physnet2 within 3000..3799: no other file uses that range (reserved against every file of
+// this run, test/support/vlans.ts).
+const vlans = (count: number) => reserveVlans('physnet2', count, 3000, 3799);
+
 let proxy: HoldProxy;
+let faulty: FaultProxy;
 let engines: Engine[] = [];
 beforeAll(async () => {
   proxy = new HoldProxy(neutronUrl());
   await proxy.start();
+  faulty = new FaultProxy({ target: neutronUrl() });
+  await faulty.start();
 });
 afterAll(async () => {
   await proxy.stop();
+  await faulty.stop();
 });
 afterEach(async () => {
   proxy.clearHolds();
+  faulty.faults(undefined);
   for (const e of engines) await e.stop();
   engines = [];
 });
@@ -63,9 +75,10 @@ describe('bulk creates on Neutron', () => {
   it('36 networks with a subnet each, created concurrently through the engine, go out as bulk POSTs: one network per owner, all Ready', async () => {
     const run = uniq();
     const N = 36;
+    const vlan = vlans(N);
     const { e, drivers } = engine();
     const docs = [provider(run, proxy.url)];
-    for (let i = 0; i < N; i++) docs.push(network(run, `bk-${run}-${i}`, 3800 + i, `10.91.${i}.0/24`));
+    for (let i = 0; i < N; i++) docs.push(network(run, `bk-${run}-${i}`, vlan + i, `10.91.${i}.0/24`));
     const since = proxy.log.length;
     e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
     expect(await e.settle(300_000)).toBe(true);
@@ -90,7 +103,7 @@ describe('bulk creates on Neutron', () => {
     for (let i = 0; i < N; i++) {
       const mine = nets.filter((n) => n.tags.includes(ownerTag(owner(`bk-${run}-${i}`))));
       expect(mine).toHaveLength(1);
-      expect(mine[0]).toMatchObject({ name: `bk-${run}-${i}`, 'provider:segmentation_id': 3800 + i });
+      expect(mine[0]).toMatchObject({ name: `bk-${run}-${i}`, 'provider:segmentation_id': vlan + i });
       expect(mine[0]!.subnets).toHaveLength(1);
     }
 
@@ -108,14 +121,15 @@ describe('bulk creates on Neutron', () => {
 
   it('a bulk with one bad member (its VLAN held by a foreign network): the others are created, the bad one reports its own error', async () => {
     const run = uniq();
+    const vlan = vlans(10);
     const foreign = await api<{ network: { id: string } }>('POST', '/v2.0/networks', {
-      network: { name: `foreign-${run}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet2', 'provider:segmentation_id': 3905 },
+      network: { name: `foreign-${run}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet2', 'provider:segmentation_id': vlan + 5 },
     });
     expect(foreign.status).toBe(201);
     try {
       const { e, drivers } = engine();
       const docs = [provider(run, proxy.url)];
-      for (let i = 0; i < 10; i++) docs.push(network(run, `bb-${run}-${i}`, 3900 + i, `10.92.${i}.0/24`));
+      for (let i = 0; i < 10; i++) docs.push(network(run, `bb-${run}-${i}`, vlan + i, `10.92.${i}.0/24`));
       e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
       expect(await e.settle(120_000)).toBe(true);
       const states = new Map(e.states().map((s) => [s.key, s]));
@@ -123,7 +137,7 @@ describe('bulk creates on Neutron', () => {
         const s = states.get(`Network/bb-${run}-${i}`)!;
         if (i === 5) {
           expect(s.state).not.toBe('ready');
-          expect(JSON.stringify(s)).toMatch(/VLAN 3905 on physical network physnet2 is in use/);
+          expect(JSON.stringify(s)).toMatch(new RegExp(`VLAN ${vlan + 5} on physical network physnet2 is in use`));
         } else expect(s.state).toBe('ready');
       }
       // A bulk went out and was refused as a whole; its members were sent again one by one.
@@ -142,7 +156,8 @@ describe('bulk creates on Neutron', () => {
   it('a bulk POST committed whose answer was lost: a restart with no records adopts every member, no duplicates', async () => {
     const run = uniq();
     const N = 8;
-    const docs = (endpoint: string, timeoutS: number) => [provider(run, endpoint, timeoutS), ...Array.from({ length: N }, (_, i) => network(run, `bl-${run}-${i}`, 3940 + i, `10.93.${i}.0/24`))];
+    const vlan = vlans(N);
+    const docs = (endpoint: string, timeoutS: number) => [provider(run, endpoint, timeoutS), ...Array.from({ length: N }, (_, i) => network(run, `bl-${run}-${i}`, vlan + i, `10.93.${i}.0/24`))];
     // The first bulk of networks is committed by Neutron, and its answer never reaches netform.
     const held = proxy.holdAnswer((r) => r.method === 'POST' && r.path === '/v2.0/networks' && r.body.includes(`bl-${run}-`) && bulkSize(r.body, 'networks') > 1);
     const first = engine();
@@ -175,5 +190,61 @@ describe('bulk creates on Neutron', () => {
     second.e.sync(admit([{ path: 'm.yaml', text: provider(run, neutronUrl()) }]));
     expect(await second.e.settle(120_000)).toBe(true);
     expect(await networksLike(`bl-${run}-`)).toEqual([]);
+  }, 300_000);
+
+  // A bulk whose answer is lost fails every member as uncertain; each member's next create must find
+  // the committed network by its marker and adopt it. A member POSTed again would only be refused by
+  // its VLAN (a network without a VLAN would be duplicated), so the wire is checked: every member's
+  // name is in exactly one forwarded network POST.
+  it.each([
+    ['dropped after Neutron answered', 'drop'],
+    ['held on its way past the client timeout, then forwarded', 'delay'],
+  ] as const)('a bulk POST of networks whose answer is lost (%s): the engine adopts every member, none POSTed twice', async (_what, kind) => {
+    const run = uniq();
+    const N = 16;
+    const vlan = vlans(N);
+    const name = (i: number) => `bd-${run}-${i}`;
+    let faulted = 0;
+    const since = faulty.log.length;
+    faulty.faults({
+      rate: 1,
+      seed: 1,
+      kinds: [kind],
+      // Past the bulk's own timeout (2 s, and 250 ms a member more: BULK_MS_PER_OBJECT).
+      delayMs: 2_000 + N * BULK_MS_PER_OBJECT + 1_000,
+      eligible: (r) => r.method === 'POST' && r.path === '/v2.0/networks' && r.body.includes(`bd-${run}-`) && bulkSize(r.body, 'networks') > 1 && ++faulted === 1,
+    });
+    const { e } = engine();
+    const docs = [provider(run, faulty.url, 2), ...Array.from({ length: N }, (_, i) => network(run, name(i), vlan + i, `10.94.${i}.0/24`))];
+    e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
+    expect(await e.settle(180_000)).toBe(true);
+    expect(e.states().filter((s) => s.state !== 'ready')).toEqual([]);
+    const log = faulty.log.slice(since);
+    const lost = log.filter((r) => r.fault === kind && r.path === '/v2.0/networks');
+    expect(lost).toHaveLength(1);
+    const lostMembers = (JSON.parse(lost[0]!.body) as { networks: { name: string }[] }).networks.map((n) => n.name);
+    expect(lostMembers.length).toBeGreaterThan(1);
+    // Give a request held on its way time to land before Neutron is read.
+    await new Promise((r) => setTimeout(r, 3_000));
+
+    // Every member POSTed once (the lost bulk included), never again.
+    const forwarded = log.filter((r) => r.method === 'POST' && r.path === '/v2.0/networks' && r.fault !== 'status' && r.fault !== 'reset');
+    for (let i = 0; i < N; i++) {
+      const sent = forwarded.filter((r) => r.body.includes(`"name":"${name(i)}"`)).length;
+      expect(sent, `${name(i)} POSTed ${sent} times`).toBe(1);
+    }
+    // Neutron holds exactly one network per member, marked as its owner's, with its subnet.
+    const nets = await networksLike(`bd-${run}-`);
+    expect(nets).toHaveLength(N);
+    for (let i = 0; i < N; i++) {
+      const mine = nets.filter((n) => n.name === name(i));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.tags).toContain(ownerTag(owner(name(i))));
+      expect(mine[0]!.subnets).toHaveLength(1);
+    }
+
+    e.sync(admit([{ path: 'm.yaml', text: provider(run, faulty.url, 2) }]));
+    expect(await e.settle(120_000)).toBe(true);
+    expect(await networksLike(`bd-${run}-`)).toEqual([]);
   }, 300_000);
 });
