@@ -153,6 +153,39 @@ describe('bulk creates on Neutron', () => {
     }
   }, 300_000);
 
+  it('a bulk member refused for its VLAN adopts the half-marked network of ours holding the segment; the other members are made', async () => {
+    const run = uniq();
+    const N = 8;
+    const vlan = vlans(N);
+    const name = (i: number) => `bh-${run}-${i}`;
+    // An interrupted write left member 3's network half-marked (this installation's tags, no owner
+    // tag, no marker), and it was renamed out of band: its owner's look-ups miss it, its segment does not.
+    const left = await api<{ network: RawNetwork }>('POST', '/v2.0/networks', {
+      network: { name: `${name(3)}-renamed`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet2', 'provider:segmentation_id': vlan + 3 },
+    });
+    expect(left.status).toBe(201);
+    expect((await api('PUT', `/v2.0/networks/${left.body.network.id}/tags`, { tags: ['netform', 'nf-inst:netform'] })).status).toBe(200);
+    const { e, drivers } = engine();
+    const since = proxy.log.length;
+    const docs = [provider(run, proxy.url), ...Array.from({ length: N }, (_, i) => network(run, name(i), vlan + i, `10.95.${i}.0/24`))];
+    e.sync(admit([{ path: 'm.yaml', text: docs.join('\n---\n') }]));
+    expect(await e.settle(120_000)).toBe(true);
+    expect(e.states().filter((s) => s.state !== 'ready')).toEqual([]);
+    // Member 3 went out in a bulk, which Neutron refused; the members were sent again one by one.
+    const refused = posts('/v2.0/networks', since).filter((r) => bulkSize(r.body, 'networks') > 1 && r.body.includes(`"name":"${name(3)}"`));
+    expect(refused.map((r) => r.status)).toEqual([409]);
+    expect(drivers[0]!.bulk.networks.sent.fallbacks).toBe(1);
+    const nets = await networksLike(`bh-${run}-`);
+    expect(nets.map((n) => n.name).sort()).toEqual(Array.from({ length: N }, (_, i) => name(i)).sort());
+    const adopted = nets.find((n) => n.name === name(3))!;
+    expect(adopted.id).toBe(left.body.network.id);
+    expect(adopted.tags).toContain(ownerTag(owner(name(3))));
+    expect(adopted.subnets).toHaveLength(1);
+    e.sync(admit([{ path: 'm.yaml', text: provider(run, proxy.url) }]));
+    expect(await e.settle(120_000)).toBe(true);
+    expect(await networksLike(`bh-${run}-`)).toEqual([]);
+  }, 300_000);
+
   it('a bulk POST committed whose answer was lost: a restart with no records adopts every member, no duplicates', async () => {
     const run = uniq();
     const N = 8;
