@@ -1,25 +1,30 @@
-// BulkCreates, UncertainCreates and OwnerLookups (ADR 24) against a small in-memory fake of Neutron's
-// network and port collections written here (not a real Neutron: bulk POSTs atomic, a VLAN or MAC
-// held refuses the create with 409, list filters with repeated values ORed). Engine-level logic only:
-// what goes out on the wire, and what each caller gets back.
+// BulkCreates, UncertainCreates and OwnerLookups (ADR 24), and NeutronNetworks.create over them,
+// against a small in-memory fake of Neutron written here (not a real Neutron: bulk POSTs atomic, a
+// VLAN or MAC held refuses the create with 409, list filters with repeated values ORed, tags and
+// attribute PUTs). Engine-level logic only: what goes out on the wire, and what each caller gets back.
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../api/errors.ts';
 import type { Owner } from '../driver.ts';
+import type { NetworkModel } from '../model.ts';
 import { NeutronClient } from './client.ts';
+import { NeutronNetworks } from './driver.ts';
 import { NETFORM_TAG, instanceTag, ownerTag, ownerTags, pendingMarker } from './mapping.ts';
 import { BULK_MS_PER_OBJECT, BulkCreates, findOwned, InDoubt, OwnerLookups, UncertainCreates } from './shared.ts';
 
+/** An object as the fake keeps it: the POSTed attributes, and what Neutron adds. */
 interface Obj {
   id: string;
   name: string;
   description: string;
   tags: string[];
-  segmentation_id?: number;
+  revision_number?: number;
+  'provider:segmentation_id'?: number;
   mac_address?: string;
   allowed_address_pairs?: unknown[];
+  [attribute: string]: unknown;
 }
 
 interface Request {
@@ -43,6 +48,8 @@ class FakeNeutron {
   readonly objects = new Map<string, Obj[]>([
     ['networks', []],
     ['ports', []],
+    ['subnets', []],
+    ['qos', []],
   ]);
   readonly seen: Request[] = [];
   postMode: (r: Request) => PostMode = () => ({ kind: 'answer' });
@@ -77,29 +84,47 @@ class FakeNeutron {
 
   async #handle(req: http.IncomingMessage, text: string, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://x');
-    const collection = u.pathname.split('/')[2] ?? '';
+    // /v2.0/<collection>[/<id>[/tags]] (qos/policies is kept as 'qos').
+    const [, , collection = '', id, sub] = u.pathname.split('/');
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
     const many = body?.[collection] as Record<string, unknown>[] | undefined;
     const r: Request = { method: req.method ?? '', path: u.pathname, query: u.searchParams, body, size: many ? many.length : 1 };
     this.seen.push(r);
     const all = this.objects.get(collection);
+    const one = collection.slice(0, -1);
     if (!all) return send(res, 404, { NeutronError: { type: 'HTTPNotFound', message: 'no such collection' } });
-    if (r.method === 'GET') return send(res, 200, { [collection]: all.filter((o) => matches(o, u.searchParams)) });
+    if (id !== undefined && id !== 'policies') {
+      const o = all.find((x) => x.id === id);
+      if (!o) return send(res, 404, { NeutronError: { type: 'NetworkNotFound', message: `no ${one} ${id}` } });
+      if (r.method === 'GET') return send(res, 200, { [one]: o });
+      if (r.method === 'PUT' && sub === 'tags') {
+        o.tags = (body as { tags: string[] }).tags;
+        o.revision_number = (o.revision_number ?? 1) + 1;
+        return send(res, 200, { tags: o.tags });
+      }
+      if (r.method === 'PUT') {
+        Object.assign(o, body![one] as Record<string, unknown>, { revision_number: (o.revision_number ?? 1) + 1 });
+        return send(res, 200, { [one]: o });
+      }
+      return send(res, 405, {});
+    }
+    if (r.method === 'GET') return send(res, 200, { [id === 'policies' ? 'policies' : collection]: all.filter((o) => matches(o, u.searchParams)) });
     if (r.method !== 'POST') return send(res, 405, {});
     const mode = this.postMode(r);
+    const bodies = many ?? [body![one] as Record<string, unknown>];
     if (mode.kind === 'late') {
       await new Promise((resolve) => setTimeout(resolve, mode.ms));
-      this.#create(collection, many ?? [body![collection.slice(0, -1)] as Record<string, unknown>]);
+      this.#create(collection, bodies);
       res.destroy();
       return;
     }
-    const out = this.#create(collection, many ?? [body![collection.slice(0, -1)] as Record<string, unknown>]);
+    const out = this.#create(collection, bodies);
     if (mode.kind === 'drop') {
       res.destroy();
       return;
     }
     if (out instanceof Error) return send(res, 409, { NeutronError: { type: out.message.startsWith('MAC') ? 'MacAddressInUse' : 'VlanIdInUse', message: out.message } });
-    send(res, 201, many ? { [collection]: out } : { [collection.slice(0, -1)]: out[0] });
+    send(res, 201, many ? { [collection]: out } : { [one]: out[0] });
   }
 
   /** Creates all of them or none (a bulk is atomic): a VLAN or MAC already held refuses the lot. */
@@ -107,19 +132,11 @@ class FakeNeutron {
     const all = this.objects.get(collection)!;
     const made: Obj[] = [];
     for (const b of bodies) {
-      const vlan = b['provider:segmentation_id'] as number | undefined;
-      if (vlan !== undefined && [...all, ...made].some((o) => o.segmentation_id === vlan)) return new Error(`The VLAN ${vlan} is in use`);
-      const mac = b.mac_address as string | undefined;
-      if (mac !== undefined && [...all, ...made].some((o) => o.mac_address === mac)) return new Error(`MAC ${mac} is in use`);
-      made.push({
-        id: `id-${this.#next++}`,
-        name: String(b.name ?? ''),
-        description: String(b.description ?? ''),
-        tags: [],
-        ...(vlan !== undefined ? { segmentation_id: vlan } : {}),
-        ...(mac !== undefined ? { mac_address: mac } : {}),
-        ...(b.allowed_address_pairs ? { allowed_address_pairs: b.allowed_address_pairs as unknown[] } : {}),
-      });
+      const vlan = b['provider:segmentation_id'];
+      if (vlan !== undefined && [...all, ...made].some((o) => o['provider:segmentation_id'] === vlan)) return new Error(`The VLAN ${String(vlan)} is in use`);
+      const mac = b.mac_address;
+      if (mac !== undefined && [...all, ...made].some((o) => o.mac_address === mac)) return new Error(`MAC ${String(mac)} is in use`);
+      made.push({ ...b, id: `id-${this.#next++}`, name: String(b.name ?? ''), description: String(b.description ?? ''), tags: [], revision_number: 1 });
     }
     all.push(...made);
     return made;
@@ -133,7 +150,7 @@ function matches(o: Obj, q: URLSearchParams): boolean {
     if (key === 'limit' || key === 'marker') continue;
     if (key === 'tags' && !values.every((v) => v.split(',').every((t) => o.tags.includes(t)))) return false;
     if (key === 'tags-any' && !values.some((v) => v.split(',').some((t) => o.tags.includes(t)))) return false;
-    if ((key === 'name' || key === 'description') && !values.includes(o[key])) return false;
+    if ((key === 'name' || key === 'description' || key === 'network_id') && !values.includes(String(o[key]))) return false;
   }
   return true;
 }
@@ -200,7 +217,7 @@ describe('BulkCreates', () => {
 
   it('a refused bulk is retried member by member: the bad one gets its own error, the others are made', async () => {
     const { fake, c } = await setup();
-    fake.objects.get('networks')!.push({ id: 'foreign', name: 'theirs', description: '', tags: [], segmentation_id: 402 });
+    fake.objects.get('networks')!.push({ id: 'foreign', name: 'theirs', description: '', tags: [], 'provider:segmentation_id': 402 });
     const bulk = new BulkCreates<Obj>(c, 'networks');
     const results = await Promise.allSettled(names(5).map((n, i) => bulk.create(netBody(n, 400 + i))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
@@ -272,7 +289,8 @@ describe('UncertainCreates with BulkCreates: a bulk of unknown outcome is adopte
     fake.postMode = (r) => (r.size > 1 && ++lost === 1 ? { kind: 'drop' } : { kind: 'answer' });
     const bulk = new BulkCreates<Obj>(c, 'networks');
     const creates = new UncertainCreates(500);
-    const first = await Promise.allSettled(names(6).map((n, i) => create(c, bulk, creates, n, 600 + i)));
+    // Sent together (a first create finds nothing to adopt), so they go out in one bulk.
+    const first = await Promise.allSettled(names(6).map((n, i) => creates.post(owner(n), () => bulk.create(netBody(n, 600 + i)))));
     expect(first.every((r) => r.status === 'rejected')).toBe(true);
     for (const n of names(6)) expect(creates.uncertain(owner(n))).toBe(true);
     const again = await Promise.all(names(6).map((n, i) => create(c, bulk, creates, n, 600 + i)));
@@ -296,7 +314,7 @@ describe('UncertainCreates with BulkCreates: a bulk of unknown outcome is adopte
     const bulk = new BulkCreates<Obj>(c, 'networks');
     const creates = new UncertainCreates(timeoutMs);
     const t0 = Date.now();
-    const first = await Promise.allSettled(names(N).map((n, i) => create(c, bulk, creates, n, 700 + i)));
+    const first = await Promise.allSettled(names(N).map((n, i) => creates.post(owner(n), () => bulk.create(netBody(n, 700 + i)))));
     expect(first.map((r) => r.status)).toEqual(Array(N).fill('rejected'));
     expect(fake.objects.get('networks')).toEqual([]); // not committed yet
     const again = await Promise.all(names(N).map((n, i) => create(c, bulk, creates, n, 700 + i)));
@@ -330,6 +348,38 @@ describe('UncertainCreates with BulkCreates: a bulk of unknown outcome is adopte
     const t0 = Date.now();
     await creates.settled(o, AbortSignal.timeout(1_000));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+  });
+});
+
+describe('NeutronNetworks.create through the bulk: a bulk of unknown outcome', () => {
+  it('a member whose observe found nothing while its bulk was still on its way waits for it, then adopts the committed network: no POST again', async () => {
+    const timeoutMs = 300;
+    const N = 3;
+    const { fake, c } = await setup(timeoutMs);
+    // Committed after a single create's wait would have ended, within the bulk's (as above).
+    const heldMs = timeoutMs + N * BULK_MS_PER_OBJECT + timeoutMs + (N * BULK_MS_PER_OBJECT) / 2;
+    let lost = 0;
+    fake.postMode = (r) => (r.path === '/v2.0/networks' && r.size > 1 && ++lost === 1 ? { kind: 'late', ms: heldMs } : { kind: 'answer' });
+    const nets = new NeutronNetworks(c, undefined, { snapshotTtlMs: 0 }, new UncertainCreates(timeoutMs));
+    const ctx = { signal: AbortSignal.timeout(30_000), log: pino({ level: 'silent' }) };
+    const model = (i: number): NetworkModel => ({ name: `m${i}`, physicalNetwork: 'physnet1', vlan: 800 + i, mtu: 1500, shared: false, adminStateUp: true, portSecurity: true, portMirroring: false, subnets: [] });
+    // As the engine reconciles: observe, and create when nothing was found.
+    const reconcile = async (i: number) => {
+      const o = owner(`m${i}`);
+      return (await nets.observe(ctx, { owner: o, desired: model(i) })) ?? nets.create(ctx, o, model(i));
+    };
+    const range = Array.from({ length: N }, (_, i) => i);
+    const first = await Promise.allSettled(range.map(reconcile));
+    for (const r of first) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InDoubt);
+    expect(fake.objects.get('networks')).toEqual([]); // still on its way
+    const again = await Promise.all(range.map(reconcile));
+    expect(fake.posts().map((r) => r.size)).toEqual([N]);
+    for (const i of range) {
+      const [net, ...more] = fake.named(`m${i}`);
+      expect(more).toEqual([]);
+      expect(again[i]!.externalId).toBe(net!.id);
+      expect(net!.tags).toEqual(expect.arrayContaining(ownerTags(owner(`m${i}`))));
+    }
   });
 });
 
