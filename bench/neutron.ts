@@ -112,7 +112,10 @@ async function netformApply(dir: string, state: string): Promise<ApplyRun> {
   const args = [NETFORM, '--log-level', 'warn', 'apply', '--dir', dir, '--state', state, '--timeout', '7200'];
   const t0 = performance.now();
   try {
-    await exec(process.execPath, args, { maxBuffer: 256 << 20 });
+    // 64 reconciles in parallel (NETFORM_CONCURRENCY; the default is 4): creates coalesce into bulk
+    // POSTs only as far as reconciles run side by side (ADR 24). Requests in flight stay bounded by the
+    // Provider's maxConcurrency (8).
+    await exec(process.execPath, args, { maxBuffer: 256 << 20, env: { ...process.env, NETFORM_CONCURRENCY: process.env.NETFORM_CONCURRENCY ?? '64' } });
     return { ms: performance.now() - t0, exitCode: 0 };
   } catch (e) {
     const err = e as { code?: number; stderr?: string };

@@ -227,8 +227,13 @@ spec:
   async audit(): Promise<Audit> {
     const a: Audit = { duplicates: 0, orphans: 0, missing: 0, deletesOfDeclared: 0, notReady: [], details: [] };
     const owner = (kind: Owner['kind'], name: string, namespace?: string): Owner => ({ instance: this.instance, kind, name, ...(namespace ? { namespace } : {}) });
+    // A pending marker counts unless another installation's tag says whose it is: a network made
+    // without a description keeps its marker once tagged (ADR 24), so other runs' networks carry one.
+    const otherInstance = (o: { tags?: string[] }) => (o.tags ?? []).some((t) => t.startsWith('nf-inst:') && t !== `nf-inst:${this.instance}`);
     const marked = (o: { name?: string; description?: string; tags?: string[] }) =>
-      (o.tags ?? []).includes(`nf-inst:${this.instance}`) || (o.description ?? '').startsWith('netform-pending:') || (o.name ?? '').startsWith(`ch-${this.o.id}-`);
+      (o.tags ?? []).includes(`nf-inst:${this.instance}`) ||
+      ((o.description ?? '').startsWith('netform-pending:') && !otherInstance(o)) ||
+      (o.name ?? '').startsWith(`ch-${this.o.id}-`);
 
     // Neutron networks and ports: exactly one per declared owner, carrying its owner tag.
     const nets = (await this.#neutronList<RawNet>('networks')).filter(marked);

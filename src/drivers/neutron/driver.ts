@@ -44,6 +44,7 @@ import {
   portName,
   qosOf,
   subnetBody,
+  subnetMarker,
   subnetMutableBody,
   type NetworkState,
   type NeutronNetwork,
@@ -55,7 +56,7 @@ import {
 import { NeutronServiceEndpoints } from './endpoints.ts';
 import { NeutronRouters } from './routers.ts';
 import { NeutronSecurityGroups } from './secgroups.ts';
-import { byOwnerTag, deleteIfAny, findOwned, getIfAny, InstanceListing, isNotFound, markOwned, Snapshots, UncertainCreates } from './shared.ts';
+import { BulkCreates, byOwnerTag, deleteIfAny, findOwned, getIfAny, InstanceListing, isNotFound, markOwned, OwnerLookups, Snapshots, UncertainCreates } from './shared.ts';
 
 export { UncertainCreates };
 
@@ -67,6 +68,23 @@ export interface NeutronDriverOptions {
   snapshotTtlMs?: number;
   /** Test hook: awaited after Neutron answered a network create, before the driver returns. */
   afterNetworkCreate?: (id: string) => Promise<void>;
+  /** Most objects in one bulk create (ADR 24). Default 100. */
+  bulkMax?: number;
+}
+
+/** The creates of one Neutron, coalesced into bulk POSTs per collection (ADR 24). */
+export interface NeutronBulk {
+  networks: BulkCreates<NeutronNetwork>;
+  subnets: BulkCreates<NeutronSubnet>;
+  ports: BulkCreates<NeutronPort>;
+}
+
+export function neutronBulk(c: NeutronClient, maxBatch?: number): NeutronBulk {
+  return {
+    networks: new BulkCreates<NeutronNetwork>(c, 'networks', { maxBatch }),
+    subnets: new BulkCreates<NeutronSubnet>(c, 'subnets', { maxBatch }),
+    ports: new BulkCreates<NeutronPort>(c, 'ports', { maxBatch }),
+  };
 }
 
 /**
@@ -86,6 +104,8 @@ export class NeutronDriver implements ProviderDriver {
   readonly routers: NeutronRouters;
   readonly securityGroups: NeutronSecurityGroups;
   readonly serviceEndpoints: NeutronServiceEndpoints;
+  /** Bulk creates (for tests and benchmarks: `bulk.networks.sent`). */
+  readonly bulk: NeutronBulk;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -105,8 +125,9 @@ export class NeutronDriver implements ProviderDriver {
     });
     const projectId = o.auth === 'noauth' ? o.projectId : undefined;
     const creates = new UncertainCreates(config.requestTimeoutMs);
-    this.networks = new NeutronNetworks(this.client, projectId, opts, creates);
-    this.vnics = new NeutronPorts(this.client, projectId, creates, opts);
+    this.bulk = neutronBulk(this.client, opts.bulkMax);
+    this.networks = new NeutronNetworks(this.client, projectId, opts, creates, this.bulk);
+    this.vnics = new NeutronPorts(this.client, projectId, creates, opts, this.bulk);
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
     this.routers = new NeutronRouters(this.client, projectId, creates);
     this.securityGroups = new NeutronSecurityGroups(this.client, projectId, creates);
@@ -161,12 +182,17 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   readonly #recent = new Map<string, { at: number; owner: string; observed: Observed<NetworkState> }>();
 
   readonly #creates: UncertainCreates;
+  readonly #bulk: NeutronBulk;
+  /** Owners' networks looked up together when the listing does not have them (a cold start). */
+  readonly #lookups: OwnerLookups<NeutronNetwork>;
 
-  constructor(client: NeutronClient, projectId: string | undefined, opts: NeutronDriverOptions, creates = new UncertainCreates(30_000)) {
+  constructor(client: NeutronClient, projectId: string | undefined, opts: NeutronDriverOptions, creates = new UncertainCreates(30_000), bulk = neutronBulk(client, opts.bulkMax)) {
     this.#c = client;
     this.#projectId = projectId;
     this.#opts = opts;
     this.#creates = creates;
+    this.#bulk = bulk;
+    this.#lookups = new OwnerLookups<NeutronNetwork>(client, 'networks');
     this.#listings = new Snapshots(opts.snapshotTtlMs ?? 10_000, (instance, signal) => this.#list(signal, instance));
   }
 
@@ -206,7 +232,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     // died before tagging, a listing older than this driver's last write) is looked up directly.
     const tagged = await this.#fromListing(ctx, owner);
     if (tagged) return this.#observed(tagged.net, tagged.subnets, tagged.policy, owner, false, tagged.ownPolicyId, req.desired.name);
-    const mine = await this.#byOwner(ctx, owner, req.desired.name);
+    const mine = await this.#lookups.find(owner, req.desired.name, ctx.signal);
     if (!mine) this.#absent.set(ownerKey(owner), Date.now());
     return mine ? this.#observedFresh(ctx, mine, owner, false, req.desired.name) : undefined;
   }
@@ -227,19 +253,24 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     this.#absent.delete(ownerKey(owner));
     const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
     const existing = justLooked ? undefined : await this.#byOwner(ctx, owner, desired.name);
-    if (existing) return this.#adopt(ctx, owner, existing, desired);
+    if (existing) {
+      this.#creates.resolved(owner);
+      return this.#adopt(ctx, owner, existing, desired);
+    }
     const policyId = qosOf(desired) ? (await this.#ensurePolicy(ctx, owner, desired)).id : undefined;
     const body = networkBody(desired, owner, this.#projectId);
     if (policyId) body.qos_policy_id = policyId;
     let network: NeutronNetwork;
     try {
-      ({ network } = await this.#creates.post(owner, () => this.#c.request<{ network: NeutronNetwork }>('POST', '/v2.0/networks', { body: { network: body }, signal: ctx.signal })));
+      // Coalesced with other reconciles' creates into one bulk POST; refused alone if it is the bad one.
+      network = await this.#creates.post(owner, () => this.#bulk.networks.create(body, ctx.signal));
     } catch (err) {
       // The segment is taken: if a network of this owner holds it (marked, or half-marked by an
       // interrupted write), it is adopted; anything else is a real clash.
       if (!(err instanceof BackendError && err.code === 'VlanIdInUse' && desired.vlan !== undefined)) throw err;
       const holder = await this.#segmentHolder(ctx, owner, desired);
       if (!holder) throw err;
+      this.#creates.resolved(owner);
       // Claimed in one request, so that it is this owner's from now on whatever its name.
       await markOwned(this.#c, 'networks', holder.id, owner, ctx.signal);
       return this.#adopt(ctx, owner, (await this.#get(ctx, holder.id)) ?? fail(holder.id), desired);
@@ -247,17 +278,23 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     this.#touch(network.id);
     await this.#opts.afterNetworkCreate?.(network.id);
     // From here on the network is found by its marker (then its tags); whatever fails below, an
-    // update finishes. The marker goes last, with the user's description: until then the network
-    // says it is being made.
-    await this.#c.request('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
+    // update finishes. A network whose spec gives a description gets it last, replacing the marker:
+    // until then the network says it is being made. One without keeps the marker, which on a
+    // network tagged as this owner's reads as no description (ADR 24): a network update is
+    // Neutron's dearest write, dearer than the create's share of a bulk POST.
+    const { tags } = await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/networks/${network.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     const subnets = await this.#addSubnets(ctx, owner, network.id, desired.subnets);
-    const done = (await this.#c.request<{ network: NeutronNetwork }>('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description ?? '' } }, signal: ctx.signal })).network;
+    let done: NeutronNetwork = { ...network, tags, subnets: subnets?.map((x) => x.id) ?? network.subnets };
+    if (desired.description) {
+      done = (await this.#c.request<{ network: NeutronNetwork }>('PUT', `/v2.0/networks/${network.id}`, { body: { network: { description: desired.description } }, signal: ctx.signal })).network;
+    }
     // Again after the last write: a listing taken during the writes (tagged, no subnets yet) is stale.
     this.#touch(network.id);
-    // The last answer is the network as it now is (tags, subnets, revision): no read back, unless a
-    // QoS policy or subnets made by an earlier attempt are part of it.
-    if (policyId || !subnets) return this.#remember(owner, await this.#observedFresh(ctx, done, owner, true, desired.name));
-    return this.#remember(owner, this.#observed(done, subnets, undefined, owner, true, null, desired.name));
+    // The answers are the network as it now is (tags, subnets; its revision may be older, which a
+    // compare-and-swap finds out — so it is not kept as #recent): no read back, unless a QoS policy
+    // or subnets made by an earlier attempt are part of it.
+    if (policyId || !subnets) return this.#observedFresh(ctx, done, owner, true, desired.name);
+    return this.#observed(done, subnets, undefined, owner, true, null, desired.name);
   }
 
   /** Takes over a network an earlier attempt created (or half-marked), and finishes it: what differs
@@ -268,7 +305,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return changes.length ? this.update(ctx, owner, observed, desired, changes) : observed;
   }
 
-  /** Subnets in one bulk request, then tagged. Returns them as they now are when they are all the
+  /** Subnets in bulk requests, marked in them. Returns them as they now are when they are all the
    *  network has (undefined when an earlier attempt's may be there too). */
   async #addSubnets(ctx: DriverContext, owner: Owner, networkId: string, wanted: NetworkModel['subnets']): Promise<NeutronSubnet[] | undefined> {
     if (!wanted.length) return [];
@@ -277,6 +314,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
       // An earlier bulk create's answer was lost: wait until it can no longer land, then add only what is still missing.
       await this.#creates.settled(owner, ctx.signal, '/subnets');
       const have = new Set((await this.#c.list<NeutronSubnet>('subnets', { network_id: networkId }, ctx.signal)).map((x) => x.name));
+      this.#creates.resolved(owner, '/subnets');
       subnets = wanted.filter((x) => !have.has(x.name));
       if (!subnets.length) return undefined;
       await this.#addSubnetsNow(ctx, owner, networkId, subnets);
@@ -285,20 +323,20 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     return this.#addSubnetsNow(ctx, owner, networkId, subnets);
   }
 
+  /** The subnets created, coalesced with other networks' into bulk POSTs. They are marked as
+   *  netform's by their description (`subnetMarker`), set in the POST: no tags to add. A subnet
+   *  refused on its own fails the create; an update adds it later. */
   async #addSubnetsNow(ctx: DriverContext, owner: Owner, networkId: string, subnets: NetworkModel['subnets']): Promise<NeutronSubnet[]> {
-    const created = await this.#creates.post(
+    return this.#creates.post(
       owner,
-      () =>
-        this.#c.request<{ subnets: NeutronSubnet[] }>('POST', '/v2.0/subnets', {
-          body: { subnets: subnets.map((x) => subnetBody(x, networkId, owner, this.#projectId)) },
-          signal: ctx.signal,
-        }),
+      async () => {
+        const settled = await Promise.allSettled(subnets.map((x) => this.#bulk.subnets.create(subnetBody(x, networkId, owner, this.#projectId), ctx.signal)));
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        return settled.map((r) => (r as PromiseFulfilledResult<NeutronSubnet>).value);
+      },
       '/subnets',
     );
-    for (const sn of created.subnets) {
-      sn.tags = (await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/subnets/${sn.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal })).tags;
-    }
-    return created.subnets;
   }
 
   async update(ctx: DriverContext, owner: Owner, observed: Observed<NetworkState>, desired: NetworkModel, changes: FieldChange[]): Promise<Observed<NetworkState>> {
@@ -427,7 +465,7 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     if (net.qos_policy_id && !policy) return undefined; // a policy netform does not own: read it directly
     const own = [...l.policies.values()].find((x) => x.name === policyName(owner));
     const subnets = l.subnets.get(net.id) ?? [];
-    // A subnet without our tags (someone else's, or one a crash left untagged) is not in the listing.
+    // A subnet without our marks (someone else's, or one a crash left untagged) is not in the listing.
     if ((net.subnets ?? []).length !== subnets.length) return undefined;
     return { net, subnets, policy, ownPolicyId: own?.id ?? null };
   }
@@ -435,13 +473,16 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async #list(signal: AbortSignal, instance: string): Promise<Listing> {
     const startedAt = Date.now();
     const tag = instanceTag(instance);
-    const [nets, subs, pols] = await Promise.all([
+    // Subnets: those marked by their description (made since ADR 24) and those tagged (before).
+    const [nets, marked, tagged, pols] = await Promise.all([
       this.#c.list<NeutronNetwork>('networks', { tags: tag }, signal),
+      this.#c.list<NeutronSubnet>('subnets', { description: subnetMarker(instance) }, signal),
       this.#c.list<NeutronSubnet>('subnets', { tags: tag }, signal),
       this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, signal).catch(() => [] as NeutronQosPolicy[]),
     ]);
+    const subs = new Map([...tagged, ...marked].map((s) => [s.id, s]));
     const subnets = new Map<string, NeutronSubnet[]>();
-    for (const s of subs) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
+    for (const s of subs.values()) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
     return {
       startedAt,
       networks: new Map(nets.map((n) => [n.id, n])),
@@ -546,12 +587,17 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   readonly #absent = new Map<string, number>();
   /** The installation's ports, listed once for many re-checks (and for re-adoption after a state loss). */
   readonly #listing: InstanceListing<NeutronPort>;
+  readonly #bulk: NeutronBulk;
+  /** Owners' ports looked up together when the listing does not have them (a cold start). */
+  readonly #lookups: OwnerLookups<NeutronPort & { description?: string }>;
 
-  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000), opts: { snapshotTtlMs?: number } = {}) {
+  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000), opts: { snapshotTtlMs?: number; bulkMax?: number } = {}, bulk = neutronBulk(client, opts.bulkMax)) {
     this.#c = client;
     this.#projectId = projectId;
     this.#creates = creates;
+    this.#bulk = bulk;
     this.#listing = new InstanceListing<NeutronPort>(client, 'ports', opts.snapshotTtlMs ?? 10_000);
+    this.#lookups = new OwnerLookups<NeutronPort & { description?: string }>(client, 'ports');
   }
 
   async observe(ctx: DriverContext, req: ObserveRequest<VnicModel>): Promise<Observed<PortState> | undefined> {
@@ -560,7 +606,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       const p = listed ?? (await this.#get(ctx, req.externalId));
       if (p) return this.#observed(p, req.owner, true, portName(req.desired));
     }
-    const mine = (await this.#listing.byOwner(req.owner, ctx.signal)) ?? (await findOwned<NeutronPort>(this.#c, 'ports', req.owner, portName(req.desired), ctx.signal));
+    const mine = (await this.#listing.byOwner(req.owner, ctx.signal)) ?? (await this.#lookups.find(req.owner, portName(req.desired), ctx.signal));
     if (!mine) this.#absent.set(ownerKey(req.owner), Date.now());
     return mine ? this.#observed(mine, req.owner, false, portName(req.desired)) : undefined;
   }
@@ -579,13 +625,13 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     const justLooked = !inDoubt && absentAt !== undefined && Date.now() - absentAt < JUST_LOOKED_MS;
     const existing = justLooked ? undefined : await this.observe(ctx, { owner, desired });
     if (existing) {
+      this.#creates.resolved(owner);
       // Adopted: finished here (marked, marker cleared, brought to the model), as a network is.
       const changes = diffPort(desired, existing.state);
       return changes.length ? this.update(ctx, owner, existing, desired, changes) : existing;
     }
-    const { port } = await this.#creates.post(owner, () =>
-      this.#c.request<{ port: NeutronPort }>('POST', '/v2.0/ports', { body: { port: portBody(desired, owner, this.#projectId) }, signal: ctx.signal }),
-    );
+    // Coalesced with other reconciles' creates into one bulk POST; refused alone if it is the bad one.
+    const port = await this.#creates.post(owner, () => this.#bulk.ports.create(portBody(desired, owner, this.#projectId), ctx.signal));
     this.#listing.touch(port.id);
     await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });

@@ -260,10 +260,16 @@ describe('diffNetwork', () => {
       ]);
     });
 
-    it('the pending marker alone (tags already there) is a description change only', () => {
+    it('the pending marker on a tagged network reads as no description (ADR 24): a change only where the spec gives one', () => {
       const s = state({ description: pendingMarker(owner) });
-      expect(s).toMatchObject({ ours: true, tagged: true });
-      expect(diffNetwork(model(), s)).toEqual([{ path: 'description', from: pendingMarker(owner), to: 'app tier' }]);
+      expect(s).toMatchObject({ ours: true, tagged: true, description: '' });
+      expect(diffNetwork(model(), s)).toEqual([{ path: 'description', from: '', to: 'app tier' }]);
+      expect(diffNetwork({ ...model(), description: undefined }, s)).toEqual([]);
+    });
+
+    it("another owner's marker is a description like any other", () => {
+      const other = { ...owner, name: 'someone-else' };
+      expect(state({ description: pendingMarker(other) }).description).toBe(pendingMarker(other));
     });
 
     it('another owner\'s pending marker does not make the network ours', () => {
@@ -591,6 +597,9 @@ describe('normalizeSubnet', () => {
   it('tagged when the given tag is among the tags', () => {
     expect(normalizeSubnet(neutronSubnet(), ownerTag(owner)).tagged).toBe(true);
     expect(normalizeSubnet(neutronSubnet(), ownerTag(other)).tagged).toBe(false);
+    // Made by bulk create since ADR 24: marked by its description, not tagged.
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:lab' }), ownerTag(owner), 'lab').tagged).toBe(true);
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:other' }), ownerTag(owner), 'lab').tagged).toBe(false);
   });
 });
 
@@ -832,7 +841,7 @@ describe('subnetBody', () => {
       network_id: 'net-1',
       ip_version: 4,
       cidr: '10.10.0.0/24',
-      description: 'netform network app',
+      description: 'nf-inst:lab',
     });
     expect(b).not.toHaveProperty('tags');
   });

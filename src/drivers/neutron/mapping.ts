@@ -14,9 +14,10 @@ export const ownerTags = (o: Owner) => [NETFORM_TAG, instanceTag(o.instance), ow
 /** The owner-tag prefix: an object carrying one that is not ours belongs to someone else. */
 export const OWNER_PREFIX = 'nf-own:';
 /**
- * Neutron (Zed) refuses `tags` in a POST, so an object is created with this marker as its
- * description and tagged right after. A process that dies in between leaves an object that is still
- * found by its marker and adopted — never a duplicate.
+ * Neutron (Zed) refuses `tags` in a POST (networks, subnets; a port's are silently dropped), so an
+ * object is created with this marker as its description and tagged right after. A process that dies
+ * in between leaves an object that is still found by its marker and adopted — never a duplicate. A
+ * network created without a description keeps it once tagged (see `networkDescription`, ADR 24).
  */
 export const pendingMarker = (o: Owner) => `netform-pending:${ownerDigest(o)}`;
 /** The name of a network's own QoS policy (found by name, so it needs no tag to be adopted). */
@@ -57,6 +58,7 @@ export interface NeutronSubnet {
   enable_dhcp: boolean;
   ipv6_address_mode?: string | null;
   ipv6_ra_mode?: string | null;
+  description?: string;
   tags?: string[];
   revision_number: number;
 }
@@ -182,11 +184,18 @@ export function canonicalCidr(cidr: string): string {
   return parsePrefix(cidr)?.canonical ?? cidr;
 }
 
-export function normalizeSubnet(s: NeutronSubnet, tag?: string): SubnetState {
+/**
+ * The description of a subnet netform creates: its installation's tag. A subnet belongs to its
+ * network; this marks it as netform's in the create itself, so that the installation's listing finds
+ * it (`?description=`) with no `PUT …/tags` per subnet (ADR 24). Subnets made before carry the tags.
+ */
+export const subnetMarker = (instance: string) => instanceTag(instance);
+
+export function normalizeSubnet(s: NeutronSubnet, tag?: string, instance?: string): SubnetState {
   const out: SubnetState = {
     id: s.id,
     revision: s.revision_number,
-    tagged: tag !== undefined && hasTag(s.tags, tag),
+    tagged: (tag !== undefined && hasTag(s.tags, tag)) || (instance !== undefined && s.description === subnetMarker(instance)),
     name: s.name,
     cidr: canonicalCidr(s.cidr),
     ipVersion: s.ip_version,
@@ -238,7 +247,7 @@ export function normalizeNetwork(
     ours: isOurs(n, owner, name),
     tagged: hasTag(n.tags, tag),
     name: n.name,
-    description: n.description ?? '',
+    description: networkDescription(n, owner),
     networkType: n['provider:network_type'] ?? null,
     physicalNetwork: n['provider:physical_network'] ?? null,
     vlan: n['provider:segmentation_id'] ?? null,
@@ -250,8 +259,18 @@ export function normalizeNetwork(
     qos: q,
     qosPolicyId: n.qos_policy_id ?? null,
     ownPolicyId,
-    subnets: subnets.map((s) => normalizeSubnet(s, tag)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    subnets: subnets.map((s) => normalizeSubnet(s, tag, owner.instance)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
+}
+
+/**
+ * A network's description as the spec sees it: a network created without one keeps its pending
+ * marker once it is tagged as this owner's (ADR 24), and that reads as none. An untagged one with
+ * the marker is still being made: the marker is its description, so an update clears it.
+ */
+export function networkDescription(n: { description?: string; tags?: string[] }, owner: Owner): string {
+  const d = n.description ?? '';
+  return d === pendingMarker(owner) && hasTag(n.tags, ownerTag(owner)) ? '' : d;
 }
 
 export function normalizePort(p: NeutronPort & { description?: string }, owner: Owner, name?: string): PortState {
@@ -362,7 +381,7 @@ export function subnetBody(s: SubnetModel, networkId: string, owner: Owner, proj
     network_id: networkId,
     ip_version: s.ipVersion,
     cidr: s.cidr,
-    description: `netform network ${owner.name}`,
+    description: subnetMarker(owner.instance),
   };
   if (s.ipv6AddressMode) b.ipv6_address_mode = s.ipv6AddressMode;
   if (s.ipv6RaMode) b.ipv6_ra_mode = s.ipv6RaMode;
