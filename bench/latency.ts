@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       const from = offset;
       const t = performance.now();
       writeFileSync(file, edited(neutron.url, mtu));
+      if (process.env.BENCH_LATENCY_LOG) appendFileSync(process.env.BENCH_LATENCY_LOG, `${JSON.stringify({ time: Date.now(), msg: 'bench: edit written', mtu })}\n`);
       for (let seen = ''; ; ) {
         const size = statSync(serverLog).size;
         if (size > offset) {
