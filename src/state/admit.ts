@@ -72,6 +72,8 @@ interface FileAdmission {
  */
 export class AdmissionCache {
   readonly #files = new Map<string, FileAdmission>();
+  /** @internal The last checks across files: their input and what they found. */
+  semantics: SemanticsMemo | undefined;
 
   /** How many files it holds. */
   get size(): number {
@@ -93,6 +95,45 @@ export class AdmissionCache {
   keepOnly(paths: ReadonlySet<string>): void {
     for (const p of this.#files.keys()) if (!paths.has(p)) this.#files.delete(p);
   }
+}
+
+/** What the checks across files last saw and found (AdmissionCache): an edit that changes only
+ *  fields no such check reads (LOCAL_FIELDS) finds the same again, so it is not checked again. */
+interface SemanticsMemo {
+  objects: readonly AnyResource[];
+  context: string;
+  violations: ReturnType<typeof checkSemantics>;
+}
+
+/**
+ * Fields of a spec that no check across objects reads (semantic.ts: shown by a test that runs every
+ * check with these fields behind a trap, src/state/admit.local-fields.test.ts). An edit of only these
+ * is decided by the object's own checks (schema), already done per file.
+ */
+export const LOCAL_FIELDS: Readonly<Partial<Record<AnyResource['kind'], readonly string[]>>> = {
+  Network: ['mtu', 'description', 'adminStateUp'],
+};
+
+/** Whether `a` and `b` (same key) differ at most in their kind's LOCAL_FIELDS. */
+function sameButLocal(a: AnyResource, b: AnyResource): boolean {
+  if (a.kind !== b.kind || keyOf(a) !== keyOf(b)) return false;
+  const local = LOCAL_FIELDS[a.kind];
+  if (!local) return false;
+  const strip = (o: AnyResource) => JSON.stringify({ ...o, spec: Object.fromEntries(Object.entries(o.spec as object).filter(([k]) => !local.includes(k))) });
+  return strip(a) === strip(b);
+}
+
+/** The checks across files for `objects`, or what they found last time when nothing they read changed. */
+function semanticsOf(objects: readonly AnyResource[], ctx: Parameters<typeof checkSemantics>[1] & object, cache: AdmissionCache | undefined): ReturnType<typeof checkSemantics> {
+  const context = JSON.stringify([[...(ctx.alsoDeclared ?? [])].sort(), ctx.allocations ?? []]);
+  const m = cache?.semantics;
+  if (m && m.context === context && m.objects.length === objects.length && objects.every((o, i) => o === m.objects[i] || sameButLocal(o, m.objects[i]!))) {
+    cache!.semantics = { objects, context, violations: m.violations };
+    return m.violations;
+  }
+  const violations = checkSemantics(objects, ctx);
+  if (cache) cache.semantics = { objects, context, violations };
+  return violations;
 }
 
 export interface AdmitOptions {
@@ -160,9 +201,10 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
   for (const [key, file] of ctx.knownSources ?? []) if (result.heldFiles.has(file)) alsoDeclared.add(key);
   for (const key of result.invalid.keys()) alsoDeclared.add(key);
 
-  const violations = checkSemantics(
+  const violations = semanticsOf(
     candidates.map((c) => c.object),
     { alsoDeclared, allocations: ctx.allocations },
+    opts.cache,
   );
   // A duplicate key is reported on its second declaration; map violations back to the candidate.
   const seen = new Map<string, Candidate>();
