@@ -162,7 +162,11 @@ async function main(): Promise<void> {
     for (const k of ['networksLoaded', 'edits', 'firstConvergeMs', 'editToBackendP50Ms', 'editToBackendP95Ms', 'neutronOwnPutP50Ms', 'overNeutronP50Ms'] as const) row(k);
     console.log(`written to ${latest}`);
   } finally {
-    run?.kill('SIGTERM');
+    if (run && run.exitCode === null) {
+      const exited = new Promise((r) => run!.once('exit', r));
+      run.kill('SIGTERM');
+      await Promise.race([exited, sleep(30_000)]);
+    }
     await neutron.stop();
     rmSync(tmp, { recursive: true, force: true });
   }

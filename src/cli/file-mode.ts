@@ -144,8 +144,14 @@ export class FileMode {
   }
 
   async #admitNow(): Promise<AdmissionResult> {
+    const t0 = performance.now();
     const files = this.#reader ? await this.#reader.read([this.#dir], [this.#stateDir]) : await readManifests([this.#dir], [this.#stateDir]);
-    return admit(files, admissionContext(this.records.list()), { cache: this.#admission });
+    const t1 = performance.now();
+    const ctx = admissionContext(this.records.list());
+    const t2 = performance.now();
+    const result = admit(files, ctx, { cache: this.#admission });
+    this.#log.debug({ readMs: Math.round(t1 - t0), contextMs: Math.round(t2 - t1), admitMs: Math.round(performance.now() - t2) }, 'manifests admitted');
+    return result;
   }
 
   /** Whether an admission leaves out an object the engine holds as declared or invalid. */

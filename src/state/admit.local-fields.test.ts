@@ -77,9 +77,11 @@ describe('LOCAL_FIELDS', () => {
 describe('admit with a cache: the checks across files', () => {
   const net = (name: string, vlan: number, mtu: number) =>
     `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: ${name}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan}}, mtu: ${mtu}}\n`;
+  // b.yaml holds a Provider too: parsed again with the edit, equal, another object.
+  const provider = 'apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "https://neutron.example:9696", neutron: {auth: noauth}}\n---\n';
   const files = (bVlan: number, bMtu: number): ManifestFile[] => [
     { path: 'a.yaml', text: net('a', 100, 1500) },
-    { path: 'b.yaml', text: net('b', bVlan, bMtu) },
+    { path: 'b.yaml', text: provider + net('b', bVlan, bMtu) },
   ];
 
   it('an edit of local fields only reuses what they found; any other edit checks again', () => {

@@ -114,11 +114,11 @@ export const LOCAL_FIELDS: Readonly<Partial<Record<AnyResource['kind'], readonly
   Network: ['mtu', 'description', 'adminStateUp'],
 };
 
-/** Whether `a` and `b` (same key) differ at most in their kind's LOCAL_FIELDS. */
+/** Whether `a` and `b` (same key) differ at most in their kind's LOCAL_FIELDS (an object parsed
+ *  again from an edited file, unchanged or not, is another object). */
 function sameButLocal(a: AnyResource, b: AnyResource): boolean {
   if (a.kind !== b.kind || keyOf(a) !== keyOf(b)) return false;
-  const local = LOCAL_FIELDS[a.kind];
-  if (!local) return false;
+  const local = LOCAL_FIELDS[a.kind] ?? [];
   const strip = (o: AnyResource) => JSON.stringify({ ...o, spec: Object.fromEntries(Object.entries(o.spec as object).filter(([k]) => !local.includes(k))) });
   return strip(a) === strip(b);
 }
