@@ -505,23 +505,20 @@ describe('WorkQueue: delayed adds', () => {
     expect(h.clock.pendingTimers).toBe(0);
   });
 
-  it('a timer that fires early runs what is due within a ms, and is armed again for the rest', async () => {
+  it('a timer that fires early runs what it was armed for, as a timer of its own would, and is armed again for the rest', async () => {
     const clock = new FakeClock();
-    let early = 2;
-    // A timer that fires `early` ms before it is due (at least 1 ms after it is set).
-    const loose: Clock = { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - early)), clearTimeout: (t) => clock.clearTimeout(t) };
+    // A timer that fires 2 ms before it is due by the clock (at least 1 ms after it is set).
+    const early: Clock = { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - 2)), clearTimeout: (t) => clock.clearTimeout(t) };
     const ran: Array<[string, number]> = [];
-    const q = new WorkQueue({ clock: loose, rateLimit: { perSecond: Infinity, burst: 1 }, handler: async (key) => void ran.push([key, clock.now()]) });
+    const q = new WorkQueue({ clock: early, rateLimit: { perSecond: Infinity, burst: 1 }, handler: async (key) => void ran.push([key, clock.now()]) });
     q.addAfter('a', 10);
-    await clock.advance(8); // fires at 8: 2 ms early, nothing runs
-    expect(ran).toEqual([]);
+    q.addAfter('b', 15);
     expect(clock.pendingTimers).toBe(1);
-    await clock.advance(2); // armed again: 9, then 10
-    expect(ran).toEqual([['a', 10]]);
-    early = 0.5;
-    q.addAfter('b', 10.5);
-    await clock.advance(10); // fires at 20, 0.5 ms before b is due: within the ms, b runs
-    expect(ran).toEqual([['a', 10], ['b', 20]]);
+    await clock.advance(8); // armed for 10, fires at 8: a runs, b is not due
+    expect(ran).toEqual([['a', 8]]);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(10); // armed for b, 5 ms after a's time: asks 5, fires 3 ms later, at 11
+    expect(ran).toEqual([['a', 8], ['b', 11]]);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -135,10 +135,6 @@ interface DelayedEntry {
   seq: number;
 }
 
-/** An entry due within this much of the timer's firing runs then: Node's timers count whole
- *  milliseconds and fire up to about 1 ms before `performance.now()` reaches the due time, and a timer
- *  armed again for the rest would fire no sooner than 1 ms later. */
-const DUE_SLACK_MS = 0.999;
 
 interface Waiter {
   includeDelayed: boolean;
@@ -412,7 +408,7 @@ export class WorkQueue {
     const entry: DelayedEntry = { key, at, priority, seq: this.#seq++ };
     this.#delayed.set(key, entry);
     this.#heapPush(entry);
-    this.#arm(now);
+    this.#arm(now, entry, ms);
     return ms;
   }
 
@@ -436,13 +432,14 @@ export class WorkQueue {
   }
 
   /** Arms the one timer for the head's due time (re-arms when the head is now earlier). */
-  #arm(now: number): void {
+  #arm(now: number, added?: DelayedEntry, ms?: number): void {
     const head = this.#head();
     if (head === undefined) return this.#disarm();
     if (head.at >= this.#timerAt) return;
     this.#disarm();
     this.#timerAt = head.at;
-    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(head.at - now, 0));
+    // A key just added asks for exactly its delay (now + ms - now need not be ms in floating point).
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), head === added ? ms! : Math.max(head.at - now, 0));
   }
 
   #disarm(): void {
@@ -452,14 +449,18 @@ export class WorkQueue {
     this.#timerAt = Infinity;
   }
 
-  /** The timer: every entry due by now joins its line, then the timer is armed for the next. */
+  /** The timer: every entry due by when it was armed for (or by now, if later) joins its line, then
+   *  the timer is armed for the next. A timer may fire before `performance.now()` reaches its time
+   *  (Node's timers count from the event loop's cached time, which a long task leaves behind): what it
+   *  was armed for runs then, as a timer of its own would have run it. */
   #fire(): void {
+    const armedFor = this.#timerAt;
     this.#timer = undefined;
     this.#timerAt = Infinity;
     if (this.#shutdown) return;
-    const now = this.#clock.now();
+    const now = Math.max(this.#clock.now(), armedFor);
     let moved = false;
-    for (let head = this.#head(); head !== undefined && head.at <= now + DUE_SLACK_MS; head = this.#head()) {
+    for (let head = this.#head(); head !== undefined && head.at <= now; head = this.#head()) {
       this.#heapPop();
       this.#delayed.delete(head.key);
       this.#enqueue(head.key, head.priority);

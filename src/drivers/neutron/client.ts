@@ -1,11 +1,17 @@
 // Transport for the Neutron v2.0 API: JSON over undici, TLS verified by default, per-request
 // timeouts, bounded concurrency, pagination, Keystone v3 tokens (cached, renewed on 401) or noauth.
 import PQueue from 'p-queue';
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { BackendError, terminal, transient } from '../../api/errors.ts';
 import type { Credentials } from '../driver.ts';
 import { neutronError } from './mapping.ts';
+
+/** undici, loaded when the first client is made: a process without this backend never loads it. */
+let undici: typeof Undici | undefined;
+const http = (): typeof Undici => (undici ??= createRequire(import.meta.url)('undici') as typeof Undici);
 
 export type NeutronAuth =
   | { kind: 'noauth' }
@@ -63,7 +69,7 @@ export class NeutronClient {
   constructor(opts: NeutronClientOptions) {
     this.#opts = opts;
     this.#base = opts.endpoint.replace(/\/+$/, '');
-    this.#dispatcher = new Agent({
+    this.#dispatcher = new (http().Agent)({
       connect: {
         rejectUnauthorized: !opts.tls.insecureSkipVerify,
         ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
@@ -141,7 +147,7 @@ export class NeutronClient {
     this.calls[method]++;
     let res;
     try {
-      res = await fetch(url, {
+      res = await http().fetch(url, {
         method,
         headers,
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
@@ -189,7 +195,7 @@ export class NeutronClient {
     const authBody = JSON.stringify(keystoneAuthBody(auth.credentials)); // outside the try: incomplete credentials stay Terminal
     let res;
     try {
-      res = await fetch(url, {
+      res = await http().fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: authBody,

@@ -1,10 +1,16 @@
 // A session with one UCS Manager over its XML API (POST /nuova): aaaLogin / aaaRefresh (before the
 // refresh period runs out; the old cookie dies at once) / aaaLogout, a new login on 552, TLS verified
 // by default, errors that arrive as HTTP 200 with errorCode classified.
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { BackendError, type ErrorClass } from '../../api/errors.ts';
 import { el, faultOf, filterNode, outMos, parseXml, toXml, type Filter, type Mo, type UcsmFault, type XmlNode } from './xml.ts';
+
+/** undici, loaded when the first client is made: a process without this backend never loads it. */
+let undici: typeof Undici | undefined;
+const http = (): typeof Undici => (undici ??= createRequire(import.meta.url)('undici') as typeof Undici);
 
 export interface UcsmClientOptions {
   endpoint: string;
@@ -51,7 +57,7 @@ export class UcsmClient {
   constructor(o: UcsmClientOptions) {
     this.#o = o;
     this.#url = `${o.endpoint.replace(/\/+$/, '')}/nuova`;
-    this.#dispatcher = new Agent({
+    this.#dispatcher = new (http().Agent)({
       connect: {
         rejectUnauthorized: !o.tls.insecureSkipVerify,
         ...(o.tls.ca ? { ca: o.tls.ca } : {}),
@@ -70,7 +76,7 @@ export class UcsmClient {
     this.total++;
     let res;
     try {
-      res = await fetch(this.#url, {
+      res = await http().fetch(this.#url, {
         method: 'POST',
         headers: { 'content-type': 'application/xml' },
         body: toXml(doc),

@@ -1,5 +1,6 @@
 // The UCS Manager XML API's documents: method requests out, method responses in. Pure.
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser } from 'fast-xml-parser';
 
 /** An element: its tag, attributes and child elements, in document order. */
 export interface XmlNode {
@@ -8,15 +9,18 @@ export interface XmlNode {
   children: XmlNode[];
 }
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseAttributeValue: false,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-});
+/** The parser, made at the first document: a process with no UCS Manager never loads fast-xml-parser. */
+let made: XMLParser | undefined;
+const parser = (): XMLParser =>
+  (made ??= new (createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser')).XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseAttributeValue: false,
+    parseTagValue: false,
+    trimValues: false,
+    processEntities: true,
+  }));
 
 type Ordered = Record<string, unknown>;
 
@@ -33,7 +37,7 @@ function convert(items: Ordered[]): XmlNode[] {
 
 /** Parses a response document; throws on anything that is not XML with one root element. */
 export function parseXml(text: string): XmlNode {
-  const roots = convert(parser.parse(text) as Ordered[]);
+  const roots = convert(parser().parse(text) as Ordered[]);
   if (roots.length !== 1) throw new Error(`expected one root element, found ${roots.length}`);
   return roots[0]!;
 }
