@@ -1,0 +1,90 @@
+// The admission webhook's HTTPS server (issue 16): POST /validate takes an AdmissionReview and answers
+// with the decision of `validate` (admission-review.ts); GET /healthz answers ok. The certificate can be
+// replaced while it serves (`setCertificate`): connections made after use the new one, those open keep
+// theirs, so a rotation fails no admission.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { AdmissionReview, AdmissionReviewAnswer } from './admission-review.ts';
+import type { ServingCert } from './webhook-cert.ts';
+
+/** The apiserver sends at most a few MB (an object is limited to 1.5 MiB by etcd; twice, for updates). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface WebhookServer {
+  readonly port: number;
+  /** Serves new connections with `cert` from now on. */
+  setCertificate(cert: ServingCert): void;
+  close(): Promise<void>;
+}
+
+export async function startWebhookServer(o: {
+  host: string;
+  port: number;
+  cert: ServingCert;
+  validate: (review: AdmissionReview) => AdmissionReviewAnswer | Promise<AdmissionReviewAnswer>;
+  log: Logger;
+}): Promise<WebhookServer> {
+  const server: Server = createServer({ cert: o.cert.certPem, key: o.cert.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+    const reply = (status: number, body: unknown) => {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json' });
+      res.end(text);
+    };
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return reply(200, 'ok');
+    if (path !== '/validate') return reply(404, 'not found');
+    if (req.method !== 'POST') return reply(405, 'POST an AdmissionReview');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reply(413, `an AdmissionReview of at most ${MAX_BODY_BYTES} bytes`);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      let review: AdmissionReview;
+      try {
+        review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview;
+      } catch {
+        return reply(400, 'the body is not JSON');
+      }
+      if (!review || typeof review !== 'object' || review.kind !== 'AdmissionReview') return reply(400, 'an AdmissionReview was expected');
+      Promise.resolve()
+        .then(() => o.validate(review))
+        .then(
+          (answer) => {
+            if (!answer.response.allowed) o.log.info({ uid: answer.response.uid, object: `${review.request?.kind?.kind ?? '?'}/${review.request?.namespace ? `${review.request.namespace}/` : ''}${review.request?.name ?? review.request?.object?.metadata?.name ?? '?'}`, reason: answer.response.status?.message }, 'admission refused');
+            reply(200, answer);
+          },
+          (err: unknown) => {
+            o.log.error({ err: (err as Error).message }, 'admission webhook failed');
+            reply(500, 'the admission check failed');
+          },
+        );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    setCertificate(cert) {
+      server.setSecureContext({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.2' });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
