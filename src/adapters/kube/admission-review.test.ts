@@ -28,6 +28,14 @@ describe('reviewAdmission', () => {
     expect(a.response.status!.message).toMatch(/^spec\.vlan\.id: .*100/);
   });
 
+  it('a create is the newest object even when the apiserver stamped it in the same second as another (whole seconds)', () => {
+    const sameSecond = net('aaa', 100, {}, '2026-01-02T00:00:00Z'); // as the apiserver sends it: created, same second as web
+    const a = reviewAdmission(review({ object: sameSecond }), world);
+    expect(a.response.allowed).toBe(false);
+    expect(a.response.status!.details!.causes).toEqual([expect.objectContaining({ field: 'spec.vlan.id' })]);
+    expect(a.response.status!.message).not.toMatch(/would make/);
+  });
+
   it('refuses a dangling providerRef, and a schema error', () => {
     const dangling = reviewAdmission(review({ object: fresh(net('db', 101, { providerRefs: [{ name: 'nope' }] })) }), world);
     expect(dangling.response.allowed).toBe(false);

@@ -71,10 +71,9 @@ export function reviewAdmission(review: AdmissionReview, current: readonly ApiOb
   if (req.operation === 'DELETE' || req.operation === 'CONNECT' || (req.subResource ?? '') !== '' || !object || (req.kind?.group ?? API_GROUP) !== API_GROUP) {
     return answer({ allowed: true });
   }
-  // A create has no creation time yet: it is the newest object, so a clash is reported on it.
-  const incoming: ApiObject = object.metadata?.creationTimestamp
-    ? object
-    : { ...object, metadata: { ...object.metadata, creationTimestamp: '9999-12-31T23:59:59Z' } };
+  // A create is the newest object, so a clash is reported on it (the apiserver's creation time has
+  // whole seconds: an object made in the same second would otherwise sort by name).
+  const incoming: ApiObject = req.operation === 'UPDATE' ? object : { ...object, metadata: { ...object.metadata, creationTimestamp: '9999-12-31T23:59:59Z' } };
   const key = keyOfRaw(incoming);
   if (key === undefined) {
     return answer({ allowed: false, status: { code: 422, reason: 'Invalid', message: `kind: ${String(incoming.kind)} is not a netform kind` } });
@@ -86,8 +85,8 @@ export function reviewAdmission(review: AdmissionReview, current: readonly ApiOb
   const broken: AdmissionError[] = [];
   for (const [k, errors] of after.invalid) {
     if (k === key || before.invalid.has(k)) continue;
-    // The field is the other object's: named in the message, not as a field of this one.
-    for (const e of errors) broken.push({ file: e.file, line: e.line, message: `would make ${k} invalid: ${e.field ? `${e.field}: ` : ''}${e.message}` });
+    // The other object's field is named in the message; this object's whole spec is the cause.
+    for (const e of errors) broken.push({ file: e.file, line: e.line, field: 'spec', message: `would make ${k} invalid: ${e.field ? `${e.field}: ` : ''}${e.message}` });
   }
   const causes = [...own, ...broken];
   if (causes.length === 0) return answer({ allowed: true });

@@ -1,0 +1,104 @@
+// Issue 16, first steps, on the real kube-apiserver: the validating webhook's server and decision
+// (src/adapters/kube/webhook-server.ts, admission-review.ts) registered with a
+// ValidatingWebhookConfiguration (clientConfig.url on loopback, the self-signed certificate as the
+// caBundle). `kubectl apply` of a network clashing on a VLAN, or with a dangling providerRef, is refused
+// with the field and the reason, and nothing is stored; deletions and status writes are never sent to
+// it; with the webhook down, failurePolicy Fail refuses creates and updates and still lets deletions
+// through. Here the decision reads the objects with kubectl; `netform controller` serving it from its
+// informers is the next step.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiObject } from '../../src/api/objects.ts';
+import { reviewAdmission } from '../../src/adapters/kube/admission-review.ts';
+import { selfSignedServingCert } from '../../src/adapters/kube/webhook-cert.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/adapters/kube/webhook-server.ts';
+import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
+import { getObj, installCrds, ok } from './support.ts';
+
+let kube: KubeCluster;
+let server: WebhookServer | undefined;
+let reviews = 0;
+
+const doc = (kind: string, name: string, spec: string, ns?: string) =>
+  `apiVersion: netform.io/v1alpha1\nkind: ${kind}\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\nspec: ${spec}\n`;
+
+async function everything(): Promise<ApiObject[]> {
+  const out = await ok(kube, ['get', 'providers,networks,vlanpools,clusters,hosts,vnicattachments', '-A', '-o', 'json']);
+  return (JSON.parse(out) as { items: ApiObject[] }).items;
+}
+
+beforeAll(async () => {
+  kube = await startKube();
+  await installCrds(kube);
+  const cert = selfSignedServingCert({ dnsNames: ['netform-webhook.netform-system.svc'], ipAddresses: ['127.0.0.1'] });
+  server = await startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    cert,
+    log: pino({ level: 'silent' }),
+    validate: async (review) => {
+      reviews++;
+      return reviewAdmission(review, await everything());
+    },
+  });
+  const config = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: netform-test}
+webhooks:
+  - name: validate.netform.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:${server.port}/validate
+      caBundle: ${Buffer.from(cert.certPem).toString('base64')}
+    rules:
+      - apiGroups: [netform.io]
+        apiVersions: ['*']
+        operations: [CREATE, UPDATE]
+        resources: ['*']
+        scope: '*'
+`;
+  await ok(kube, ['apply', '-f', '-'], config);
+  await ok(kube, ['apply', '-f', '-'], doc('Provider', 'os', '{type: neutron, endpoint: "https://neutron.example:9696", neutron: {auth: noauth}}'));
+  await ok(kube, ['apply', '-f', '-'], doc('Network', 'web', '{physicalNetwork: physnet1, vlan: {id: 100}, providerRefs: [{name: os}]}'));
+}, 600_000);
+
+afterAll(async () => {
+  await server?.close();
+  await kube?.stop();
+});
+
+describe('validating webhook on the real apiserver', () => {
+  it('kubectl apply of a VLAN clash and of a dangling providerRef is refused with the field and reason; nothing is stored', async () => {
+    const before = reviews;
+    const clash = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'db', '{physicalNetwork: physnet1, vlan: {id: 100}}'));
+    expect(clash.code).not.toBe(0);
+    // A 422 with causes: kubectl prints the apiserver's "is invalid" with each cause's field and reason.
+    expect(clash.stderr).toMatch(/The request is invalid: spec\.vlan\.id: VLAN 100 on physnet1 is already claimed by network "web"/);
+    expect(await getObj(kube, 'networks.netform.io', 'db')).toBeUndefined();
+    const dangling = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'db', '{physicalNetwork: physnet1, vlan: {id: 101}, providerRefs: [{name: nope}]}'));
+    expect(dangling.code).not.toBe(0);
+    expect(dangling.stderr).toMatch(/The request is invalid: spec\.providerRefs\[0\]\.name: .*nope/);
+    expect(await getObj(kube, 'networks.netform.io', 'db')).toBeUndefined();
+    expect(reviews - before).toBe(2);
+    // The same network on a free VLAN is admitted.
+    await ok(kube, ['apply', '-f', '-'], doc('Network', 'db', '{physicalNetwork: physnet1, vlan: {id: 101}, providerRefs: [{name: os}]}'));
+    expect((await getObj(kube, 'networks.netform.io', 'db'))?.spec).toMatchObject({ vlan: { id: 101 } });
+  });
+
+  it('status writes and deletions are not sent to it; with it down, creates are refused (failurePolicy Fail) and deletions go through', async () => {
+    const before = reviews;
+    await ok(kube, ['patch', 'networks.netform.io', 'db', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
+    expect(reviews).toBe(before);
+    await server!.close();
+    server = undefined;
+    const down = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'app', '{physicalNetwork: physnet1, vlan: {id: 102}}'));
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/failed calling webhook "validate\.netform\.io"/);
+    expect(await getObj(kube, 'networks.netform.io', 'app')).toBeUndefined();
+    await ok(kube, ['delete', 'networks.netform.io', 'db', '--wait=false']);
+    expect(await getObj(kube, 'networks.netform.io', 'db')).toBeUndefined();
+  });
+});
