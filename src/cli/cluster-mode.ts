@@ -28,6 +28,11 @@ import { admitObjects, ObjectAdmissionCache } from '../state/admit.ts';
 import { type ApiObject } from '../api/objects.ts';
 import { admissionContext } from '../state/records.ts';
 import { parseListen, ProbeServer } from './http.ts';
+import { reviewAdmission, type AdmissionReview, type AdmissionReviewAnswer } from '../adapters/kube/admission-review.ts';
+import { startWebhookServer, type WebhookServer } from '../adapters/kube/webhook-server.ts';
+import type { ServingCert } from '../adapters/kube/webhook-cert.ts';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { KIND_DEFINITIONS, referencesOf } from '../controllers/index.ts';
 import { ConsoleFeed } from '../console/feed.ts';
 import type { ViewSource } from '../console/view.ts';
@@ -62,6 +67,10 @@ export interface ControllerSettings {
    *  it); undefined: none (the CLI passes `default`). And its token file. */
   ui?: string;
   uiTokenFile?: string;
+  /** The validating admission webhook (ADR 28): where to serve it, its certificate (files; else
+   *  self-signed for `dnsNames` and a loopback listen address), and the ValidatingWebhookConfiguration
+   *  whose caBundle a self-signed certificate is written into. Undefined: not served. */
+  webhook?: { listen: string; certFile?: string; keyFile?: string; dnsNames: string[]; configuration?: string };
 }
 
 export interface ControllerDeps {
@@ -131,6 +140,7 @@ export class ClusterModeController {
   #reportDigests = new Map<string, string>();
   #feed: ConsoleFeed | undefined;
   #console: ConsoleServer | undefined;
+  #webhook: WebhookServer | undefined;
   /** The view's desired state while this replica does not lead (no engine): admitted from the
    *  informers' caches, again after they changed. */
   #followerView: ViewSource | undefined;
@@ -230,6 +240,7 @@ export class ClusterModeController {
       const a = await this.#server.listen(host, port);
       this.#log.info({ address: a.address, port: a.port }, 'serving /metrics, /healthz and /readyz');
     }
+    if (this.#s.webhook) await this.#serveWebhook(this.#s.webhook);
     for (const k of KINDS) {
       const inf = this.informers[k];
       this.#unsubscribe.push(
@@ -275,8 +286,56 @@ export class ClusterModeController {
     await Promise.all(KINDS.map((k) => this.informers[k].stop()));
     await this.#events.close();
     await this.#server?.close();
+    await this.#webhook?.close();
     await this.#console?.close();
     await this.client.close();
+  }
+
+  /** Decides an AdmissionReview against what the informers hold (ADR 28). Until they have synced, it
+   *  fails (a 500: the apiserver applies the failure policy) rather than judge from a partial view. */
+  review(review: AdmissionReview): AdmissionReviewAnswer {
+    const stale = this.notReady();
+    if (stale.length) throw new Error(`not ready: ${stale.join('; ')}`);
+    const objects: ApiObject[] = [];
+    for (const k of KINDS) objects.push(...this.informers[k].list());
+    return reviewAdmission(review, objects, admissionContext(this.records.list()));
+  }
+
+  async #serveWebhook(w: NonNullable<ControllerSettings['webhook']>): Promise<void> {
+    const { host, port } = parseListen(w.listen);
+    let cert: ServingCert;
+    const given = w.certFile !== undefined;
+    if (given) {
+      if (!w.keyFile) throw new Error('--webhook-cert-file needs --webhook-key-file');
+      cert = { certPem: readFileSync(w.certFile!, 'utf8'), keyPem: readFileSync(w.keyFile, 'utf8') };
+    } else {
+      const { selfSignedServingCert } = await import('../adapters/kube/webhook-cert.ts');
+      cert = selfSignedServingCert({ dnsNames: w.dnsNames, ipAddresses: isIP(host) && host !== '0.0.0.0' && host !== '::' ? [host] : [] });
+    }
+    this.#webhook = await startWebhookServer({ host, port, cert, validate: (r) => this.review(r), log: this.#log.child({ webhook: 'validate' }) });
+    this.#log.info({ webhookPort: this.#webhook.port, certificate: given ? 'given' : 'self-signed' }, 'serving the validating admission webhook on /validate');
+    if (!given && w.configuration) await this.#publishCaBundle(w.configuration, cert.certPem);
+  }
+
+  /** Writes the self-signed certificate as the caBundle of every webhook of the named configuration. */
+  async #publishCaBundle(name: string, certPem: string): Promise<void> {
+    const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${encodeURIComponent(name)}`;
+    const caBundle = Buffer.from(certPem).toString('base64');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const vwc = await this.client.request<{ webhooks?: { clientConfig?: { caBundle?: string } }[] }>('GET', path);
+        for (const h of vwc.webhooks ?? []) h.clientConfig = { ...h.clientConfig, caBundle };
+        await this.client.request('PUT', path, { body: vwc });
+        this.#log.info({ configuration: name, webhooks: vwc.webhooks?.length ?? 0 }, 'caBundle written into the ValidatingWebhookConfiguration');
+        return;
+      } catch (err) {
+        if (attempt >= 5) {
+          this.#log.warn({ configuration: name, err: (err as Error).message }, 'could not write the caBundle: the apiserver cannot call the webhook until it is');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   /** The shard of a key (sharded mode): from its object in the informers' caches, or its key alone

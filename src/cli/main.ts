@@ -351,7 +351,12 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .option('--concurrency <n>', 'reconciles in parallel (default 4)')
     .option('--ui <addr>', `serve the console on [host:]port (default ${DEFAULT_UI}, e.g. through kubectl port-forward; "off" for none); an address that is not loopback needs --ui-token-file`)
     .option('--ui-token-file <path>', "the console's bearer token, from a file only its owner can read (e.g. a mounted Secret): required on a non-loopback address, on every /api request, and to approve plans from the console")
-    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; shards?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string }) => {
+    .option('--webhook <addr>', 'serve the validating admission webhook (POST /validate, HTTPS) on [host:]port: kubectl apply of what admission refuses (a VLAN clash, a dangling reference…) is refused on the spot (default off)')
+    .option('--webhook-cert-file <path>', "the webhook's serving certificate (PEM, e.g. cert-manager's Secret mounted); default: self-signed at start")
+    .option('--webhook-key-file <path>', 'its private key (PEM)')
+    .option('--webhook-dns-name <name...>', 'names a self-signed certificate is for (default netform-webhook.<namespace>.svc)')
+    .option('--webhook-configuration <name>', 'the ValidatingWebhookConfiguration whose caBundle a self-signed certificate is written into')
+    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; shards?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string; webhook?: string; webhookCertFile?: string; webhookKeyFile?: string; webhookDnsName?: string[]; webhookConfiguration?: string }) => {
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
       checkUi(o);
@@ -374,6 +379,17 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           concurrency: c.concurrency,
           ui: o.ui ?? 'default',
           ...(o.uiTokenFile ? { uiTokenFile: o.uiTokenFile } : {}),
+          ...(o.webhook && o.webhook !== 'off'
+            ? {
+                webhook: {
+                  listen: o.webhook,
+                  ...(o.webhookCertFile ? { certFile: o.webhookCertFile } : {}),
+                  ...(o.webhookKeyFile ? { keyFile: o.webhookKeyFile } : {}),
+                  dnsNames: o.webhookDnsName ?? [`netform-webhook.${c.namespace}.svc`],
+                  ...(o.webhookConfiguration ? { configuration: o.webhookConfiguration } : {}),
+                },
+              }
+            : {}),
         },
         { log, registry: deps.registry },
       );

@@ -4,8 +4,9 @@
 // caBundle). `kubectl apply` of a network clashing on a VLAN, or with a dangling providerRef, is refused
 // with the field and the reason, and nothing is stored; deletions and status writes are never sent to
 // it; with the webhook down, failurePolicy Fail refuses creates and updates and still lets deletions
-// through. Here the decision reads the objects with kubectl; `netform controller` serving it from its
-// informers is the next step.
+// through. First with the decision reading the objects through kubectl, then served by `netform
+// controller --webhook` from its informers, with the caBundle of its self-signed certificate written
+// into the configuration by the controller.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiObject } from '../../src/api/objects.ts';
@@ -13,7 +14,8 @@ import { reviewAdmission } from '../../src/adapters/kube/admission-review.ts';
 import { selfSignedServingCert } from '../../src/adapters/kube/webhook-cert.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/adapters/kube/webhook-server.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
-import { getObj, installCrds, ok } from './support.ts';
+import { createServer } from 'node:net';
+import { getObj, installCrds, ok, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
 
 let kube: KubeCluster;
 let server: WebhookServer | undefined;
@@ -100,5 +102,53 @@ describe('validating webhook on the real apiserver', () => {
     expect(await getObj(kube, 'networks.netform.io', 'app')).toBeUndefined();
     await ok(kube, ['delete', 'networks.netform.io', 'db', '--wait=false']);
     expect(await getObj(kube, 'networks.netform.io', 'db')).toBeUndefined();
+  });
+});
+
+/** A loopback port free now (the webhook's URL must be known before the controller starts). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('netform controller --webhook', () => {
+  let controller: ControllerProcess | undefined;
+  afterAll(async () => {
+    await stopProcess(controller);
+  });
+
+  it('serves the webhook from its informers and writes its certificate into the configuration; kubectl apply of a clash is refused', async () => {
+    await ok(kube, ['delete', 'validatingwebhookconfiguration', 'netform-test', '--ignore-not-found']);
+    const port = await freePort();
+    await ok(kube, ['apply', '-f', '-'], `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: netform-ctl}
+webhooks:
+  - name: validate.netform.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig: {url: "https://127.0.0.1:${port}/validate"}
+    rules:
+      - {apiGroups: [netform.io], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: '*'}
+`);
+    await ok(kube, ['create', 'namespace', 'netform-system']);
+    controller = startController(kube, 'webhook-a', ['--webhook', `127.0.0.1:${port}`, '--webhook-configuration', 'netform-ctl', '--ui', 'off']);
+    await waitFor('the caBundle written', async () => (await ok(kube, ['get', 'validatingwebhookconfiguration', 'netform-ctl', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).length > 100, 60_000);
+    // Until the informers have synced it answers 500 (failurePolicy Fail refuses); then it decides.
+    const clash = await waitFor('a decision, not a failure', async () => {
+      const r = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'ctl-clash', '{physicalNetwork: physnet1, vlan: {id: 100}}'));
+      return /failed calling webhook/.test(r.stderr) ? undefined : r;
+    }, 60_000);
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toMatch(/The request is invalid: spec\.vlan\.id: VLAN 100 on physnet1 is already claimed by network "web"/);
+    expect(await getObj(kube, 'networks.netform.io', 'ctl-clash')).toBeUndefined();
+    await ok(kube, ['apply', '-f', '-'], doc('Network', 'ctl-ok', '{physicalNetwork: physnet1, vlan: {id: 110}}'));
+    expect(await getObj(kube, 'networks.netform.io', 'ctl-ok')).toBeDefined();
+    expect(controller.logs().some((l) => l.msg === 'admission refused' && String(l.reason).includes('spec.vlan.id'))).toBe(true);
   });
 });
