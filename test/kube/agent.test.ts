@@ -31,9 +31,11 @@ beforeAll(async () => {
   await sweep();
   kube = await startKube();
   await installManifests(kube);
-  agentKubeconfig = await serviceAccountKubeconfig(kube, 'netform-agent');
   sw = await createSwitch(id);
   h = await createHost({ id: `k${id}`, switch: sw, ovs: true });
+  // The agent's token names its node, as a pod's on that node would (the manifests' policy lets it
+  // write only that Host's status).
+  agentKubeconfig = await serviceAccountKubeconfig(kube, 'netform-agent', 'netform-system', { node: h.id });
   controller = startController(kube, 'agent-test', [], {}, await serviceAccountKubeconfig(kube, 'netform-controller'));
   await controller.url();
 }, 30 * 60_000);

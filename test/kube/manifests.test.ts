@@ -4,7 +4,8 @@
 // do exactly what they need (`kubectl auth can-i`, then real requests impersonating them: finalizers,
 // status, Events, the credentials Secret, the Lease); the examples apply; kstatus and `kubectl wait`
 // read the status the controller's account writes, including a deletion held by the finalizer.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dump, load } from 'js-yaml';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOutcome } from '../../src/api/conditions.ts';
@@ -170,10 +171,12 @@ describe('manifests/ on a real apiserver', () => {
       'deployment.apps/netform-controller',
       'poddisruptionbudget.policy/netform-controller',
       'daemonset.apps/netform-agent',
+      'validatingadmissionpolicy.admissionregistration.k8s.io/netform-agent-own-host',
+      'validatingadmissionpolicybinding.admissionregistration.k8s.io/netform-agent-own-host',
     ]) {
       expect(lines).toContain(`${o} created`);
     }
-    expect(lines).toHaveLength(13 + KINDS.length); // 1 namespace, a CRD per kind, 2 SAs, 3 roles, 3 bindings, service, deployment, PDB, daemonset
+    expect(lines).toHaveLength(15 + KINDS.length); // 1 namespace, a CRD per kind, 2 SAs, 3 roles, 3 bindings, service, deployment, PDB, daemonset, the agent's policy and its binding
     await ok(['wait', '--for=condition=Established', '--timeout=60s', ...KINDS.map((k) => `crd/${k}.netform.io`)]);
 
     // Applying again changes nothing: every object keeps its resourceVersion. (kubectl may still say
@@ -184,7 +187,7 @@ describe('manifests/ on a real apiserver', () => {
       return Object.fromEntries(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     };
     const before = await versions();
-    expect(Object.keys(before)).toHaveLength(13 + KINDS.length);
+    expect(Object.keys(before)).toHaveLength(15 + KINDS.length);
     const again = await ok(['apply', '-k', MANIFESTS]);
     expect(again.trim().split('\n').filter((l) => !/ (unchanged|configured)$/.test(l))).toEqual([]);
     expect(await versions()).toEqual(before);
@@ -234,7 +237,17 @@ describe('manifests/ on a real apiserver', () => {
 
   describe('real requests as the ServiceAccounts', () => {
     const asController = (args: string[]) => [...args, `--as=${CONTROLLER}`];
-    const asAgent = (args: string[]) => [...args, `--as=${AGENT}`];
+    // An agent's token names its node (a pod's projected token does): impersonated here with that
+    // extra, through a kubeconfig (this kubectl has no --as-user-extra flag; kubeconfig's as-user-extra).
+    const asAgentOf = (node: string | undefined) => (args: string[]) => {
+      if (!node) return [...args, `--as=${AGENT}`];
+      const path = `${kube.dir}/agent-of-${node}.kubeconfig`;
+      const cfg = load(readFileSync(kube.kubeconfig, 'utf8')) as { users: { user: Record<string, unknown> }[] };
+      for (const u of cfg.users) Object.assign(u.user, { as: AGENT, 'as-user-extra': { 'authentication.kubernetes.io/node-name': [node] } });
+      writeFileSync(path, dump(cfg), { mode: 0o600 });
+      return [...args, '--kubeconfig', path];
+    };
+    const asAgent = asAgentOf('hv1');
 
     it('the controller adds its finalizer, writes status, and `kubectl wait` and kstatus see Ready', async () => {
       await ok(asController(['patch', 'network', 'mgmt', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: ['netform.io/cleanup'] } })]));
@@ -330,6 +343,21 @@ describe('manifests/ on a real apiserver', () => {
       await forbidden(asAgent(['patch', 'network', 'tenant-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, true) })]));
       await forbidden(asAgent(['get', 'secret', 'openstack-credentials', '-n', NS]));
       await forbidden(asAgent(['get', 'provider', 'openstack']));
+    });
+
+    it("an agent writes only its own node's Host status (ValidatingAdmissionPolicy, CEL in the apiserver)", async () => {
+      const patch = ['patch', 'host', 'hv1', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, false) })];
+      const other = await kube.kubectl(asAgentOf('hv2')(patch));
+      expect(other.code).not.toBe(0);
+      expect(other.stderr).toMatch(/denied request: a netform agent writes only the status of the Host named as its node \(hv2\), not of Host hv1/);
+      const none = await kube.kubectl(asAgentOf(undefined)(patch));
+      expect(none.code).not.toBe(0);
+      expect(none.stderr).toMatch(/\(its token names no node\), not of Host hv1/);
+      const hv1 = JSON.parse(await ok(['get', 'host', 'hv1', '-o', 'json']));
+      expect(hv1.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True'); // unchanged
+      await ok(asAgent(patch));
+      // The controller (another account) is not bound by it.
+      await ok(asController(['patch', 'host', 'hv1', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, true) })]));
     });
   });
 });

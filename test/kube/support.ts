@@ -118,10 +118,16 @@ export async function installManifests(kube: KubeCluster): Promise<void> {
 }
 
 /** A kubeconfig that authenticates as a ServiceAccount of manifests/ (a TokenRequest token), so the
- *  process runs with exactly the RBAC the manifests grant. */
-export async function serviceAccountKubeconfig(kube: KubeCluster, account: string, namespace = 'netform-system'): Promise<string> {
-  const token = (await ok(kube, ['create', 'token', account, '-n', namespace, '--duration=2h'])).trim();
-  const path = join(kube.dir, `${account}.kubeconfig`);
+ *  process runs with exactly the RBAC the manifests grant. With `node`, the token is bound to a Node
+ *  of that name (made if missing; nothing runs it here): it names the node as a pod's token on that
+ *  node does, which the agent's ValidatingAdmissionPolicy reads. */
+export async function serviceAccountKubeconfig(kube: KubeCluster, account: string, namespace = 'netform-system', o: { node?: string } = {}): Promise<string> {
+  if (o.node && (await kube.kubectl(['get', 'node', o.node])).code !== 0) {
+    await ok(kube, ['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: o.node } }));
+  }
+  const bound = o.node ? ['--bound-object-kind', 'Node', '--bound-object-name', o.node] : [];
+  const token = (await ok(kube, ['create', 'token', account, '-n', namespace, '--duration=2h', ...bound])).trim();
+  const path = join(kube.dir, `${account}${o.node ? `-${o.node}` : ''}.kubeconfig`);
   const ca = Buffer.from(kube.caPem).toString('base64');
   writeFileSync(
     path,
