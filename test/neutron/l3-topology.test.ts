@@ -215,7 +215,7 @@ describe('examples/l3 on the real Neutron through netform: read back by the API 
     vnicPorts: {} as Record<'web' | 'app' | 'db', string>,
     endpointPorts: [] as string[],
   };
-  const foreign = { router: '', routerPort: '', group: '', rules: [] as string[], vmPort: '' };
+  const foreign = { router: '', routerPort: '', routerIp: '', group: '', rules: [] as string[], vmPort: '' };
 
   afterAll(async () => {
     // Best effort, for a run that failed half-way: the foreign objects, then netform's.
@@ -415,10 +415,14 @@ describe('examples/l3 on the real Neutron through netform: read back by the API 
   it('4. removing the router, groups and VMs removes everything netform made and nothing else: a foreign router, group, rule and port on the same networks stay', async () => {
     expect(made.router).not.toBe('');
     // Foreign objects, made with the openstack CLI (no netform tags): a router with its gateway on the
-    // outside and an interface on web (at .254), a group with a rule, a VM's port on app in that group.
+    // outside and an interface on web (at .254, or the next free address below), a group with a rule,
+    // a VM's port on app in that group.
     foreign.router = (await openstack<{ id: string }>('router', 'create', `foreign-rtr-${id}`)).id;
     await openstackRaw('router', 'set', '--external-gateway', made.nets.outside.id, foreign.router);
-    foreign.routerPort = (await openstack<{ id: string }>('port', 'create', '--network', made.nets.web.id, '--fixed-ip', `subnet=${made.nets.web.subnets[0]!},ip-address=10.10.1.254`, `foreign-if-${id}`)).id;
+    // Neutron hands out addresses at random: one of netform's VM ports may hold .254 (CI met it).
+    const taken = new Set((await api<{ ports: { fixed_ips: { ip_address: string }[] }[] }>('GET', `/v2.0/ports?network_id=${made.nets.web.id}`)).body.ports.flatMap((p) => p.fixed_ips.map((f) => f.ip_address)));
+    foreign.routerIp = Array.from({ length: 50 }, (_, i) => `10.10.1.${254 - i}`).find((a) => !taken.has(a))!;
+    foreign.routerPort = (await openstack<{ id: string }>('port', 'create', '--network', made.nets.web.id, '--fixed-ip', `subnet=${made.nets.web.subnets[0]!},ip-address=${foreign.routerIp}`, `foreign-if-${id}`)).id;
     await openstackRaw('router', 'add', 'port', foreign.router, foreign.routerPort);
     foreign.group = (await openstack<{ id: string }>('security', 'group', 'create', `foreign-sg-${id}`)).id;
     await openstack('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'tcp', '--dst-port', '22', '--remote-ip', '192.0.2.0/24', foreign.group);
@@ -484,7 +488,7 @@ describe('examples/l3 on the real Neutron through netform: read back by the API 
     const fr = (await api<{ router: RawRouter }>('GET', `/v2.0/routers/${foreign.router}`)).body.router;
     expect(fr.external_gateway_info).toEqual(foreignRouterBefore.external_gateway_info);
     expect((await portsOf(foreign.router)).map((p) => p.id).sort()).toEqual(foreignPortsBefore);
-    expect(await interfacesOf(foreign.router)).toEqual([`${made.nets.web.subnets[0]!} 10.10.1.254`]);
+    expect(await interfacesOf(foreign.router)).toEqual([`${made.nets.web.subnets[0]!} ${foreign.routerIp}`]);
     expect(await cliRuleIds(foreign.group)).toEqual(foreign.rules);
     expect(await cliRules(foreign.group)).toEqual([...EGRESS, 'ingress IPv4 tcp 22-22 192.0.2.0/24'].sort());
     expect((await api<{ port: RawPort }>('GET', `/v2.0/ports/${foreign.vmPort}`)).body.port.security_groups).toEqual([foreign.group]);
