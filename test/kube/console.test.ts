@@ -66,9 +66,10 @@ describe('the console in cluster mode', () => {
     const leader = await waitFor('a leader', () => leaseHolder(kube));
     const standby = leader === 'console-a' ? 'console-b' : 'console-a';
     for (const id of [leader, standby]) {
-      const v = await waitFor(`${id}'s view with the network Ready`, async () => {
+      // The network Ready and the host reconciled once (a view can show the one before the other: CI met it).
+      const v = await waitFor(`${id}'s view with the network Ready and the host reconciled`, async () => {
         const x = await view(consoles.get(id)!);
-        return x.networks.find((w) => w.name === n('web'))?.ready?.status === 'True' ? x : undefined;
+        return x.networks.find((w) => w.name === n('web'))?.ready?.status === 'True' && x.hosts.find((h) => h.name === n('hv1'))?.ready ? x : undefined;
       });
       expect(v.mode).toBe('cluster');
       expect(v.canApprove).toBe(true);
