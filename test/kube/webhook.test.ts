@@ -29,6 +29,25 @@ async function everything(): Promise<ApiObject[]> {
   return (JSON.parse(out) as { items: ApiObject[] }).items;
 }
 
+/** A ValidatingWebhookConfiguration calling loopback `port` for CREATE/UPDATE of netform's kinds
+ *  (failurePolicy Fail); without `caPem`, the controller writes the caBundle. */
+function webhookConfiguration(name: string, port: number, caPem?: string): string {
+  return `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: ${name}}
+webhooks:
+  - name: validate.netform.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:${port}/validate${caPem ? `\n      caBundle: ${Buffer.from(caPem).toString('base64')}` : ''}
+    rules:
+      - {apiGroups: [netform.io], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: '*'}
+`;
+}
+
 beforeAll(async () => {
   kube = await startKube();
   await installCrds(kube);
@@ -43,26 +62,7 @@ beforeAll(async () => {
       return reviewAdmission(review, await everything());
     },
   });
-  const config = `apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingWebhookConfiguration
-metadata: {name: netform-test}
-webhooks:
-  - name: validate.netform.io
-    admissionReviewVersions: [v1]
-    sideEffects: None
-    failurePolicy: Fail
-    timeoutSeconds: 10
-    clientConfig:
-      url: https://127.0.0.1:${server.port}/validate
-      caBundle: ${Buffer.from(cert.certPem).toString('base64')}
-    rules:
-      - apiGroups: [netform.io]
-        apiVersions: ['*']
-        operations: [CREATE, UPDATE]
-        resources: ['*']
-        scope: '*'
-`;
-  await ok(kube, ['apply', '-f', '-'], config);
+  await ok(kube, ['apply', '-f', '-'], webhookConfiguration('netform-test', server.port, cert.certPem));
   await ok(kube, ['apply', '-f', '-'], doc('Provider', 'os', '{type: neutron, endpoint: "https://neutron.example:9696", neutron: {auth: noauth}}'));
   await ok(kube, ['apply', '-f', '-'], doc('Network', 'web', '{physicalNetwork: physnet1, vlan: {id: 100}, providerRefs: [{name: os}]}'));
 }, 600_000);
@@ -123,19 +123,7 @@ describe('netform controller --webhook', () => {
   it('serves the webhook from its informers and writes its certificate into the configuration; kubectl apply of a clash is refused', async () => {
     await ok(kube, ['delete', 'validatingwebhookconfiguration', 'netform-test', '--ignore-not-found']);
     const port = await freePort();
-    await ok(kube, ['apply', '-f', '-'], `apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingWebhookConfiguration
-metadata: {name: netform-ctl}
-webhooks:
-  - name: validate.netform.io
-    admissionReviewVersions: [v1]
-    sideEffects: None
-    failurePolicy: Fail
-    timeoutSeconds: 10
-    clientConfig: {url: "https://127.0.0.1:${port}/validate"}
-    rules:
-      - {apiGroups: [netform.io], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: '*'}
-`);
+    await ok(kube, ['apply', '-f', '-'], webhookConfiguration('netform-ctl', port));
     await ok(kube, ['create', 'namespace', 'netform-system']);
     controller = startController(kube, 'webhook-a', ['--webhook', `127.0.0.1:${port}`, '--webhook-configuration', 'netform-ctl', '--ui', 'off']);
     await waitFor('the caBundle written', async () => (await ok(kube, ['get', 'validatingwebhookconfiguration', 'netform-ctl', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).length > 100, 60_000);
