@@ -4,6 +4,7 @@
 // it and hand over to the Node that `npm ci` installed (the `node` devDependency).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 // V8's heap sized for a long-lived process holding a large desired state (ADR 26): 8 MB semi-spaces
@@ -16,6 +17,14 @@ if (major >= 24 && !HEAP_FLAGS.every((f) => process.execArgv.includes(f)) && typ
   process.execve(process.execPath, [process.execPath, ...process.execArgv, ...HEAP_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
 }
 if (major >= 24) {
+  // Node's compile cache (ADR 29): the sources' type-stripped and compiled code is kept on disk, so a
+  // run after the first loads neither the type stripper (its WebAssembly is about 20 MB of RSS) nor
+  // compiles again. In the checkout (node_modules/.cache), else Node's default under the temporary
+  // directory; NODE_COMPILE_CACHE chooses another place, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+  if (!process.env.NODE_COMPILE_CACHE && !process.env.NODE_DISABLE_COMPILE_CACHE && typeof nodeModule.enableCompileCache === 'function') {
+    const here = nodeModule.enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/netform-compile', import.meta.url)));
+    if (here.status === nodeModule.constants.compileCacheStatus.FAILED) nodeModule.enableCompileCache();
+  }
   const { main } = await import('../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 } else {

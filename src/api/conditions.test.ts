@@ -2,13 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { applyOutcome, getCondition, isReady, isStalled, REASONS, type Outcome } from './conditions.ts';
+import { applyOutcome, getCondition, isReady, isStalled, REASONS, type Outcome, wholeSeconds } from './conditions.ts';
 import type { Condition } from './kinds.ts';
 
 const T0 = new Date('2024-01-01T00:00:00.000Z');
 const T1 = new Date('2024-01-01T00:05:00.000Z');
-const S0 = T0.toISOString();
-const S1 = T1.toISOString();
+// Conditions carry whole seconds (metav1.Time), as Kubernetes writes them.
+const S0 = '2024-01-01T00:00:00Z';
+const S1 = '2024-01-01T00:05:00Z';
 
 const READY: Outcome = {
   ready: { status: 'True', reason: 'Available', message: 'in sync on 1 provider' },
@@ -223,5 +224,12 @@ describe('REASONS is closed', () => {
       expect(r).toMatch(/^[A-Z][A-Za-z]+$/);
       expect(text.length, r).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('wholeSeconds', () => {
+  it('writes RFC 3339 in whole seconds, dropping the milliseconds (not rounding)', () => {
+    expect(wholeSeconds(new Date('2026-12-05T15:39:07.999Z'))).toBe('2026-12-05T15:39:07Z');
+    expect(wholeSeconds(new Date('2026-12-05T15:39:07.000Z'))).toBe('2026-12-05T15:39:07Z');
   });
 });

@@ -56,7 +56,9 @@ export function applyOutcome(
   generation: number,
   now: Date,
 ): Condition[] {
-  const stamp = now.toISOString();
+  // Whole seconds, as Kubernetes' own timestamps (metav1.Time): the conditions of a pass then repeat
+  // exactly, and records share one frozen list (state-dir.ts) instead of 60,000 (ADR 29).
+  const stamp = wholeSeconds(now);
   const reconciling = !!outcome.progressing && !outcome.stalled;
   const wanted: Condition[] = [
     cond('Ready', outcome.ready.status, outcome.ready.reason, outcome.ready.message),
@@ -108,4 +110,9 @@ export function isReady(status: { conditions?: Condition[]; observedGeneration?:
 
 export function isStalled(status: { conditions?: Condition[] } | undefined): boolean {
   return getCondition(status?.conditions, 'Stalled')?.status === 'True';
+}
+
+/** An RFC 3339 timestamp in whole seconds (`2026-12-05T15:39:07Z`), as metav1.Time writes them. */
+export function wholeSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -8,6 +8,12 @@ export interface ManifestFile {
   text: string;
   /** Size of the file in bytes, when it was too large to read (then `text` is empty). */
   size?: number;
+  /**
+   * The file's identity as a reader found it (inode, size, modification and change times): the same
+   * stamp, the same text. Admission's cache then compares stamps, and never asks for the text of a
+   * file it knows (a reader's `text` of such a file is read only when asked for).
+   */
+  stamp?: string;
 }
 
 /**

@@ -21,7 +21,9 @@ export class Shared<T> {
       this.#before = this.#now;
       this.#now = new Map();
     }
-    this.#now.set(key, v);
+    // A table of strings keyed by themselves keeps the value as the key too: the key given may be a
+    // slice of a larger text (a parsed file) that the value, a copy, no longer keeps alive.
+    this.#now.set(typeof v === 'string' && v === key ? v : key, v);
     return v;
   }
 }

@@ -129,6 +129,9 @@ export class FileMode {
    * counts: a file moved or rewritten in several steps (a checkout, an editor's save) is seen whole,
    * and an object is never deleted from a half-written directory. Edits need no second read.
    */
+  /** How many objects the last load() changed (new, changed or gone): the size of the pass it starts. */
+  lastLoadChanged = 0;
+
   async load(opts: { confirmRemovalsMs?: number } = {}): Promise<AdmissionResult> {
     const t0 = performance.now();
     let result = await this.#admitNow();
@@ -139,6 +142,7 @@ export class FileMode {
     }
     const t1 = performance.now();
     const changed = this.engine.sync(result);
+    this.lastLoadChanged = changed.length;
     this.#log.debug({ readAndAdmitMs: Math.round(t1 - t0), syncMs: Math.round(performance.now() - t1), changed: changed.length }, 'manifests loaded');
     return result;
   }

@@ -21,6 +21,7 @@ import { type AdmissionResult } from '../api/objects.ts';
 import type { ObjectRecord } from '../state/records.ts';
 import { StateDir } from '../adapters/files/state-dir.ts';
 import { FileMode } from './file-mode.ts';
+import { compactHeap } from './heap.ts';
 import { DEFAULT_OVS_DB } from './host-target.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
 import { runAgent } from './agent-mode.ts';
@@ -46,6 +47,8 @@ export interface MainDeps {
   stopSignal?: Promise<void>;
 }
 
+/** A pass over at least this many changed objects is followed by a compacting GC (src/cli/heap.ts). */
+const COMPACT_AFTER_CHANGES = 2_000;
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** `run` reads the manifests this long after the last change to them (an edit reaches the backend
@@ -245,8 +248,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       let resynced = false;
       const reload = async (confirmRemovalsMs?: number) => {
         const mine = ++generation;
+        let changedThisLoad = 0;
         try {
           const a = await fm.load({ confirmRemovalsMs });
+          changedThisLoad = fm.lastLoadChanged;
           feed?.changed();
           for (const e of a.errors) log.error({ file: e.file, line: e.line, object: e.key, field: e.field }, formatAdmissionError(e));
           log.info({ objects: a.objects.size, errors: a.errors.length }, 'manifests loaded');
@@ -268,9 +273,15 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
         await fm.agent?.kick();
         settled = (await fm.engine.settle(c.timeoutMs)) && settled;
         if (mine !== generation || stopping) return;
-        const states = fm.engine.states();
-        const notReady = states.filter((s) => s.state !== 'ready');
-        if (settled && !notReady.length) log.info({ objects: states.length }, 'converged: every object is Ready');
+        const { total, notReady } = fm.engine.readiness();
+        // A pass over thousands of objects (the first, or a large change) leaves V8 holding the heap it
+        // grew for that pass's garbage: given back once the pass has settled (src/cli/heap.ts).
+        if (changedThisLoad >= COMPACT_AFTER_CHANGES) {
+          const t0 = performance.now();
+          compactHeap();
+          log.debug({ ms: Math.round(performance.now() - t0), changed: changedThisLoad }, 'heap compacted after a large pass');
+        }
+        if (settled && !notReady.length) log.info({ objects: total }, 'converged: every object is Ready');
         for (const s of notReady) log.warn({ object: s.key, state: s.state }, s.message ?? s.state);
         if (out.isTTY) print(statusTable(fm.records.list(), new Date()));
       };

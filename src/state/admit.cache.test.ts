@@ -124,4 +124,32 @@ describe('AdmissionCache', () => {
     admit([b, { path: 'a.yaml', text: net('a', 300) }], {}, { cache: cache2 });
     expect(admit([a, b], {}, { cache: cache2 })).toEqual(admit([a, b]));
   });
+
+  it("knows a reader's file by its stamp: its text is not read unless a problem across files points into it", () => {
+    const net = (name: string, vlan: number) => `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata:\n  name: ${name}\nspec:\n  physicalNetwork: physnet1\n  vlan:\n    id: ${vlan}\n`;
+    let reads = 0;
+    const known = (path: string, stamp: string, text: string): ManifestFile => ({
+      path,
+      stamp,
+      get text() {
+        reads++;
+        return text;
+      },
+    });
+    const cache = new AdmissionCache();
+    const first = admit([{ path: 'a.yaml', stamp: 's1', text: net('a', 100) }, { path: 'b.yaml', stamp: 's1', text: net('b', 200) }], {}, { cache });
+    expect(first.errors).toEqual([]);
+    // Same stamps: nothing is read, and the objects are the ones admitted before.
+    const again = admit([known('a.yaml', 's1', net('a', 100)), known('b.yaml', 's1', net('b', 200))], {}, { cache });
+    expect(reads).toBe(0);
+    expect(again.objects.get('Network/a')!.object).toBe(first.objects.get('Network/a')!.object);
+    // b.yaml changed (a new stamp) to clash with a.yaml: only b is parsed; a's text is read for the
+    // position of the clash only if a is the one reported (the newer declaration, b, is).
+    const clash = admit([known('a.yaml', 's1', net('a', 100)), { path: 'b.yaml', stamp: 's2', text: net('b', 100) }], {}, { cache });
+    expect(clash.errors.map((e) => [e.file, e.field])).toEqual(admit([{ path: 'a.yaml', text: net('a', 100) }, { path: 'b.yaml', text: net('b', 100) }]).errors.map((e) => [e.file, e.field]));
+    expect(clash.errors.length).toBeGreaterThan(0);
+    // A stamp that differs from the one remembered is admitted again even with the same path.
+    const changed = admit([{ path: 'a.yaml', stamp: 's3', text: net('a', 300) }, { path: 'b.yaml', stamp: 's2', text: net('b', 100) }], {}, { cache });
+    expect(changed.errors).toEqual([]);
+  });
 });

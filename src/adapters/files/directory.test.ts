@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { admit, formatAdmissionError } from '../../state/admit.ts';
 import { MAX_MANIFEST_BYTES } from '../../api/objects.ts';
+import type { ManifestFile } from '../../api/objects.ts';
 import { isCredentialsName, isManifestName, ManifestReader, readManifests } from './directory.ts';
 
 const CLUSTER = (name: string) => `apiVersion: netform.io/v1alpha1\nkind: Cluster\nmetadata: {name: ${name}}\nspec: {}\n`;
@@ -73,27 +74,33 @@ describe('ManifestReader', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads what readManifests reads, keeping the texts of files that did not change', async () => {
+  it('reads what readManifests reads; a file that did not change keeps its stamp and is read only when its text is asked for', async () => {
+    const plain = (files: ManifestFile[]) => files.map((f) => ({ path: f.path, text: f.text, ...(f.size !== undefined ? { size: f.size } : {}) }));
     writeFileSync(join(dir, 'a.yaml'), CLUSTER('a'));
     writeFileSync(join(dir, 'b.yaml'), CLUSTER('b'));
     const r = new ManifestReader();
     const first = await r.read([dir]);
-    expect(first).toEqual(await readManifests([dir]));
+    expect(plain(first)).toEqual(plain(await readManifests([dir])));
+    expect(first.every((f) => typeof f.stamp === 'string' && f.stamp.length > 0)).toBe(true);
     // Same size, same modification time put back: the change time and the content still differ.
     const { atime, mtime } = statSync(join(dir, 'b.yaml'));
     writeFileSync(join(dir, 'b.yaml'), CLUSTER('c'));
     utimesSync(join(dir, 'b.yaml'), atime, mtime);
     writeFileSync(join(dir, 'c.yaml'), CLUSTER('d'));
     const second = await r.read([dir]);
-    expect(second).toEqual(await readManifests([dir]));
-    expect(second[0]).toBe(first[0]);
-    expect(second[1]!.text).toContain('name: c');
+    expect(second[0]!.stamp).toBe(first[0]!.stamp);
+    expect(second[1]!.stamp).not.toBe(first[1]!.stamp);
+    // a.yaml is known: its text is not read until asked for (a getter), then it is the file's.
+    expect(Object.getOwnPropertyDescriptor(second[0]!, 'text')?.get).toBeTypeOf('function');
+    expect(Object.getOwnPropertyDescriptor(second[1]!, 'text')?.value).toContain('name: c');
+    expect(plain(second)).toEqual(plain(await readManifests([dir])));
     // A file replaced by a rename (an editor's save), and one removed.
     writeFileSync(join(dir, '.a.tmp'), CLUSTER('z'));
     renameSync(join(dir, '.a.tmp'), join(dir, 'a.yaml'));
     unlinkSync(join(dir, 'c.yaml'));
     const third = await r.read([dir]);
-    expect(third).toEqual(await readManifests([dir]));
+    expect(third[0]!.stamp).not.toBe(first[0]!.stamp);
+    expect(plain(third)).toEqual(plain(await readManifests([dir])));
     expect(third.map((f) => f.text)).toEqual([CLUSTER('z'), CLUSTER('c')]);
   });
 });

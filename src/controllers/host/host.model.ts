@@ -23,7 +23,7 @@ export interface HostNetworks {
 }
 
 /** The networks of the host's cluster that ride the host's NICs and bonds. */
-export function hostNetworks(host: Host, cluster: Cluster | undefined, networks: ReadonlyMap<string, Network>): HostNetworks {
+export function hostNetworks(host: Host, cluster: Cluster | undefined, networks: Pick<ReadonlyMap<string, Network>, 'get'>): HostNetworks {
   const attached = cluster?.spec.networks ?? [];
   const defaultFabric = cluster?.spec.defaultFabric ?? 'linux-bridge';
   const ifaces = new Map<string, { labels: string[]; fabric?: 'linux-bridge' | 'ovs'; physicalNetworks?: string[] }>();

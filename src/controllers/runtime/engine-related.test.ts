@@ -158,3 +158,27 @@ describe('Engine: objects being removed that refer to one that changed', () => {
     expect(scanning.lists).toBeGreaterThanOrEqual(2 * 21);
   });
 });
+
+describe('Engine#readiness', () => {
+  it('gives what states() gives without the Ready ones, in the same order, and the count of all', async () => {
+    pinned.clear();
+    pinned.add('Host/h1');
+    const seen = new Map<string, number>();
+    const e = engine(new MemoryRecords(), seen);
+    load(e, [cluster(0), cluster(1), ...Array.from({ length: 6 }, (_, i) => host(i, 2))]);
+    expect(await e.settle(10_000)).toBe(true);
+    // h1 removed but held back (deleting), c0 reported down (not Ready), the rest Ready.
+    load(e, [cluster(0), cluster(1), ...[0, 2, 3, 4, 5].map((i) => host(i, 2))]);
+    e.report('Cluster/c0', { down: true });
+    expect(await e.settle(10_000)).toBe(true);
+    const states = e.states();
+    const { total, notReady } = e.readiness();
+    await e.stop();
+    expect(total).toBe(states.length);
+    expect(notReady).toEqual(states.filter((s) => s.state !== 'ready'));
+    expect(notReady.map((s) => [s.key, s.state])).toEqual([
+      ['Cluster/c0', 'pending'],
+      ['Host/h1', 'deleting'],
+    ]);
+  });
+});
