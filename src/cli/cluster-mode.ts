@@ -13,7 +13,7 @@ import { Metrics } from '../controllers/runtime/metrics.ts';
 import { reportFromStatus } from '../controllers/host/host.report.ts';
 import type { DriverRegistry } from '../drivers/registry.ts';
 import { builtinDrivers } from '../drivers/registry.ts';
-import { KubeClient } from '../adapters/kube/client.ts';
+import { isStatus, KubeClient } from '../adapters/kube/client.ts';
 import { EventRecorder } from '../adapters/kube/events.ts';
 import { Informer } from '../adapters/kube/informer.ts';
 import { LeaderElector } from '../adapters/kube/leader.ts';
@@ -31,6 +31,7 @@ import { parseListen, ProbeServer } from './http.ts';
 import { reviewAdmission, type AdmissionReview, type AdmissionReviewAnswer } from '../adapters/kube/admission-review.ts';
 import { startWebhookServer, type WebhookServer } from '../adapters/kube/webhook-server.ts';
 import type { ServingCert } from '../adapters/kube/webhook-cert.ts';
+import type { CertSecretApi } from '../adapters/kube/webhook-secret.ts';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { KIND_DEFINITIONS, referencesOf } from '../controllers/index.ts';
@@ -70,7 +71,19 @@ export interface ControllerSettings {
   /** The validating admission webhook (ADR 28): where to serve it, its certificate (files; else
    *  self-signed for `dnsNames` and a loopback listen address), and the ValidatingWebhookConfiguration
    *  whose caBundle a self-signed certificate is written into. Undefined: not served. */
-  webhook?: { listen: string; certFile?: string; keyFile?: string; dnsNames: string[]; configuration?: string };
+  webhook?: {
+    listen: string;
+    certFile?: string;
+    keyFile?: string;
+    dnsNames: string[];
+    configuration?: string;
+    /** The Secret (in `namespace`) that keeps the self-signed certificate for every replica, renewed in
+     *  two steps (webhook-secret.ts); checked every `checkMs` (default 60 s). */
+    certSecret?: string;
+    checkMs?: number;
+    graceMs?: number;
+    renewBeforeMs?: number;
+  };
 }
 
 export interface ControllerDeps {
@@ -305,6 +318,10 @@ export class ClusterModeController {
     const { host, port } = parseListen(w.listen);
     let cert: ServingCert;
     const given = w.certFile !== undefined;
+    if (!given && w.certSecret) {
+      await this.#serveFromSecret(w, host, port);
+      return;
+    }
     if (given) {
       if (!w.keyFile) throw new Error('--webhook-cert-file needs --webhook-key-file');
       cert = { certPem: readFileSync(w.certFile!, 'utf8'), keyPem: readFileSync(w.keyFile, 'utf8') };
@@ -317,8 +334,48 @@ export class ClusterModeController {
     if (!given && w.configuration) await this.#publishCaBundle(w.configuration, cert.certPem);
   }
 
-  /** Writes the self-signed certificate as the caBundle of every webhook of the named configuration. */
-  async #publishCaBundle(name: string, certPem: string): Promise<void> {
+  /** The webhook served with the certificate kept in a Secret for every replica (webhook-secret.ts):
+   *  the CA bundle is published before a certificate it names is served, and re-checked every
+   *  `checkMs` (a renewal by this or another replica). */
+  async #serveFromSecret(w: NonNullable<ControllerSettings['webhook']>, host: string, port: number): Promise<void> {
+    const { reconcileCertSecret } = await import('../adapters/kube/webhook-secret.ts');
+    const api = kubeCertSecret(this.client, this.#s.namespace, w.certSecret!);
+    const opts = {
+      dnsNames: w.dnsNames,
+      ipAddresses: isIP(host) && host !== '0.0.0.0' && host !== '::' ? [host] : [],
+      ...(w.graceMs !== undefined ? { graceMs: w.graceMs } : {}),
+      ...(w.renewBeforeMs !== undefined ? { renewBeforeMs: w.renewBeforeMs } : {}),
+    };
+    let held = await reconcileCertSecret(api, opts);
+    let published = '';
+    const publish = async (caBundle: string) => {
+      if (!w.configuration || caBundle === published) return;
+      if (await this.#publishCaBundle(w.configuration, caBundle)) published = caBundle;
+    };
+    await publish(held.caBundle);
+    this.#webhook = await startWebhookServer({ host, port, cert: held.cert, validate: (r) => this.review(r), log: this.#log.child({ webhook: 'validate' }) });
+    this.#log.info({ webhookPort: this.#webhook.port, certificate: `Secret ${this.#s.namespace}/${w.certSecret}` }, 'serving the validating admission webhook on /validate');
+    const check = async () => {
+      try {
+        const now = await reconcileCertSecret(api, opts);
+        await publish(now.caBundle);
+        if (now.cert.certPem !== held.cert.certPem) {
+          this.#webhook?.setCertificate(now.cert);
+          this.#log.info({ secret: w.certSecret }, 'webhook certificate renewed: new connections are served with the new one');
+        }
+        held = now;
+      } catch (err) {
+        this.#log.warn({ secret: w.certSecret, err: (err as Error).message }, 'webhook certificate check failed; retried at the next check');
+      }
+    };
+    const timer = setInterval(() => void check(), w.checkMs ?? 60_000);
+    timer.unref();
+    const server = this.#webhook;
+    this.#webhook = { port: server.port, setCertificate: (c) => server.setCertificate(c), close: async () => { clearInterval(timer); await server.close(); } };
+  }
+
+  /** Writes the CA bundle (PEM) as the caBundle of every webhook of the named configuration; true once written. */
+  async #publishCaBundle(name: string, certPem: string): Promise<boolean> {
     const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${encodeURIComponent(name)}`;
     const caBundle = Buffer.from(certPem).toString('base64');
     for (let attempt = 1; ; attempt++) {
@@ -327,11 +384,11 @@ export class ClusterModeController {
         for (const h of vwc.webhooks ?? []) h.clientConfig = { ...h.clientConfig, caBundle };
         await this.client.request('PUT', path, { body: vwc });
         this.#log.info({ configuration: name, webhooks: vwc.webhooks?.length ?? 0 }, 'caBundle written into the ValidatingWebhookConfiguration');
-        return;
+        return true;
       } catch (err) {
         if (attempt >= 5) {
           this.#log.warn({ configuration: name, err: (err as Error).message }, 'could not write the caBundle: the apiserver cannot call the webhook until it is');
-          return;
+          return false;
         }
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
@@ -483,4 +540,47 @@ export class ClusterModeController {
       },
     };
   }
+}
+
+/** The webhook certificate's Secret through the API (data base64-encoded there). Its data never reaches a log. */
+function kubeCertSecret(client: KubeClient, namespace: string, name: string): CertSecretApi {
+  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  const encode = (d: Record<string, string>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  const body = (data: Record<string, string>, resourceVersion?: string) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'netform', 'app.kubernetes.io/component': 'webhook' }, ...(resourceVersion ? { resourceVersion } : {}) },
+    type: 'kubernetes.io/tls',
+    data: encode(data),
+  });
+  return {
+    async get() {
+      try {
+        const s = await client.request<{ data?: Record<string, string>; metadata: { resourceVersion: string } }>('GET', `${base}/${encodeURIComponent(name)}`);
+        const data = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+        return { data, resourceVersion: s.metadata.resourceVersion };
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
+    async create(data) {
+      try {
+        await client.request('POST', base, { body: body(data) });
+        return true;
+      } catch (err) {
+        if (isStatus(err, 409)) return false;
+        throw err;
+      }
+    },
+    async replace(data, resourceVersion) {
+      try {
+        await client.request('PUT', `${base}/${encodeURIComponent(name)}`, { body: body(data, resourceVersion) });
+        return true;
+      } catch (err) {
+        if (isStatus(err, 409)) return false;
+        throw err;
+      }
+    },
+  };
 }

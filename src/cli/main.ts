@@ -367,7 +367,11 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     .option('--webhook-key-file <path>', 'its private key (PEM)')
     .option('--webhook-dns-name <name...>', 'names a self-signed certificate is for (default netform-webhook.<namespace>.svc)')
     .option('--webhook-configuration <name>', 'the ValidatingWebhookConfiguration whose caBundle a self-signed certificate is written into')
-    .action(async (o: { kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; shards?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string; webhook?: string; webhookCertFile?: string; webhookKeyFile?: string; webhookDnsName?: string[]; webhookConfiguration?: string }) => {
+    .option('--webhook-cert-secret <name>', "keep the self-signed certificate in this Secret (the controller's namespace), shared by every replica and renewed by them in two steps (default: one per process, in memory)")
+    .option('--webhook-cert-renew-before <days>', 'with --webhook-cert-secret: renew a certificate that expires within this many days (default 30)')
+    .option('--webhook-cert-grace <seconds>', 'with --webhook-cert-secret: how long the CA bundle names both certificates before the new one is served (default 120)')
+    .option('--webhook-cert-check <seconds>', 'with --webhook-cert-secret: how often each replica checks the Secret (default 60)')
+    .action(async (o: { webhookCertSecret?: string; webhookCertRenewBefore?: string; webhookCertGrace?: string; webhookCertCheck?: string; kubeconfig?: string; context?: string; namespace?: string; leaderElect?: boolean; leaseName?: string; shards?: string; identity?: string; listen?: string; resync?: string; concurrency?: string; ui?: string; uiTokenFile?: string; webhook?: string; webhookCertFile?: string; webhookKeyFile?: string; webhookDnsName?: string[]; webhookConfiguration?: string }) => {
       const c = cfg({ kubeconfig: o.kubeconfig, namespace: o.namespace, identity: o.identity, resync: o.resync, concurrency: o.concurrency });
       const log = logger(c);
       checkUi(o);
@@ -398,6 +402,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
                   ...(o.webhookKeyFile ? { keyFile: o.webhookKeyFile } : {}),
                   dnsNames: o.webhookDnsName ?? [`netform-webhook.${c.namespace}.svc`],
                   ...(o.webhookConfiguration ? { configuration: o.webhookConfiguration } : {}),
+                  ...(o.webhookCertSecret ? { certSecret: o.webhookCertSecret } : {}),
+                  ...(o.webhookCertRenewBefore !== undefined ? { renewBeforeMs: positive(o.webhookCertRenewBefore, '--webhook-cert-renew-before') * 86_400_000 } : {}),
+                  ...(o.webhookCertGrace !== undefined ? { graceMs: positive(o.webhookCertGrace, '--webhook-cert-grace') * 1000 } : {}),
+                  ...(o.webhookCertCheck !== undefined ? { checkMs: positive(o.webhookCertCheck, '--webhook-cert-check') * 1000 } : {}),
                 },
               }
             : {}),
@@ -531,4 +539,11 @@ function progressLine(out: NodeJS.WritableStream & { isTTY?: boolean }, fm: File
       if (shown) out.write('\r\x1b[2K');
     },
   };
+}
+
+/** A positive number of an option, or a clear error naming the option. */
+function positive(v: string, option: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${option}: "${v}" is not a positive number`);
+  return n;
 }

@@ -140,3 +140,77 @@ describe('netform controller --webhook', () => {
     expect(controller.logs().some((l) => l.msg === 'admission refused' && String(l.reason).includes('spec.vlan.id'))).toBe(true);
   });
 });
+
+/** Two webhooks in one configuration, one per replica (loopback ports): every admission calls both. */
+function twoReplicaConfiguration(name: string, ports: readonly number[]): string {
+  return `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: ${name}}
+webhooks:
+${ports
+  .map(
+    (port, i) => `  - name: replica-${i}.validate.netform.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:${port}/validate
+    rules:
+      - {apiGroups: [netform.io], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: '*'}
+`,
+  )
+  .join('')}`;
+}
+
+describe('netform controller --webhook-cert-secret: two replicas, one certificate, renewals that fail no admission', () => {
+  let a: ControllerProcess | undefined;
+  let b: ControllerProcess | undefined;
+  afterAll(async () => {
+    await Promise.all([stopProcess(a), stopProcess(b)]);
+  });
+
+  it('both replicas serve the Secret\'s certificate; while it is renewed every few seconds, every kubectl apply is decided', async () => {
+    await ok(kube, ['delete', 'validatingwebhookconfiguration', 'netform-test', 'netform-ctl', '--ignore-not-found']);
+    await ok(kube, ['create', 'namespace', 'netform-system', '--dry-run=client', '-o', 'yaml']).then((y) => ok(kube, ['apply', '-f', '-'], y));
+    const ports = [await freePort(), await freePort()];
+    await ok(kube, ['apply', '-f', '-'], twoReplicaConfiguration('netform-rot', ports));
+    // A renewal always due (renew-before beyond the validity): one every grace time (3 s), each
+    // replica checking the Secret every second.
+    const flags = (port: number) => ['--webhook', `127.0.0.1:${port}`, '--webhook-configuration', 'netform-rot', '--webhook-cert-secret', 'netform-webhook-cert', '--webhook-cert-renew-before', '400', '--webhook-cert-grace', '3', '--webhook-cert-check', '1', '--ui', 'off'];
+    a = startController(kube, 'rot-a', flags(ports[0]!));
+    b = startController(kube, 'rot-b', flags(ports[1]!));
+    const secretCert = async () => Buffer.from(await ok(kube, ['get', 'secret', '-n', 'netform-system', 'netform-webhook-cert', '-o', 'jsonpath={.data.tls\\.crt}']), 'base64').toString();
+    await waitFor('the Secret made', async () => (await secretCert()).includes('BEGIN CERTIFICATE'), 60_000);
+    // The first decision (until both have synced their informers, a replica answers 500).
+    let n = 0;
+    const apply = async () => {
+      n++;
+      return kube.kubectl(['apply', '-f', '-'], doc('Network', `rot-${n}`, `{physicalNetwork: physnet2, vlan: {id: ${1000 + n}}}`));
+    };
+    await waitFor('a first decision', async () => ((await apply()).code === 0 ? true : undefined), 60_000);
+    const first = n;
+    // Then for 25 s: every apply goes through both replicas' webhooks while the certificate changes.
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    const until = Date.now() + 25_000;
+    while (Date.now() < until) {
+      const r = await apply();
+      if (r.code !== 0) failures.push(r.stderr.trim());
+      seen.add(await secretCert());
+    }
+    expect(failures).toEqual([]);
+    expect(n).toBeGreaterThan(10);
+    // The certificate served changed several times in that window, in both replicas.
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+    for (const c of [a, b]) expect(c.logs().filter((l) => l.msg === 'webhook certificate renewed').length).toBeGreaterThanOrEqual(2);
+    // A clash is still refused, with the field and reason, by the renewed replicas.
+    const clash = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'rot-clash', `{physicalNetwork: physnet2, vlan: {id: ${1000 + first}}}`));
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toContain(`spec.vlan.id: VLAN ${1000 + first} on physnet2 is already claimed by network "rot-${first}"`);
+    // The private key never reached a log.
+    const key = Buffer.from(await ok(kube, ['get', 'secret', '-n', 'netform-system', 'netform-webhook-cert', '-o', 'jsonpath={.data.tls\\.key}']), 'base64').toString();
+    const body = key.split('\n').find((l) => l.length > 40)!;
+    for (const c of [a, b]) expect(c.output().stderr.includes(body)).toBe(false);
+  }, 180_000);
+});

@@ -199,6 +199,57 @@ describe('kubectl kustomize manifests/', () => {
   });
 });
 
+describe('manifests/optional/webhook (a Component)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-kustomize-webhook-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(dir, MANIFESTS)}]\ncomponents: [${relative(dir, join(MANIFESTS, 'optional/webhook'))}]\n`,
+  );
+  const out = kustomize(dir) as Any[];
+  const get = (kind: string, name: string): Any => out.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('adds the Service, the configuration and the rights, and the controller serves it with the names they use', () => {
+    const deploy = get('Deployment', 'netform-controller');
+    const c = deploy.spec.template.spec.containers[0];
+    const arg = (flag: string) => (c.args as string[]).find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+    const vwc = get('ValidatingWebhookConfiguration', 'netform');
+    const svc = get('Service', 'netform-webhook');
+    expect(arg('--webhook')).toBe('0.0.0.0:9443');
+    expect(arg('--webhook-configuration')).toBe(vwc.metadata.name);
+    expect(arg('--webhook-cert-secret')).toBe('netform-webhook-cert');
+    // The Service reaches the container's webhook port on the controller's pods; the certificate's
+    // default name (netform-webhook.<namespace>.svc) is the Service's.
+    expect(c.ports.find((p: Any) => p.name === 'webhook')).toEqual({ name: 'webhook', containerPort: 9443, protocol: 'TCP' });
+    expect(svc.spec.ports[0].targetPort).toBe('webhook');
+    expect(Object.entries(svc.spec.selector).every(([k, v]) => deploy.spec.template.metadata.labels[k] === v)).toBe(true);
+    const [hook, ...more] = vwc.webhooks;
+    expect(more).toEqual([]);
+    expect(hook.clientConfig.service).toEqual({ name: svc.metadata.name, namespace: NS, path: '/validate', port: 443 });
+    expect(hook.failurePolicy).toBe('Fail');
+    expect(hook.sideEffects).toBe('None');
+    // Creates and updates of netform's kinds only: never deletions, other groups or subresources.
+    expect(hook.rules).toEqual([{ apiGroups: ['netform.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'], scope: '*' }]);
+  });
+
+  it('gives the controller its Secret and its configuration, by name, and nothing more', () => {
+    const role = get('Role', 'netform-webhook');
+    expect(role.metadata.namespace).toBe(NS);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['netform-webhook-cert'], verbs: ['get', 'update'] },
+    ]);
+    expect(get('ClusterRole', 'netform-webhook').rules).toEqual([
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['netform'], verbs: ['get', 'update'] },
+    ]);
+    for (const b of [get('RoleBinding', 'netform-webhook'), get('ClusterRoleBinding', 'netform-webhook')]) {
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'netform-controller', namespace: NS }]);
+    }
+    // Everything else is manifests/ as it is.
+    expect(out.length).toBe(rendered.length + 6);
+  });
+});
+
 describe('manifests/optional and manifests/examples', () => {
   it('the ServiceMonitor scrapes the metrics Service port', () => {
     const [sm, ...more] = kustomize(join(MANIFESTS, 'optional/servicemonitor')) as Any[];
