@@ -659,6 +659,8 @@ export interface NetworkSpec {
   /**
    * The IP subnets of the network, managed on the Neutron provider.
    *
+   * @maxItems 64
+   *
    * Items: One IP subnet.
    */
   subnets?: {

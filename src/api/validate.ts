@@ -24,6 +24,9 @@ function createAjv(): Ajv {
       /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
   });
   ajv.addKeyword({ keyword: 'x-kubernetes-list-type', schemaType: 'string' });
+  // CEL rules the apiserver runs: transition rules (comparing with the object before an update), which
+  // file mode has no earlier object for; the same edits are reported by the engine (Synced=False).
+  ajv.addKeyword({ keyword: 'x-kubernetes-validations', schemaType: 'array' });
   // A list-type map's items are unique by their key fields, as the apiserver enforces.
   ajv.addKeyword({
     keyword: 'x-kubernetes-list-map-keys',

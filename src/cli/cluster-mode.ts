@@ -353,7 +353,16 @@ export class ClusterModeController {
       if (await this.#publishCaBundle(w.configuration, caBundle)) published = caBundle;
     };
     await publish(held.caBundle);
-    this.#webhook = await startWebhookServer({ host, port, cert: held.cert, validate: (r) => this.review(r), log: this.#log.child({ webhook: 'validate' }) });
+    // NETFORM_WEBHOOK_MAX_REQUESTS_PER_SOCKET: a new TLS handshake every N admissions (for tests of renewals).
+    const perSocket = Number(process.env.NETFORM_WEBHOOK_MAX_REQUESTS_PER_SOCKET ?? NaN);
+    this.#webhook = await startWebhookServer({
+      host,
+      port,
+      cert: held.cert,
+      validate: (r) => this.review(r),
+      log: this.#log.child({ webhook: 'validate' }),
+      ...(Number.isInteger(perSocket) && perSocket > 0 ? { maxRequestsPerSocket: perSocket } : {}),
+    });
     this.#log.info({ webhookPort: this.#webhook.port, certificate: `Secret ${this.#s.namespace}/${w.certSecret}` }, 'serving the validating admission webhook on /validate');
     const check = async () => {
       try {

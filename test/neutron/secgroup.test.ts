@@ -342,6 +342,58 @@ describe('Neutron security groups', () => {
     await d.close();
   });
 
+  it('a group’s rules are added in one bulk POST; a bulk refused for a rule already there (its answer lost) or a missing remote group falls back to one POST per rule, with no duplicate', async () => {
+    const run = uniq();
+    const d = driver();
+    const calls = recordCalls(d.client);
+    const many = Array.from({ length: 30 }, (_, i): SecurityGroupRuleModel => ({ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 9000 + i, portRangeMax: 9000 + i, remoteIpPrefix: '10.30.0.0/16' }));
+    const m = model(`bulk-${run}`, many);
+    const made = await d.securityGroups.create(ctx(), owner(`bulk-${run}`), m);
+    expect(calls.filter((c) => c === 'POST /v2.0/security-group-rules')).toHaveLength(1);
+    expect(saidAll(await rulesListed(made.externalId))).toEqual(many.map((r) => `ingress IPv4 tcp ${r.portRangeMin}-${r.portRangeMax} 10.30.0.0/16`).sort());
+    expect(d.securityGroups.diff(m, made.state)).toEqual([]);
+
+    // A bulk sent twice, the first answer lost: Neutron committed it and refuses the second whole
+    // (409 SecurityGroupRuleExists); the rules then go one by one, each already there: done, once each.
+    const d2 = driver();
+    const request = d2.client.request.bind(d2.client);
+    let duplicated = 0;
+    d2.client.request = (async (method: Parameters<NeutronClient['request']>[0], path: string, opts?: Parameters<NeutronClient['request']>[2]) => {
+      if (method === 'POST' && path === '/v2.0/security-group-rules' && (opts?.body as { security_group_rules?: unknown[] }).security_group_rules && duplicated === 0) {
+        await request(method, path, opts);
+        duplicated++;
+      }
+      return request(method, path, opts);
+    }) as NeutronClient['request'];
+    const m2 = model(`bulk2-${run}`, [WEB, PING, SELF]);
+    const made2 = await d2.securityGroups.create(ctx(), owner(`bulk2-${run}`), m2);
+    expect(duplicated).toBe(1);
+    expect(saidAll(await rulesListed(made2.externalId))).toEqual(
+      ['ingress IPv4 icmp - anywhere', 'ingress IPv4 tcp 8080-8080 10.20.0.0/24', `ingress IPv4 any - group ${made2.externalId}`].sort(),
+    );
+    expect(d2.securityGroups.diff(m2, made2.state)).toEqual([]);
+
+    // A bulk naming a remote group that is gone: refused whole (404), then rule by rule: the others
+    // are added, the one naming the missing group is Transient.
+    const db = await d.securityGroups.create(ctx(), owner(`bdb-${run}`), model(`bdb-${run}`, []));
+    await d.securityGroups.delete(ctx(), db);
+    const o3 = owner(`bulk3-${run}`);
+    const m3 = model(`bulk3-${run}`, [WEB, PING, pg(db.externalId)]);
+    const err = await d.securityGroups.create(ctx(), o3, m3).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ errorClass: 'Transient', code: 'SecurityGroupNotFound' });
+    const [g3] = await groupsNamed(securityGroupName(m3));
+    // (Neutron's default egress rules are still there: they go after the declared ones are in.)
+    expect(saidAll((await rulesListed(g3!.id)).filter((r) => r.direction === 'ingress'))).toEqual(['ingress IPv4 icmp - anywhere', 'ingress IPv4 tcp 8080-8080 10.20.0.0/24']);
+
+    for (const g of [made, made2]) await d.securityGroups.delete(ctx(), g);
+    await api('DELETE', `/v2.0/security-groups/${g3!.id}`);
+    await d.close();
+    await d2.close();
+  });
+
   it('a group found by its recorded id that carries another owner’s tag is Terminal, and is not adopted without the id', async () => {
     const run = uniq();
     const theirs = owner(`theirs-${run}`);

@@ -24,6 +24,10 @@ export async function startWebhookServer(o: {
   cert: ServingCert;
   validate: (review: AdmissionReview) => AdmissionReviewAnswer | Promise<AdmissionReviewAnswer>;
   log: Logger;
+  /** Closes a connection after this many requests (Node's maxRequestsPerSocket; default: no limit).
+   *  1: every admission is a new TLS handshake, against the certificate served then (a test of
+   *  renewals sets it, since a kept-alive connection never sees a renewal). */
+  maxRequestsPerSocket?: number;
 }): Promise<WebhookServer> {
   const server: Server = createServer({ cert: o.cert.certPem, key: o.cert.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
     const reply = (status: number, body: unknown) => {
@@ -69,6 +73,7 @@ export async function startWebhookServer(o: {
         );
     });
   });
+  if (o.maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

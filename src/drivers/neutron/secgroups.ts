@@ -25,6 +25,9 @@ import { deleteIfAny, findOwned, isNotFound, markOwned, RequiredExtensions, Unce
 /** Extensions the security-group driver needs (checked once, when it is first used). */
 export const SECURITY_GROUP_EXTENSIONS = ['security-group', 'stateful-security-group'];
 
+/** Rules per bulk POST: a group's rules in one request, well below Neutron's request size limits. */
+const RULES_PER_POST = 100;
+
 /**
  * Security groups. A group's PUT honours `If-Match` (412 when its revision moved on); every rule
  * added or deleted moves the group's revision too, so `update` compares the revision once before it
@@ -120,7 +123,8 @@ export class NeutronSecurityGroups implements ResourceDriver<SecurityGroupModel,
     //    never drops, even for a moment, what the model still allows.
     state = normalizeSecurityGroup(now, owner, name);
     const plan = rulePlan(desired, state);
-    for (const r of plan.create) await this.#addRule(ctx, id, r);
+    if (plan.create.length > 1) await this.#addRules(ctx, id, plan.create);
+    else for (const r of plan.create) await this.#addRule(ctx, id, r);
     for (const ruleId of plan.delete) await deleteIfAny(this.#c, `security-group-rules/${ruleId}`, ctx.signal);
 
     return this.#observed((await this.#get(ctx, id)) ?? vanished(id), owner, true, name);
@@ -142,6 +146,24 @@ export class NeutronSecurityGroups implements ResourceDriver<SecurityGroupModel,
         code: 'SecurityGroupInUse',
         cause: err,
       });
+    }
+  }
+
+  /**
+   * Adds several rules in bulk POSTs of up to RULES_PER_POST (issue 15: one request for a group's
+   * rules, not one each). Neutron creates a bulk all or nothing: a rule it already has (a retry of a
+   * bulk whose answer was lost, or of one that half happened) or a remote group it does not know refuses
+   * the whole of it, and then the rules of that bulk are added one by one, each judged on its own.
+   */
+  async #addRules(ctx: DriverContext, id: string, rules: readonly SecurityGroupRuleModel[]): Promise<void> {
+    for (let i = 0; i < rules.length; i += RULES_PER_POST) {
+      const chunk = rules.slice(i, i + RULES_PER_POST);
+      try {
+        await this.#c.request('POST', '/v2.0/security-group-rules', { body: { security_group_rules: chunk.map((r) => ruleBody(r, id, this.#projectId)) }, signal: ctx.signal });
+      } catch (err) {
+        if (!(err instanceof BackendError && (err.code === 'SecurityGroupRuleExists' || isNotFound(err)))) throw err;
+        for (const r of chunk) await this.#addRule(ctx, id, r);
+      }
     }
   }
 
