@@ -90,6 +90,20 @@ describe('validating webhook on the real apiserver', () => {
     expect((await getObj(kube, 'networks.netform.io', 'db'))?.spec).toMatchObject({ vlan: { id: 101 } });
   });
 
+  it('kubectl apply of a cross-tenant attachment (a vNIC in a namespace the network is not open to) is refused; one in an allowed namespace goes through', async () => {
+    await ok(kube, ['apply', '-f', '-'], doc('Network', 'tenant-a-net', '{physicalNetwork: physnet1, vlan: {id: 120}, allowedNamespaces: [tenant-a]}'));
+    await ok(kube, ['apply', '-f', '-'], doc('Cluster', 'c1', '{networks: [{name: tenant-a-net}]}'));
+    await ok(kube, ['apply', '-f', '-'], doc('Host', 'hv1', '{cluster: c1, nics: [{name: eth0}]}'));
+    for (const ns of ['tenant-a', 'tenant-b']) await ok(kube, ['create', 'namespace', ns]);
+    const vnic = (ns: string) => doc('VnicAttachment', 'vm1-nic1', '{vm: {name: vm1}, interfaceName: nic1, network: tenant-a-net, host: hv1}', ns);
+    const cross = await kube.kubectl(['apply', '-f', '-'], vnic('tenant-b'));
+    expect(cross.code).not.toBe(0);
+    expect(cross.stderr).toContain('The request is invalid: spec.network: Network "tenant-a-net" is neither shared nor open to namespace "tenant-b"');
+    expect(await getObj(kube, 'vnicattachments.netform.io', 'vm1-nic1', 'tenant-b')).toBeUndefined();
+    await ok(kube, ['apply', '-f', '-'], vnic('tenant-a'));
+    expect(await getObj(kube, 'vnicattachments.netform.io', 'vm1-nic1', 'tenant-a')).toBeDefined();
+  });
+
   it('status writes and deletions are not sent to it; with it down, creates are refused (failurePolicy Fail) and deletions go through', async () => {
     const before = reviews;
     await ok(kube, ['patch', 'networks.netform.io', 'db', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}']);
