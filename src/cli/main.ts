@@ -21,7 +21,7 @@ import { type AdmissionResult } from '../api/objects.ts';
 import type { ObjectRecord } from '../state/records.ts';
 import { StateDir } from '../adapters/files/state-dir.ts';
 import { FileMode } from './file-mode.ts';
-import { compactHeap } from './heap.ts';
+import { compactHeap, governHeap } from './heap.ts';
 import { DEFAULT_OVS_DB } from './host-target.ts';
 import { startDemoHost, type DemoHost } from './demo.ts';
 import { runAgent } from './agent-mode.ts';
@@ -267,12 +267,23 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
           return;
         }
         // Once this load has converged (and no newer one started), say where everything stands.
-        let settled = await fm.engine.settle(c.timeoutMs);
-        if (mine !== generation || stopping) return;
-        if (!fm.agent && fm.startAgent(c, log, { loop: true })) log.info({ host: c.host ?? hostname() }, 'host agent started');
-        await fm.agent?.kick();
-        settled = (await fm.engine.settle(c.timeoutMs)) && settled;
-        if (mine !== generation || stopping) return;
+        // A large pass runs with its heap governed (src/cli/heap.ts): RSS stays within about 40 MB of
+        // what it was after the last compaction, instead of growing with the pass's garbage.
+        const stopGoverning =
+          changedThisLoad >= COMPACT_AFTER_CHANGES
+            ? governHeap({ onCompact: (before, after, ms) => log.debug({ rssBeforeMB: Math.round(before / 2 ** 20), rssAfterMB: Math.round(after / 2 ** 20), ms: Math.round(ms) }, 'heap compacted during a large pass') })
+            : undefined;
+        let settled: boolean;
+        try {
+          settled = await fm.engine.settle(c.timeoutMs);
+          if (mine !== generation || stopping) return;
+          if (!fm.agent && fm.startAgent(c, log, { loop: true })) log.info({ host: c.host ?? hostname() }, 'host agent started');
+          await fm.agent?.kick();
+          settled = (await fm.engine.settle(c.timeoutMs)) && settled;
+          if (mine !== generation || stopping) return;
+        } finally {
+          stopGoverning?.();
+        }
         const { total, notReady } = fm.engine.readiness();
         // A pass over thousands of objects (the first, or a large change) leaves V8 holding the heap it
         // grew for that pass's garbage: given back once the pass has settled (src/cli/heap.ts).

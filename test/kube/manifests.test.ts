@@ -12,6 +12,7 @@ import { applyOutcome } from '../../src/api/conditions.ts';
 import { loadCrds } from '../../src/api/crds.ts';
 import { startKube, type KubeCluster, type KubectlResult } from '../harness/kube/cluster.ts';
 import { ensureKstatus, kstatus } from '../harness/kstatus/kstatus.ts';
+import { serviceAccountKubeconfig, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MANIFESTS = `${ROOT}manifests`;
@@ -359,5 +360,34 @@ describe('manifests/ on a real apiserver', () => {
       // The controller (another account) is not bound by it.
       await ok(asController(['patch', 'host', 'hv1', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, true) })]));
     });
+  });
+
+  describe('manifests/optional/shards: a sharded controller with only its ServiceAccount\'s rights', () => {
+    let c: ControllerProcess | undefined;
+    afterAll(async () => {
+      await stopProcess(c);
+    });
+
+    it('without the Component\'s Role it may not list Leases; with it, `netform controller --shards 2` run with the netform-controller token takes both shards', async () => {
+      expect(await canI(CONTROLLER, `list leases.coordination.k8s.io -n ${NS}`)).toBe('no');
+      await ok(['apply', '-f', `${MANIFESTS}/optional/shards/rbac.yaml`]);
+      for (const check of [`list leases.coordination.k8s.io -n ${NS}`, `update leases.coordination.k8s.io/netform-controller-member-0123456789ab -n ${NS}`]) {
+        expect(await canI(CONTROLLER, check), check).toBe('yes');
+      }
+      expect(await canI(CONTROLLER, `list leases.coordination.k8s.io -n default`)).toBe('no');
+      expect(await canI(CONTROLLER, `delete leases.coordination.k8s.io/netform-controller-shard-0 -n ${NS}`)).toBe('no');
+      const kubeconfig = await serviceAccountKubeconfig(kube, 'netform-controller', NS);
+      c = startController(kube, 'shards-sa', ['--shards', '2', '--ui', 'off'], {}, kubeconfig);
+      await waitFor('both shards held', async () => (c!.logs().filter((l) => /^shard \d gained$/.test(String(l.msg))).length >= 2 ? true : undefined), 90_000);
+      const leases = JSON.parse(await ok(['get', 'leases', '-n', NS, '-o', 'json'])) as { items: { metadata: { name: string }; spec: { holderIdentity?: string } }[] };
+      const held = leases.items.filter((l) => /^netform-controller-shard-\d$/.test(l.metadata.name)).map((l) => [l.metadata.name, l.spec.holderIdentity]);
+      expect(held.sort()).toEqual([
+        ['netform-controller-shard-0', 'shards-sa'],
+        ['netform-controller-shard-1', 'shards-sa'],
+      ]);
+      expect(leases.items.some((l) => l.metadata.name.startsWith('netform-controller-member-'))).toBe(true);
+      // No Lease request of the sharding was refused.
+      expect(c.logs().filter((l) => /lease/i.test(JSON.stringify(l)) && /forbidden|403/i.test(JSON.stringify(l)))).toEqual([]);
+    }, 180_000);
   });
 });

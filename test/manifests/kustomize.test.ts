@@ -250,6 +250,31 @@ describe('manifests/optional/webhook (a Component)', () => {
   });
 });
 
+describe('manifests/optional/shards (a Component)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-kustomize-shards-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(dir, MANIFESTS)}]\ncomponents: [${relative(dir, join(MANIFESTS, 'optional/shards'))}]\n`,
+  );
+  const out = kustomize(dir) as Any[];
+
+  it('runs 3 replicas with --shards=4 instead of --leader-elect, and may list, read and renew Leases in its namespace only', () => {
+    const deploy = out.find((o) => o.kind === 'Deployment' && o.metadata.name === 'netform-controller');
+    const args = deploy.spec.template.spec.containers[0].args as string[];
+    expect(deploy.spec.replicas).toBe(3);
+    expect(args).toContain('--shards=4');
+    expect(args).not.toContain('--leader-elect');
+    expect(args.slice(0, 2)).toEqual(find('Deployment', 'netform-controller').spec.template.spec.containers[0].args.slice(0, 2));
+    const role = out.find((o) => o.kind === 'Role' && o.metadata.name === 'netform-shards');
+    expect(role.metadata.namespace).toBe(NS);
+    expect(role.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'get', 'update'] }]);
+    const binding = out.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'netform-shards');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'netform-controller', namespace: NS }]);
+    expect(out.length).toBe(rendered.length + 2);
+  });
+});
+
 describe('manifests/optional and manifests/examples', () => {
   it('the ServiceMonitor scrapes the metrics Service port', () => {
     const [sm, ...more] = kustomize(join(MANIFESTS, 'optional/servicemonitor')) as Any[];
