@@ -199,14 +199,22 @@ describe('kubectl kustomize manifests/', () => {
   });
 });
 
+/** manifests/ rendered through an overlay that adds the Component manifests/optional/NAME. */
+function withComponent(name: string): Any[] {
+  const dir = mkdtempSync(join(tmpdir(), `nf-kustomize-${name}-`));
+  try {
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(dir, MANIFESTS)}]\ncomponents: [${relative(dir, join(MANIFESTS, 'optional', name))}]\n`,
+    );
+    return kustomize(dir) as Any[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('manifests/optional/webhook (a Component)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nf-kustomize-webhook-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(dir, MANIFESTS)}]\ncomponents: [${relative(dir, join(MANIFESTS, 'optional/webhook'))}]\n`,
-  );
-  const out = kustomize(dir) as Any[];
+  const out = withComponent('webhook');
   const get = (kind: string, name: string): Any => out.find((o) => o.kind === kind && o.metadata.name === name);
 
   it('adds the Service, the configuration and the rights, and the controller serves it with the names they use', () => {
@@ -251,13 +259,7 @@ describe('manifests/optional/webhook (a Component)', () => {
 });
 
 describe('manifests/optional/shards (a Component)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nf-kustomize-shards-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(dir, MANIFESTS)}]\ncomponents: [${relative(dir, join(MANIFESTS, 'optional/shards'))}]\n`,
-  );
-  const out = kustomize(dir) as Any[];
+  const out = withComponent('shards');
 
   it('runs 3 replicas with --shards=4 instead of --leader-elect, and may list, read and renew Leases in its namespace only', () => {
     const deploy = out.find((o) => o.kind === 'Deployment' && o.metadata.name === 'netform-controller');
