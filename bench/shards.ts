@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { startKube, type KubeCluster } from '../test/harness/kube/cluster.ts';
 import { ShardScenario, type ScenarioOptions } from '../test/kube/shards-scenario.ts';
 import { overlappingWrites, writesOutsideTerms } from '../test/support/write-checker.ts';
+import { useConversionWebhook } from '../test/kube/support.ts';
 
 const N = Number(process.env.BENCH_SHARDS_NETWORKS ?? 2000);
 const o: ScenarioOptions = {
@@ -47,6 +48,8 @@ async function kubectl(kube: KubeCluster, args: string[]): Promise<string> {
 async function fresh(): Promise<{ kube: KubeCluster; sc: ShardScenario }> {
   const kube = await startKube();
   await kubectl(kube, ['apply', '-f', crds]);
+  // The CRDs store v1beta1; the scenario writes v1alpha1, converted by netform's webhook served here.
+  await useConversionWebhook(kube);
   const names = (await kubectl(kube, ['get', 'crd', '-o', 'name'])).split('\n').filter((l) => l.includes('netform.io'));
   await kubectl(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
   const sc = new ShardScenario(kube, o);

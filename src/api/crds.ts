@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 
 export const API_GROUP = 'netform.io';
+/** The hub version: the internal model has its shape (src/api/versions.ts converts the others). */
 export const API_VERSION = 'v1alpha1';
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
@@ -27,8 +28,10 @@ export interface CrdInfo {
   singular: string;
   shortNames: string[];
   namespaced: boolean;
-  /** The openAPIV3Schema of the served version. */
+  /** The openAPIV3Schema of the hub version (API_VERSION), the internal model's shape. */
   schema: OpenApiSchema;
+  /** The openAPIV3Schema of each served version, by version name. */
+  schemas: Readonly<Record<string, OpenApiSchema>>;
   /** Path of the CRD file. */
   file: string;
   /** The whole CRD object, as `kubectl apply` would send it. */
@@ -56,6 +59,8 @@ export function loadCrds(dir: string = CRD_DIR): CrdInfo[] {
     };
     const version = crd.spec?.versions?.find((v) => v.name === API_VERSION && v.served);
     const schema = version?.schema?.openAPIV3Schema;
+    const schemas: Record<string, OpenApiSchema> = {};
+    for (const v of crd.spec?.versions ?? []) if (v.served && v.schema?.openAPIV3Schema) schemas[v.name] = v.schema.openAPIV3Schema;
     if (crd.kind !== 'CustomResourceDefinition' || crd.spec?.group !== API_GROUP || !crd.spec.names || !schema) {
       throw new Error(`${file}: not a ${API_GROUP} CustomResourceDefinition serving ${API_VERSION}`);
     }
@@ -66,6 +71,7 @@ export function loadCrds(dir: string = CRD_DIR): CrdInfo[] {
       shortNames: crd.spec.names.shortNames ?? [],
       namespaced: crd.spec.scope === 'Namespaced',
       schema,
+      schemas,
       file,
       manifest: crd as Record<string, unknown>,
     });

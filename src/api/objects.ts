@@ -61,6 +61,8 @@ export interface AdmissionResult {
   heldFiles: Set<string>;
   /** Documents that are not netform objects (another API group), which admission leaves alone. */
   skipped: { file: string; documentIndex: number; line: number; what: string }[];
+  /** Documents written in a deprecated version (still admitted), with its warning (file mode). */
+  deprecated?: { file: string; documentIndex: number; line: number; apiVersion: string; warning: string }[];
 }
 
 /** An object as the Kubernetes API returns it (cluster mode). */

@@ -1,7 +1,8 @@
 // Schema validation of netform objects with ajv, compiled from the CRD schemas. Pure apart from
 // compiling once per process.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isKind, type Kind } from './kinds.ts';
+import type { Kind } from './kinds.ts';
+import { convertSpec, HUB_VERSION, type ApiVersionName } from './versions.ts';
 import { loadCrds, type OpenApiSchema } from './crds.ts';
 import { isMac, parsePrefix } from './ip.ts';
 import { Shared } from './shared.ts';
@@ -71,38 +72,58 @@ function closed(schema: OpenApiSchema): OpenApiSchema {
   return s;
 }
 
-let validators: Map<Kind, ValidateFunction> | undefined;
+let ajv: Ajv | undefined;
+/** By `version/kind`: compiled when first used (most runs read one version). */
+const validators = new Map<string, ValidateFunction>();
 
-function compiled(): Map<Kind, ValidateFunction> {
-  if (validators) return validators;
-  const ajv = createAjv();
-  const out = new Map<Kind, ValidateFunction>();
-  for (const crd of loadCrds()) {
-    if (!isKind(crd.kind)) throw new Error(`${crd.file}: unknown kind ${crd.kind}`);
-    // Validate spec only: metadata is checked by admission, status is written by netform.
-    const schema: OpenApiSchema = {
-      type: 'object',
-      required: ['spec'],
-      properties: { spec: closed(crd.schema.properties!.spec!) },
-    };
-    out.set(crd.kind, ajv.compile(schema));
-  }
-  validators = out;
-  return out;
+function compiled(kind: Kind, version: ApiVersionName): ValidateFunction {
+  const id = `${version}/${kind}`;
+  let v = validators.get(id);
+  if (v) return v;
+  const crd = loadCrds().find((c) => c.kind === kind);
+  const crdSchema = crd?.schemas[version];
+  if (!crd || !crdSchema) throw new Error(`crds/ has no ${version} schema for ${kind}`);
+  // Validate spec only: metadata is checked by admission, status is written by netform.
+  const schema: OpenApiSchema = {
+    type: 'object',
+    required: ['spec'],
+    properties: { spec: closed(crdSchema.properties!.spec!) },
+  };
+  ajv ??= createAjv();
+  v = ajv.compile(schema);
+  validators.set(id, v);
+  return v;
 }
 
 /**
- * Validates a spec against its kind's CRD schema. Returns a copy of it with the schema's defaults
- * filled in (the spec given is left as it is), and the violations: unknown fields are violations
- * (like `kubectl apply --validate=strict`).
+ * Validates a spec against its kind's CRD schema (of the hub version unless told). Returns a copy of
+ * it with the schema's defaults filled in (the spec given is left as it is), and the violations:
+ * unknown fields are violations (like `kubectl apply --validate=strict`).
  */
-export function validateSpec<S = unknown>(kind: Kind, spec: unknown): { spec: S; violations: SchemaViolation[] } {
-  const validate = compiled().get(kind)!;
+export function validateSpec<S = unknown>(kind: Kind, spec: unknown, version: ApiVersionName = HUB_VERSION): { spec: S; violations: SchemaViolation[] } {
+  const validate = compiled(kind, version);
   // ajv fills defaults into what it validates: a copy.
   const wrapper = { spec: copyShared(spec) };
   const violations = validate(wrapper) ? [] : explain(validate.errors ?? []);
   return { spec: wrapper.spec as S, violations };
 }
+
+/**
+ * A spec written in `version`, validated against that version's schema (violations point into it, as
+ * written), then converted to the hub's shape: what admission and the records hold.
+ */
+export function hubSpec<S = unknown>(kind: Kind, spec: unknown, version: ApiVersionName): { spec: S; violations: SchemaViolation[] } {
+  const checked = validateSpec<S>(kind, spec, version);
+  if (version === HUB_VERSION) return checked;
+  return { spec: convertSpec(kind, checked.spec, version, HUB_VERSION, hubOrder(kind)) as S, violations: checked.violations };
+}
+
+/** The hub spec schema of a kind, for the order of the fields a conversion puts back. */
+function hubOrder(kind: Kind): OpenApiSchema | undefined {
+  orders ??= new Map(loadCrds().map((c) => [c.kind, c.schema.properties?.spec] as const));
+  return orders.get(kind);
+}
+let orders: Map<string, OpenApiSchema | undefined> | undefined;
 
 function explain(errors: ErrorObject[]): SchemaViolation[] {
   const out: SchemaViolation[] = [];

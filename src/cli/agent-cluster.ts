@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import { HostAgentLoop } from '../controllers/host/agent.loop.ts';
 import { approvedPlan } from '../controllers/runtime/runtime.ts';
 import { APPROVED_PLAN } from '../api/kinds.ts';
+import { convertFieldPath, HUB_VERSION, type ApiVersionName } from '../api/versions.ts';
 import { reportDigest, statusFromReport } from '../controllers/host/host.report.ts';
 import { HostAgent, type HostReport } from '../drivers/host/agent.ts';
 import { isStatus, KubeClient } from '../adapters/kube/client.ts';
@@ -62,7 +63,8 @@ export class ClusterAgent {
     this.#client = s.client ?? KubeClient.load({ kubeconfig: s.kubeconfig, context: s.context });
     const types = resourceTypes();
     for (const k of WATCHED) {
-      const fieldSelector = k === 'Host' ? `metadata.name=${this.#host}` : k === 'VnicAttachment' || k === 'ServiceEndpoint' ? `spec.host=${this.#host}` : undefined;
+      // (The field of the version read: spec.host in v1alpha1 is spec.hostRef.name in v1beta1.)
+      const fieldSelector = k === 'Host' ? `metadata.name=${this.#host}` : k === 'VnicAttachment' || k === 'ServiceEndpoint' ? `${convertFieldPath(k, 'spec.host', HUB_VERSION, resourceTypes()[k].version as ApiVersionName)}=${this.#host}` : undefined;
       this.informers[k] = new Informer<Obj>({
         client: this.#client,
         type: types[k],

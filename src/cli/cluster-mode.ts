@@ -41,6 +41,7 @@ import { DesiredStore } from '../state/store.ts';
 import type { ConsoleServer } from '../adapters/http/console.ts';
 import type { HostReport } from '../drivers/host-driver.ts';
 import { approvePlan } from '../adapters/kube/snapshot.ts';
+import { API_GROUP, loadCrds } from '../api/crds.ts';
 import { startConsole } from './console.ts';
 
 export interface ControllerSettings {
@@ -330,8 +331,9 @@ export class ClusterModeController {
       cert = selfSignedServingCert({ dnsNames: w.dnsNames, ipAddresses: isIP(host) && host !== '0.0.0.0' && host !== '::' ? [host] : [] });
     }
     this.#webhook = await startWebhookServer({ host, port, cert, validate: (r) => this.review(r), log: this.#log.child({ webhook: 'validate' }) });
-    this.#log.info({ webhookPort: this.#webhook.port, certificate: given ? 'given' : 'self-signed' }, 'serving the validating admission webhook on /validate');
+    this.#log.info({ webhookPort: this.#webhook.port, certificate: given ? 'given' : 'self-signed' }, 'serving the webhooks: admission on /validate, conversion on /convert');
     if (!given && w.configuration) await this.#publishCaBundle(w.configuration, cert.certPem);
+    if (!given) await this.#publishConversionCaBundle(w, cert.certPem);
   }
 
   /** The webhook served with the certificate kept in a Secret for every replica (webhook-secret.ts):
@@ -348,7 +350,9 @@ export class ClusterModeController {
     };
     let held = await reconcileCertSecret(api, opts);
     let published = '';
+    let converting = '';
     const publish = async (caBundle: string) => {
+      if (caBundle !== converting && (await this.#publishConversionCaBundle(w, caBundle))) converting = caBundle;
       if (!w.configuration || caBundle === published) return;
       if (await this.#publishCaBundle(w.configuration, caBundle)) published = caBundle;
     };
@@ -363,7 +367,7 @@ export class ClusterModeController {
       log: this.#log.child({ webhook: 'validate' }),
       ...(Number.isInteger(perSocket) && perSocket > 0 ? { maxRequestsPerSocket: perSocket } : {}),
     });
-    this.#log.info({ webhookPort: this.#webhook.port, certificate: `Secret ${this.#s.namespace}/${w.certSecret}` }, 'serving the validating admission webhook on /validate');
+    this.#log.info({ webhookPort: this.#webhook.port, certificate: `Secret ${this.#s.namespace}/${w.certSecret}` }, 'serving the webhooks: admission on /validate, conversion on /convert');
     const check = async () => {
       try {
         const now = await reconcileCertSecret(api, opts);
@@ -381,6 +385,41 @@ export class ClusterModeController {
     timer.unref();
     const server = this.#webhook;
     this.#webhook = { port: server.port, setCertificate: (c) => server.setCertificate(c), close: async () => { clearInterval(timer); await server.close(); } };
+  }
+
+  /**
+   * Writes the CA bundle (PEM or base64 of PEM, as the callers have it) into the conversion webhook of
+   * each netform CRD that sends its ConversionReviews to this controller's Service (the first label of
+   * the certificate's first DNS name, in the controller's namespace): a CRD pointed elsewhere (a URL, or
+   * another Service) is left as it is. True when every such CRD holds it.
+   */
+  async #publishConversionCaBundle(w: NonNullable<ControllerSettings['webhook']>, ca: string): Promise<boolean> {
+    const caBundle = ca.startsWith('-----') ? Buffer.from(ca).toString('base64') : ca;
+    const service = (w.dnsNames[0] ?? '').split('.')[0];
+    let all = true;
+    for (const crd of loadCrds()) {
+      const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(`${crd.plural}.${API_GROUP}`)}`;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const live = await this.client.request<{ spec?: { conversion?: { strategy?: string; webhook?: { clientConfig?: { caBundle?: string; service?: { namespace?: string; name?: string } } } } } }>('GET', path);
+          const cc = live.spec?.conversion?.webhook?.clientConfig;
+          if (live.spec?.conversion?.strategy !== 'Webhook' || !cc?.service || cc.service.namespace !== this.#s.namespace || cc.service.name !== service) break;
+          if (cc.caBundle === caBundle) break;
+          cc.caBundle = caBundle;
+          await this.client.request('PUT', path, { body: live });
+          this.#log.info({ crd: `${crd.plural}.${API_GROUP}` }, 'caBundle written into the CRD conversion webhook');
+          break;
+        } catch (err) {
+          if (attempt >= 5 || isStatus(err, 403) || isStatus(err, 404)) {
+            this.#log.warn({ crd: `${crd.plural}.${API_GROUP}`, err: (err as Error).message }, 'could not write the conversion caBundle: reads and writes in another version than the stored one fail until it is');
+            all = false;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    }
+    return all;
   }
 
   /** Writes the CA bundle (PEM) as the caBundle of every webhook of the named configuration; true once written. */

@@ -1,7 +1,8 @@
-// The `netform` command line: validate, plan, apply, run, agent, status, controller. The composition
+// The `netform` command line: validate, convert, plan, apply, run, agent, status, controller. The composition
 // root of file mode and cluster mode.
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type Flags } from '../config.ts';
@@ -35,6 +36,8 @@ import { referencesOf } from '../controllers/index.ts';
 import { objectKey } from '../api/kinds.ts';
 import { ConsoleFeed } from '../console/feed.ts';
 import { checkUi, DEFAULT_UI, parseUi, startConsole } from './console.ts';
+import { convertPaths, convertText } from './convert.ts';
+import { API_GROUP_NAME, API_VERSIONS, DEPRECATED_VERSIONS, STORAGE_VERSION, type ApiVersionName } from '../api/versions.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
 export interface MainDeps {
@@ -58,6 +61,8 @@ const WATCH_DEBOUNCE_MS = 20;
 const REMOVAL_CONFIRM_MS = 500;
 
 export const EXIT = { ok: 0, invalid: 1, error: 1, changes: 2 } as const;
+/** `netform convert`: a file could not be read as YAML, or a document not converted (nothing was written). */
+const EXIT_CONVERT_YAML = 2;
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
@@ -110,14 +115,65 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const files = await readManifests(paths);
       const r = admit(files);
       if (o.output === 'json') {
-        print(JSON.stringify({ valid: r.errors.length === 0, objects: [...r.objects.keys()], errors: r.errors, skipped: r.skipped }, null, 2));
+        print(JSON.stringify({ valid: r.errors.length === 0, objects: [...r.objects.keys()], errors: r.errors, skipped: r.skipped, deprecated: r.deprecated ?? [] }, null, 2));
       } else {
         for (const e of r.errors) eprint(formatAdmissionError(e));
+        // A deprecated version is admitted, with one warning per file (not per document: 60,000 of them).
+        const deprecated = new Map<string, { count: number; line: number; apiVersion: string; warning: string }>();
+        for (const d of r.deprecated ?? []) {
+          const w = deprecated.get(d.file);
+          if (w) w.count++;
+          else deprecated.set(d.file, { count: 1, line: d.line, apiVersion: d.apiVersion, warning: d.warning });
+        }
+        for (const [file, w] of deprecated) eprint(`warning: ${file}:${w.line}: ${w.count} document${w.count === 1 ? '' : 's'} in ${w.apiVersion}: ${w.warning}`);
         for (const s of r.skipped) print(`note: ${s.file}:${s.line}: document ${s.documentIndex + 1} skipped (${s.what})`);
         const verdict = r.errors.length ? `invalid: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}` : 'valid';
         print(`${verdict}: ${r.objects.size} object${r.objects.size === 1 ? '' : 's'} admitted from ${files.length} file${files.length === 1 ? '' : 's'}`);
       }
       code = r.errors.length ? EXIT.invalid : EXIT.ok;
+    });
+
+  program
+    .command('convert')
+    .description(
+      'rewrite manifests in another version of netform.io (default the storage version): the fields moved, comments, key order and other documents kept; prints the converted text unless --write. Exit 0, 1 with --check when a file is not in that version, 2 on a YAML error (nothing written)',
+    )
+    .argument('<paths...>', 'files or directories of manifests (directories: their .yaml, .yml and .json files, recursively)')
+    .addOption(new Option('--to <version>', 'the version to write').choices([...API_VERSIONS]).default(STORAGE_VERSION))
+    .option('--write', 'rewrite the files in place instead of printing them')
+    .option('--check', 'write nothing; exit 1 and list the files not in that version')
+    .action(async (paths: string[], o: { to: ApiVersionName; write?: boolean; check?: boolean }) => {
+      if (o.write && o.check) throw new Error('convert: --write or --check, not both');
+      const files = await convertPaths(paths);
+      const results = await Promise.all(files.map(async (path) => ({ path, ...convertText(await readFile(path, 'utf8'), o.to, path) })));
+      const target = `${API_GROUP_NAME}/${o.to}`;
+      const problems = results.flatMap((r) => r.problems);
+      if (problems.length) {
+        for (const p of problems) eprint(p);
+        eprint(`convert: nothing ${o.write ? 'written' : 'converted'}: ${problems.length === 1 ? 'a problem' : `${problems.length} problems`} above`);
+        code = EXIT_CONVERT_YAML;
+        return;
+      }
+      const changed = results.filter((r) => r.converted > 0);
+      const documents = changed.reduce((n, r) => n + r.converted, 0);
+      const counted = `${documents} document${documents === 1 ? '' : 's'} in ${changed.length} file${changed.length === 1 ? '' : 's'}`;
+      if (o.check) {
+        for (const r of changed) print(r.path);
+        eprint(changed.length ? `${counted} not in ${target}` : `every document is in ${target} (${files.length} file${files.length === 1 ? '' : 's'})`);
+        code = changed.length ? EXIT.invalid : EXIT.ok;
+        return;
+      }
+      if (o.write) {
+        for (const r of changed) await writeFile(r.path, r.text);
+      } else if (results.length === 1) {
+        out.write(results[0]!.text);
+      } else {
+        for (const r of results) print(`---\n# file: ${r.path}\n${r.text.replace(/^---\r?\n/, '')}`);
+      }
+      const warning = DEPRECATED_VERSIONS[o.to];
+      if (warning && documents) eprint(`warning: ${warning}`);
+      eprint(`converted ${counted} to ${target}`);
+      code = EXIT.ok;
     });
 
   program
@@ -428,6 +484,24 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       await (deps.stopSignal ?? signalled());
       log.info('stopping');
       await controller.stop();
+      code = EXIT.ok;
+    });
+
+  program
+    .command('migrate-storage')
+    .description(
+      'after an upgrade of the CRDs (v1beta1 stored): rewrite every netform object unchanged, so the apiserver stores it as v1beta1, then record that only v1beta1 is stored (each CRD\'s status.storedVersions). Run it as a cluster administrator; the conversion webhook must be up while it runs. Exit 0 done, 1 error',
+    )
+    .option('--kubeconfig <path>', 'kubeconfig (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .action(async (o: { kubeconfig?: string; context?: string }) => {
+      const c = cfg({ kubeconfig: o.kubeconfig });
+      const { KubeClient } = await import('../adapters/kube/client.ts');
+      const { migrateStorage } = await import('../adapters/kube/storage-migration.ts');
+      const client = KubeClient.load({ kubeconfig: c.kubeconfig, context: o.context });
+      const r = await migrateStorage(client, { log: print });
+      const total = Object.values(r.rewritten).reduce((a, b) => a + b, 0);
+      print(`migrated: ${total} object${total === 1 ? '' : 's'} stored as ${API_GROUP_NAME}/${STORAGE_VERSION}; ${r.crds.length} CRD${r.crds.length === 1 ? '' : 's'} updated (status.storedVersions)`);
       code = EXIT.ok;
     });
 

@@ -4,7 +4,8 @@
 import { GROUP_VERSION, API_GROUP } from '../api/crds.ts';
 import { expandTemplates, type Generated } from './templates.ts';
 import { isKind, keyOf, KINDS, NAMESPACED, type AnyResource, type Kind } from '../api/kinds.ts';
-import { copyShared, validateSpec } from '../api/validate.ts';
+import { copyShared, hubSpec } from '../api/validate.ts';
+import { API_VERSIONS, convertPointer, DEPRECATED_VERSIONS, HUB_VERSION, versionOf, type ApiVersionName } from '../api/versions.ts';
 import { checkName, checkNamespace, checkSemantics, type SemanticContext } from './semantic.ts';
 import { parseYamlFile, YAML_LIMITS, type YamlDocument } from './yaml-docs.ts';
 import { MAX_MANIFEST_BYTES, type AdmissionError, type AdmissionResult, type ApiObject, type ManifestFile, type SourceRef } from '../api/objects.ts';
@@ -52,6 +53,8 @@ interface Candidate {
   /** The document's index in its file, and the line it starts at. */
   docIndex: number;
   docLine: number;
+  /** The version the document is written in, when not the hub's: its fields are elsewhere. */
+  version?: ApiVersionName;
 }
 
 /** What admission made of one file on its own (shape, identity, schema): the same for the same text. */
@@ -62,6 +65,7 @@ interface FileAdmission {
   size: number | undefined;
   errors: AdmissionError[];
   skipped: AdmissionResult['skipped'];
+  deprecated: NonNullable<AdmissionResult['deprecated']>;
   candidates: Candidate[];
 }
 
@@ -177,13 +181,15 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
     }
     for (const e of a.errors) fail(e);
     result.skipped.push(...a.skipped);
+    if (a.deprecated.length) (result.deprecated ??= []).push(...a.deprecated);
     candidates.push(...a.candidates);
   }
   opts.cache?.keepOnly(new Set(texts.keys()));
 
   // Positions of what the checks across files find: the file is parsed again, once per admission.
   const parsedAgain = new Map<string, YamlDocument[]>();
-  const positionOf = (c: Candidate, pointer: string) => {
+  const positionOf = (c: Candidate, hubPointer: string) => {
+    const pointer = written(c, hubPointer);
     let docs = parsedAgain.get(c.file);
     if (!docs) parsedAgain.set(c.file, (docs = parseYamlFile(texts.get(c.file)?.text ?? '', c.file, YAML_LIMITS).documents));
     return docs.find((d) => d.index === c.docIndex)?.positionOf(pointer) ?? { line: c.docLine, column: 1 };
@@ -195,12 +201,12 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
   for (const p of expansion.problems) {
     const c = candidateOf.get(p.key)!;
     const pos = positionOf(c, p.pointer);
-    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: p.key, field: fieldPath(p.pointer), message: p.message });
+    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: p.key, field: fieldPath(written(c, p.pointer)), message: p.message });
   }
   const generatedFrom = new Map<string, Generated>();
   for (const g of expansion.generated) {
     const c = candidateOf.get(g.from)!;
-    candidates.push({ object: g.object, file: c.file, docIndex: c.docIndex, docLine: c.docLine });
+    candidates.push({ object: g.object, file: c.file, docIndex: c.docIndex, docLine: c.docLine, ...(c.version ? { version: c.version } : {}) });
     generatedFrom.set(keyOf(g.object), g);
   }
 
@@ -241,7 +247,7 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
       continue;
     }
     const pos = positionOf(c, v.pointer);
-    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: v.key, field: fieldPath(v.pointer), message });
+    fail({ file: c.file, documentIndex: c.docIndex, line: pos.line, column: pos.column, key: v.key, field: fieldPath(written(c, v.pointer)), message });
   }
   for (const c of seen.values()) {
     const key = keyOf(c.object);
@@ -252,10 +258,20 @@ export function admit(files: readonly ManifestFile[], ctx: AdmissionContext = {}
   return result;
 }
 
+/** The kind of an object key. */
+function parseKind(key: string): Kind {
+  return key.slice(0, key.indexOf('/')) as Kind;
+}
+
+/** Where a field of the hub's shape is in the document as written (a v1beta1 document has moved it). */
+function written(c: Candidate, hubPointer: string): string {
+  return c.version ? convertPointer(c.object.kind, hubPointer, HUB_VERSION, c.version) : hubPointer;
+}
+
 /** One file on its own: its size, its YAML, and each document's shape, identity and schema. */
 function admitFile(f: ManifestFile): FileAdmission {
   // A stamped file is known by its stamp: its text is not kept (13 MB at 60,000 objects).
-  const out: FileAdmission = { ...(f.stamp !== undefined ? { stamp: f.stamp } : { text: f.text }), size: f.size, errors: [], skipped: [], candidates: [] };
+  const out: FileAdmission = { ...(f.stamp !== undefined ? { stamp: f.stamp } : { text: f.text }), size: f.size, errors: [], skipped: [], deprecated: [], candidates: [] };
   const fail = (e: AdmissionError) => out.errors.push(e);
   const size = f.size ?? (f.text.length * 3 <= MAX_MANIFEST_BYTES ? f.text.length : Buffer.byteLength(f.text));
   if (size > MAX_MANIFEST_BYTES) {
@@ -274,8 +290,14 @@ function admitFile(f: ManifestFile): FileAdmission {
     });
   }
   for (const doc of parsed.documents) {
-    const object = checkDocument(f.path, doc, fail, out.skipped);
-    if (object) out.candidates.push({ object: deepFreeze(object), file: f.path, docIndex: doc.index, docLine: doc.line });
+    const checked = checkDocument(f.path, doc, fail, out.skipped);
+    if (checked) {
+      const c: Candidate = { object: deepFreeze(checked.object), file: f.path, docIndex: doc.index, docLine: doc.line };
+      if (checked.version !== HUB_VERSION) c.version = checked.version;
+      out.candidates.push(c);
+      const warning = DEPRECATED_VERSIONS[checked.version];
+      if (warning) out.deprecated.push({ file: f.path, documentIndex: doc.index, line: doc.line, apiVersion: `${API_GROUP}/${checked.version}`, warning });
+    }
   }
   return out;
 }
@@ -294,7 +316,7 @@ function checkDocument(
   doc: YamlDocument,
   fail: (e: AdmissionError) => void,
   skipped: AdmissionResult['skipped'],
-): AnyResource | undefined {
+): { object: AnyResource; version: ApiVersionName } | undefined {
   const v = doc.value;
   if (v === null || v === undefined) return undefined; // an empty document
   const at = (pointer: string) => {
@@ -321,8 +343,9 @@ function checkDocument(
     skipped.push({ file, documentIndex: doc.index, line: doc.line, what: `${apiVersion} ${String(raw.kind)}` });
     return undefined;
   }
-  if (apiVersion !== GROUP_VERSION) {
-    fail({ ...at('/apiVersion'), field: 'apiVersion', message: `"${apiVersion}" is not served; use ${GROUP_VERSION}` });
+  const version = versionOf(apiVersion);
+  if (!version) {
+    fail({ ...at('/apiVersion'), field: 'apiVersion', message: `"${apiVersion}" is not served; use ${API_VERSIONS.map((x) => `${API_GROUP}/${x}`).join(' or ')}` });
     return undefined;
   }
   const kind = raw.kind;
@@ -363,7 +386,7 @@ function checkDocument(
   for (const k of unknownTop) fail({ ...at(`/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`), key, field: k, message: 'is not a known field' });
   const labels = checkStringMap(m.labels) ?? checkStringMap(m.annotations);
   if (labels) fail({ ...at('/metadata'), key, field: 'metadata', message: labels });
-  const { spec, violations } = validateSpec(kind as Kind, raw.spec);
+  const { spec, violations } = hubSpec(kind as Kind, raw.spec, version);
   for (const sv of violations) fail({ ...at(sv.pointer), key, field: fieldPath(sv.pointer), message: sv.message });
   if (unknownTop.length || labels || violations.length) return undefined;
   const metadata: AnyResource['metadata'] = { name };
@@ -373,7 +396,8 @@ function checkDocument(
   // Strings read from the YAML are slices of the file's text and would keep all of it alive: the
   // metadata is copied as the spec is (validateSpec's copy: strings of their own, short ones shared,
   // e.g. the namespace of 5,000 vNICs), apiVersion and kind are ours.
-  return { apiVersion: GROUP_VERSION, kind: KINDS.find((k) => k === kind)!, metadata: copyShared(metadata) as AnyResource['metadata'], spec } as AnyResource;
+  const object = { apiVersion: GROUP_VERSION, kind: KINDS.find((k) => k === kind)!, metadata: copyShared(metadata) as AnyResource['metadata'], spec } as AnyResource;
+  return { object, version };
 }
 
 function checkStringMap(v: unknown): string | undefined {
@@ -451,14 +475,22 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
   const candidates: AnyResource[] = [];
   const alsoDeclared = new Set(ctx.alsoDeclared ?? []);
   const seenKeys = new Set<string>();
+  // The version each object was read in, when not the hub's: a problem names its field as written.
+  const versions = new Map<string, ApiVersionName>();
+  const asWritten = (key: string, kind: Kind, pointer: string) => {
+    const v = versions.get(key);
+    return fieldPath(v ? convertPointer(kind, pointer, HUB_VERSION, v) : pointer);
+  };
   for (const raw of ordered) {
     const kind = raw.kind;
-    if (!isKind(kind) || raw.apiVersion !== GROUP_VERSION) continue; // the informers only list our kinds
+    const version = versionOf(raw.apiVersion);
+    if (!isKind(kind) || !version) continue; // the informers only list our kinds
     const m = raw.metadata ?? {};
     const name = m.name ?? '';
     const namespace = NAMESPACED[kind] ? (m.namespace ?? 'default') : undefined;
     const key = keyOf({ kind, metadata: { name, namespace } });
     const at = (pointer: string): AdmissionError => ({ file: key, documentIndex: 0, line: 0, key, field: fieldPath(pointer), message: '' });
+    if (version !== HUB_VERSION) versions.set(key, version);
     if (m.deletionTimestamp) {
       alsoDeclared.add(key);
       continue;
@@ -482,7 +514,7 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
         own.push({ ...at('/metadata/name'), message: nameProblem });
         return undefined;
       }
-      const { spec, violations } = validateSpec(kind as Kind, raw.spec);
+      const { spec, violations } = hubSpec(kind as Kind, raw.spec, version!);
       for (const sv of violations) own.push({ ...at(sv.pointer), message: sv.message });
       if (violations.length) return undefined;
       const metadata: AnyResource['metadata'] = { name };
@@ -499,7 +531,7 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
   }
   opts.cache?.keepOnly(seenKeys);
   const expansion = expandTemplates(candidates);
-  for (const p of expansion.problems) fail({ file: p.key, documentIndex: 0, line: 0, key: p.key, field: fieldPath(p.pointer), message: p.message });
+  for (const p of expansion.problems) fail({ file: p.key, documentIndex: 0, line: 0, key: p.key, field: asWritten(p.key, parseKind(p.key), p.pointer), message: p.message });
   const generatedFrom = new Map<string, Generated>();
   for (const g of expansion.generated) {
     candidates.push(g.object);
@@ -510,7 +542,7 @@ export function admitObjects(objects: readonly ApiObject[], ctx: AdmissionContex
   for (const v of violations) {
     const g = generatedFrom.get(v.key);
     if (g) fail({ file: g.from, documentIndex: 0, line: 0, key: v.key, field: 'spec.templateRef.name', message: generatedMessage(g, v) });
-    else fail({ file: v.key, documentIndex: 0, line: 0, key: v.key, field: fieldPath(v.pointer), message: v.message });
+    else fail({ file: v.key, documentIndex: 0, line: 0, key: v.key, field: asWritten(v.key, parseKind(v.key), v.pointer), message: v.message });
   }
   for (const o of candidates) {
     const key = keyOf(o);

@@ -56,6 +56,8 @@ spec:
     const lines = r.stderr.trim().split('\n');
     expect(lines).toEqual([
       `${join(dir, 'bad.yaml')}:13:3: document 2 (Network/n): spec.mtu: must be <= 9216`,
+      // The version is still served, with a warning once per file (for the documents admitted).
+      `warning: ${join(dir, 'bad.yaml')}:1: 1 document in netform.io/v1alpha1: netform.io/v1alpha1 is deprecated: use netform.io/v1beta1 (\`netform convert\` rewrites manifests)`,
     ]);
     // Fix the schema error: the semantic one (a reserved VLAN) shows up.
     writeFileSync(join(dir, 'bad.yaml'), readFileSync(join(dir, 'bad.yaml'), 'utf8').replace('mtu: 100000', 'mtu: 9000'));

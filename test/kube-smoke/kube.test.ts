@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type KubeCluster, type KubectlResult } from '../harness/kube/cluster.ts';
+import { useConversionWebhook } from '../kube/support.ts';
 import { KINDS } from '../../src/api/kinds.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -74,19 +75,21 @@ describe('kube-apiserver test plane', () => {
     const out = await ok(['apply', '-f', CRDS]);
     for (const n of crdNames) expect(out).toContain(`customresourcedefinition.apiextensions.k8s.io/${n}`);
     await ok(['wait', '--for=condition=Established', '--timeout=60s', ...crdNames.map((n) => `crd/${n}`)]);
+    // They store v1beta1: v1alpha1 goes through netform's conversion webhook, served by this process.
+    await useConversionWebhook(kube);
     const names = JSON.parse(await ok(['get', 'crd', '-o', 'json'])) as { items: { metadata: { name: string } }[] };
     expect(names.items.map((i) => i.metadata.name).filter((n) => n.endsWith('.netform.io')).sort()).toEqual(crdNames);
   }, 120_000);
 
   it('kubectl explain shows the field descriptions of the CRD schema', async () => {
     const crd = load(readFileSync(`${CRDS}networks.netform.io.yaml`, 'utf8')) as {
-      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, Schema> } } } } }[] };
+      spec: { versions: { name: string; schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, Schema> } } } } }[] };
     };
     interface Schema {
       description: string;
       properties?: Record<string, Schema>;
     }
-    const vlan = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.vlan!;
+    const vlan = crd.spec.versions.find((v) => v.name === 'v1beta1')!.schema.openAPIV3Schema.properties.spec.properties.vlan!;
     // the OpenAPI v3 document for a new CRD is published asynchronously: retry until it lists the field
     const out = await eventually(async () => {
       const o = await ok(['explain', 'network.spec.vlan']);
@@ -95,7 +98,7 @@ describe('kube-apiserver test plane', () => {
     });
     expect(out).toMatch(/KIND:\s+Network/);
     expect(out).toMatch(/GROUP:\s+netform\.io/);
-    expect(out).toMatch(/VERSION:\s+v1alpha1/);
+    expect(out).toMatch(/VERSION:\s+v1beta1/); // the preferred version
     for (const [field, s] of Object.entries(vlan.properties ?? {})) {
       expect(out).toContain(field);
       expect(words(out)).toContain(words(s.description));

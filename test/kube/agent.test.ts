@@ -116,7 +116,7 @@ describe('netform agent --cluster', () => {
   it('approval Manual: the running agent holds an MTU change in the Host status; kubectl netform plan plans the same from the observation there; the annotation approves it', async () => {
     const mtu = () => (JSON.parse(execFileSync('ip', ['-n', h.ns, '-j', 'link', 'show', 'ens3'], { encoding: 'utf8' })) as { mtu: number }[])[0]!.mtu;
     expect(mtu()).toBe(1500);
-    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"approval":"Manual"}}']);
+    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"lifecycle":{"approval":"Manual"}}}']);
     await ok(kube, ['patch', 'network', 'apps', '--type=merge', '-p', '{"spec":{"mtu":9000}}']);
     await waitFor('the agent to hold the change in status.pendingPlan', async () => !!(await getObj(kube, 'host', h.id))?.status?.pendingPlan, 60_000);
     const host = (await getObj(kube, 'host', h.id))!;
@@ -144,7 +144,7 @@ describe('netform agent --cluster', () => {
   });
 
   it('a Router with hostRef: the running agent makes its namespace on the OVS fabric (veths as tagged ports), reports it, and the controller makes the Router Ready', async () => {
-    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"approval":"Auto"}}']);
+    await ok(kube, ['patch', 'host', h.id, '--type=merge', '-p', '{"spec":{"lifecycle":{"approval":"Auto"}}}']);
     await ok(
       kube,
       ['apply', '-f', '-'],

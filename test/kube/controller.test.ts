@@ -287,7 +287,8 @@ describe('bad input through kubectl', () => {
       return s?.status === 'False' ? s : undefined;
     }, 30_000);
     expect(c.reason).toBe('InvalidSpec');
-    expect(c.message).toBe(`spec.network: Network "${n('private')}" is neither shared nor open to namespace "team-b"`);
+    // The field as the API stores it (v1beta1; the status is the same whichever version was written).
+    expect(c.message).toBe(`spec.networkRef.name: Network "${n('private')}" is neither shared nor open to namespace "team-b"`);
     expect(await portsOf(`evil-${run}`)).toEqual([]);
     await ok(kube, ['delete', 'vnicattachment', 'intruder', '-n', 'team-b', '--timeout=60s']);
   });

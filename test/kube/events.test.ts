@@ -13,6 +13,7 @@ import { EventRecorder, type EventSubject, type KubeEvent } from '../../src/adap
 import { type WallClock } from '../../src/adapters/kube/clock.ts';
 import { EVENTS } from '../../src/adapters/kube/resources.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
+import { useConversionWebhook } from './support.ts';
 
 const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 const log = pino({ level: process.env.NETFORM_TEST_LOG ?? 'silent' });
@@ -136,6 +137,7 @@ beforeAll(async () => {
   kube = await startKube();
   client = KubeClient.load({ kubeconfig: kube.kubeconfig });
   await ok(['apply', '-f', CRDS]);
+  await useConversionWebhook(kube);
   await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/networks.netform.io', 'crd/vnicattachments.netform.io']);
   await ok(['apply', '-f', '-'], MANIFESTS);
   network = JSON.parse(await ok(['get', 'network', 'tenant-a', '-o', 'json']));
@@ -158,7 +160,7 @@ describe('EventRecorder on a real apiserver', () => {
     expect(more).toEqual([]);
     expect(core!.metadata.namespace).toBe('default');
     expect(core!.involvedObject).toEqual({
-      apiVersion: 'netform.io/v1alpha1',
+      apiVersion: 'netform.io/v1beta1', // the version the Network was read in (the storage version),
       kind: 'Network',
       name: 'tenant-a',
       uid: network.metadata.uid,

@@ -8,6 +8,7 @@ import type { NetworkSpec, VnicAttachmentSpec } from '../../src/api/types.gen.ts
 import { KubeClient, type ResourceType, type WatchEvent } from '../../src/adapters/kube/client.ts';
 import { Informer, type InformerEvent, type InformerOptions } from '../../src/adapters/kube/informer.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
+import { useConversionWebhook } from './support.ts';
 
 const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 const NETWORKS: ResourceType = { group: 'netform.io', version: 'v1alpha1', plural: 'networks', namespaced: false };
@@ -106,6 +107,7 @@ describe('Informer against a real kube-apiserver', () => {
     kube = await startKube();
     console.log(`kube: Kubernetes ${kube.versions.kubernetes}, etcd ${kube.versions.etcd}, ${kube.server}`);
     await ok(['apply', '-f', CRDS]);
+    await useConversionWebhook(kube);
     await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/networks.netform.io', 'crd/vnicattachments.netform.io']);
     await ok(['create', 'namespace', 'team-a']);
     await ok(['create', 'namespace', 'team-b']);

@@ -12,7 +12,7 @@ import { applyOutcome } from '../../src/api/conditions.ts';
 import { loadCrds } from '../../src/api/crds.ts';
 import { startKube, type KubeCluster, type KubectlResult } from '../harness/kube/cluster.ts';
 import { ensureKstatus, kstatus } from '../harness/kstatus/kstatus.ts';
-import { serviceAccountKubeconfig, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
+import { serviceAccountKubeconfig, useConversionWebhook, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MANIFESTS = `${ROOT}manifests`;
@@ -63,9 +63,19 @@ const CONTROLLER_YES = [
   `create leases.coordination.k8s.io -n ${NS}`,
   `get leases.coordination.k8s.io/netform-controller -n ${NS}`,
   `update leases.coordination.k8s.io/netform-controller -n ${NS}`,
+  // The webhooks' certificate (create cannot be limited to a name), and the CRDs' conversion caBundle.
+  `create secrets -n ${NS}`,
+  `get secrets/netform-webhook-cert -n ${NS}`,
+  `update secrets/netform-webhook-cert -n ${NS}`,
+  ...KINDS.flatMap((k) => ['get', 'update'].map((v) => `${v} customresourcedefinitions.apiextensions.k8s.io/${g(k)}`)),
 ];
 const CONTROLLER_NO = [
-  ...['list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'].map((v) => `${v} secrets -n ${NS}`),
+  ...['list', 'watch', 'update', 'patch', 'delete', 'deletecollection'].map((v) => `${v} secrets -n ${NS}`),
+  `update secrets/openstack-credentials -n ${NS}`,
+  `delete secrets/netform-webhook-cert -n ${NS}`,
+  'update customresourcedefinitions.apiextensions.k8s.io/other.example.com',
+  'delete customresourcedefinitions.apiextensions.k8s.io/networks.netform.io',
+  'list customresourcedefinitions.apiextensions.k8s.io',
   'get secrets -n default',
   'get secrets -n kube-system',
   'list secrets -A',
@@ -169,6 +179,11 @@ describe('manifests/ on a real apiserver', () => {
       'clusterrolebinding.rbac.authorization.k8s.io/netform-controller',
       'clusterrolebinding.rbac.authorization.k8s.io/netform-agent',
       'service/netform-controller-metrics',
+      'service/netform-webhook',
+      'role.rbac.authorization.k8s.io/netform-webhook',
+      'rolebinding.rbac.authorization.k8s.io/netform-webhook',
+      'clusterrole.rbac.authorization.k8s.io/netform-conversion',
+      'clusterrolebinding.rbac.authorization.k8s.io/netform-conversion',
       'deployment.apps/netform-controller',
       'poddisruptionbudget.policy/netform-controller',
       'daemonset.apps/netform-agent',
@@ -177,7 +192,7 @@ describe('manifests/ on a real apiserver', () => {
     ]) {
       expect(lines).toContain(`${o} created`);
     }
-    expect(lines).toHaveLength(15 + KINDS.length); // 1 namespace, a CRD per kind, 2 SAs, 3 roles, 3 bindings, service, deployment, PDB, daemonset, the agent's policy and its binding
+    expect(lines).toHaveLength(20 + KINDS.length); // 1 namespace, a CRD per kind, 2 SAs, 5 roles, 5 bindings, 2 services, deployment, PDB, daemonset, the agent's policy and its binding
     await ok(['wait', '--for=condition=Established', '--timeout=60s', ...KINDS.map((k) => `crd/${k}.netform.io`)]);
 
     // Applying again changes nothing: every object keeps its resourceVersion. (kubectl may still say
@@ -188,17 +203,20 @@ describe('manifests/ on a real apiserver', () => {
       return Object.fromEntries(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     };
     const before = await versions();
-    expect(Object.keys(before)).toHaveLength(15 + KINDS.length);
+    expect(Object.keys(before)).toHaveLength(20 + KINDS.length);
     const again = await ok(['apply', '-k', MANIFESTS]);
     expect(again.trim().split('\n').filter((l) => !/ (unchanged|configured)$/.test(l))).toEqual([]);
     expect(await versions()).toEqual(before);
+    // The CRDs store v1beta1 and send v1alpha1 conversions to the Service netform-webhook, which has no
+    // pods here: the rest of this file reaches netform's conversion webhook in this process instead.
+    await useConversionWebhook(kube);
   }, 120_000);
 
   it('stores the workloads as written (pods stay Pending: there is no scheduler here)', async () => {
     const d = JSON.parse(await ok(['get', 'deployment', 'netform-controller', '-n', NS, '-o', 'json']));
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/netform/netform:${VERSION}`);
-    expect(d.spec.template.spec.containers[0].args).toEqual(['controller', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--listen=0.0.0.0:8080']);
+    expect(d.spec.template.spec.containers[0].args).toEqual(['controller', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--listen=0.0.0.0:8080', '--webhook=0.0.0.0:9443', '--webhook-cert-secret=netform-webhook-cert']);
     const ds = JSON.parse(await ok(['get', 'daemonset', 'netform-agent', '-n', NS, '-o', 'json']));
     expect(ds.spec.template.spec.hostNetwork).toBe(true);
     expect(ds.spec.template.spec.containers[0].args).toEqual(['agent', '--cluster', '--host=$(NODE_NAME)']);
@@ -338,9 +356,12 @@ describe('manifests/ on a real apiserver', () => {
         JSON.stringify({ apiVersion: 'netform.io/v1alpha1', kind: 'ServiceEndpoint', metadata: { name, namespace: 'team-a' }, spec: { network: 'tenant-a', service: 'firewall', host } });
       await ok(['apply', '-f', '-'], endpoint('fw-hv1', 'hv1'));
       await ok(['apply', '-f', '-'], endpoint('fw-hv2', 'hv2'));
-      const mine = JSON.parse(await ok(asAgent(['get', 'serviceendpoints', '-A', '--field-selector', 'spec.host=hv1', '-o', 'json']))) as { items: { metadata: { name: string } }[] };
+      // In v1beta1 (what kubectl prefers) the field is spec.hostRef.name; v1alpha1 keeps spec.host.
+      const mine = JSON.parse(await ok(asAgent(['get', 'serviceendpoints', '-A', '--field-selector', 'spec.hostRef.name=hv1', '-o', 'json']))) as { items: { metadata: { name: string } }[] };
       expect(mine.items.map((i) => i.metadata.name)).toEqual(['fw-hv1']);
-      await forbidden(asAgent(['patch', 'host', 'hv1', '--type=merge', '-p', '{"spec":{"syncPolicy":"Manual"}}']));
+      const mineAlpha = JSON.parse(await ok(asAgent(['get', 'serviceendpoints.v1alpha1.netform.io', '-A', '--field-selector', 'spec.host=hv1', '-o', 'json']))) as { items: { metadata: { name: string } }[] };
+      expect(mineAlpha.items.map((i) => i.metadata.name)).toEqual(['fw-hv1']);
+      await forbidden(asAgent(['patch', 'host', 'hv1', '--type=merge', '-p', '{"spec":{"lifecycle":{"syncPolicy":"Manual"}}}']));
       await forbidden(asAgent(['patch', 'network', 'tenant-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: conditionsStatus(1, true) })]));
       await forbidden(asAgent(['get', 'secret', 'openstack-credentials', '-n', NS]));
       await forbidden(asAgent(['get', 'provider', 'openstack']));

@@ -46,10 +46,42 @@ async function crdsEstablished(kube: KubeCluster): Promise<void> {
   await ok(kube, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
 }
 
-/** Installs the CRDs and waits until they are served. */
+/** Installs the CRDs, points their conversion webhook at this process's (conversionWebhook) and waits
+ *  until they are served. */
 export async function installCrds(kube: KubeCluster): Promise<void> {
   await ok(kube, ['apply', '-f', CRDS]);
+  await useConversionWebhook(kube);
   await crdsEstablished(kube);
+}
+
+let conversion: Promise<{ url: string; caBundle: string }> | undefined;
+
+/**
+ * netform's conversion webhook (the controller's /convert, webhook-server.ts with conversion-review.ts),
+ * served by this test process on loopback: the CRDs store v1beta1, so every read or write of v1alpha1
+ * (most fixtures here) goes through it. A cluster has the controller's Service; a test has no pods.
+ */
+export function conversionWebhook(): Promise<{ url: string; caBundle: string }> {
+  conversion ??= (async () => {
+    const [{ selfSignedServingCert }, { startWebhookServer }, { pino }] = await Promise.all([
+      import('../../src/adapters/kube/webhook-cert.ts'),
+      import('../../src/adapters/kube/webhook-server.ts'),
+      import('pino'),
+    ]);
+    const cert = selfSignedServingCert({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    const server = await startWebhookServer({ host: '127.0.0.1', port: 0, cert, log: pino({ level: 'warn' }), unref: true });
+    return { url: `https://127.0.0.1:${server.port}/convert`, caBundle: Buffer.from(cert.certPem).toString('base64') };
+  })();
+  return conversion;
+}
+
+/** Points every netform CRD's conversion webhook at conversionWebhook() (in place of the Service of
+ *  manifests/, which has no pods here). */
+export async function useConversionWebhook(kube: KubeCluster): Promise<void> {
+  const { url, caBundle } = await conversionWebhook();
+  const patch = JSON.stringify({ spec: { conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { url, caBundle, service: null } } } } });
+  const names = readdirSync(CRDS).filter((f) => f.endsWith('.netform.io.yaml')).map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
+  for (const n of names) await ok(kube, ['patch', n, '--type=merge', '-p', patch]);
 }
 
 export interface ControllerProcess extends Spawned {
@@ -114,6 +146,7 @@ export { waitFor };
  *  Pending here: there is no scheduler or kubelet) and waits for the CRDs. */
 export async function installManifests(kube: KubeCluster): Promise<void> {
   await ok(kube, ['apply', '-k', `${ROOT}manifests/`]);
+  await useConversionWebhook(kube);
   await crdsEstablished(kube);
 }
 

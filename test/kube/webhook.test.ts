@@ -15,7 +15,7 @@ import { selfSignedServingCert } from '../../src/adapters/kube/webhook-cert.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/adapters/kube/webhook-server.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 import { createServer } from 'node:net';
-import { getObj, installCrds, ok, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
+import { conversionWebhook, getObj, installCrds, ok, useConversionWebhook, startController, stopProcess, waitFor, type ControllerProcess } from './support.ts';
 
 let kube: KubeCluster;
 let server: WebhookServer | undefined;
@@ -139,8 +139,17 @@ describe('netform controller --webhook', () => {
     const port = await freePort();
     await ok(kube, ['apply', '-f', '-'], webhookConfiguration('netform-ctl', port));
     await ok(kube, ['create', 'namespace', 'netform-system']);
+    // One CRD sends its conversions to the Service of manifests/, as in a cluster (the others to this
+    // process, as the harness set them): the controller writes its CA into that one only.
+    const harness = await conversionWebhook();
+    await ok(kube, ['patch', 'crd', 'vlanpools.netform.io', '--type=merge', '-p', JSON.stringify({ spec: { conversion: { webhook: { clientConfig: { url: null, caBundle: null, service: { namespace: 'netform-system', name: 'netform-webhook', path: '/convert', port: 443 } } } } } })]);
     controller = startController(kube, 'webhook-a', ['--webhook', `127.0.0.1:${port}`, '--webhook-configuration', 'netform-ctl', '--ui', 'off']);
     await waitFor('the caBundle written', async () => (await ok(kube, ['get', 'validatingwebhookconfiguration', 'netform-ctl', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).length > 100, 60_000);
+    const vwcCa = await ok(kube, ['get', 'validatingwebhookconfiguration', 'netform-ctl', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    const crdCa = (crd: string) => ok(kube, ['get', 'crd', crd, '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}']);
+    await waitFor("the conversion caBundle written into the CRD that names the controller's Service", async () => (await crdCa('vlanpools.netform.io')) === vwcCa || undefined, 30_000);
+    expect(await crdCa('networks.netform.io')).toBe(harness.caBundle);
+    await useConversionWebhook(kube);
     // Until the informers have synced it answers 500 (failurePolicy Fail refuses); then it decides.
     const clash = await waitFor('a decision, not a failure', async () => {
       const r = await kube.kubectl(['apply', '-f', '-'], doc('Network', 'ctl-clash', '{physicalNetwork: physnet1, vlan: {id: 100}}'));

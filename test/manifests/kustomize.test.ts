@@ -77,10 +77,13 @@ describe('kubectl kustomize manifests/', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     const [c, ...more] = pod.containers;
     expect(more).toEqual([]);
-    expect(c.args).toEqual(['controller', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--listen=0.0.0.0:8080']);
+    expect(c.args).toEqual(['controller', '--namespace=$(POD_NAMESPACE)', '--leader-elect', '--listen=0.0.0.0:8080', '--webhook=0.0.0.0:9443', '--webhook-cert-secret=netform-webhook-cert']);
     const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
     expect(env).toEqual({ POD_NAMESPACE: 'metadata.namespace', POD_NAME: 'metadata.name' });
-    expect(c.ports).toEqual([{ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'http-metrics', containerPort: 8080, protocol: 'TCP' },
+      { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
+    ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-metrics' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-metrics' });
     expect(c.securityContext).toMatchObject({
@@ -143,7 +146,16 @@ describe('kubectl kustomize manifests/', () => {
       }
     }
     const secretRules = rules.filter((r: Any) => r.resources.includes('secrets'));
-    expect(secretRules).toEqual([expect.objectContaining({ in: 'Role/netform-controller', ns: NS, verbs: ['get'] })]);
+    expect(secretRules).toEqual([
+      expect.objectContaining({ in: 'Role/netform-controller', ns: NS, verbs: ['get'] }),
+      // The webhooks' certificate: create one, then read and renew that one only.
+      expect.objectContaining({ in: 'Role/netform-webhook', ns: NS, verbs: ['create'] }),
+      expect.objectContaining({ in: 'Role/netform-webhook', ns: NS, resourceNames: ['netform-webhook-cert'], verbs: ['get', 'update'] }),
+    ]);
+    // The CRDs: only netform's, only to write the conversion webhook's caBundle.
+    const crdRules = rules.filter((r: Any) => r.resources.includes('customresourcedefinitions'));
+    expect(crdRules).toEqual([expect.objectContaining({ in: 'ClusterRole/netform-conversion', verbs: ['get', 'update'] })]);
+    expect([...crdRules[0].resourceNames].sort()).toEqual(crdFiles.map((f) => f.replace(/\.yaml$/, '')).filter((n) => n.endsWith('.netform.io')));
     const leaseRules = rules.filter((r: Any) => r.resources.includes('leases'));
     for (const r of leaseRules) {
       expect(r.ns).toBe(NS);
@@ -157,16 +169,39 @@ describe('kubectl kustomize manifests/', () => {
 
   it('binds each ServiceAccount to its own roles', () => {
     const bindings = rendered.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as Any[];
+    // The webhooks' roles are the controller's (it serves them).
+    const account = (role: string) => (role === 'netform-webhook' || role === 'netform-conversion' ? 'netform-controller' : role);
     for (const b of bindings) {
-      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: b.roleRef.name, namespace: NS }]);
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: account(b.roleRef.name), namespace: NS }]);
       expect(rendered.some((o) => o.kind === b.roleRef.kind && o.metadata.name === b.roleRef.name)).toBe(true);
-      expect(rendered.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === b.roleRef.name)).toBe(true);
+      expect(rendered.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === account(b.roleRef.name))).toBe(true);
     }
     expect(bindings.map((b) => `${b.kind}/${b.metadata.name}`).sort()).toEqual([
       'ClusterRoleBinding/netform-agent',
       'ClusterRoleBinding/netform-controller',
+      'ClusterRoleBinding/netform-conversion',
       'RoleBinding/netform-controller',
+      'RoleBinding/netform-webhook',
     ]);
+  });
+
+  it("sends the CRDs' conversions (v1alpha1 <-> v1beta1) to the controller's webhook Service, which selects its pods", () => {
+    const d = find('Deployment', 'netform-controller');
+    const svc = find('Service', 'netform-webhook');
+    const labels = d.spec.template.metadata.labels;
+    expect(Object.entries(svc.spec.selector).every(([k, v]) => labels[k] === v)).toBe(true);
+    expect(svc.spec.ports).toEqual([{ name: 'webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }]);
+    const crds = rendered.filter((o) => o.kind === 'CustomResourceDefinition') as Any[];
+    expect(crds.length).toBe(crdFiles.filter((f) => f.endsWith('.netform.io.yaml')).length);
+    for (const crd of crds) {
+      expect(crd.spec.conversion, crd.metadata.name).toEqual({
+        strategy: 'Webhook',
+        webhook: { conversionReviewVersions: ['v1'], clientConfig: { service: { namespace: NS, name: svc.metadata.name, path: '/convert', port: 443 } } },
+      });
+      const versions = Object.fromEntries(crd.spec.versions.map((v: Any) => [v.name, v]));
+      expect(versions.v1beta1).toMatchObject({ served: true, storage: true });
+      expect(versions.v1alpha1).toMatchObject({ served: true, storage: false, deprecated: true });
+    }
   });
 
   describe('an overlay', () => {
@@ -217,7 +252,7 @@ describe('manifests/optional/webhook (a Component)', () => {
   const out = withComponent('webhook');
   const get = (kind: string, name: string): Any => out.find((o) => o.kind === kind && o.metadata.name === name);
 
-  it('adds the Service, the configuration and the rights, and the controller serves it with the names they use', () => {
+  it('adds the configuration and the rights, and the controller serves it with the names they use', () => {
     const deploy = get('Deployment', 'netform-controller');
     const c = deploy.spec.template.spec.containers[0];
     const arg = (flag: string) => (c.args as string[]).find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
@@ -240,21 +275,13 @@ describe('manifests/optional/webhook (a Component)', () => {
     expect(hook.rules).toEqual([{ apiGroups: ['netform.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'], scope: '*' }]);
   });
 
-  it('gives the controller its Secret and its configuration, by name, and nothing more', () => {
-    const role = get('Role', 'netform-webhook');
-    expect(role.metadata.namespace).toBe(NS);
-    expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: ['netform-webhook-cert'], verbs: ['get', 'update'] },
-    ]);
+  it("gives the controller its configuration, by name, and nothing more (the Secret is the base's)", () => {
     expect(get('ClusterRole', 'netform-webhook').rules).toEqual([
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['netform'], verbs: ['get', 'update'] },
     ]);
-    for (const b of [get('RoleBinding', 'netform-webhook'), get('ClusterRoleBinding', 'netform-webhook')]) {
-      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'netform-controller', namespace: NS }]);
-    }
+    expect(get('ClusterRoleBinding', 'netform-webhook').subjects).toEqual([{ kind: 'ServiceAccount', name: 'netform-controller', namespace: NS }]);
     // Everything else is manifests/ as it is.
-    expect(out.length).toBe(rendered.length + 6);
+    expect(out.length).toBe(rendered.length + 3);
   });
 });
 
@@ -291,8 +318,9 @@ describe('manifests/optional and manifests/examples', () => {
     const docs = loadAll(readFileSync(join(MANIFESTS, 'examples/neutron-provider.yaml'), 'utf8')) as Any[];
     const secret = docs.find((d) => d.kind === 'Secret');
     const provider = docs.find((d) => d.kind === 'Provider');
-    expect(validateSpec('Provider', provider.spec).violations).toEqual([]);
-    expect(provider.spec.credentials.secretRef).toEqual({ name: secret.metadata.name });
+    expect(provider.apiVersion).toBe('netform.io/v1beta1');
+    expect(validateSpec('Provider', provider.spec, 'v1beta1').violations).toEqual([]);
+    expect(provider.spec.connection.credentials.secretRef).toEqual({ name: secret.metadata.name });
     expect(secret.metadata.namespace).toBe(NS);
     // every key is one src/drivers/neutron/client.ts reads, and every value is a visible placeholder
     const driver = readFileSync(join(ROOT, 'src/drivers/neutron/client.ts'), 'utf8');

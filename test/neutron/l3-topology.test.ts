@@ -39,7 +39,7 @@ interface Copy {
   vlanBase: number;
   /** Renames the example's objects (`l3-…` → `<prefix>-…`, namespace `l3` → `<prefix>`, the VM uids). */
   prefix?: string;
-  /** Extra provider fields (a request timeout). */
+  /** Extra provider connection fields (a request timeout). */
   providerExtra?: string;
 }
 
@@ -55,7 +55,8 @@ function exampleText(file: string, o: Copy): string {
       .replace(/namespace: l3\b/g, `namespace: ${o.prefix}`)
       .replaceAll('0d3c6a52-1b0e-4f4e-9a39-7d1b2c3e4f', `${o.prefix}-vm-`);
   }
-  if (o.providerExtra) t = t.replace(/(\n {2}neutron:\n)/, `\n  ${o.providerExtra}$1`);
+  // (A connection field: under spec.connection in v1beta1, the example's version.)
+  if (o.providerExtra) t = t.replace(/(\n {2}connection:\n)/, `$1    ${o.providerExtra}\n`);
   return t;
 }
 

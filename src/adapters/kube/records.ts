@@ -5,7 +5,8 @@
 // record's deletion removes the finalizer, which lets the API delete the object.
 import type { Logger } from 'pino';
 import { APPROVED_PLAN, objectKey, parseKey, type AnyResource, type Kind } from '../../api/kinds.ts';
-import { validateSpec } from '../../api/validate.ts';
+import { hubSpec } from '../../api/validate.ts';
+import { HUB_VERSION, versionOf } from '../../api/versions.ts';
 import type { ApiObject } from '../../api/objects.ts';
 import { sameContent } from '../../api/json.ts';
 import type { ObjectRecord, ObjectStatus, RecordStore } from '../../state/records.ts';
@@ -43,7 +44,7 @@ export function recordOf(kind: Kind, o: ApiObject): ObjectRecord | undefined {
   if (m.deletionTimestamp && !hasFinalizer(o)) return undefined;
   // The spec as admission sees it (schema defaults applied), so the content hash matches the
   // admitted object's and the record stays at the API's generation.
-  const { spec } = validateSpec(kind, o.spec);
+  const { spec } = hubSpec(kind, o.spec, versionOf(o.apiVersion) ?? HUB_VERSION);
   const name = m.name ?? '';
   const rec: ObjectRecord = {
     key: objectKey(kind, name, m.namespace),

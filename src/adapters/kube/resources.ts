@@ -1,5 +1,6 @@
 // The API resource types netform reads and writes in cluster mode. Pure.
-import { API_GROUP, API_VERSION, loadCrds } from '../../api/crds.ts';
+import { API_GROUP, loadCrds } from '../../api/crds.ts';
+import { STORAGE_VERSION } from '../../api/versions.ts';
 import { KINDS, type Kind } from '../../api/kinds.ts';
 import type { ResourceType } from './client.ts';
 
@@ -9,7 +10,8 @@ export const FINALIZER = 'netform.io/cleanup';
 
 let cache: Record<Kind, ResourceType> | undefined;
 
-/** Our kinds' resource types, from the CRDs in crds/. */
+/** Our kinds' resource types, from the CRDs in crds/: netform reads and writes the storage version
+ *  (no conversion on the way), and converts to the hub's shape itself (admission, records). */
 export function resourceTypes(): Record<Kind, ResourceType> {
   if (cache) return cache;
   const byKind = new Map(loadCrds().map((c) => [c.kind, c] as const));
@@ -17,7 +19,7 @@ export function resourceTypes(): Record<Kind, ResourceType> {
   for (const kind of KINDS) {
     const crd = byKind.get(kind);
     if (!crd) throw new Error(`crds/ has no CustomResourceDefinition for ${kind}`);
-    out[kind] = { group: API_GROUP, version: API_VERSION, plural: crd.plural, namespaced: crd.namespaced };
+    out[kind] = { group: API_GROUP, version: STORAGE_VERSION, plural: crd.plural, namespaced: crd.namespaced };
   }
   return (cache = out);
 }

@@ -3,7 +3,7 @@
 // and `netform plan --kubeconfig` read. Approvals: the annotation a user puts on an object to let
 // netform apply exactly the plan its status holds.
 import { APPROVED_PLAN, KINDS, type Kind } from '../../api/kinds.ts';
-import { GROUP_VERSION } from '../../api/crds.ts';
+import { API_GROUP } from '../../api/crds.ts';
 import type { ApiObject } from '../../api/objects.ts';
 import type { ObjectRecord } from '../../state/records.ts';
 import { isStatus, KubeApiError, type KubeClient, type ResourceType } from './client.ts';
@@ -20,7 +20,7 @@ export async function listAll<T extends ApiObject>(client: KubeClient, type: Res
     const page = await client.list<T>(type, { limit: PAGE, ...(token ? { continue: token } : {}) });
     if (!Array.isArray(page.items)) throw new KubeApiError('Transient', 0, `list ${type.plural}: the response has no items`);
     // A list's items may leave out apiVersion and kind; admission reads them.
-    for (const o of page.items) if (typeof o?.metadata?.name === 'string') out.push({ ...o, apiVersion: o.apiVersion ?? GROUP_VERSION, kind: o.kind ?? kind });
+    for (const o of page.items) if (typeof o?.metadata?.name === 'string') out.push({ ...o, apiVersion: o.apiVersion ?? `${API_GROUP}/${type.version}`, kind: o.kind ?? kind });
     token = page.metadata?.continue || undefined;
   } while (token);
   return out;

@@ -89,3 +89,43 @@ describe('webhook server', () => {
     }
   });
 });
+
+describe('webhook server: conversion (/convert)', () => {
+  it('answers a ConversionReview with every object in the desired version, in order, metadata and status untouched', async () => {
+    const cert = selfSignedServingCert(names);
+    const s = await serve(cert);
+    const host = { apiVersion: 'netform.io/v1alpha1', kind: 'Host', metadata: { name: 'hv1', uid: 'u', resourceVersion: '7', labels: { a: 'b' } }, spec: { cluster: 'prod', approval: 'Manual', nics: [{ name: 'eth0' }] }, status: { observedGeneration: 3 } };
+    const vnic = { apiVersion: 'netform.io/v1beta1', kind: 'VnicAttachment', metadata: { name: 'v', namespace: 'a' }, spec: { vm: { name: 'vm' }, interfaceName: 'nic1', networkRef: { name: 'web' }, hostRef: { name: 'hv1' }, lifecycle: { deletionPolicy: 'Orphan' } } };
+    const body = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'ConversionReview', request: { uid: 'c-1', desiredAPIVersion: 'netform.io/v1beta1', objects: [host, vnic] } };
+    const r = await post(s.port, cert.certPem, JSON.stringify(body), { path: '/convert' });
+    expect(r.status).toBe(200);
+    const answer = JSON.parse(r.text);
+    expect(answer).toMatchObject({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'ConversionReview', response: { uid: 'c-1', result: { status: 'Success' } } });
+    const [h, v] = answer.response.convertedObjects;
+    expect(h).toEqual({ ...host, apiVersion: 'netform.io/v1beta1', spec: { clusterRef: { name: 'prod' }, lifecycle: { approval: 'Manual' }, nics: [{ name: 'eth0' }] } });
+    expect(v).toEqual(vnic); // already in the desired version
+    // And back.
+    const back = JSON.parse((await post(s.port, cert.certPem, JSON.stringify({ ...body, request: { uid: 'c-2', desiredAPIVersion: 'netform.io/v1alpha1', objects: [h, v] } }), { path: '/convert' })).text);
+    expect(back.response.convertedObjects[0]).toEqual(host);
+    expect(back.response.convertedObjects[1].spec).toEqual({ vm: { name: 'vm' }, interfaceName: 'nic1', network: 'web', host: 'hv1', deletionPolicy: 'Orphan' });
+  });
+
+  it('refuses an unknown version or a foreign object with a Failure result, and what is not a ConversionReview with 400', async () => {
+    const cert = selfSignedServingCert(names);
+    const s = await serve(cert);
+    const ask = async (request: unknown) => JSON.parse((await post(s.port, cert.certPem, JSON.stringify({ kind: 'ConversionReview', request }), { path: '/convert' })).text);
+    expect((await ask({ uid: 'x', desiredAPIVersion: 'netform.io/v2', objects: [] })).response).toEqual({ uid: 'x', convertedObjects: [], result: { status: 'Failure', message: 'netform.io/v2 is not a version of netform.io' } });
+    expect((await ask({ uid: 'y', desiredAPIVersion: 'netform.io/v1beta1', objects: [{ apiVersion: 'v1', kind: 'Pod' }] })).response.result).toEqual({ status: 'Failure', message: 'object 0: v1 Pod is not a netform object' });
+    expect((await post(s.port, cert.certPem, JSON.stringify(review('u')), { path: '/convert' })).status).toBe(400);
+    expect((await post(s.port, cert.certPem, '{}', { path: '/convert', method: 'GET' })).status).toBe(405);
+  });
+
+  it('serves /convert without /validate when it is given no admission', async () => {
+    const cert = selfSignedServingCert(names);
+    const s = await startWebhookServer({ host: '127.0.0.1', port: 0, cert, log: pino({ level: 'silent' }) });
+    servers.push(s);
+    expect((await post(s.port, cert.certPem, JSON.stringify(review('u')))).status).toBe(404);
+    const r = await post(s.port, cert.certPem, JSON.stringify({ kind: 'ConversionReview', request: { uid: 'z', desiredAPIVersion: 'netform.io/v1alpha1', objects: [] } }), { path: '/convert' });
+    expect(JSON.parse(r.text).response).toEqual({ uid: 'z', convertedObjects: [], result: { status: 'Success' } });
+  });
+});

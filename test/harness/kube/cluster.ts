@@ -48,6 +48,8 @@ export interface KubeCluster {
   server: string;
   /** A static bearer token for a system:masters user (the --token-auth-file). */
   token?: string;
+  /** etcd's client URL (http://127.0.0.1:<port>): what the apiserver stores, read as it is stored. */
+  etcd: string;
   /** PEM of the cluster CA (serving and client certs), for TS clients. */
   caPem: string;
   /** Directory with certs, kubeconfig, etcd data and the log files. */
@@ -462,6 +464,7 @@ export async function startKube(opts: { dir?: string } = {}): Promise<KubeCluste
     kubeconfig,
     server: server(),
     token,
+    etcd: `http://127.0.0.1:${etcdPort}`,
     caPem: tls.ca,
     dir,
     versions: bins.versions,
