@@ -1,5 +1,6 @@
 // The conversion between netform.io/v1alpha1 and v1beta1 (src/api/versions.ts): lossless both ways on
 // every example and on 1,000 generated specs, the moves one by one, and the CRDs generated from them.
+import { seeded } from '../../test/harness/fault-proxy.ts'; // mulberry32
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,17 +133,6 @@ function exampleDocs(): Doc[] {
 
 // --- A deterministic generator of specs from a kind's v1alpha1 schema -------------------------------
 
-/** mulberry32: a small seeded PRNG, [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Returned for a value the generator cannot make (a pattern none of its candidates match). */
 const SKIP = Symbol('skip');
@@ -151,7 +141,7 @@ const OPTIONAL_P = 0.6;
 class SpecGenerator {
   private readonly rnd: () => number;
   constructor(seed: number) {
-    this.rnd = mulberry32(seed);
+    this.rnd = seeded(seed);
   }
 
   int(lo: number, hi: number): number {

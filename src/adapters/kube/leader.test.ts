@@ -4,9 +4,8 @@
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, type RequestOptions } from './client.ts';
 import { decide, formatMicroTime, LeaderElector, observe, parseMicroTime, releasedSpec, validateTiming, type DecideInput, type Lease, type LeaseDecision } from './leader.ts';
-import { type WallClock } from './clock.ts';
+import { FakeLeaseApi, ManualClock } from './lease-fakes.test-support.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 14, 30, 0, 250);
 const NOW = formatMicroTime(T0);
@@ -167,87 +166,18 @@ describe('validateTiming', () => {
 });
 
 // --- the elector's timing, on a manual clock ----------------------------------------------------
-// An in-memory Lease API with the apiserver's compare-and-swap rules stands in for the apiserver
-// here only to drive time by hand; test/kube/leader.test.ts runs the elector against the real one.
+// An in-memory Lease API with the apiserver's compare-and-swap rules (lease-fakes.test-support.ts)
+// stands in for the apiserver here only to drive time by hand; test/kube/leader.test.ts runs the
+// elector against the real one.
 
-class ManualClock implements WallClock {
-  t = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  #seq = 0;
-  now(): number {
-    return this.t;
-  }
-  wallNow(): number {
-    return T0 + this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.#seq;
-    this.#timers.set(id, { at: this.t + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.#timers.delete(h as number);
-  }
-  /** Moves time forward to `until`, firing due timers in order and letting promises settle between them. */
-  async advanceTo(until: number): Promise<void> {
-    for (;;) {
-      await settle();
-      const due = [...this.#timers].filter(([, x]) => x.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fn();
-    }
-    this.t = until;
-    await settle();
-  }
-}
-
-const settle = async () => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-};
-
-class FakeLeaseApi {
-  lease: Lease | undefined;
-  rv = 0;
-  hang = false;
-  /** Requests that never settle, not even when aborted (a wedged connection). */
-  wedged = false;
-  /** Requests fail at once (connection refused). */
-  down = false;
-  writes: string[] = [];
-
-  request = async <T>(method: string, _path: string, opts: RequestOptions = {}): Promise<T> => {
-    if (this.wedged) return new Promise<T>(() => {});
-    if (this.down) throw new KubeApiError('Transient', 0, 'connect ECONNREFUSED');
-    if (this.hang) {
-      return new Promise<T>((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)));
-    }
-    const body = structuredClone(opts.body) as Lease | undefined;
-    if (method === 'GET') {
-      if (!this.lease) throw new KubeApiError('NotFound', 404, 'not found');
-      return structuredClone(this.lease) as T;
-    }
-    if (method === 'POST') {
-      if (this.lease) throw new KubeApiError('Conflict', 409, 'already exists', 'AlreadyExists');
-      this.lease = { ...body!, metadata: { ...body!.metadata, resourceVersion: String(++this.rv) } };
-    } else if (method === 'PUT') {
-      if (!this.lease) throw new KubeApiError('NotFound', 404, 'not found');
-      if (body!.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw new KubeApiError('Conflict', 409, 'modified', 'Conflict');
-      this.lease = { ...body!, metadata: { ...body!.metadata, resourceVersion: String(++this.rv) } };
-    } else {
-      throw new Error(`unexpected ${method}`);
-    }
-    this.writes.push(`${method} ${this.lease.spec?.holderIdentity ?? ''}`);
-    return structuredClone(this.lease) as T;
-  };
-}
+const NS = 'netform-system';
+const LEASE = 'netform-controller';
 
 function elector(api: FakeLeaseApi, clock: ManualClock, identity: string, calls: string[] = []) {
   return new LeaderElector({
     client: api,
-    namespace: 'netform-system',
-    name: 'netform-controller',
+    namespace: NS,
+    name: LEASE,
     identity,
     log: pino({ level: 'silent' }),
     clock,
@@ -264,14 +194,14 @@ function elector(api: FakeLeaseApi, clock: ManualClock, identity: string, calls:
 describe('LeaderElector timing', () => {
   it('stops leading exactly renewDeadline after the start of its last successful renewal when the apiserver hangs', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const calls: string[] = [];
     const e = elector(api, clock, 'a', calls);
     void e.run();
     await clock.advanceTo(0);
     expect(e.isLeader()).toBe(true);
     await clock.advanceTo(2_000); // renewal started at 2000 succeeds
-    expect(api.writes).toEqual(['POST a', 'PUT a']);
+    expect(api.writesTo(LEASE)).toEqual(['POST a', 'PUT a']);
     api.hang = true;
     await clock.advanceTo(11_999);
     expect(e.isLeader()).toBe(true);
@@ -285,12 +215,12 @@ describe('LeaderElector timing', () => {
 
   it('a request that never settles, even when aborted, neither keeps it leading nor stalls the campaign', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const calls: string[] = [];
     const e = elector(api, clock, 'a', calls);
     void e.run();
     await clock.advanceTo(2_000);
-    expect(api.writes).toEqual(['POST a', 'PUT a']);
+    expect(api.writesTo(LEASE)).toEqual(['POST a', 'PUT a']);
     api.wedged = true;
     await clock.advanceTo(12_000); // renewDeadline (10 s) after the last renewal's start
     expect(e.isLeader()).toBe(false);
@@ -306,7 +236,7 @@ describe('LeaderElector timing', () => {
 
   it('ends the term even when its deadline timer fires a little early', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const calls: string[] = [];
     const e = elector(api, clock, 'a', calls);
     const early = clock.setTimeout.bind(clock);
@@ -324,7 +254,7 @@ describe('LeaderElector timing', () => {
 
   it('a tick that starts past the deadline ends the term even if the deadline timer never ran', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const calls: string[] = [];
     const e = elector(api, clock, 'a', calls);
     const set = clock.setTimeout.bind(clock);
@@ -341,7 +271,7 @@ describe('LeaderElector timing', () => {
 
   it('answers isLeader() false past the deadline even when no timer has run yet', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const e = elector(api, clock, 'a');
     void e.run();
     await clock.advanceTo(0);
@@ -353,9 +283,8 @@ describe('LeaderElector timing', () => {
 
   it('takes a Lease whose holder stopped renewing only after watching it unchanged for its duration', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
-    api.lease = { metadata: { name: 'netform-controller', resourceVersion: '7' }, spec: { holderIdentity: 'dead', leaseDurationSeconds: 15, renewTime: formatMicroTime(T0 - 86_400_000), leaseTransitions: 2 } };
-    api.rv = 7;
+    const clock = new ManualClock(T0);
+    api.seed(NS, LEASE, { holderIdentity: 'dead', leaseDurationSeconds: 15, renewTime: formatMicroTime(T0 - 86_400_000), leaseTransitions: 2 }, '7');
     const calls: string[] = [];
     const e = elector(api, clock, 'b', calls);
     void e.run();
@@ -364,14 +293,14 @@ describe('LeaderElector timing', () => {
     expect(calls).toEqual(['new b: dead']);
     await clock.advanceTo(16_000); // attempts every 2 s: the one at 16 s is the first at or after 15 s
     expect(e.isLeader()).toBe(true);
-    expect(api.lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 3 });
+    expect(api.get(NS, LEASE)!.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 3 });
     await e.stop();
-    expect(api.lease.spec!.holderIdentity).toBe('');
+    expect(api.get(NS, LEASE)!.spec!.holderIdentity).toBe('');
   });
 
   it('lets one of two simultaneous candidates win; the loser sees a 409, reads again and follows', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const calls: string[] = [];
     const a = elector(api, clock, 'a', calls);
     const b = elector(api, clock, 'b', calls);
@@ -381,8 +310,8 @@ describe('LeaderElector timing', () => {
     expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
     const winner = a.isLeader() ? 'a' : 'b';
     const loser = winner === 'a' ? 'b' : 'a';
-    expect(api.writes[0]).toBe(`POST ${winner}`);
-    expect(api.writes.filter((w) => !w.endsWith(winner))).toEqual([]);
+    expect(api.writesTo(LEASE)[0]).toBe(`POST ${winner}`);
+    expect(api.writesTo(LEASE).filter((w) => !w.endsWith(winner))).toEqual([]);
     expect(calls).toContain(`new ${loser}: ${winner}`);
     expect(calls.filter((c) => c.startsWith('start'))).toEqual([`start ${winner}`]);
     await a.stop({ release: false });
@@ -391,13 +320,13 @@ describe('LeaderElector timing', () => {
 
   it('with mayAcquire false only reads: takes the free Lease once allowed, and renews whatever it says', async () => {
     const api = new FakeLeaseApi();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     let allowed = false;
-    const e = new LeaderElector({ client: api, namespace: 'netform-system', name: 'netform-controller-shard-0', identity: 'a', log: pino({ level: 'silent' }), clock, random: () => 0, mayAcquire: () => allowed });
+    const e = new LeaderElector({ client: api, namespace: NS, name: `${LEASE}-shard-0`, identity: 'a', log: pino({ level: 'silent' }), clock, random: () => 0, mayAcquire: () => allowed });
     void e.run();
     await clock.advanceTo(5_000);
     expect(e.isLeader()).toBe(false);
-    expect(api.writes).toEqual([]);
+    expect(api.writesTo(LEASE)).toEqual([]);
     allowed = true;
     await clock.advanceTo(7_000);
     expect(e.isLeader()).toBe(true);
@@ -405,7 +334,7 @@ describe('LeaderElector timing', () => {
     await clock.advanceTo(20_000);
     expect(e.isLeader()).toBe(true);
     await e.stop();
-    expect(api.lease!.spec!.holderIdentity).toBe('');
+    expect(api.get(NS, `${LEASE}-shard-0`)!.spec!.holderIdentity).toBe('');
   });
 
   it('refuses timings that would let a stale leader overlap a new one', () => {

@@ -6,10 +6,13 @@
 //
 // Every retry period the replica lists the Leases of its namespace, counts live members (a member
 // Lease seen unchanged for its duration on this replica's monotonic clock, or released, is not live:
-// no wall clocks compared, as in leader.ts) and asks `balance` whether it may take a free shard and
-// whether it should give one back. Giving back is a graceful stop of that shard's elector: its
-// engine is stopped first (the onGained promise), then the Lease is released and a new elector
-// campaigns for the shard under the same gate.
+// no wall clocks compared, as in leader.ts) and asks `balance` whether it should give a shard back.
+// Whether it may take a free one, each shard's elector asks before it writes (its `mayAcquire` gate):
+// `balance` again, on that list's live replicas and holders, counting as this replica's the shards it
+// holds now and those it let an elector take since the list, so that one decision does not let every
+// shard's elector take its free shard within the same retry period. Giving back is a graceful stop of
+// that shard's elector: its engine is stopped first (the onGained promise), then the Lease is released
+// and a new elector campaigns for the shard under the same gate.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Sleeper, systemWallClock, type WallClock } from './clock.ts';
@@ -33,6 +36,8 @@ export interface ShardSetOptions {
   timing: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   log: Logger;
   clock?: WallClock;
+  /** In [0, 1), for the electors' jitter (default Math.random); tests pass a fixed one. */
+  random?: () => number;
   /** This replica now holds `shard`; `signal` aborts when it must stop acting for it. The promise
    *  should settle once it stopped (a graceful release waits for it). */
   onGained: (shard: number, signal: AbortSignal) => Promise<void>;
@@ -50,6 +55,11 @@ export class ShardSet {
   readonly #members = new Map<string, Observation>();
   readonly #sleeper: Sleeper;
   #decision: BalanceDecision | undefined;
+  /** The live replicas and the shards' holders of the last list that decided. */
+  #view: { live: string[]; holders: (string | undefined)[] } | undefined;
+  /** Shards whose electors were let take them since that list: they count as this replica's, held or
+   *  not yet (the write may be in flight, or may have lost a race). */
+  readonly #granted = new Set<number>();
   /** Lists of the Leases so far: the first only observes (members started at the same moment have
    *  not written their Leases yet; deciding then, every replica would think it is alone). */
   #lists = 0;
@@ -118,13 +128,14 @@ export class ShardSet {
       retryPeriodMs: t.retryPeriodMs,
       log: this.#o.log,
       ...(this.#o.clock ? { clock: this.#o.clock } : {}),
+      ...(this.#o.random ? { random: this.#o.random } : {}),
       ...extra,
     });
   }
 
   #shardElector(shard: number): LeaderElector {
     return this.#elector(shardLeaseName(this.#o.prefix, shard), {
-      mayAcquire: () => !this.#stopping && !this.#releasing && (this.#decision?.mayAcquire ?? false),
+      mayAcquire: () => this.#mayAcquire(shard),
       onStartedLeading: (signal) => {
         this.#log.info({ shard, held: this.held() }, `shard ${shard} gained`);
         return this.#o.onGained(shard, signal);
@@ -134,6 +145,18 @@ export class ShardSet {
         this.#o.onLost?.(shard);
       },
     });
+  }
+
+  /** Whether the elector of `shard` may take it now: `balance` asked again with the shards this
+   *  replica holds or was let take since the last list (a yes is one of them from then on). */
+  #mayAcquire(shard: number): boolean {
+    if (this.#stopping || this.#releasing || !this.#view) return false;
+    const mine = new Set([...this.held(), ...this.#granted]);
+    mine.delete(shard);
+    const { shards, identity } = this.#o;
+    if (!balance({ shards, me: identity, live: this.#view.live, holders: this.#view.holders, mine: [...mine] }).mayAcquire) return false;
+    this.#granted.add(shard);
+    return true;
   }
 
   async #balanceLoop(): Promise<void> {
@@ -172,6 +195,8 @@ export class ShardSet {
     if (++this.#lists === 1) return;
     const d = balance({ shards, me: identity, live, holders, mine: this.held() });
     this.#decision = d;
+    this.#view = { live, holders };
+    this.#granted.clear();
     if (d.release !== undefined && !this.#releasing && !this.#stopping) await this.#giveBack(d.release, d);
   }
 
