@@ -61,8 +61,9 @@ export interface AdmissionResult {
   heldFiles: Set<string>;
   /** Documents that are not netform objects (another API group), which admission leaves alone. */
   skipped: { file: string; documentIndex: number; line: number; what: string }[];
-  /** Documents written in a deprecated version (still admitted), with its warning (file mode). */
-  deprecated?: { file: string; documentIndex: number; line: number; apiVersion: string; warning: string }[];
+  /** Files with documents written in a deprecated version (still admitted), one entry per file and
+   *  version: how many, the first one's index and line, and the version's warning (file mode). */
+  deprecated?: { file: string; documentIndex: number; line: number; documents: number; apiVersion: string; warning: string }[];
 }
 
 /** An object as the Kubernetes API returns it (cluster mode). */

@@ -33,3 +33,19 @@ describe('compactHeap / governHeap', () => {
     expect(again.length).toBe(n);
   });
 });
+
+describe('governHeap().check', () => {
+  it('checks now, without a timer: compacts only past the slack', () => {
+    const seen: number[] = [];
+    // No timer fires within this synchronous test: only the start's compaction and check()'s.
+    const g = governHeap({ slackMB: 1 << 20, everyMs: 60_000, onCompact: (b) => seen.push(b) });
+    g.check();
+    expect(seen).toHaveLength(1); // the start's; the slack is not reached
+    g();
+    const h = governHeap({ slackMB: 0, everyMs: 60_000, onCompact: (b) => seen.push(b) });
+    h.check();
+    h.check();
+    h();
+    expect(seen).toHaveLength(4); // its start's and both checks'
+  });
+});

@@ -27,9 +27,10 @@ export function compactHeap(): void {
  * over what it was after the last compaction, compacts (compactHeap). V8 grows its heap for a pass's
  * garbage far past what is live (60,000 objects: 110–150 MB live, 300+ MB RSS) and keeps it; this
  * keeps RSS within about `slackMB` of the live heap plus the process's own. It costs a pause of about
- * 100–300 ms per compaction, only when RSS has grown by `slackMB` since the last one. Returns the stop.
+ * 100–300 ms per compaction, only when RSS has grown by `slackMB` since the last one. Returns the stop,
+ * with `check()`: the same check, now (between steps of synchronous work, where no timer runs).
  */
-export function governHeap(o: { slackMB?: number; everyMs?: number; onCompact?: (before: number, after: number, ms: number) => void } = {}): () => void {
+export function governHeap(o: { slackMB?: number; everyMs?: number; onCompact?: (before: number, after: number, ms: number) => void } = {}): (() => void) & { check: () => void } {
   const slack = (o.slackMB ?? 40) * 1024 * 1024;
   let base = 0;
   const compact = () => {
@@ -41,9 +42,11 @@ export function governHeap(o: { slackMB?: number; everyMs?: number; onCompact?: 
   };
   // First what the load before the pass left (the parsed manifests' garbage), then as the pass grows.
   compact();
-  const timer = setInterval(() => {
+  const check = () => {
     if (process.memoryUsage.rss() - base >= slack) compact();
-  }, o.everyMs ?? 1000);
+  };
+  const timer = setInterval(check, o.everyMs ?? 1000);
   timer.unref();
-  return () => clearInterval(timer);
+  // `check` too, for work that runs without giving timers a turn (a plan's last steps).
+  return Object.assign(() => clearInterval(timer), { check });
 }

@@ -23,6 +23,8 @@ export interface PlanSource {
   /** Why a host is unreported, where the default words (about `netform agent --host`) do not fit. */
   unreported?: (host: string, report: HostReport | undefined) => string;
   now?: Date;
+  /** Called between its steps (a large plan's heap governor: src/cli/heap.ts). */
+  checkpoint?: () => void;
 }
 
 export interface AssembledPlan {
@@ -37,7 +39,9 @@ export async function assemblePlan(src: PlanSource): Promise<AssembledPlan> {
   const vnics = vnicPlaces(src.engine.store, records);
   const endpoints = endpointPlaces(src.engine.store, records);
   const pending = pendingApprovals(records);
+  src.checkpoint?.();
   const items = await src.engine.plan();
+  src.checkpoint?.();
   const hostItems = planHosts({ rt: src.engine.rt, reports: src.reports, driver: src.hostDriver });
   if (src.unreported) {
     for (const it of hostItems) {
@@ -49,8 +53,10 @@ export async function assemblePlan(src: PlanSource): Promise<AssembledPlan> {
   }
   items.push(...hostItems);
   analyzeImpact(items, vnics, endpoints);
+  src.checkpoint?.();
   const hosts = src.engine.store.list('Host').map((h) => h.metadata.name);
   const doc = planDocument(items, hosts, src.admission.errors, { requireHostReports: src.requireHostReports, now: src.now });
+  src.checkpoint?.();
   if (pending.length) {
     const { exitCode, ...rest } = doc;
     return { items, doc: { ...rest, pendingApprovals: pending, exitCode } };

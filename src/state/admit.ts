@@ -296,7 +296,13 @@ function admitFile(f: ManifestFile): FileAdmission {
       if (checked.version !== HUB_VERSION) c.version = checked.version;
       out.candidates.push(c);
       const warning = DEPRECATED_VERSIONS[checked.version];
-      if (warning) out.deprecated.push({ file: f.path, documentIndex: doc.index, line: doc.line, apiVersion: `${API_GROUP}/${checked.version}`, warning });
+      if (warning) {
+        // One entry per file and version (not one per document: 60,000 of them at scale).
+        const apiVersion = `${API_GROUP}/${checked.version}`;
+        const seen = out.deprecated.find((d) => d.apiVersion === apiVersion);
+        if (seen) seen.documents++;
+        else out.deprecated.push({ file: f.path, documentIndex: doc.index, line: doc.line, documents: 1, apiVersion, warning });
+      }
     }
   }
   return out;

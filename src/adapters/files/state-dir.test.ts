@@ -80,6 +80,9 @@ describe('StateDir basics', () => {
       'Network/net-a',
       'VnicAttachment/tenant-a/vm1-nic0',
     ]);
+    // values(): the same records, in no particular order, the same objects list() hands out.
+    expect([...s.values()].map((r) => r.key).sort()).toEqual(s.list().map((r) => r.key));
+    expect([...s.values()].find((r) => r.key === 'Network/net-a')).toBe(s.get('Network/net-a'));
     expect(await listFiles(root)).toEqual([
       'lock',
       join('objects', 'Network', 'net-0.json'),

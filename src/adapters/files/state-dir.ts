@@ -259,6 +259,12 @@ export class StateDir {
   }
 
   /** All records, sorted by key (code-unit order). No I/O. */
+  /** Every record, in no particular order, without a copy. */
+  values(): IterableIterator<StateRecord> {
+    this.assertOpen();
+    return this.records.values();
+  }
+
   list(): StateRecord[] {
     this.assertOpen();
     this.#sortedKeys ??= [...this.records.keys()].sort(compareStrings);
@@ -734,6 +740,9 @@ export class StateDirRecords implements RecordStore {
   }
   list(): ObjectRecord[] {
     return this.dir.list() as unknown as ObjectRecord[];
+  }
+  values(): Iterable<ObjectRecord> {
+    return this.dir.values() as unknown as Iterable<ObjectRecord>;
   }
   put(record: ObjectRecord): Promise<void> {
     return this.dir.put(record as unknown as StateRecord);

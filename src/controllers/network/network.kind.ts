@@ -10,6 +10,7 @@ import { hostNetworks } from '../host/host.model.ts';
 import { poolsOf } from '../vlanpool/allocations.ts';
 import { toNetworkModel } from './network.model.ts';
 import { routersOn } from '../router/router.kind.ts';
+import { allRecords } from '../../state/records.ts';
 
 interface Resolved {
   vlan: number | undefined;
@@ -170,7 +171,7 @@ function portsOn(rt: Runtime, network: string): string[] {
   for (const kind of ON_A_NETWORK) {
     for (const o of rt.store.list(kind)) if (o.spec.network === network) out.add(objectKey(kind, o.metadata.name, o.metadata.namespace));
   }
-  for (const r of rt.records.list()) {
+  for (const r of allRecords(rt.records)) {
     if ((ON_A_NETWORK as readonly string[]).includes(r.kind) && (r.spec as { network?: string } | undefined)?.network === network) out.add(r.key);
   }
   return [...out].sort();

@@ -6,6 +6,7 @@ import { parseKey } from '../../api/kinds.ts';
 import { bindingsOf, defineKind, type Summary } from '../runtime/kind.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { CredentialsError } from '../../api/credentials.ts';
+import { allRecords } from '../../state/records.ts';
 
 /** A successful probe younger than this is not repeated when a dependent wakes the provider. */
 const PROBE_FRESH_MS = 30_000;
@@ -109,6 +110,6 @@ export function credentialsRefused(err: unknown): boolean {
 /** Objects that reference the provider or still hold backend objects on it. */
 function holdersOf(rt: Runtime, provider: string): string[] {
   const out = new Set(rt.store.referrers(`Provider/${provider}`));
-  for (const r of rt.records.list()) if (bindingsOf(r).some((b) => b.name === provider)) out.add(r.key);
+  for (const r of allRecords(rt.records)) if (bindingsOf(r).some((b) => b.name === provider)) out.add(r.key);
   return [...out].sort();
 }

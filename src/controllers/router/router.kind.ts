@@ -9,6 +9,7 @@ import type { HostReport, HostRouterModel } from '../../drivers/host-driver.ts';
 import type { RouterModel } from '../../drivers/model.ts';
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { lookup, type Runtime } from '../runtime/runtime.ts';
+import { allRecords } from '../../state/records.ts';
 
 /** The networks a router is attached to (its gateway's and its interfaces'), without repeats. */
 export function routerNetworks(r: Pick<Router, 'spec'>): string[] {
@@ -113,7 +114,7 @@ export const routerKind = defineKind<'Router', Omit<RouterModel, 'name' | 'descr
 export function routersOn(rt: Runtime, network: string): string[] {
   const out = new Set<string>();
   for (const r of rt.store.list('Router')) if (routerNetworks(r).includes(network)) out.add(objectKey('Router', r.metadata.name));
-  for (const rec of rt.records.list()) {
+  for (const rec of allRecords(rt.records)) {
     if (rec.kind !== 'Router' || rec.spec === undefined) continue;
     if (routerNetworks({ spec: rec.spec as Router['spec'] }).includes(network)) out.add(rec.key);
   }

@@ -18,6 +18,9 @@ import type { PlanItem } from './plan.ts';
 import type { ObjectRecord, RecordStore } from '../../state/records.ts';
 import { objectFromRecord, type Runtime, type RuntimeHooks } from './runtime.ts';
 
+
+/** A dry run (plan) gives the event loop a turn after this many reconciles. */
+const PLAN_YIELD_EVERY = 500;
 export interface EngineOptions {
   /** The kinds to reconcile, in dependency order (controllers/index.ts: KIND_DEFINITIONS). */
   kinds: readonly AnyKindDefinition[];
@@ -225,9 +228,13 @@ export class Engine {
     this.rt.plan.length = 0;
     const keys = new Set([...this.store.keys(), ...this.rt.records.list().map((r) => r.key)]);
     const ac = new AbortController();
+    let n = 0;
     for (const key of this.#sortKeys([...keys])) {
       if (this.store.invalid(key)) continue;
       await reconcileKind(this.rt, this.#kinds.get(parseKey(key).kind)!, key, ac.signal);
+      // A dry run's reconciles settle without a turn of the event loop: give timers one now and then
+      // (signals, and the heap governor of a large plan: src/cli/heap.ts).
+      if (++n % PLAN_YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
     return [...this.rt.plan];
   }

@@ -8,6 +8,7 @@ import type { SecurityGroupModel, SecurityGroupRuleModel } from '../../drivers/m
 import { bindingsOf, defineKind } from '../runtime/kind.ts';
 import { lookup, type Runtime } from '../runtime/runtime.ts';
 import { groupRules } from './secgroup.rules.ts';
+import { allRecords } from '../../state/records.ts';
 
 /** The keys of the SecurityGroups an object's spec.securityGroups names, in its namespace. */
 export function securityGroupKeysOf(namespace: string | undefined, spec: unknown): string[] {
@@ -54,7 +55,7 @@ export const securityGroupKind = defineKind<'SecurityGroup', Map<string, Securit
   usedBy(rt, key) {
     const users = new Set(rt.store.referrers(key));
     const { namespace } = parseKey(key);
-    for (const r of rt.records.list()) {
+    for (const r of allRecords(rt.records)) {
       if (r.namespace !== namespace || r.key === key) continue;
       if ((r.kind === 'VnicAttachment' || r.kind === 'VnicProfile' || r.kind === 'ServiceEndpoint') && securityGroupKeysOf(r.namespace, r.spec).includes(key)) users.add(r.key);
     }

@@ -6,6 +6,7 @@ import type { VlanAllocation } from '../../state/semantic.ts';
 import { allocate, type Allocation } from '../../state/vlan-allocator.ts';
 import { dropAllocations, recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
 import { KeyedLock } from '../../state/keyed-lock.ts';
+import { allRecords } from '../../state/records.ts';
 
 const perRuntime = new WeakMap<Runtime, PoolAllocations>();
 
@@ -68,7 +69,7 @@ export class PoolAllocations {
   /** Every allocation of every pool, from the pools' records. */
   all(): VlanAllocation[] {
     const out: VlanAllocation[] = [];
-    for (const r of this.#rt.records.list()) {
+    for (const r of allRecords(this.#rt.records)) {
       if (r.kind !== 'VlanPool') continue;
       for (const a of (r.status.allocations as Allocation[] | undefined) ?? []) out.push({ pool: r.name, ...a });
     }
@@ -82,7 +83,7 @@ export class PoolAllocations {
     for (const n of rt.store.list('Network')) {
       if (n.spec.vlan?.id !== undefined) out.add(`${n.spec.physicalNetwork}/${n.spec.vlan.id}`);
     }
-    for (const r of rt.records.list()) {
+    for (const r of allRecords(rt.records)) {
       if (r.kind === 'Network' && typeof r.status.vlan === 'number' && typeof r.status.physicalNetwork === 'string') {
         const spec = r.spec as Network['spec'] | undefined;
         if (spec?.vlan?.poolRef?.name !== pool) out.add(`${r.status.physicalNetwork}/${r.status.vlan}`);

@@ -9,6 +9,7 @@ import { objectKey } from '../../api/kinds.ts';
 import type { VnicProfileModel } from '../../drivers/model.ts';
 import { defineKind } from '../runtime/kind.ts';
 import { profileQos } from './profile.effective.ts';
+import { allRecords } from '../../state/records.ts';
 
 export const vnicProfileKind = defineKind<'VnicProfile', undefined, VnicProfileModel>({
   kind: 'VnicProfile',
@@ -20,7 +21,7 @@ export const vnicProfileKind = defineKind<'VnicProfile', undefined, VnicProfileM
   usedBy(rt, key) {
     const users = new Set(rt.store.referrers(key));
     // vNICs removed from the desired state whose ports may still point at the profile's objects.
-    for (const r of rt.records.list()) if (r.kind === 'VnicAttachment' && profileKeyOf(r.namespace, r.spec) === key) users.add(r.key);
+    for (const r of allRecords(rt.records)) if (r.kind === 'VnicAttachment' && profileKeyOf(r.namespace, r.spec) === key) users.add(r.key);
     return { users, waitingFor: 'waiting for vNICs to stop using the profile' };
   },
 
