@@ -30,6 +30,17 @@ describe('balance', () => {
     expect(b({ me: 'b', live: ['a', 'b', 'c'], holders, mine: [2, 3] }).release).toBeUndefined();
   });
 
+  it('a free shard covers a replica below its share: nobody gives one back for it (one move per join)', () => {
+    // a gave shard 1 back for c; b, now holding most, would give one too if the free shard did not count.
+    expect(b({ me: 'b', live: ['a', 'b', 'c'], holders: ['a', undefined, 'b', 'b'], mine: [2, 3] }).release).toBeUndefined();
+    // A shard held by a replica that is gone is as free.
+    expect(b({ me: 'b', live: ['a', 'b', 'c'], holders: ['a', 'dead', 'b', 'b'], mine: [2, 3] }).release).toBeUndefined();
+    // Seven shards, three replicas (2..3 each): c holds none, short by two; one is free: one still to give.
+    const seven = { shards: 7, live: ['a', 'b', 'c'], holders: ['a', 'a', 'a', 'b', 'b', 'b', undefined] };
+    expect(balance({ ...seven, me: 'a', mine: [0, 1, 2] })).toMatchObject({ min: 2, max: 3, release: 2 });
+    expect(balance({ ...seven, me: 'b', mine: [3, 4, 5] }).release).toBeUndefined(); // not the one holding most (ties: a)
+  });
+
   it('holders that are not live do not count (a killed replica\u2019s shards are free to its share)', () => {
     const d = b({ me: 'a', live: ['a', 'b'], holders: ['a', 'dead', 'b', 'dead'], mine: [0] });
     expect(d).toEqual({ min: 2, max: 2, mayAcquire: true });
