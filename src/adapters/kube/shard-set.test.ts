@@ -6,6 +6,7 @@
 // against a real apiserver, with processes and SIGKILL: test/kube/shards.test.ts.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { seeded } from '../../../test/harness/fault-proxy.ts';
 import { FakeLeaseApi, ManualClock, type FakeLeaseClient } from './lease-fakes.test-support.ts';
 import { memberLeaseName, ShardSet, shardLeaseName } from './shard-set.ts';
 
@@ -182,16 +183,7 @@ class Cluster {
 }
 
 /** A seeded PRNG (mulberry32), for jitter and event schedules that are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const prng = seeded;
 
 let cluster: Cluster | undefined;
 afterEach(async () => {
