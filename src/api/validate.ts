@@ -2,7 +2,7 @@
 // compiling once per process.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Kind } from './kinds.ts';
-import { convertSpec, HUB_VERSION, type ApiVersionName } from './versions.ts';
+import { moveSpec, HUB_VERSION, type ApiVersionName } from './versions.ts';
 import { loadCrds, type OpenApiSchema } from './crds.ts';
 import { isMac, parsePrefix } from './ip.ts';
 import { Shared } from './shared.ts';
@@ -115,7 +115,8 @@ export function validateSpec<S = unknown>(kind: Kind, spec: unknown, version: Ap
 export function hubSpec<S = unknown>(kind: Kind, spec: unknown, version: ApiVersionName): { spec: S; violations: SchemaViolation[] } {
   const checked = validateSpec<S>(kind, spec, version);
   if (version === HUB_VERSION) return checked;
-  return { spec: convertSpec(kind, checked.spec, version, HUB_VERSION, hubOrder(kind)) as S, violations: checked.violations };
+  // (validateSpec's spec is a copy of its own: its fields move in place.)
+  return { spec: moveSpec(kind, checked.spec, version, HUB_VERSION, hubOrder(kind)) as S, violations: checked.violations };
 }
 
 /** The hub spec schema of a kind, for the order of the fields a conversion puts back. */

@@ -12,14 +12,13 @@
 // The internal model (the engine, the controllers, the drivers) keeps v1alpha1's shape, the hub:
 // v1beta1 is converted at the edges (admission of files, the Kubernetes adapter, the conversion webhook).
 import type { Kind } from './kinds.ts';
-import type { OpenApiSchema } from './crds.ts';
+import { API_GROUP, API_VERSION, type OpenApiSchema } from './crds.ts';
 
-export const API_GROUP_NAME = 'netform.io';
 /** The versions served, oldest first. */
 export const API_VERSIONS = ['v1alpha1', 'v1beta1'] as const;
 export type ApiVersionName = (typeof API_VERSIONS)[number];
 /** The version whose shape the internal model has. */
-export const HUB_VERSION: ApiVersionName = 'v1alpha1';
+export const HUB_VERSION: ApiVersionName = API_VERSION;
 /** The version stored by the apiserver, and written by `netform convert`. */
 export const STORAGE_VERSION: ApiVersionName = 'v1beta1';
 /** Versions still served but deprecated, with the warning given for them. */
@@ -70,8 +69,8 @@ export function isApiVersion(v: unknown): v is ApiVersionName {
 
 /** `netform.io/v1beta1` → `v1beta1`; undefined for anything else. */
 export function versionOf(apiVersion: unknown): ApiVersionName | undefined {
-  if (typeof apiVersion !== 'string' || !apiVersion.startsWith(`${API_GROUP_NAME}/`)) return undefined;
-  const v = apiVersion.slice(API_GROUP_NAME.length + 1);
+  if (typeof apiVersion !== 'string' || !apiVersion.startsWith(`${API_GROUP}/`)) return undefined;
+  const v = apiVersion.slice(API_GROUP.length + 1);
   return isApiVersion(v) ? v : undefined;
 }
 
@@ -132,27 +131,20 @@ function movesBetween(kind: Kind, from: ApiVersionName, to: ApiVersionName): { f
   return [...moves].reverse().map((m) => ({ from: segments(m.to), to: segments(m.from) }));
 }
 
-function deepCopy<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(deepCopy) as T;
-  if (isObj(v)) {
-    const out: Obj = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (k === '__proto__') Object.defineProperty(out, k, { value: deepCopy(x), enumerable: true, writable: true, configurable: true });
-      else out[k] = deepCopy(x);
-    }
-    return out as T;
-  }
-  return v;
-}
 
 /** A copy of a spec of `kind` written in version `from`, written in version `to`. Keys keep their
  *  order where they stay; a moved field goes where `order` (the target version's spec schema, when
  *  given) puts it. */
 export function convertSpec(kind: Kind, spec: unknown, from: ApiVersionName, to: ApiVersionName, order?: OpenApiSchema): unknown {
-  if (from === to || !isObj(spec)) return spec === undefined ? undefined : deepCopy(spec);
-  const out = deepCopy(spec);
-  for (const m of movesBetween(kind, from, to)) moveIn(out, m.from, m.to);
-  return order ? orderLike(out, order) : out;
+  if (spec === undefined) return undefined;
+  return moveSpec(kind, structuredClone(spec), from, to, order);
+}
+
+/** convertSpec on a spec the caller owns (a copy already made): its fields are moved in place. */
+export function moveSpec(kind: Kind, spec: unknown, from: ApiVersionName, to: ApiVersionName, order?: OpenApiSchema): unknown {
+  if (from === to || !isObj(spec)) return spec;
+  for (const m of movesBetween(kind, from, to)) moveIn(spec, m.from, m.to);
+  return order ? orderLike(spec, order) : spec;
 }
 
 /** The value with the keys of each object in the order of the schema's properties (others after,
@@ -178,8 +170,8 @@ export function convertObject<T extends { apiVersion?: unknown; kind?: unknown; 
   order?: OpenApiSchema,
 ): T {
   const from = versionOf(obj.apiVersion);
-  if (!from) throw new Error(`${String(obj.apiVersion)} is not a version of ${API_GROUP_NAME}`);
-  const out = { ...obj, apiVersion: `${API_GROUP_NAME}/${to}` } as T;
+  if (!from) throw new Error(`${String(obj.apiVersion)} is not a version of ${API_GROUP}`);
+  const out = { ...obj, apiVersion: `${API_GROUP}/${to}` } as T;
   if (obj.spec !== undefined) out.spec = convertSpec(kind, obj.spec, from, to, order);
   return out;
 }
@@ -240,7 +232,7 @@ export function convertFieldPath(kind: Kind, path: string, from: ApiVersionName,
  * them has a default (so the apiserver and admission fill it as before).
  */
 export function specSchemaFor(kind: Kind, v1alpha1Spec: OpenApiSchema, to: ApiVersionName = 'v1beta1'): OpenApiSchema {
-  const spec = deepCopy(v1alpha1Spec);
+  const spec = structuredClone(v1alpha1Spec);
   if (to === 'v1alpha1') return spec;
   for (const m of MOVES[kind]) moveSchema(kind, spec, segments(m.from), segments(m.to));
   return spec;
@@ -326,7 +318,7 @@ interface CelRule {
  * it is the storage version; deprecated with its warning when it is.
  */
 export function crdVersionFor(kind: Kind, alpha: CrdVersion, to: ApiVersionName): CrdVersion {
-  const out = deepCopy(alpha);
+  const out = structuredClone(alpha);
   out.name = to;
   out.served = true;
   out.storage = to === STORAGE_VERSION;

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, Pair, parseAllDocuments, parseDocument, Scalar, YAMLMap, type Document, type ToStringOptions, type YAMLSeq } from 'yaml';
 import { isKind, type Kind } from '../api/kinds.ts';
-import { API_GROUP_NAME, HUB_VERSION, MOVES, convertSpec, versionOf, type ApiVersionName } from '../api/versions.ts';
+import { API_GROUP } from '../api/crds.ts';
+import { HUB_VERSION, MOVES, convertSpec, versionOf, type ApiVersionName } from '../api/versions.ts';
 import { isCredentialsName, isManifestName } from '../adapters/files/directory.ts';
 
 export interface ConvertResult {
@@ -72,7 +73,7 @@ export function convertText(text: string, to: ApiVersionName, file = '<input>'):
     }
     const name = `${file}: document ${i + 1} (${target.kind}/${target.name})`;
     try {
-      const want: Record<string, unknown> = { ...(js as Record<string, unknown>), apiVersion: `${API_GROUP_NAME}/${to}` };
+      const want: Record<string, unknown> = { ...(js as Record<string, unknown>), apiVersion: `${API_GROUP}/${to}` };
       if ((js as Record<string, unknown>).spec !== undefined) want.spec = convertSpec(target.kind, (js as Record<string, unknown>).spec, target.from, to);
       const options = renderOptions(doc, written);
       const before = doc.toString(options);
@@ -133,7 +134,7 @@ function convertJson(text: string, to: ApiVersionName, file: string): ConvertRes
   const problem = doc.errors.length ? `YAML syntax error: ${reason(doc.errors[0]!.message)}` : convertDocument(doc, target.kind, target.from, to);
   if (problem) return { text, converted: 0, problems: [`${file}: document 1 (${target.kind}/${target.name}): ${problem}`] };
   const converted: unknown = doc.toJS();
-  const want: Record<string, unknown> = { ...(js as Record<string, unknown>), apiVersion: `${API_GROUP_NAME}/${to}` };
+  const want: Record<string, unknown> = { ...(js as Record<string, unknown>), apiVersion: `${API_GROUP}/${to}` };
   if (want.spec !== undefined) want.spec = convertSpec(target.kind, want.spec, target.from, to);
   if (!isDeepStrictEqual(converted, want)) return { text, converted: 0, problems: [`${file}: document 1 (${target.kind}/${target.name}): could not be converted faithfully; convert it by hand`] };
   const indent = /^\{[ \t]*\r?\n([ \t]+)"/.exec(text)?.[1] ?? '';
@@ -193,8 +194,8 @@ function convertDocument(doc: Document, kind: Kind, from: ApiVersionName, to: Ap
   const root = doc.contents;
   if (!isMap(root)) return 'not a mapping';
   const apiVersion = root.get('apiVersion', true);
-  if (isScalar(apiVersion)) apiVersion.value = `${API_GROUP_NAME}/${to}`;
-  else root.set('apiVersion', `${API_GROUP_NAME}/${to}`);
+  if (isScalar(apiVersion)) apiVersion.value = `${API_GROUP}/${to}`;
+  else root.set('apiVersion', `${API_GROUP}/${to}`);
   const spec = root.get('spec', true);
   if (!isMap(spec)) return undefined; // no spec, or not a mapping: nothing moves (convertSpec does the same)
   return applySteps(spec, stepsBetween(kind, from, to), 'spec');

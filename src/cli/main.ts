@@ -37,7 +37,8 @@ import { objectKey } from '../api/kinds.ts';
 import { ConsoleFeed } from '../console/feed.ts';
 import { checkUi, DEFAULT_UI, parseUi, startConsole } from './console.ts';
 import { convertPaths, convertText } from './convert.ts';
-import { API_GROUP_NAME, API_VERSIONS, DEPRECATED_VERSIONS, STORAGE_VERSION, type ApiVersionName } from '../api/versions.ts';
+import { API_GROUP } from '../api/crds.ts';
+import { API_VERSIONS, DEPRECATED_VERSIONS, STORAGE_VERSION, type ApiVersionName } from '../api/versions.ts';
 
 /** What the composition root can be given instead of its defaults (tests use this). */
 export interface MainDeps {
@@ -144,7 +145,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       if (o.write && o.check) throw new Error('convert: --write or --check, not both');
       const files = await convertPaths(paths);
       const results = await Promise.all(files.map(async (path) => ({ path, ...convertText(await readFile(path, 'utf8'), o.to, path) })));
-      const target = `${API_GROUP_NAME}/${o.to}`;
+      const target = `${API_GROUP}/${o.to}`;
       const problems = results.flatMap((r) => r.problems);
       if (problems.length) {
         for (const p of problems) eprint(p);
@@ -506,7 +507,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       const client = KubeClient.load({ kubeconfig: c.kubeconfig, context: o.context });
       const r = await migrateStorage(client, { log: print });
       const total = Object.values(r.rewritten).reduce((a, b) => a + b, 0);
-      print(`migrated: ${total} object${total === 1 ? '' : 's'} stored as ${API_GROUP_NAME}/${STORAGE_VERSION}; ${r.crds.length} CRD${r.crds.length === 1 ? '' : 's'} updated (status.storedVersions)`);
+      print(`migrated: ${total} object${total === 1 ? '' : 's'} stored as ${API_GROUP}/${STORAGE_VERSION}; ${r.crds.length} CRD${r.crds.length === 1 ? '' : 's'} updated (status.storedVersions)`);
       code = EXIT.ok;
     });
 

@@ -2,7 +2,8 @@
 // object converted to the desired version out, in the same order; metadata and status untouched (the
 // apiserver refuses a conversion that changes metadata other than labels and annotations). Pure.
 import { isKind } from '../../api/kinds.ts';
-import { API_GROUP_NAME, convertObject, versionOf } from '../../api/versions.ts';
+import { API_GROUP } from '../../api/crds.ts';
+import { convertObject, versionOf } from '../../api/versions.ts';
 
 export interface ConversionReview {
   apiVersion?: string;
@@ -28,7 +29,7 @@ export function convertReview(review: ConversionReview): ConversionReviewAnswer 
     response: { uid, convertedObjects, result: failure === undefined ? { status: 'Success' } : { status: 'Failure', message: failure } },
   });
   const desired = versionOf(review.request?.desiredAPIVersion);
-  if (!desired) return answer([], `${String(review.request?.desiredAPIVersion)} is not a version of ${API_GROUP_NAME}`);
+  if (!desired) return answer([], `${String(review.request?.desiredAPIVersion)} is not a version of ${API_GROUP}`);
   const out: unknown[] = [];
   for (const [i, o] of (review.request?.objects ?? []).entries()) {
     const obj = o as { apiVersion?: unknown; kind?: unknown; spec?: unknown };
