@@ -19,7 +19,7 @@ import { Informer } from '../adapters/kube/informer.ts';
 import { LeaderElector } from '../adapters/kube/leader.ts';
 import { ShardSet } from '../adapters/kube/shard-set.ts';
 import { affectsAdmission } from '../adapters/kube/changes.ts';
-import { shardOf, type ShardableObject } from '../state/shards.ts';
+import { shardOf, vlanPoolGroups, type ShardableObject } from '../state/shards.ts';
 import { Slots } from '../state/slots.ts';
 import { KubeRecords, type KindCache } from '../adapters/kube/records.ts';
 import { resourceTypes } from '../adapters/kube/resources.ts';
@@ -160,6 +160,8 @@ export class ClusterModeController {
   #followerView: ViewSource | undefined;
   /** What admission made of each object while its resourceVersion stays: a change re-checks that object. */
   readonly #admission = new ObjectAdmissionCache();
+  /** The VLAN pool groups (`#poolGroups`) and the VlanPool cache's version they were computed at. */
+  #pools: { version: string; groups: Map<string, string> } | undefined;
 
   constructor(s: ControllerSettings, deps: ControllerDeps) {
     this.#s = s;
@@ -450,7 +452,16 @@ export class ClusterModeController {
     const { kind, name, namespace } = parseKey(key);
     const o = this.informers[kind].get(name, namespace) as ShardableObject | undefined;
     const lookup = (k: 'Host' | 'Cluster', n: string) => this.informers[k].get(n) as ShardableObject | undefined;
-    return shardOf(o ?? { kind, metadata: { name, ...(namespace ? { namespace } : {}) } }, n, lookup);
+    return shardOf(o ?? { kind, metadata: { name, ...(namespace ? { namespace } : {}) } }, n, lookup, (pool) => this.#poolGroups().get(pool) ?? pool);
+  }
+
+  /** VLAN pools overlapping on a physical network, grouped (they share a shard), from the informer's
+   *  cache: computed again when the cache has changed. */
+  #poolGroups(): Map<string, string> {
+    const informer = this.informers.VlanPool;
+    const version = informer.resourceVersion ?? '';
+    if (this.#pools?.version !== version) this.#pools = { version, groups: vlanPoolGroups(informer.list() as ShardableObject[]) };
+    return this.#pools.groups;
   }
 
   /** Runs an engine while `signal` is not aborted: the leader's, or (sharded) the one of `shard`,

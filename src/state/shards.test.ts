@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shardOf, shardOfToken, shardToken, type ShardableObject } from './shards.ts';
+import { shardOf, shardOfToken, shardToken, vlanPoolGroups, type ShardableObject } from './shards.ts';
 
 const obj = (kind: string, name: string, spec: unknown = {}, namespace?: string): ShardableObject => ({ kind, metadata: { name, ...(namespace ? { namespace } : {}) }, spec });
 
@@ -24,6 +24,36 @@ describe('shardToken', () => {
       kind === 'Host' && name === 'hv1' ? obj('Host', 'hv1', { cluster: 'prod' }) : kind === 'Cluster' && name === 'prod' ? obj('Cluster', 'prod', { macPoolRef: { name: 'macs' } }) : undefined;
     expect(shardToken(obj('VnicAttachment', 'v', { host: 'hv1' }, 'team'), lookup)).toBe('macpool:macs');
     expect(shardOf(obj('VnicAttachment', 'v', { host: 'hv1' }, 'team'), 4, lookup)).toBe(shardOf(obj('MacPool', 'macs'), 4));
+  });
+});
+
+describe('vlanPoolGroups: pools overlapping on a physical network allocate together', () => {
+  const pool = (name: string, ...ranges: [string, number, number][]) => obj('VlanPool', name, { ranges: ranges.map(([physicalNetwork, min, max]) => ({ physicalNetwork, min, max })) });
+
+  it('groups pools whose ranges overlap, also through a third, by the smallest name; disjoint pools and other physical networks stay alone', () => {
+    const groups = vlanPoolGroups([
+      pool('zulu', ['physnet1', 100, 199]),
+      pool('mike', ['physnet1', 150, 250]), // overlaps zulu
+      pool('alpha', ['physnet1', 250, 300], ['physnet2', 1, 10]), // touches mike at 250: overlaps
+      pool('bravo', ['physnet1', 301, 400]), // adjacent to alpha, not overlapping
+      pool('charlie', ['physnet2', 11, 20]), // physnet2 only, disjoint
+      pool('delta', ['physnet3', 100, 199]), // same numbers, another physical network
+      pool('echo', ['physnet3', 150, 150], ['physnet4', 1, 1]),
+    ]);
+    expect(Object.fromEntries(groups)).toEqual({ zulu: 'alpha', mike: 'alpha', alpha: 'alpha', delta: 'delta', echo: 'delta' });
+  });
+
+  it('a range inside another one far before it still overlaps (the furthest reach is kept)', () => {
+    const groups = vlanPoolGroups([pool('wide', ['p', 1, 4000]), pool('x', ['p', 10, 20]), pool('y', ['p', 3000, 3001])]);
+    expect(Object.fromEntries(groups)).toEqual({ wide: 'wide', x: 'wide', y: 'wide' });
+  });
+
+  it('the shard token of a pool and of a network drawing from it is the group', () => {
+    const groups = vlanPoolGroups([pool('b', ['p', 1, 10]), pool('a', ['p', 5, 6])]);
+    const group = (p: string) => groups.get(p) ?? p;
+    expect(shardToken(obj('VlanPool', 'b'), undefined, group)).toBe('vlanpool:a');
+    expect(shardToken(obj('Network', 'n', { vlan: { poolRef: { name: 'b' } } }), undefined, group)).toBe('vlanpool:a');
+    expect(shardToken(obj('VlanPool', 'c'), undefined, group)).toBe('vlanpool:c');
   });
 });
 

@@ -7,7 +7,9 @@
 //    for several providerRefs the smallest name, so a backend endpoint's objects share a replica;
 //  - a Network that draws its VLAN from a pool: `vlanpool:<pool>`, as the VlanPool itself, because the
 //    allocation writes the pool's record and is serialized per pool inside one engine (ADR 5): all
-//    networks of a pool and the pool must be reconciled by one replica;
+//    networks of a pool and the pool must be reconciled by one replica. Pools whose ranges overlap on a
+//    physical network draw from the same VLANs, so they are one group (`vlanPoolGroups`), named by its
+//    smallest pool name: `vlanpool:<that name>`;
 //  - a VnicAttachment whose Cluster (through its Host) names a MacPool: `macpool:<pool>`, as the
 //    MacPool itself, for the same reason;
 //  - everything else (Hosts, Clusters, other vNICs, templates…): its own key.
@@ -25,6 +27,71 @@ export interface ShardableObject {
 /** Looks up another object (a VnicAttachment's Host, a Host's Cluster); undefined if unknown. */
 export type ObjectLookup = (kind: 'Host' | 'Cluster', name: string) => ShardableObject | undefined;
 
+/** The group a VLAN pool allocates in (see `vlanPoolGroups`): the pool's own name when alone. */
+export type PoolGroupLookup = (pool: string) => string;
+
+interface PoolRange {
+  physicalNetwork: string;
+  min: number;
+  max: number;
+}
+
+function rangesOf(o: ShardableObject): PoolRange[] {
+  const ranges = (o.spec as { ranges?: unknown } | undefined)?.ranges;
+  if (!Array.isArray(ranges)) return [];
+  return ranges.filter(
+    (r): r is PoolRange => typeof r?.physicalNetwork === 'string' && typeof r?.min === 'number' && typeof r?.max === 'number',
+  );
+}
+
+/**
+ * VLAN pools that must allocate together: two pools whose ranges overlap on one physical network hand
+ * out from the same VLANs, so their allocations are serialized together (one lock, one shard), and so
+ * are pools that overlap through a third. Returns each pool's group name, the smallest pool name of
+ * its group; a pool overlapping no other is its own group (absent from the map).
+ */
+export function vlanPoolGroups(pools: readonly ShardableObject[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    for (let y = x; parent.get(y) !== r; ) {
+      const next = parent.get(y)!;
+      parent.set(y, r);
+      y = next;
+    }
+    return r;
+  };
+  const union = (a: string, b: string) => {
+    const [ra, rb] = [find(a), find(b)];
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  // Ranges by physical network, sorted by start: each overlaps the ones before it that reach it.
+  const byPhys = new Map<string, { pool: string; min: number; max: number }[]>();
+  for (const p of pools) {
+    parent.set(p.metadata.name, p.metadata.name);
+    for (const r of rangesOf(p)) {
+      const list = byPhys.get(r.physicalNetwork) ?? [];
+      list.push({ pool: p.metadata.name, min: Math.min(r.min, r.max), max: Math.max(r.min, r.max) });
+      byPhys.set(r.physicalNetwork, list);
+    }
+  }
+  for (const list of byPhys.values()) {
+    list.sort((a, b) => a.min - b.min || a.max - b.max);
+    // The range reaching furthest so far: a range starting at or before its end overlaps it.
+    let reach: { pool: string; max: number } | undefined;
+    for (const r of list) {
+      if (reach && r.min <= reach.max) union(reach.pool, r.pool);
+      if (!reach || r.max > reach.max) reach = { pool: r.pool, max: r.max };
+    }
+  }
+  const size = new Map<string, number>();
+  for (const name of parent.keys()) size.set(find(name), (size.get(find(name)) ?? 0) + 1);
+  const out = new Map<string, string>();
+  for (const name of parent.keys()) if (size.get(find(name))! > 1) out.set(name, find(name));
+  return out;
+}
+
 interface Ref {
   name?: unknown;
 }
@@ -39,19 +106,19 @@ function providersOf(spec: Record<string, unknown>): string[] {
 }
 
 /** The unit an object shards by (see the top of this file). */
-export function shardToken(o: ShardableObject, lookup: ObjectLookup = () => undefined): string {
+export function shardToken(o: ShardableObject, lookup: ObjectLookup = () => undefined, poolGroup: PoolGroupLookup = (p) => p): string {
   const spec = (o.spec ?? {}) as Record<string, unknown>;
   const name = o.metadata.name;
   switch (o.kind) {
     case 'Provider':
       return `provider:${name}`;
     case 'VlanPool':
-      return `vlanpool:${name}`;
+      return `vlanpool:${poolGroup(name)}`;
     case 'MacPool':
       return `macpool:${name}`;
     case 'Network': {
       const pool = ((spec.vlan as { poolRef?: Ref } | undefined)?.poolRef as Ref | undefined)?.name;
-      if (typeof pool === 'string') return `vlanpool:${pool}`;
+      if (typeof pool === 'string') return `vlanpool:${poolGroup(pool)}`;
       break;
     }
     case 'VnicAttachment': {
@@ -88,6 +155,6 @@ export function shardOfToken(token: string, shards: number): number {
 }
 
 /** The shard of an object. */
-export function shardOf(o: ShardableObject, shards: number, lookup?: ObjectLookup): number {
-  return shardOfToken(shardToken(o, lookup), shards);
+export function shardOf(o: ShardableObject, shards: number, lookup?: ObjectLookup, poolGroup?: PoolGroupLookup): number {
+  return shardOfToken(shardToken(o, lookup, poolGroup), shards);
 }

@@ -200,3 +200,31 @@ describe('plan (dry run): pools computed once per plan', () => {
     expect(list.mock.calls.filter((c) => c[0] === 'Network')).toHaveLength(2);
   });
 });
+
+describe('VlanPool allocations: pools overlapping on a physical network', () => {
+  /** Records whose writes land a few milliseconds after they were asked for (as a status write to the
+   *  apiserver reaches the informer's cache), so an allocation that reads them meanwhile sees the old one. */
+  class SlowRecords extends MemoryRecords {
+    override async put(r: ObjectRecord): Promise<void> {
+      await new Promise((res) => setTimeout(res, 5));
+      await super.put(r);
+    }
+  }
+  const overlapping = [
+    'apiVersion: netform.io/v1alpha1\nkind: VlanPool\nmetadata: {name: a}\nspec: {ranges: [{physicalNetwork: physnet1, min: 100, max: 119}, {physicalNetwork: physnet2, min: 5, max: 9}]}',
+    'apiVersion: netform.io/v1alpha1\nkind: VlanPool\nmetadata: {name: b}\nspec: {ranges: [{physicalNetwork: physnet1, min: 100, max: 129}]}',
+    ...Array.from({ length: 10 }, (_, i) => `apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: a${i}}\nspec: {physicalNetwork: physnet1, vlan: {poolRef: {name: ${i < 5 ? 'a' : 'b'}}}}`),
+  ];
+
+  it('allocate under one lock: networks of both, served at once, never get one VLAN twice', async () => {
+    const rt = runtime(overlapping, new SlowRecords());
+    const pools = poolsOf(rt);
+    // The first of each pool serves its whole pool; all ten asked at once.
+    const got = await Promise.all((rt.store.list('Network') as Network[]).map((n) => pools.vlanFor(n)));
+    const vlans = got.map((g) => (g as { vlan: number }).vlan);
+    expect(vlans.every((v) => typeof v === 'number')).toBe(true);
+    expect(new Set(vlans).size).toBe(10);
+    const recorded = ['a', 'b'].flatMap((p) => (rt.records.get(`VlanPool/${p}`)!.status.allocations as { vlan: number }[]).map((x) => x.vlan));
+    expect(recorded.sort()).toEqual([...vlans].sort());
+  });
+});

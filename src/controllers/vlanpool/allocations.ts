@@ -7,6 +7,7 @@ import { allocate, type Allocation } from '../../state/vlan-allocator.ts';
 import { dropAllocations, recordFor, writeRecord, type Runtime } from '../runtime/runtime.ts';
 import { KeyedLock } from '../../state/keyed-lock.ts';
 import { allRecords } from '../../state/records.ts';
+import { vlanPoolGroups } from '../../state/shards.ts';
 
 const perRuntime = new WeakMap<Runtime, PoolAllocations>();
 
@@ -36,6 +37,11 @@ export function byNetwork(allocations: readonly Allocation[]): ReadonlyMap<strin
   indexes.set(allocations, { length: allocations.length, index });
   return index;
 }
+
+/** The lock a pool allocates under: its group's (pools overlapping on a physical network hand out
+ *  the same VLANs, so their allocations are serialized together; `vlanPoolGroups`). */
+const lockName = (rt: Runtime, pool: string): string =>
+  rt.store.memo('vlanpool.groups', () => vlanPoolGroups(rt.store.list('VlanPool'))).get(pool) ?? pool;
 
 /** An object that stands for the current desired state: a new one after each replace. */
 const planToken = (rt: Runtime): object => rt.store.memo('vlanpool.plan-token', () => ({}));
@@ -100,7 +106,7 @@ export class PoolAllocations {
    */
   async vlanFor(network: Network): Promise<{ vlan: number; allocated: boolean } | { error: string }> {
     const poolName = network.spec.vlan!.poolRef!.name;
-    return this.#lock.run(poolName, async () => {
+    return this.#lock.run(lockName(this.#rt, poolName), async () => {
       const rt = this.#rt;
       const adm = rt.store.get(objectKey('VlanPool', poolName));
       if (!adm) return { error: `VlanPool "${poolName}" is not available` };
@@ -143,6 +149,6 @@ export class PoolAllocations {
 
   /** Gives a network's VLAN back to the pool. */
   async release(poolName: string, network: string): Promise<void> {
-    await this.#lock.run(poolName, () => dropAllocations<Allocation>(this.#rt, objectKey('VlanPool', poolName), (a) => a.network === network));
+    await this.#lock.run(lockName(this.#rt, poolName), () => dropAllocations<Allocation>(this.#rt, objectKey('VlanPool', poolName), (a) => a.network === network));
   }
 }
