@@ -8,7 +8,7 @@ import { NeutronDriver } from '../../src/drivers/neutron/driver.ts';
 import { admit } from '../../src/state/admit.ts';
 import { MemoryRecords } from '../../src/state/records.ts';
 import { waitFor } from '../support/cli.ts';
-import { api, networksNamed, neutronUrl, uniq } from './support.ts';
+import { api, networksNamed, neutronUrl, subnetsOf, uniq } from './support.ts';
 import { KIND_DEFINITIONS } from '../../src/controllers/index.ts';
 
 let engine: Engine | undefined;
@@ -62,6 +62,51 @@ spec:
     expect(await e.settle(120_000)).toBe(true);
     expect((await networksNamed(`rc-${run}-0`)).length).toBe(0);
   });
+
+  it('subnets made before ADR 24 (tagged, not marked): a re-check marks each once, then the listing serves their networks with no read of their own', async () => {
+    const run = uniq();
+    const docs = [provider(run)];
+    for (let i = 0; i < 4; i++) {
+      docs.push(`apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: lg-${run}-${i}}\nspec: {physicalNetwork: physnet2, vlan: {id: ${2500 + i}}, subnets: [{name: s, cidr: 10.81.${i}.0/24}], providerRefs: [{name: os-${run}}]}`);
+    }
+    const manifests = [{ path: 'm.yaml', text: docs.join('\n---\n') }];
+    const first = start();
+    first.e.sync(admit(manifests));
+    expect(await first.e.settle(120_000)).toBe(true);
+    await first.e.stop();
+    engine = undefined;
+    // Made as a release before ADR 24 left them: the owner's tags, no mark in the description.
+    const subnetIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [net] = await networksNamed(`lg-${run}-${i}`);
+      const [sub] = await subnetsOf(net!.id);
+      expect(sub!.description).toBe(`nf-inst:netform`);
+      expect((await api('PUT', `/v2.0/subnets/${sub!.id as string}`, { subnet: { description: '' } })).status).toBe(200);
+      expect((await api('PUT', `/v2.0/subnets/${sub!.id as string}/tags`, { tags: net!.tags })).status).toBe(200);
+      subnetIds.push(sub!.id as string);
+    }
+
+    // A state loss: the listing finds the networks, not their subnets; each network is read directly
+    // and its subnet marked, one PUT each.
+    const second = start();
+    second.e.sync(admit(manifests));
+    expect(await second.e.settle(120_000)).toBe(true);
+    expect(second.e.states().filter((x) => x.key.startsWith('Network/') && x.state !== 'ready')).toEqual([]);
+    const calls = second.drivers[0]!.client.calls;
+    expect([calls.POST, calls.PUT, calls.DELETE]).toEqual([0, 4, 0]);
+    for (const id of subnetIds) expect((await api<{ subnet: { description: string } }>('GET', `/v2.0/subnets/${id}`)).body.subnet.description).toBe('nf-inst:netform');
+
+    // From now on a re-check is the listing's: no writes, no read per network.
+    await new Promise((r) => setTimeout(r, 10_500));
+    const before = { ...calls };
+    second.e.resyncAll();
+    expect(await second.e.settle(60_000)).toBe(true);
+    expect(calls.POST - before.POST + calls.PUT - before.PUT + calls.DELETE - before.DELETE).toBe(0);
+    expect(calls.GET - before.GET).toBeLessThanOrEqual(4);
+    second.e.sync(admit([{ path: 'm.yaml', text: provider(run) }]));
+    expect(await second.e.settle(120_000)).toBe(true);
+    expect(await networksNamed(`lg-${run}-0`)).toEqual([]);
+  }, 300_000);
 
   it('a state directory lost: a new engine re-adopts 12 networks and 36 vNIC ports from the listings, with 0 writes and no read per object; a no-op re-check of the ports lists them', async () => {
     const run = uniq();

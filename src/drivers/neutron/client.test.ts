@@ -296,10 +296,17 @@ describe('list', () => {
     });
   }
 
+  it('asks for pages of 10,000: 1,200 networks in one request', async () => {
+    const srv = await paginated('networks', ids(1200));
+    const got = await client(srv.url).list<{ id: string }>('networks', { tags: 'nf-inst:lab' });
+    expect(got).toHaveLength(1200);
+    expect(srv.seen.map((s) => [s.query.get('marker'), s.query.get('limit')])).toEqual([[null, '10000']]);
+  });
+
   it('follows networks_links next with marker = the last id and limit, keeping the query', async () => {
     const all = ids(1200);
     const srv = await paginated('networks', all);
-    const c = client(srv.url);
+    const c = client(srv.url, { pageSize: 500 });
     const got = await c.list<{ id: string; name: string }>('networks', { tags: 'nf-inst:lab', fields: ['id', 'name'] });
     expect(got.map((n) => n.id)).toEqual(all);
     expect(got[0]).toEqual({ id: 'net-00000', name: 'n-net-00000' });
@@ -331,7 +338,7 @@ describe('list', () => {
   it('an exactly full last page: follows the next link, gets an empty page without next, stops', async () => {
     const all = ids(1000);
     const srv = await paginated('networks', all);
-    const got = await client(srv.url).list<{ id: string }>('networks');
+    const got = await client(srv.url, { pageSize: 500 }).list<{ id: string }>('networks');
     expect(got.map((n) => n.id)).toEqual(all);
     expect(srv.seen.map((s) => s.query.get('marker'))).toEqual([null, 'net-00499', 'net-00999']);
   });
@@ -359,7 +366,7 @@ describe('list', () => {
   it('lists a nested collection (qos/policies answers with "policies" and "policies_links")', async () => {
     const all = ids(700, 'pol');
     const srv = await paginated('policies', all, { path: '/v2.0/qos/policies' });
-    const got = await client(srv.url).list<{ id: string }>('qos/policies', { name: 'nf-0123456789abcdef0123' });
+    const got = await client(srv.url, { pageSize: 500 }).list<{ id: string }>('qos/policies', { name: 'nf-0123456789abcdef0123' });
     expect(got.map((p) => p.id)).toEqual(all);
     expect(srv.seen.map((s) => [s.path, s.query.get('name'), s.query.get('marker')])).toEqual([
       ['/v2.0/qos/policies', 'nf-0123456789abcdef0123', null],
@@ -370,7 +377,7 @@ describe('list', () => {
   it('lists a hyphenated collection (security-groups answers with "security_groups" and "security_groups_links")', async () => {
     const all = ids(600, 'sg');
     const srv = await paginated('security_groups', all, { path: '/v2.0/security-groups' });
-    const got = await client(srv.url).list<{ id: string }>('security-groups', { description: 'netform-pending:0123456789abcdef0123' });
+    const got = await client(srv.url, { pageSize: 500 }).list<{ id: string }>('security-groups', { description: 'netform-pending:0123456789abcdef0123' });
     expect(got.map((g) => g.id)).toEqual(all);
     expect(srv.seen.map((s) => s.query.get('marker'))).toEqual([null, 'sg-00499']);
   });

@@ -26,7 +26,17 @@ export interface NeutronClientOptions {
   log: Logger;
   /** How often a transient failure of a GET, PUT or DELETE is retried at once (default 2). */
   retries?: number;
+  /** The `limit` of a listing's pages (default {@link LIST_PAGE_SIZE}). */
+  pageSize?: number;
 }
+
+/**
+ * The `limit` asked for in a listing's pages. Large, so that an installation's listing of 1,000
+ * networks or 5,000 ports is one request (issue 15: a no-op re-check makes at most one list request per
+ * kind and provider); a page of 10,000 ports is about 12 MB of JSON. A server that caps pages
+ * (`pagination_max_limit`) answers smaller ones with a next link, which is followed.
+ */
+export const LIST_PAGE_SIZE = 10_000;
 
 const RETRY_BASE_MS = 100;
 
@@ -103,7 +113,7 @@ export class NeutronClient {
   async list<T extends { id: string }>(collection: string, query: RequestOptions['query'] = {}, signal?: AbortSignal): Promise<T[]> {
     const out: T[] = [];
     let marker: string | undefined;
-    const limit = 500;
+    const limit = this.#opts.pageSize ?? LIST_PAGE_SIZE;
     // `qos/policies` answers with `policies`, `security-groups` with `security_groups`.
     const key = collection.slice(collection.lastIndexOf('/') + 1).replaceAll('-', '_');
     for (;;) {

@@ -381,10 +381,11 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
     }
     for (const [name, what] of touched) {
       const h = have.get(name)!;
-      if ([...what].some((f) => f !== 'tags')) {
-        await this.#c.request('PUT', `/v2.0/subnets/${h.id}`, { body: { subnet: subnetMutableBody(want.get(name)!) }, ifMatchRevision: h.revision, signal: ctx.signal });
-      }
-      if (what.has('tags')) await markOwned(this.#c, 'subnets', h.id, owner, ctx.signal);
+      // One PUT: the changed fields, and the installation's mark for a subnet without it (one made
+      // before ADR 24, tagged instead, or one a crash left unmarked).
+      const body: Record<string, unknown> = [...what].some((f) => f !== 'mark') ? subnetMutableBody(want.get(name)!) : {};
+      if (what.has('mark')) body.description = subnetMarker(owner.instance);
+      await this.#c.request('PUT', `/v2.0/subnets/${h.id}`, { body: { subnet: body }, ifMatchRevision: h.revision, signal: ctx.signal });
     }
     for (const [name, h] of have) {
       if (want.has(name)) continue;
@@ -473,16 +474,19 @@ export class NeutronNetworks implements ResourceDriver<NetworkModel, NetworkStat
   async #list(signal: AbortSignal, instance: string): Promise<Listing> {
     const startedAt = Date.now();
     const tag = instanceTag(instance);
-    // Subnets: those marked by their description (made since ADR 24) and those tagged (before).
-    const [nets, marked, tagged, pols] = await Promise.all([
+    // Subnets: those marked by their description. A network with a subnet not marked (made before ADR
+    // 24, tagged instead) is read directly, and its update marks that subnet.
+    const [nets, marked, pols] = await Promise.all([
       this.#c.list<NeutronNetwork>('networks', { tags: tag }, signal),
       this.#c.list<NeutronSubnet>('subnets', { description: subnetMarker(instance) }, signal),
-      this.#c.list<NeutronSubnet>('subnets', { tags: tag }, signal),
       this.#c.list<NeutronQosPolicy>('qos/policies', { tags: tag }, signal).catch(() => [] as NeutronQosPolicy[]),
     ]);
-    const subs = new Map([...tagged, ...marked].map((s) => [s.id, s]));
     const subnets = new Map<string, NeutronSubnet[]>();
-    for (const s of subs.values()) subnets.set(s.network_id, [...(subnets.get(s.network_id) ?? []), s]);
+    for (const s of marked) {
+      const list = subnets.get(s.network_id);
+      if (list) list.push(s);
+      else subnets.set(s.network_id, [s]);
+    }
     return {
       startedAt,
       networks: new Map(nets.map((n) => [n.id, n])),

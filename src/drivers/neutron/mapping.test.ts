@@ -25,6 +25,7 @@ import {
   policyName,
   portBody,
   subnetBody,
+  subnetMarker,
   type NetworkState,
   type NeutronNetwork,
   type NeutronPort,
@@ -86,10 +87,10 @@ function neutronSubnet(over: Partial<NeutronSubnet> = {}): NeutronSubnet {
     allocation_pools: [{ start: '10.10.0.100', end: '10.10.0.200' }],
     host_routes: [{ destination: '10.20.0.0/16', nexthop: '10.10.0.254' }],
     dns_nameservers: ['10.0.0.53', '10.0.0.54'],
-    description: '',
+    description: subnetMarker(owner.instance),
     service_types: [],
     segment_id: null,
-    tags: ownerTags(owner),
+    tags: [],
     created_at: '2026-11-21T11:59:22Z',
     updated_at: '2026-11-21T11:59:22Z',
     revision_number: 0,
@@ -278,9 +279,10 @@ describe('diffNetwork', () => {
       expect(diffNetwork(model(), s)).toEqual([{ path: 'description', from: pendingMarker(other), to: 'app tier' }]);
     });
 
-    it('an untagged subnet of our network gets tags', () => {
-      const s = state({}, [neutronSubnet({ tags: ['netform'] })]);
-      expect(diffNetwork(model(), s)).toEqual([{ path: 'subnets[v4].tags', from: 'untagged', to: 'owner tags' }]);
+    it('a subnet of our network without the mark (tagged before ADR 24, or left unmarked) gets the mark', () => {
+      for (const sub of [neutronSubnet({ tags: ownerTags(owner), description: '' }), neutronSubnet({ tags: ['netform'], description: '' })]) {
+        expect(diffNetwork(model(), state({}, [sub]))).toEqual([{ path: 'subnets[v4].mark', from: 'unmarked', to: 'marked' }]);
+      }
     });
   });
 
@@ -478,7 +480,7 @@ describe('normalizeNetwork', () => {
         {
           id: 'b1856c1e-a1d7-47a0-a6af-88ff50f9e34a',
           revision: 0,
-          tagged: true,
+          marked: true,
           name: 'v4',
           cidr: '10.10.0.0/24',
           ipVersion: 4,
@@ -491,7 +493,7 @@ describe('normalizeNetwork', () => {
         {
           id: 'f45d1fac-93da-4339-b500-cf6b3deb36c4',
           revision: 2,
-          tagged: true,
+          marked: true,
           name: 'v6',
           cidr: 'fd00:10::/64',
           ipVersion: 6,
@@ -573,7 +575,7 @@ describe('normalizeSubnet', () => {
     expect(s).toEqual({
       id: 'f45d1fac-93da-4339-b500-cf6b3deb36c4',
       revision: 2,
-      tagged: false,
+      marked: false,
       name: 'v6',
       cidr: 'fd00:10::/64',
       ipVersion: 6,
@@ -586,20 +588,18 @@ describe('normalizeSubnet', () => {
     });
   });
 
-  it('a null gateway stays null; no tag asked means not tagged', () => {
+  it('a null gateway stays null; no installation asked means not marked', () => {
     const s = normalizeSubnet(neutronSubnet({ gateway_ip: null }));
     expect(s.gateway).toBeNull();
-    expect(s.tagged).toBe(false);
+    expect(s.marked).toBe(false);
     expect('ipv6AddressMode' in s).toBe(false);
     expect('ipv6RaMode' in s).toBe(false);
   });
 
-  it('tagged when the given tag is among the tags', () => {
-    expect(normalizeSubnet(neutronSubnet(), ownerTag(owner)).tagged).toBe(true);
-    expect(normalizeSubnet(neutronSubnet(), ownerTag(other)).tagged).toBe(false);
-    // Made by bulk create since ADR 24: marked by its description, not tagged.
-    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:lab' }), ownerTag(owner), 'lab').tagged).toBe(true);
-    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:other' }), ownerTag(owner), 'lab').tagged).toBe(false);
+  it("marked when its description is the installation's mark; tags alone (a subnet made before ADR 24) are not", () => {
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:lab' }), 'lab').marked).toBe(true);
+    expect(normalizeSubnet(neutronSubnet({ tags: [], description: 'nf-inst:other' }), 'lab').marked).toBe(false);
+    expect(normalizeSubnet(neutronSubnet({ tags: ownerTags(owner), description: '' }), 'lab').marked).toBe(false);
   });
 });
 

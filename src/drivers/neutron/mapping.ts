@@ -96,7 +96,9 @@ export interface NeutronQosPolicy {
 export interface SubnetState extends SubnetModel {
   id: string;
   revision: number;
-  tagged: boolean;
+  /** Whether it carries the installation's mark in its description (`subnetMarker`): only a marked
+   *  subnet is in the installation's listing (ADR 24). */
+  marked: boolean;
 }
 
 export interface NetworkState {
@@ -187,15 +189,17 @@ export function canonicalCidr(cidr: string): string {
 /**
  * The description of a subnet netform creates: its installation's tag. A subnet belongs to its
  * network; this marks it as netform's in the create itself, so that the installation's listing finds
- * it (`?description=`) with no `PUT …/tags` per subnet (ADR 24). Subnets made before carry the tags.
+ * it (`?description=`) with no `PUT …/tags` per subnet (ADR 24). Subnets made before carry tags
+ * instead; a network's re-check marks them (one PUT each, once), and until then that network is read
+ * directly instead of from the listing.
  */
 export const subnetMarker = (instance: string) => instanceTag(instance);
 
-export function normalizeSubnet(s: NeutronSubnet, tag?: string, instance?: string): SubnetState {
+export function normalizeSubnet(s: NeutronSubnet, instance?: string): SubnetState {
   const out: SubnetState = {
     id: s.id,
     revision: s.revision_number,
-    tagged: (tag !== undefined && hasTag(s.tags, tag)) || (instance !== undefined && s.description === subnetMarker(instance)),
+    marked: instance !== undefined && s.description === subnetMarker(instance),
     name: s.name,
     cidr: canonicalCidr(s.cidr),
     ipVersion: s.ip_version,
@@ -259,7 +263,7 @@ export function normalizeNetwork(
     qos: q,
     qosPolicyId: n.qos_policy_id ?? null,
     ownPolicyId,
-    subnets: subnets.map((s) => normalizeSubnet(s, tag, owner.instance)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    subnets: subnets.map((s) => normalizeSubnet(s, owner.instance)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
 }
 
@@ -512,7 +516,7 @@ export function diffNetwork(m: NetworkModel, s: NetworkState): FieldChange[] {
     cmp(`${at}.dnsServers`, (w.dnsServers ?? []).map(canonicalIp), h.dnsServers);
     cmp(`${at}.hostRoutes`, (w.hostRoutes ?? []).map((r) => ({ destination: canonicalCidr(r.destination), nexthop: canonicalIp(r.nexthop) })), h.hostRoutes);
     cmp(`${at}.dhcp`, w.dhcp, h.dhcp);
-    if (s.ours && !h.tagged) out.push({ path: `${at}.tags`, from: 'untagged', to: 'owner tags' });
+    if (s.ours && !h.marked) out.push({ path: `${at}.mark`, from: 'unmarked', to: 'marked' });
   }
   for (const [name, h] of have) if (!want.has(name)) out.push({ path: `subnets[${name}]`, from: h.cidr });
   return out;
