@@ -1,5 +1,6 @@
 // Leader election against a real kube-apiserver + etcd (test/harness/kube): candidates in this
-// process, each with its own KubeClient, racing for coordination.k8s.io/v1 Leases.
+// process, each with its own KubeClient, racing for coordination.k8s.io/v1 Leases; and the sharded
+// controllers' sweep of a gone replica's membership Lease (its delete precondition on the real server).
 //  - never two leaders, sampled every 20 ms for 30 s while leaders are killed and released;
 //  - a graceful stop releases the Lease and a successor leads within a retry period;
 //  - a killed leader (no release) is succeeded only after its Lease expired, and within 20 s;
@@ -10,7 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../src/adapters/kube/client.ts';
+import { isStatus, KubeClient, resourcePath } from '../../src/adapters/kube/client.ts';
+import { LEASES } from '../../src/adapters/kube/resources.ts';
+import { memberLeaseName, ShardSet } from '../../src/adapters/kube/shard-set.ts';
 import { JITTER, LeaderElector, parseMicroTime, type Lease, type LeaderElectorOptions } from '../../src/adapters/kube/leader.ts';
 import { startKube, type KubeCluster } from '../harness/kube/cluster.ts';
 
@@ -340,4 +343,50 @@ describe('LeaderElector on a real apiserver', () => {
       await proxy.close();
     }
   }, 90_000);
+});
+
+describe('ShardSet membership sweep on a real apiserver', () => {
+  it("deletes a gone replica's membership Lease with its resourceVersion as the precondition; a stale one is refused (409)", async () => {
+    const prefix = 'sweep';
+    const gone = memberLeaseName(prefix, 'gone-replica');
+    const spec = { holderIdentity: 'gone-replica', leaseDurationSeconds: 2, renewTime: '2026-01-01T00:00:00.000000Z' };
+    const made = await client.create<Lease>(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: gone }, spec }, NS);
+
+    // The apiserver's own precondition check, as the sweep relies on it: a stale resourceVersion is a 409.
+    const renewed = await client.replace<Lease>(LEASES, gone, { ...made, spec: { ...spec, renewTime: '2026-01-01T00:00:05.000000Z' } }, { namespace: NS });
+    const stale = await client
+      .request('DELETE', resourcePath(LEASES, { namespace: NS, name: gone }), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: made.metadata.resourceVersion } } })
+      .then(() => 'deleted', (e: unknown) => (isStatus(e, 409) ? 'conflict' : String(e)));
+    expect(stale).toBe('conflict');
+    expect((await getLease(gone)).metadata.resourceVersion).toBe(renewed.metadata.resourceVersion);
+
+    // A replica sweeps it once it has seen it unchanged for sweepAfterMs (3 s here), and keeps its own.
+    const set = new ShardSet({
+      client,
+      namespace: NS,
+      prefix,
+      shards: 1,
+      identity: 'sweeper',
+      timing: { durationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 500 },
+      sweepAfterMs: 3_000,
+      log,
+      onGained: (_shard, signal) => new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
+    });
+    const t0 = performance.now();
+    const run = set.run();
+    try {
+      const deadline = t0 + 15_000;
+      let present = true;
+      while (present && performance.now() < deadline) {
+        await sleep(250);
+        present = await client.get(LEASES, gone, NS).then(() => true, (e: unknown) => (isStatus(e, 404) ? false : Promise.reject(e)));
+      }
+      expect(present).toBe(false);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(3_000);
+      expect((await getLease(memberLeaseName(prefix, 'sweeper'))).spec?.holderIdentity).toBe('sweeper');
+    } finally {
+      await set.stop();
+      await run;
+    }
+  }, 60_000);
 });

@@ -288,7 +288,7 @@ describe('manifests/optional/webhook (a Component)', () => {
 describe('manifests/optional/shards (a Component)', () => {
   const out = withComponent('shards');
 
-  it('runs 3 replicas with --shards=4 instead of --leader-elect, and may list, read and renew Leases in its namespace only', () => {
+  it('runs 3 replicas with --shards=4 instead of --leader-elect, and may list, read, renew and delete Leases in its namespace only', () => {
     const deploy = out.find((o) => o.kind === 'Deployment' && o.metadata.name === 'netform-controller');
     const args = deploy.spec.template.spec.containers[0].args as string[];
     expect(deploy.spec.replicas).toBe(3);
@@ -297,7 +297,7 @@ describe('manifests/optional/shards (a Component)', () => {
     expect(args.slice(0, 2)).toEqual(find('Deployment', 'netform-controller').spec.template.spec.containers[0].args.slice(0, 2));
     const role = out.find((o) => o.kind === 'Role' && o.metadata.name === 'netform-shards');
     expect(role.metadata.namespace).toBe(NS);
-    expect(role.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'get', 'update'] }]);
+    expect(role.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'get', 'update', 'delete'] }]);
     const binding = out.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'netform-shards');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'netform-controller', namespace: NS }]);
     expect(out.length).toBe(rendered.length + 2);

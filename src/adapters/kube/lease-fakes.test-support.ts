@@ -65,7 +65,7 @@ export interface Faults {
 
 /** One write the API accepted. */
 export interface LeaseWrite {
-  method: 'POST' | 'PUT';
+  method: 'POST' | 'PUT' | 'DELETE';
   namespace: string;
   name: string;
   holder: string;
@@ -79,7 +79,9 @@ const ITEM = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:
  * GET of an item: the Lease or 404; GET of the collection (`…/namespaces/NS/leases`): `{items}`;
  * POST to the collection: create (409 AlreadyExists if the body's metadata.name exists); PUT of an
  * item: replace, 409 Conflict unless the body carries the stored resourceVersion (the elector never
- * writes without one), 404 if absent. Every accepted write gets the next resourceVersion. With
+ * writes without one), 404 if absent; DELETE of an item: 404 if absent, 409 Conflict if the body's
+ * `preconditions.resourceVersion` is not the stored one, 403 while `denyDelete` is set. Every accepted
+ * create or replace gets the next resourceVersion. With
  * `latencyMs` (on `clock`), a request is served that long after it was sent and answered at once, so
  * requests sent together are all in flight together.
  */
@@ -92,6 +94,11 @@ export class FakeLeaseApi implements Faults {
   wedged = false;
   down = false;
   writes: LeaseWrite[] = [];
+  /** Deletes are refused (403 Forbidden: the Role lacks `delete`). */
+  denyDelete = false;
+  /** Called with each request just before it is served (after its latency): a test's way to make
+   *  something happen between a replica's list and its next write. */
+  beforeServe: ((method: string, path: string) => void) | undefined;
   /** Every request, in order: `METHOD path`. */
   requests: string[] = [];
 
@@ -158,6 +165,7 @@ export class FakeLeaseApi implements Faults {
       }
     }
     if (this.latencyMs > 0) await this.#travel(opts.signal);
+    this.beforeServe?.(method, path);
     this.requests.push(`${method} ${path}`);
     const m = ITEM.exec(path);
     if (!m) throw new Error(`FakeLeaseApi: unexpected path ${path}`);
@@ -172,6 +180,17 @@ export class FakeLeaseApi implements Faults {
       const lease = this.leases.get(path);
       if (!lease) throw new KubeApiError('NotFound', 404, 'not found', 'NotFound');
       return structuredClone(lease) as T;
+    }
+    if (method === 'DELETE') {
+      if (name === undefined) throw new KubeApiError('Terminal', 405, `DELETE of a collection: ${path}`, 'MethodNotAllowed');
+      if (this.denyDelete) throw new KubeApiError('Terminal', 403, 'leases is forbidden: cannot delete', 'Forbidden');
+      const cur = this.leases.get(path);
+      if (!cur) throw new KubeApiError('NotFound', 404, 'not found', 'NotFound');
+      const want = (opts.body as { preconditions?: { resourceVersion?: string } } | undefined)?.preconditions?.resourceVersion;
+      if (want !== undefined && want !== cur.metadata.resourceVersion) throw new KubeApiError('Conflict', 409, 'Precondition failed: ResourceVersion', 'Conflict');
+      this.leases.delete(path);
+      this.writes.push({ method: 'DELETE', namespace, name, holder: cur.spec?.holderIdentity ?? '' });
+      return { kind: 'Status', status: 'Success' } as T;
     }
     let key: string;
     if (method === 'POST') {

@@ -371,6 +371,69 @@ describe('ShardSet on a manual clock', () => {
   });
 });
 
+describe('ShardSet: membership Leases of replicas gone are swept', () => {
+  const member = (id: string) => memberLeaseName(PREFIX, id);
+  const deletes = (c: Cluster) => c.api.requests.filter((r) => r.startsWith('DELETE '));
+
+  it("a crashed replica's Lease is deleted once unchanged for 10 lease durations, by one replica; the live ones' are kept", async () => {
+    const c = await threeReplicas();
+    await c.stop('a', { release: false }); // a crash: nothing released
+    const lastRenewal = c.clock.t;
+    await c.runUntil(lastRenewal + 10 * DURATION - RETRY);
+    expect(c.api.get(NS, member('a'))).toBeDefined();
+    await c.until('a\'s Lease deleted', () => c.api.get(NS, member('a')) === undefined, lastRenewal + 10 * DURATION + 2 * RETRY);
+    expect(c.clock.t - lastRenewal).toBeGreaterThanOrEqual(10 * DURATION);
+    expect(c.api.writes.filter((w) => w.method === 'DELETE').map((w) => w.name)).toEqual([member('a')]);
+    await c.runUntil(c.clock.t + 10 * DURATION);
+    // b and c, renewing all along, keep theirs, and hold all four shards.
+    expect(c.api.get(NS, member('b'))?.spec?.holderIdentity).toBe('b');
+    expect(c.api.get(NS, member('c'))?.spec?.holderIdentity).toBe('c');
+    expect(c.holders().filter(Boolean).sort()).toEqual(['b', 'b', 'c', 'c']);
+    // A 404 for the one who lost the race is not an error: at most one delete got through.
+    expect(deletes(c).length).toBeLessThanOrEqual(2);
+  });
+
+  it('a released Lease (a graceful stop) is swept too; a replica cut off that long comes back with a new one and is counted again', async () => {
+    const c = await threeReplicas();
+    await c.stop('c'); // released
+    c.get('b').client.hang = true; // b cut off: its Lease stops changing, and it loses its shards
+    await c.until('both Leases deleted', () => c.api.get(NS, member('c')) === undefined && c.api.get(NS, member('b')) === undefined, c.clock.t + 12 * DURATION);
+    expect(c.get('a').set.held()).toEqual([0, 1, 2, 3]);
+    c.get('b').client.hang = false;
+    c.get('b').client.reset();
+    await c.until('b back with a new Lease and two shards', () => c.api.get(NS, member('b'))?.spec?.holderIdentity === 'b' && c.get('b').set.held().length === 2, c.clock.t + 4 * DURATION);
+    expect(c.get('a').set.held().length).toBe(2);
+  });
+
+  it('a Lease renewed between the list and the delete is kept: the delete carries the resourceVersion listed', async () => {
+    const c = await threeReplicas();
+    await c.stop('a', { release: false });
+    // a comes back just as the first delete of its Lease is on its way: it renews it first.
+    let renewed = false;
+    c.api.beforeServe = (method, path) => {
+      if (renewed || method !== 'DELETE' || path !== FakeLeaseApi.path(NS, member('a'))) return;
+      renewed = true;
+      const l = c.api.get(NS, member('a'))!;
+      c.api.seed(NS, member('a'), { ...l.spec, renewTime: new Date(c.clock.now()).toISOString() });
+    };
+    await c.until('a delete tried', () => renewed, c.clock.t + 12 * DURATION);
+    await c.runUntil(c.clock.t + RETRY);
+    expect(c.api.get(NS, member('a'))).toBeDefined();
+    expect(c.api.writes.filter((w) => w.method === 'DELETE')).toEqual([]);
+  });
+
+  it('without the right to delete Leases: tried once, then left alone; the replicas go on balancing', async () => {
+    const c = await threeReplicas();
+    c.api.denyDelete = true;
+    await c.stop('a', { release: false });
+    await c.runUntil(c.clock.t + 20 * DURATION);
+    expect(c.api.get(NS, member('a'))).toBeDefined();
+    // Each survivor tried once, then stopped trying.
+    expect(deletes(c)).toEqual([`DELETE ${FakeLeaseApi.path(NS, member('a'))}`, `DELETE ${FakeLeaseApi.path(NS, member('a'))}`]);
+    expect(c.holders().filter(Boolean).sort()).toEqual(['b', 'b', 'c', 'c']);
+  });
+});
+
 describe('FakeLeaseApi', () => {
   it('keys Leases by path, lists a namespace, creates by POST to the collection and replaces by PUT with the resourceVersion read', async () => {
     const api = new FakeLeaseApi();

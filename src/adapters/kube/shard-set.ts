@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Sleeper, systemWallClock, type WallClock } from './clock.ts';
-import { resourcePath, type KubeClient } from './client.ts';
+import { isStatus, resourcePath, type KubeClient } from './client.ts';
 import { LeaderElector, observe, type Lease, type Observation } from './leader.ts';
 import { LEASES } from './resources.ts';
 import { balance, type BalanceDecision } from './shard-balance.ts';
@@ -38,6 +38,8 @@ export interface ShardSetOptions {
   clock?: WallClock;
   /** In [0, 1), for the electors' jitter (default Math.random); tests pass a fixed one. */
   random?: () => number;
+  /** How long a membership Lease must be seen unchanged before it is deleted (default 10 × durationMs). */
+  sweepAfterMs?: number;
   /** This replica now holds `shard`; `signal` aborts when it must stop acting for it. The promise
    *  should settle once it stopped (a graceful release waits for it). */
   onGained: (shard: number, signal: AbortSignal) => Promise<void>;
@@ -65,6 +67,8 @@ export class ShardSet {
   #lists = 0;
   #releasing = false;
   #stopping = false;
+  /** False once a delete was refused (403): this replica then leaves leftover Leases alone. */
+  #sweeping = true;
   #loop: Promise<void> | undefined;
 
   constructor(o: ShardSetOptions) {
@@ -192,12 +196,44 @@ export class ShardSet {
       }
     }
     for (const k of this.#members.keys()) if (!seen.has(k)) this.#members.delete(k);
+    await this.#sweep(list.items ?? [], now);
     if (++this.#lists === 1) return;
     const d = balance({ shards, me: identity, live, holders, mine: this.held() });
     this.#decision = d;
     this.#view = { live, holders };
     this.#granted.clear();
     if (d.release !== undefined && !this.#releasing && !this.#stopping) await this.#giveBack(d.release, d);
+  }
+
+  /** Deletes the membership Leases seen unchanged for `sweepAfterMs` (see the top of this file). */
+  async #sweep(items: Lease[], now: number): Promise<void> {
+    if (!this.#sweeping || this.#stopping) return;
+    const { prefix, namespace, identity } = this.#o;
+    const after = this.#o.sweepAfterMs ?? 10 * this.#o.timing.durationMs;
+    const own = memberLeaseName(prefix, identity);
+    for (const l of items) {
+      const name = l.metadata.name;
+      const obs = this.#members.get(name);
+      if (name === own || !obs || now - obs.sinceMs < after || !l.metadata.resourceVersion) continue;
+      try {
+        await this.#o.client.request('DELETE', resourcePath(LEASES, { namespace, name }), {
+          body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: l.metadata.resourceVersion } },
+          signal: AbortSignal.timeout(this.#o.timing.renewDeadlineMs),
+        });
+        this.#members.delete(name);
+        this.#log.info({ lease: name, holder: obs.holder || undefined, unchangedForMs: now - obs.sinceMs }, `shards: deleted the membership Lease ${name} of a replica gone`);
+      } catch (err) {
+        if (isStatus(err, 404) || isStatus(err, 409)) continue; // another replica swept it, or its replica renewed it
+        if (isStatus(err, 403)) {
+          this.#sweeping = false;
+          this.#log.warn({ lease: name }, 'shards: may not delete Leases; membership Leases of replicas gone are left (manifests/optional/shards grants delete)');
+        } else {
+          // Not in the way of balancing: tried again after the next list.
+          this.#log.warn({ lease: name, err: err instanceof Error ? err.message : String(err) }, 'shards: cannot delete a membership Lease of a replica gone');
+        }
+        return;
+      }
+    }
   }
 
   /** Gives one shard back: its work stops, its Lease is released, a new elector campaigns for it. */
