@@ -637,10 +637,12 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     // Coalesced with other reconciles' creates into one bulk POST; refused alone if it is the bad one.
     const port = await this.#creates.post(owner, () => this.#bulk.ports.create(portBody(desired, owner, this.#projectId), ctx.signal));
     this.#listing.touch(port.id);
-    await this.#c.request('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
-    const done = await this.#c.request<{ port: NeutronPort }>('PUT', `/v2.0/ports/${port.id}`, { body: { port: { description: '' } }, signal: ctx.signal });
+    const { tags } = await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
     this.#listing.touch(port.id);
-    return this.#observed(done.port, owner, true, portName(desired));
+    // The pending marker stays: tagged, it reads as no description (ownedDescription). Clearing it
+    // would be a PUT of the port, and Neutron tries to bind a port to its host again on each (ADR 24).
+    // The revision is the POST's, older than the tags': a compare-and-swap update is refused and re-reads.
+    return this.#observed({ ...port, tags }, owner, true, portName(desired));
   }
 
   async update(ctx: DriverContext, owner: Owner, observed: Observed<PortState>, desired: VnicModel, changes: FieldChange[]): Promise<Observed<PortState>> {

@@ -17,7 +17,7 @@ export const OWNER_PREFIX = 'nf-own:';
  * Neutron (Zed) refuses `tags` in a POST (networks, subnets; a port's are silently dropped), so an
  * object is created with this marker as its description and tagged right after. A process that dies
  * in between leaves an object that is still found by its marker and adopted — never a duplicate. A
- * network created without a description keeps it once tagged (see `networkDescription`, ADR 24).
+ * network or port created without a description keeps it once tagged (see `ownedDescription`, ADR 24).
  */
 export const pendingMarker = (o: Owner) => `netform-pending:${ownerDigest(o)}`;
 /** The name of a network's own QoS policy (found by name, so it needs no tag to be adopted). */
@@ -251,7 +251,7 @@ export function normalizeNetwork(
     ours: isOurs(n, owner, name),
     tagged: hasTag(n.tags, tag),
     name: n.name,
-    description: networkDescription(n, owner),
+    description: ownedDescription(n, owner),
     networkType: n['provider:network_type'] ?? null,
     physicalNetwork: n['provider:physical_network'] ?? null,
     vlan: n['provider:segmentation_id'] ?? null,
@@ -268,11 +268,13 @@ export function normalizeNetwork(
 }
 
 /**
- * A network's description as the spec sees it: a network created without one keeps its pending
- * marker once it is tagged as this owner's (ADR 24), and that reads as none. An untagged one with
- * the marker is still being made: the marker is its description, so an update clears it.
+ * A network's or a port's description as the spec sees it: one created without a description keeps
+ * its pending marker once it is tagged as this owner's (ADR 24: clearing it is a PUT of the object,
+ * which for a port bound to a host costs Neutron a binding attempt), and that reads as none. An
+ * untagged one with the marker is still being made: the marker is its description, so an update
+ * clears it.
  */
-export function networkDescription(n: { description?: string; tags?: string[] }, owner: Owner): string {
+export function ownedDescription(n: { description?: string; tags?: string[] }, owner: Owner): string {
   const d = n.description ?? '';
   return d === pendingMarker(owner) && hasTag(n.tags, ownerTag(owner)) ? '' : d;
 }
@@ -281,7 +283,7 @@ export function normalizePort(p: NeutronPort & { description?: string }, owner: 
   return {
     ours: isOurs(p, owner, name),
     tagged: hasTag(p.tags, ownerTag(owner)),
-    description: p.description ?? '',
+    description: ownedDescription(p, owner),
     name: p.name,
     networkId: p.network_id,
     mac: p.mac_address.toLowerCase(),
