@@ -1,8 +1,10 @@
 // Neutron benchmark (part of `npm run bench`): N networks, each with one subnet, on the real Neutron of
 // test/harness/neutron.sh (Debian 12's packages, noauth, loopback), every arm from an empty Neutron:
 //   netform   — `netform apply` as an operator runs it (a CLI process, manifests in a temporary directory,
-//               a fresh state directory): from cold; again with the same state (the no-op); again after
-//               the state directory is deleted (state loss: everything is adopted by its owner tags)
+//               a fresh state directory): from cold; then BENCH_NEUTRON_VNICS (default 5 × N) vNICs added
+//               (VnicAttachments of VMs on 10 Hosts, MACs from a MacPool: a Neutron port each); again
+//               with the same state (the no-op, networks and vNICs); again after the state directory is
+//               deleted (state loss: everything is adopted by its owner tags)
 //   floor     — the same N created by raw bulk API calls: one POST for the networks, one for the subnets
 //   openstack — one `openstack` CLI process per operation (network create, subnet create), measured at
 //               BENCH_CLI_N (default 50) and extrapolated linearly to N
@@ -24,6 +26,9 @@ import { countRequests, extrapolate, findMarker, markerQuery, type RequestCounts
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 1000);
+const VNICS = Number(process.env.BENCH_NEUTRON_VNICS ?? 5 * N);
+const VNICS_PER_VM = 5;
+const HOSTS = 10;
 const CLI_N = Math.min(N, Number(process.env.BENCH_CLI_N ?? 50));
 const ANSIBLE_N = Math.min(N, Number(process.env.BENCH_ANSIBLE_N ?? 50));
 const out = fileURLToPath(new URL('./results/', import.meta.url));
@@ -44,19 +49,23 @@ async function api(url: string, method: string, path: string, body?: unknown): P
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-async function inventory(url: string): Promise<{ networks: number; subnets: number }> {
+async function inventory(url: string): Promise<{ networks: number; subnets: number; ports: number }> {
   const { networks } = (await api(url, 'GET', '/v2.0/networks?fields=id')) as { networks: unknown[] };
   const { subnets } = (await api(url, 'GET', '/v2.0/subnets?fields=id')) as { subnets: unknown[] };
-  return { networks: networks.length, subnets: subnets.length };
+  const { ports } = (await api(url, 'GET', '/v2.0/ports?fields=id')) as { ports: unknown[] };
+  return { networks: networks.length, subnets: subnets.length, ports: ports.length };
 }
 
-/** Deletes every network (with its subnets) and QoS policy, four at a time. */
+/** Deletes every port, then every network (with its subnets) and QoS policy, four at a time. */
 async function wipe(url: string): Promise<void> {
-  const { networks } = (await api(url, 'GET', '/v2.0/networks?fields=id')) as { networks: { id: string }[] };
-  const queue = [...networks];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let n = queue.pop(); n; n = queue.pop()) await api(url, 'DELETE', `/v2.0/networks/${n.id}`);
-  }));
+  const four = async (items: { id: string }[], path: string) => {
+    const queue = [...items];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let x = queue.pop(); x; x = queue.pop()) await api(url, 'DELETE', `/v2.0/${path}/${x.id}`);
+    }));
+  };
+  await four(((await api(url, 'GET', '/v2.0/ports?fields=id')) as { ports: { id: string }[] }).ports, 'ports');
+  await four(((await api(url, 'GET', '/v2.0/networks?fields=id')) as { networks: { id: string }[] }).networks, 'networks');
   const { policies } = (await api(url, 'GET', '/v2.0/qos/policies?fields=id')) as { policies: { id: string }[] };
   for (const p of policies) await api(url, 'DELETE', `/v2.0/qos/policies/${p.id}`);
 }
@@ -94,12 +103,39 @@ class ServerLog {
 
 function writeManifests(dir: string, url: string): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1alpha1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, endpoint: "${url}", neutron: {auth: noauth}, maxConcurrency: 8}\n`);
+  writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1beta1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, connection: {endpoint: "${url}", maxConcurrency: 8}, neutron: {auth: noauth}}\n`);
   const docs: string[] = [];
   for (let i = 0; i < N; i++) {
-    docs.push(`apiVersion: netform.io/v1alpha1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan(i)}}, subnets: [{name: s, cidr: ${cidr(i)}}], providerRefs: [{name: os}]}\n`);
+    // allowedNamespaces is netform's own (which namespaces' vNICs may use it): nothing on Neutron.
+    docs.push(`apiVersion: netform.io/v1beta1\nkind: Network\nmetadata: {name: nf-${i}}\nspec: {physicalNetwork: physnet1, vlan: {id: ${vlan(i)}}, subnets: [{name: s, cidr: ${cidr(i)}}], allowedNamespaces: [vms], providerRefs: [{name: os}]}\n`);
   }
   writeFileSync(join(dir, 'networks.yaml'), docs.join('---\n'));
+}
+
+/**
+ * The vNICs, added to the same directory: a Cluster with the N networks (role vm) and a MacPool, 10
+ * Hosts whose NIC carries physnet1's VM networks, and VNICS VnicAttachments: VM v's vNICs on networks
+ * 5v … 5v+4 (mod N), the VMs round the Hosts, MACs drawn from the pool. The Hosts have no agent here,
+ * so they stay not Ready (and `apply` exits 1); each vNIC is a Neutron port on its network, bound to its
+ * Host by name (binding:host_id).
+ */
+function writeVnicManifests(dir: string): void {
+  const roles = Array.from({ length: N }, (_, i) => `{name: nf-${i}, roles: [vm]}`).join(', ');
+  writeFileSync(
+    join(dir, 'cluster.yaml'),
+    [
+      'apiVersion: netform.io/v1beta1\nkind: MacPool\nmetadata: {name: macs}\nspec: {ranges: [{start: "56:6f:00:00:00:00", end: "56:6f:00:ff:ff:ff"}]}\n',
+      `apiVersion: netform.io/v1beta1\nkind: Cluster\nmetadata: {name: bench}\nspec: {macPoolRef: {name: macs}, networks: [${roles}]}\n`,
+      ...Array.from({ length: HOSTS }, (_, h) => `apiVersion: netform.io/v1beta1\nkind: Host\nmetadata: {name: hv-${h}}\nspec: {clusterRef: {name: bench}, nics: [{name: ens4, physicalNetworks: [physnet1], labels: [vm]}]}\n`),
+    ].join('---\n'),
+  );
+  const docs: string[] = [];
+  for (let a = 0; a < VNICS; a++) {
+    const vm = Math.floor(a / VNICS_PER_VM);
+    const nic = (a % VNICS_PER_VM) + 1;
+    docs.push(`apiVersion: netform.io/v1beta1\nkind: VnicAttachment\nmetadata: {name: vm${vm}-nic${nic}, namespace: vms}\nspec: {vm: {name: vm${vm}}, interfaceName: nic${nic}, networkRef: {name: nf-${a % N}}, hostRef: {name: hv-${vm % HOSTS}}}\n`);
+  }
+  writeFileSync(join(dir, 'vnics.yaml'), docs.join('---\n'));
 }
 
 interface ApplyRun {
@@ -262,6 +298,14 @@ try {
   say('netform apply, from cold');
   const cold = await log.phase('cold', () => netformApply(manifests, state));
   const coldHas = await inventory(url);
+  let vnics: { result: ApplyRun; requests: RequestCounts } | undefined;
+  let vnicsHas: Awaited<ReturnType<typeof inventory>> | undefined;
+  if (VNICS > 0) {
+    writeVnicManifests(manifests);
+    say(`netform apply with ${VNICS} vNICs added`);
+    vnics = await log.phase('vnics', () => netformApply(manifests, state));
+    vnicsHas = await inventory(url);
+  }
   say('netform apply again, same state (no-op)');
   const noop = await log.phase('noop', () => netformApply(manifests, state));
   rmSync(state, { recursive: true, force: true });
@@ -299,6 +343,13 @@ try {
     netformColdExitCode: cold.result.exitCode,
     netformColdNeutronHas: coldHas,
     netformColdCalls: cold.requests,
+    vnics: VNICS,
+    vnicHosts: VNICS > 0 ? HOSTS : 0,
+    vnicsMs: vnics ? r(vnics.result.ms) : null,
+    vnicsExitCode: vnics ? vnics.result.exitCode : null,
+    vnicsCalls: vnics?.requests ?? null,
+    vnicsNeutronHas: vnicsHas ?? null,
+    recheckCovers: VNICS > 0 ? `${N} networks and ${VNICS} vNICs` : `${N} networks`,
     recheckMs: r(noop.result.ms),
     recheckExitCode: noop.result.exitCode,
     recheckCalls: noop.requests,
@@ -333,10 +384,14 @@ try {
     ['netform apply from cold, ms', figures.netformColdMs, p.netformColdMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.netformColdCalls), calls(p.netformColdCalls)],
     ['  Neutron then has nets/subnets', `${coldHas.networks}/${coldHas.subnets}`, p.netformColdNeutronHas ? `${p.netformColdNeutronHas.networks}/${p.netformColdNeutronHas.subnets}` : '-'],
-    ['netform apply no-op, ms', figures.recheckMs, p.recheckMs],
+    [`netform apply adding ${VNICS} vNICs, ms`, figures.vnicsMs ?? '-', p.vnicsMs],
+    ['  requests GET/POST/PUT/DELETE', calls(figures.vnicsCalls), calls(p.vnicsCalls)],
+    ['  Neutron then has nets/subnets/ports', vnicsHas ? `${vnicsHas.networks}/${vnicsHas.subnets}/${vnicsHas.ports}` : '-', p.vnicsNeutronHas ? `${p.vnicsNeutronHas.networks}/${p.vnicsNeutronHas.subnets}/${p.vnicsNeutronHas.ports}` : '-'],
+    [`netform apply no-op (${figures.recheckCovers}), ms`, figures.recheckMs, p.recheckMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.recheckCalls), calls(p.recheckCalls)],
     ['netform apply after state loss, ms', figures.stateLossMs, p.stateLossMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.stateLossCalls), calls(p.stateLossCalls)],
+    ['  Neutron then has nets/subnets/ports', `${lostHas.networks}/${lostHas.subnets}/${lostHas.ports}`, p.stateLossNeutronHas ? `${p.stateLossNeutronHas.networks}/${p.stateLossNeutronHas.subnets}/${p.stateLossNeutronHas.ports ?? '-'}` : '-'],
     ['raw bulk API floor, ms', figures.floorMs, p.floorMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.floorCalls), calls(p.floorCalls)],
     [`openstack CLI per op, ms (extrap. from ${CLI_N})`, figures.openstackCliMs, p.openstackCliMs],
