@@ -103,7 +103,10 @@ class ServerLog {
 
 function writeManifests(dir: string, url: string): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1beta1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, connection: {endpoint: "${url}", maxConcurrency: 8}, neutron: {auth: noauth}}\n`);
+  // requestTimeoutSeconds 600: a port bound to a host with no agent (the vNICs below) costs this Neutron
+  // about 0.37 s (ML2 tries the binding 10 times), so a bulk of 100 takes about 37 s, and 8 bulks in
+  // flight queue in its one API process for minutes; at the default 30 s they would time out.
+  writeFileSync(join(dir, 'provider.yaml'), `apiVersion: netform.io/v1beta1\nkind: Provider\nmetadata: {name: os}\nspec: {type: neutron, connection: {endpoint: "${url}", maxConcurrency: 8, requestTimeoutSeconds: 600}, neutron: {auth: noauth}}\n`);
   const docs: string[] = [];
   for (let i = 0; i < N; i++) {
     // allowedNamespaces is netform's own (which namespaces' vNICs may use it): nothing on Neutron.
