@@ -47,6 +47,22 @@ export function countRequests(text: string): RequestCounts {
   return c;
 }
 
+/**
+ * The access lines of `text` (marker requests excluded) counted by route: the method and the path
+ * without its query, ids (UUIDs) as `{id}`, e.g. `GET /v2.0/ports` or `PUT /v2.0/ports/{id}/tags`.
+ */
+export function countRoutes(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = ACCESS.exec(line);
+    if (!m || m[2]!.includes('netform-bench-mark-')) continue;
+    const path = m[2]!.split('?')[0]!.replace(/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=\/|$)/g, '/{id}');
+    const route = `${m[1]} ${path}`;
+    out[route] = (out[route] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 /** Time for `n` objects from a run of `measuredN`: a fixed start-up cost plus the rest scaled linearly. */
 export function extrapolate(measuredMs: number, measuredN: number, n: number, fixedMs = 0): number {
   if (measuredN <= 0) throw new Error('nothing measured to extrapolate from');

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureCommands } from '../test/harness/apt.ts';
 import { startNeutron } from '../test/harness/neutron-server.ts';
-import { countRequests, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
+import { countRequests, countRoutes, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 1000);
@@ -91,11 +91,12 @@ class ServerLog {
   }
 
   /** Runs `fn` between two markers and counts the requests Neutron logged in between. */
-  async phase<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; requests: RequestCounts }> {
+  async phase<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; requests: RequestCounts; routes: Record<string, number> }> {
     const from = (await this.mark(`${label}-start`)).end;
     const result = await fn();
     const to = (await this.mark(`${label}-end`)).start;
-    return { result, requests: countRequests(readFileSync(this.file, 'utf8').slice(from, to)) };
+    const text = readFileSync(this.file, 'utf8').slice(from, to);
+    return { result, requests: countRequests(text), routes: countRoutes(text) };
   }
 }
 
@@ -301,7 +302,7 @@ try {
   say('netform apply, from cold');
   const cold = await log.phase('cold', () => netformApply(manifests, state));
   const coldHas = await inventory(url);
-  let vnics: { result: ApplyRun; requests: RequestCounts } | undefined;
+  let vnics: { result: ApplyRun; requests: RequestCounts; routes: Record<string, number> } | undefined;
   let vnicsHas: Awaited<ReturnType<typeof inventory>> | undefined;
   if (VNICS > 0) {
     writeVnicManifests(manifests);
@@ -346,20 +347,24 @@ try {
     netformColdExitCode: cold.result.exitCode,
     netformColdNeutronHas: coldHas,
     netformColdCalls: cold.requests,
+    netformColdRoutes: cold.routes,
     vnics: VNICS,
     vnicHosts: VNICS > 0 ? HOSTS : 0,
     vnicsMs: vnics ? r(vnics.result.ms) : null,
     vnicsExitCode: vnics ? vnics.result.exitCode : null,
     vnicsCalls: vnics?.requests ?? null,
+    vnicsRoutes: vnics?.routes ?? null,
     vnicsNeutronHas: vnicsHas ?? null,
     recheckCovers: VNICS > 0 ? `${N} networks and ${VNICS} vNICs` : `${N} networks`,
     recheckMs: r(noop.result.ms),
     recheckExitCode: noop.result.exitCode,
     recheckCalls: noop.requests,
+    recheckRoutes: noop.routes,
     stateLossMs: r(lost.result.ms),
     stateLossExitCode: lost.result.exitCode,
     stateLossNeutronHas: lostHas,
     stateLossCalls: lost.requests,
+    stateLossRoutes: lost.routes,
     floorMs: r(fl.result.ms),
     floorCalls: fl.requests,
     openstackCliMs: r(cliMs),
@@ -409,6 +414,8 @@ try {
   ];
   process.stdout.write(`${'neutron figure'.padEnd(44)}${'now'.padStart(22)}${'previous'.padStart(22)}\n`);
   for (const [k, v, prev] of rows) process.stdout.write(`${k.padEnd(44)}${String(v).padStart(22)}${String(prev ?? '-').padStart(22)}\n`);
+  const routes = (r: Record<string, number>) => Object.entries(r).map(([k, n]) => `${n} ${k}`).join(', ');
+  process.stdout.write(`no-op requests by route: ${routes(noop.routes)}\nstate-loss requests by route: ${routes(lost.routes)}\n`);
   process.stdout.write(`written to ${latest}\n`);
 } finally {
   await neutron.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countRequests, extrapolate, findMarker, markerQuery } from '../../bench/neutron-log.ts';
+import { countRequests, countRoutes, extrapolate, findMarker, markerQuery } from '../../bench/neutron-log.ts';
 
 const line = (method: string, path: string, status = 200) =>
   `2026-12-05 08:42:33.699 28647 INFO neutron.wsgi [None req-b8dff96b - fake_project_id - - - -] 127.0.0.1 "${method} ${path} HTTP/1.1" status: ${status}  len: 189 time: 0.1580384`;
@@ -22,6 +22,17 @@ describe("the Neutron server's access log", () => {
     const from = findMarker(log, 'cold-start')!.end;
     const to = findMarker(log, 'cold-end')!.start;
     expect(countRequests(log.slice(from, to))).toEqual({ GET: 1, POST: 2, PUT: 1, DELETE: 1, other: 0, total: 5, errors: 1 });
+  });
+
+  it('counts by route: the path without its query, ids as {id}, markers left out', () => {
+    const text = [
+      line('GET', '/v2.0/ports?tags=nf-inst%3Anetform&limit=10000'),
+      line('GET', '/v2.0/ports?tags=nf-inst%3Anetform&limit=10000'),
+      line('PUT', '/v2.0/ports/0f8e0a3b-4e2f-4260-b808-0061fc072fec/tags'),
+      line('PUT', '/v2.0/ports/12bfad25-24c6-4752-ba2c-e01c6e890f6c'),
+      line('GET', markerQuery('noop-end')),
+    ].join('\n');
+    expect(countRoutes(text)).toEqual({ 'GET /v2.0/ports': 2, 'PUT /v2.0/ports/{id}': 1, 'PUT /v2.0/ports/{id}/tags': 1 });
   });
 
   it('never counts a marker request, and finds no marker that was not sent', () => {
