@@ -51,15 +51,12 @@ function rangesOf(o: ShardableObject): PoolRange[] {
  * its group; a pool overlapping no other is its own group (absent from the map).
  */
 export function vlanPoolGroups(pools: readonly ShardableObject[]): Map<string, string> {
+  // Union-find over the pools (a few per installation: no path compression needed); a root is the
+  // smallest name of its group.
   const parent = new Map<string, string>();
   const find = (x: string): string => {
     let r = x;
     while (parent.get(r) !== r) r = parent.get(r)!;
-    for (let y = x; parent.get(y) !== r; ) {
-      const next = parent.get(y)!;
-      parent.set(y, r);
-      y = next;
-    }
     return r;
   };
   const union = (a: string, b: string) => {
@@ -85,11 +82,10 @@ export function vlanPoolGroups(pools: readonly ShardableObject[]): Map<string, s
       if (!reach || r.max > reach.max) reach = { pool: r.pool, max: r.max };
     }
   }
+  const roots = new Map([...parent.keys()].map((name) => [name, find(name)]));
   const size = new Map<string, number>();
-  for (const name of parent.keys()) size.set(find(name), (size.get(find(name)) ?? 0) + 1);
-  const out = new Map<string, string>();
-  for (const name of parent.keys()) if (size.get(find(name))! > 1) out.set(name, find(name));
-  return out;
+  for (const root of roots.values()) size.set(root, (size.get(root) ?? 0) + 1);
+  return new Map([...roots].filter(([, root]) => size.get(root)! > 1));
 }
 
 interface Ref {
