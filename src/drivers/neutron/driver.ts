@@ -56,7 +56,7 @@ import {
 import { NeutronServiceEndpoints } from './endpoints.ts';
 import { NeutronRouters } from './routers.ts';
 import { NeutronSecurityGroups } from './secgroups.ts';
-import { BulkCreates, byOwnerTag, deleteIfAny, findOwned, getIfAny, InstanceListing, isNotFound, markOwned, OwnerLookups, Snapshots, UncertainCreates } from './shared.ts';
+import { AdvertisedExtensions, BulkCreates, byOwnerTag, deleteIfAny, findOwned, getIfAny, InstanceListing, isNotFound, markOwned, OwnerLookups, Snapshots, UncertainCreates } from './shared.ts';
 
 export { UncertainCreates };
 
@@ -70,7 +70,15 @@ export interface NeutronDriverOptions {
   afterNetworkCreate?: (id: string) => Promise<void>;
   /** Most objects in one bulk create (ADR 24). Default 100. */
   bulkMax?: number;
+  /**
+   * Whether a port's POST carries its owner tags where Neutron advertises
+   * `tag-ports-during-bulk-creation` (no tags PUT after it). Default true; false tests the other way.
+   */
+  tagPortsOnCreate?: boolean;
 }
+
+/** The extension that lets a port POST carry tags (ML2's extension driver `tag_ports_during_bulk_creation`). */
+export const TAG_PORTS_ON_CREATE = 'tag-ports-during-bulk-creation';
 
 /** The creates of one Neutron, coalesced into bulk POSTs per collection (ADR 24). */
 export interface NeutronBulk {
@@ -106,6 +114,8 @@ export class NeutronDriver implements ProviderDriver {
   readonly serviceEndpoints: NeutronServiceEndpoints;
   /** Bulk creates (for tests and benchmarks: `bulk.networks.sent`). */
   readonly bulk: NeutronBulk;
+  /** The API extensions this Neutron advertises (looked up again by each probe). */
+  readonly extensions: AdvertisedExtensions;
 
   constructor(config: NeutronProviderConfig, log: Logger, opts: NeutronDriverOptions = {}) {
     const o = config.options;
@@ -126,8 +136,9 @@ export class NeutronDriver implements ProviderDriver {
     const projectId = o.auth === 'noauth' ? o.projectId : undefined;
     const creates = new UncertainCreates(config.requestTimeoutMs);
     this.bulk = neutronBulk(this.client, opts.bulkMax);
+    this.extensions = new AdvertisedExtensions(this.client);
     this.networks = new NeutronNetworks(this.client, projectId, opts, creates, this.bulk);
-    this.vnics = new NeutronPorts(this.client, projectId, creates, opts, this.bulk);
+    this.vnics = new NeutronPorts(this.client, projectId, creates, opts, this.bulk, this.extensions);
     this.profiles = new NeutronProfiles(this.client, projectId, creates);
     this.routers = new NeutronRouters(this.client, projectId, creates);
     this.securityGroups = new NeutronSecurityGroups(this.client, projectId, creates);
@@ -135,11 +146,7 @@ export class NeutronDriver implements ProviderDriver {
   }
 
   async probe(ctx: DriverContext): Promise<{ version?: string }> {
-    const ext = await this.client.request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', {
-      query: { fields: 'alias' },
-      signal: ctx.signal,
-    });
-    const have = new Set(ext.extensions.map((e) => e.alias));
+    const have = await this.extensions.refresh(ctx.signal);
     const missing = REQUIRED_EXTENSIONS.filter((a) => !have.has(a));
     if (missing.length) throw terminal(`this Neutron lacks the API extensions ${missing.join(', ')}`);
     return { version: `v2.0 (${have.size} extensions)` };
@@ -594,12 +601,23 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
   readonly #bulk: NeutronBulk;
   /** Owners' ports looked up together when the listing does not have them (a cold start). */
   readonly #lookups: OwnerLookups<NeutronPort & { description?: string }>;
+  readonly #extensions: AdvertisedExtensions;
+  readonly #tagOnCreate: boolean;
 
-  constructor(client: NeutronClient, projectId: string | undefined, creates = new UncertainCreates(30_000), opts: { snapshotTtlMs?: number; bulkMax?: number } = {}, bulk = neutronBulk(client, opts.bulkMax)) {
+  constructor(
+    client: NeutronClient,
+    projectId: string | undefined,
+    creates = new UncertainCreates(30_000),
+    opts: { snapshotTtlMs?: number; bulkMax?: number; tagPortsOnCreate?: boolean } = {},
+    bulk = neutronBulk(client, opts.bulkMax),
+    extensions = new AdvertisedExtensions(client),
+  ) {
     this.#c = client;
     this.#projectId = projectId;
     this.#creates = creates;
     this.#bulk = bulk;
+    this.#extensions = extensions;
+    this.#tagOnCreate = opts.tagPortsOnCreate ?? true;
     this.#listing = new InstanceListing<NeutronPort>(client, 'ports', opts.snapshotTtlMs ?? 10_000);
     this.#lookups = new OwnerLookups<NeutronPort & { description?: string }>(client, 'ports');
   }
@@ -635,10 +653,18 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
       return changes.length ? this.update(ctx, owner, existing, desired, changes) : existing;
     }
     // Coalesced with other reconciles' creates into one bulk POST; refused alone if it is the bad one.
-    const port = await this.#creates.post(owner, () => this.#bulk.ports.create(portBody(desired, owner, this.#projectId), ctx.signal));
+    // Where Neutron takes tags in a port POST, the port is made tagged; otherwise it is made with the
+    // pending marker (found again by it if the tags PUT never comes) and tagged after (ADR 24).
+    const body = portBody(desired, owner, this.#projectId);
+    const want = ownerTags(owner);
+    if (this.#tagOnCreate && (await this.#extensions.has(TAG_PORTS_ON_CREATE, ctx.signal))) body.tags = want;
+    const port = await this.#creates.post(owner, () => this.#bulk.ports.create(body, ctx.signal));
     this.#listing.touch(port.id);
-    const { tags } = await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: ownerTags(owner) }, signal: ctx.signal });
-    this.#listing.touch(port.id);
+    let tags = port.tags ?? [];
+    if (!want.every((t) => tags.includes(t))) {
+      ({ tags } = await this.#c.request<{ tags: string[] }>('PUT', `/v2.0/ports/${port.id}/tags`, { body: { tags: want }, signal: ctx.signal }));
+      this.#listing.touch(port.id);
+    }
     // The pending marker stays: tagged, it reads as no description (ownedDescription). Clearing it
     // would be a PUT of the port, and Neutron tries to bind a port to its host again on each (ADR 24).
     // The revision is the POST's, older than the tags': a compare-and-swap update is refused and re-reads.

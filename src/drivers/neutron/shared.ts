@@ -127,6 +127,34 @@ export class UncertainCreates {
 }
 
 /**
+ * The API extensions one Neutron advertises, looked up once and shared by its resource drivers; a
+ * failed look-up is tried again at the next call. `refresh` (the driver's probe) looks again.
+ */
+export class AdvertisedExtensions {
+  readonly #c: NeutronClient;
+  #aliases: Promise<ReadonlySet<string>> | undefined;
+
+  constructor(c: NeutronClient) {
+    this.#c = c;
+  }
+
+  refresh(signal: AbortSignal): Promise<ReadonlySet<string>> {
+    const p = this.#c
+      .request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', { query: { fields: 'alias' }, signal })
+      .then((ext): ReadonlySet<string> => new Set(ext.extensions.map((e) => e.alias)));
+    this.#aliases = p;
+    p.catch(() => {
+      if (this.#aliases === p) this.#aliases = undefined;
+    });
+    return p;
+  }
+
+  async has(alias: string, signal: AbortSignal): Promise<boolean> {
+    return (await (this.#aliases ?? this.refresh(signal))).has(alias);
+  }
+}
+
+/**
  * The API extensions a resource needs, checked once against the Neutron it talks to: a Terminal
  * error when one is missing; a failed look-up (not a refusal) is tried again at the next call.
  */
