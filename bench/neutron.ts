@@ -167,7 +167,7 @@ async function netformApply(dir: string, state: string): Promise<ApplyRun> {
 
 // ---- the floor --------------------------------------------------------------------------------------
 
-async function floor(url: string): Promise<{ ms: number }> {
+async function floor(url: string): Promise<{ ms: number; networkIds: string[] }> {
   const t0 = performance.now();
   const nets = (await api(url, 'POST', '/v2.0/networks', {
     networks: Array.from({ length: N }, (_, i) => ({ name: `fl-${i}`, 'provider:network_type': 'vlan', 'provider:physical_network': 'physnet1', 'provider:segmentation_id': vlan(i) })),
@@ -175,6 +175,16 @@ async function floor(url: string): Promise<{ ms: number }> {
   await api(url, 'POST', '/v2.0/subnets', {
     subnets: nets.networks.map((n, i) => ({ network_id: n.id, name: 's', ip_version: 4, cidr: cidr(i) })),
   });
+  return { ms: performance.now() - t0, networkIds: nets.networks.map((n) => n.id) };
+}
+
+/**
+ * What tagging each floor network once costs on its own: one `PUT …/tags` per network, one at a time,
+ * with three tags as netform's (Neutron takes no tags in a network's POST). Not part of the floor.
+ */
+async function floorTags(url: string, ids: readonly string[]): Promise<{ ms: number }> {
+  const t0 = performance.now();
+  for (const [i, id] of ids.entries()) await api(url, 'PUT', `/v2.0/networks/${id}/tags`, { tags: ['netform', 'nf-inst:bench', `nf-own:floor-${i}`] });
   return { ms: performance.now() - t0 };
 }
 
@@ -320,6 +330,8 @@ try {
 
   say('floor: two bulk POSTs');
   const fl = await log.phase('floor', () => floor(url));
+  say('the floor networks tagged, one PUT each');
+  const ft = await log.phase('floor-tags', () => floorTags(url, fl.result.networkIds));
   await wipe(url);
 
   say(`openstack CLI, ${CLI_N} networks`);
@@ -367,6 +379,9 @@ try {
     stateLossRoutes: lost.routes,
     floorMs: r(fl.result.ms),
     floorCalls: fl.requests,
+    floorTagsMs: r(ft.result.ms),
+    floorTagsCalls: ft.requests,
+    floorTagsOverFloor: r2(ft.result.ms / fl.result.ms),
     openstackCliMs: r(cliMs),
     openstackCliMeasured: { n: CLI_N, ms: r(os.result.ms), processes: os.result.processes, requests: os.requests },
     openstackCliExtrapolated: CLI_N < N ? `extrapolated from ${CLI_N} networks, linearly` : false,
@@ -402,6 +417,8 @@ try {
     ['  Neutron then has nets/subnets/ports', `${lostHas.networks}/${lostHas.subnets}/${lostHas.ports}`, p.stateLossNeutronHas ? `${p.stateLossNeutronHas.networks}/${p.stateLossNeutronHas.subnets}/${p.stateLossNeutronHas.ports ?? '-'}` : '-'],
     ['raw bulk API floor, ms', figures.floorMs, p.floorMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.floorCalls), calls(p.floorCalls)],
+    ['its networks tagged, one PUT each, ms', figures.floorTagsMs, p.floorTagsMs],
+    ['  tags PUTs / floor', figures.floorTagsOverFloor, p.floorTagsOverFloor],
     [`openstack CLI per op, ms (extrap. from ${CLI_N})`, figures.openstackCliMs, p.openstackCliMs],
     [`  measured at ${CLI_N}, ms`, figures.openstackCliMeasured.ms, p.openstackCliMeasured?.ms],
     ['  requests at that n', calls(figures.openstackCliMeasured.requests), calls(p.openstackCliMeasured?.requests)],

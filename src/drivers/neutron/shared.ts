@@ -128,24 +128,34 @@ export class UncertainCreates {
 
 /**
  * The API extensions one Neutron advertises, looked up once and shared by its resource drivers; a
- * failed look-up is tried again at the next call. `refresh` (the driver's probe) looks again.
+ * failed look-up is tried again at the next call. `refresh` (the driver's probe) looks again, unless
+ * a look-up is on its way: its answer is fresh enough.
  */
 export class AdvertisedExtensions {
   readonly #c: NeutronClient;
   #aliases: Promise<ReadonlySet<string>> | undefined;
+  #asking: Promise<ReadonlySet<string>> | undefined;
 
   constructor(c: NeutronClient) {
     this.#c = c;
   }
 
   refresh(signal: AbortSignal): Promise<ReadonlySet<string>> {
+    if (this.#asking) return this.#asking;
     const p = this.#c
       .request<{ extensions: { alias: string }[] }>('GET', '/v2.0/extensions', { query: { fields: 'alias' }, signal })
       .then((ext): ReadonlySet<string> => new Set(ext.extensions.map((e) => e.alias)));
     this.#aliases = p;
-    p.catch(() => {
-      if (this.#aliases === p) this.#aliases = undefined;
-    });
+    this.#asking = p;
+    p.then(
+      () => {
+        if (this.#asking === p) this.#asking = undefined;
+      },
+      () => {
+        if (this.#asking === p) this.#asking = undefined;
+        if (this.#aliases === p) this.#aliases = undefined;
+      },
+    );
     return p;
   }
 
