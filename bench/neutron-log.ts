@@ -69,3 +69,17 @@ export function extrapolate(measuredMs: number, measuredN: number, n: number, fi
   const fixed = Math.min(fixedMs, measuredMs);
   return fixed + ((measuredMs - fixed) * n) / measuredN;
 }
+
+/**
+ * CPU seconds (user + system) a process has used, from the text of its `/proc/PID/stat`, with the
+ * kernel's clock ticks per second (100 on Linux). The command name may hold spaces and parentheses,
+ * so fields are counted from the last ')'.
+ */
+export function cpuSecondsFromStat(stat: string, ticksPerSecond = 100): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
+  return (utime + stime) / ticksPerSecond;
+}

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureCommands } from '../test/harness/apt.ts';
 import { startNeutron } from '../test/harness/neutron-server.ts';
-import { countRequests, countRoutes, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
+import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 1000);
@@ -71,12 +71,25 @@ async function wipe(url: string): Promise<void> {
 }
 
 /** Neutron's own log, cut into phases by marker requests. */
+/** CPU seconds Neutron's API process and its MariaDB used in a phase. */
+interface PhaseCpu {
+  neutronS: number;
+  mariadbS: number;
+}
+
 class ServerLog {
   readonly url: string;
   readonly file: string;
-  constructor(url: string, file: string) {
+  readonly #pids: { neutron: number; mariadb: number };
+  constructor(url: string, file: string, pids: { neutron: number; mariadb: number }) {
     this.url = url;
     this.file = file;
+    this.#pids = pids;
+  }
+
+  #cpu(): PhaseCpu {
+    const of = (pid: number) => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return { neutronS: of(this.#pids.neutron), mariadbS: of(this.#pids.mariadb) };
   }
 
   /** Sends the marker request and waits until Neutron has logged it; returns its line's offsets. */
@@ -91,12 +104,15 @@ class ServerLog {
   }
 
   /** Runs `fn` between two markers and counts the requests Neutron logged in between. */
-  async phase<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; requests: RequestCounts; routes: Record<string, number> }> {
+  async phase<T>(label: string, fn: () => Promise<T>): Promise<{ result: T; requests: RequestCounts; routes: Record<string, number>; cpu: PhaseCpu }> {
     const from = (await this.mark(`${label}-start`)).end;
+    const cpu0 = this.#cpu();
     const result = await fn();
+    const cpu1 = this.#cpu();
     const to = (await this.mark(`${label}-end`)).start;
     const text = readFileSync(this.file, 'utf8').slice(from, to);
-    return { result, requests: countRequests(text), routes: countRoutes(text) };
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    return { result, requests: countRequests(text), routes: countRoutes(text), cpu: { neutronS: r1(cpu1.neutronS - cpu0.neutronS), mariadbS: r1(cpu1.mariadbS - cpu0.mariadbS) } };
   }
 }
 
@@ -303,7 +319,8 @@ const host = await machine(collections.version);
 const neutron = await startNeutron();
 try {
   const url = neutron.url;
-  const log = new ServerLog(url, join(neutron.dir, 'log', 'neutron-server.log'));
+  const pid = (file: string) => Number(readFileSync(join(neutron.dir, file), 'utf8').trim());
+  const log = new ServerLog(url, join(neutron.dir, 'log', 'neutron-server.log'), { neutron: pid('state/neutron-server.pid'), mariadb: pid('mysql/mariadbd.bgpid') });
   say(`Neutron on ${url}; N = ${N}; openstack CLI at ${CLI_N}, Ansible at ${ANSIBLE_N}, both extrapolated to N`);
 
   const manifests = join(work, 'manifests');
@@ -312,7 +329,7 @@ try {
   say('netform apply, from cold');
   const cold = await log.phase('cold', () => netformApply(manifests, state));
   const coldHas = await inventory(url);
-  let vnics: { result: ApplyRun; requests: RequestCounts; routes: Record<string, number> } | undefined;
+  let vnics: { result: ApplyRun; requests: RequestCounts; routes: Record<string, number>; cpu: PhaseCpu } | undefined;
   let vnicsHas: Awaited<ReturnType<typeof inventory>> | undefined;
   if (VNICS > 0) {
     writeVnicManifests(manifests);
@@ -360,12 +377,14 @@ try {
     netformColdNeutronHas: coldHas,
     netformColdCalls: cold.requests,
     netformColdRoutes: cold.routes,
+    netformColdCpu: cold.cpu,
     vnics: VNICS,
     vnicHosts: VNICS > 0 ? HOSTS : 0,
     vnicsMs: vnics ? r(vnics.result.ms) : null,
     vnicsExitCode: vnics ? vnics.result.exitCode : null,
     vnicsCalls: vnics?.requests ?? null,
     vnicsRoutes: vnics?.routes ?? null,
+    vnicsCpu: vnics?.cpu ?? null,
     vnicsNeutronHas: vnicsHas ?? null,
     recheckCovers: VNICS > 0 ? `${N} networks and ${VNICS} vNICs` : `${N} networks`,
     recheckMs: r(noop.result.ms),
@@ -379,8 +398,10 @@ try {
     stateLossRoutes: lost.routes,
     floorMs: r(fl.result.ms),
     floorCalls: fl.requests,
+    floorCpu: fl.cpu,
     floorTagsMs: r(ft.result.ms),
     floorTagsCalls: ft.requests,
+    floorTagsCpu: ft.cpu,
     floorTagsOverFloor: r2(ft.result.ms / fl.result.ms),
     openstackCliMs: r(cliMs),
     openstackCliMeasured: { n: CLI_N, ms: r(os.result.ms), processes: os.result.processes, requests: os.requests },
@@ -397,6 +418,10 @@ try {
   const latest = `${out}neutron-latest.json`;
   const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
   writeFileSync(latest, `${JSON.stringify(figures, null, 2)}\n`);
+  const cpu = (c: unknown) => {
+    const x = c as Partial<PhaseCpu> | null | undefined;
+    return x && typeof x.neutronS === 'number' ? `${x.neutronS} / ${x.mariadbS}` : '-';
+  };
   const calls = (c: unknown) => {
     const x = c as Partial<RequestCounts> | undefined;
     return x && typeof x.GET === 'number' ? `${x.GET}/${x.POST}/${x.PUT}/${x.DELETE}` : '-';
@@ -406,9 +431,11 @@ try {
     ['networks (each with a subnet)', figures.n, p.n],
     ['netform apply from cold, ms', figures.netformColdMs, p.netformColdMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.netformColdCalls), calls(p.netformColdCalls)],
+    ['  CPU s of Neutron / MariaDB', cpu(figures.netformColdCpu), cpu(p.netformColdCpu)],
     ['  Neutron then has nets/subnets', `${coldHas.networks}/${coldHas.subnets}`, p.netformColdNeutronHas ? `${p.netformColdNeutronHas.networks}/${p.netformColdNeutronHas.subnets}` : '-'],
     [`netform apply adding ${VNICS} vNICs, ms`, figures.vnicsMs ?? '-', p.vnicsMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.vnicsCalls), calls(p.vnicsCalls)],
+    ['  CPU s of Neutron / MariaDB', cpu(figures.vnicsCpu), cpu(p.vnicsCpu)],
     ['  Neutron then has nets/subnets/ports', vnicsHas ? `${vnicsHas.networks}/${vnicsHas.subnets}/${vnicsHas.ports}` : '-', p.vnicsNeutronHas ? `${p.vnicsNeutronHas.networks}/${p.vnicsNeutronHas.subnets}/${p.vnicsNeutronHas.ports}` : '-'],
     [`netform apply no-op (${figures.recheckCovers}), ms`, figures.recheckMs, p.recheckMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.recheckCalls), calls(p.recheckCalls)],
@@ -417,8 +444,10 @@ try {
     ['  Neutron then has nets/subnets/ports', `${lostHas.networks}/${lostHas.subnets}/${lostHas.ports}`, p.stateLossNeutronHas ? `${p.stateLossNeutronHas.networks}/${p.stateLossNeutronHas.subnets}/${p.stateLossNeutronHas.ports ?? '-'}` : '-'],
     ['raw bulk API floor, ms', figures.floorMs, p.floorMs],
     ['  requests GET/POST/PUT/DELETE', calls(figures.floorCalls), calls(p.floorCalls)],
+    ['  CPU s of Neutron / MariaDB', cpu(figures.floorCpu), cpu(p.floorCpu)],
     ['its networks tagged, one PUT each, ms', figures.floorTagsMs, p.floorTagsMs],
     ['  tags PUTs / floor', figures.floorTagsOverFloor, p.floorTagsOverFloor],
+    ['  CPU s of Neutron / MariaDB', cpu(figures.floorTagsCpu), cpu(p.floorTagsCpu)],
     [`openstack CLI per op, ms (extrap. from ${CLI_N})`, figures.openstackCliMs, p.openstackCliMs],
     [`  measured at ${CLI_N}, ms`, figures.openstackCliMeasured.ms, p.openstackCliMeasured?.ms],
     ['  requests at that n', calls(figures.openstackCliMeasured.requests), calls(p.openstackCliMeasured?.requests)],

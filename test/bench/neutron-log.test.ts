@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countRequests, countRoutes, extrapolate, findMarker, markerQuery } from '../../bench/neutron-log.ts';
+import { readFileSync } from 'node:fs';
+import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, findMarker, markerQuery } from '../../bench/neutron-log.ts';
 
 const line = (method: string, path: string, status = 200) =>
   `2026-12-05 08:42:33.699 28647 INFO neutron.wsgi [None req-b8dff96b - fake_project_id - - - -] 127.0.0.1 "${method} ${path} HTTP/1.1" status: ${status}  len: 189 time: 0.1580384`;
@@ -48,5 +49,25 @@ describe('extrapolate', () => {
     [300, 50, 50, 100, 300],
   ])('%d ms at %d → %d (fixed %d) is %d ms', (ms, n, to, fixed, want) => {
     expect(extrapolate(ms, n, to, fixed)).toBe(want);
+  });
+});
+
+describe('CPU seconds from /proc/PID/stat', () => {
+  it('reads utime + stime, counting fields from the last parenthesis of the command name', () => {
+    const stat = '3748 (neutron-server: (x) y) R 1 3748 3748 0 -1 4194560 95833 0 0 0 33012 1544 0 0 20 0 1 0 4485342 1234567 56789 18446744073709551615';
+    expect(cpuSecondsFromStat(stat)).toBeCloseTo(345.56, 5);
+    expect(() => cpuSecondsFromStat('garbage')).toThrow(/not a \/proc\/PID\/stat line/);
+  });
+
+  it("reads this process's own stat, and the figure grows with work", () => {
+    const before = cpuSecondsFromStat(readFileSync('/proc/self/stat', 'utf8'));
+    const used = process.cpuUsage();
+    let x = 0;
+    // Busy until Node itself counts 300 ms of CPU (however loaded the machine is).
+    while (process.cpuUsage(used).user + process.cpuUsage(used).system < 300_000) x += Math.sqrt(x + 1);
+    const after = cpuSecondsFromStat(readFileSync('/proc/self/stat', 'utf8'));
+    expect(x).toBeGreaterThan(0);
+    expect(after - before).toBeGreaterThanOrEqual(0.25);
+    expect(after - before).toBeLessThan(5);
   });
 });
