@@ -83,3 +83,24 @@ export function cpuSecondsFromStat(stat: string, ticksPerSecond = 100): number {
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
   return (utime + stime) / ticksPerSecond;
 }
+
+/** The parent pid in the text of a `/proc/PID/stat` (field 4). */
+export function parentPidFromStat(stat: string): number {
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (!Number.isInteger(ppid)) throw new Error(`not a /proc/PID/stat line: ${stat.slice(0, 80)}`);
+  return ppid;
+}
+
+/** `root` and every process below it, from pid → parent pid. */
+export function processTree(root: number, parents: ReadonlyMap<number, number>): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop()!;
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out.sort((a, b) => a - b);
+}

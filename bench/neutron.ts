@@ -15,17 +15,19 @@
 // (bench/neutron-log.ts). Writes bench/results/neutron-latest.json and prints the figures with the
 // previous run's. Not a test: nothing here fails on a figure.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureCommands } from '../test/harness/apt.ts';
 import { startNeutron } from '../test/harness/neutron-server.ts';
-import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
+import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, parentPidFromStat, processTree, findMarker, markerQuery, type RequestCounts } from './neutron-log.ts';
 
 const exec = promisify(execFile);
 const N = Number(process.env.BENCH_NEUTRON_N ?? 1000);
+/** Neutron's API worker processes: 0 (the default) is one API process; Neutron's own default is one per CPU. */
+const API_WORKERS = Number(process.env.BENCH_NEUTRON_API_WORKERS ?? 0);
 const VNICS = Number(process.env.BENCH_NEUTRON_VNICS ?? 5 * N);
 const VNICS_PER_VM = 5;
 const HOSTS = 10;
@@ -87,9 +89,21 @@ class ServerLog {
     this.#pids = pids;
   }
 
+  /** Neutron's CPU is its server process's and all its workers' (API, RPC, periodic). */
   #cpu(): PhaseCpu {
-    const of = (pid: number) => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return { neutronS: of(this.#pids.neutron), mariadbS: of(this.#pids.mariadb) };
+    const stats = new Map<number, string>();
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        stats.set(Number(e), readFileSync(`/proc/${e}/stat`, 'utf8'));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const parents = new Map([...stats].map(([pid, stat]) => [pid, parentPidFromStat(stat)]));
+    const cpu = (pid: number) => (stats.has(pid) ? cpuSecondsFromStat(stats.get(pid)!) : 0);
+    const neutronS = processTree(this.#pids.neutron, parents).reduce((sum, pid) => sum + cpu(pid), 0);
+    return { neutronS, mariadbS: cpu(this.#pids.mariadb) };
   }
 
   /** Sends the marker request and waits until Neutron has logged it; returns its line's offsets. */
@@ -316,12 +330,12 @@ try {
   throw e;
 }
 const host = await machine(collections.version);
-const neutron = await startNeutron();
+const neutron = await startNeutron({ apiWorkers: API_WORKERS });
 try {
   const url = neutron.url;
   const pid = (file: string) => Number(readFileSync(join(neutron.dir, file), 'utf8').trim());
   const log = new ServerLog(url, join(neutron.dir, 'log', 'neutron-server.log'), { neutron: pid('state/neutron-server.pid'), mariadb: pid('mysql/mariadbd.bgpid') });
-  say(`Neutron on ${url}; N = ${N}; openstack CLI at ${CLI_N}, Ansible at ${ANSIBLE_N}, both extrapolated to N`);
+  say(`Neutron on ${url} (${API_WORKERS ? `${API_WORKERS} API workers` : 'one API process'}); N = ${N}; openstack CLI at ${CLI_N}, Ansible at ${ANSIBLE_N}, both extrapolated to N`);
 
   const manifests = join(work, 'manifests');
   const state = join(work, 'state');
@@ -370,6 +384,7 @@ try {
     date: new Date().toISOString(),
     n: N,
     machine: { ...host, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 10) / 10 },
+    neutronApiWorkers: API_WORKERS,
     measuredThrough: 'netform apply: one CLI process per run (bin/netform.mjs), wall time from spawn to exit',
     requestsFrom: "the Neutron server's own access log (neutron.wsgi lines), between marker requests",
     netformColdMs: r(cold.result.ms),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, findMarker, markerQuery } from '../../bench/neutron-log.ts';
+import { countRequests, countRoutes, cpuSecondsFromStat, extrapolate, findMarker, markerQuery, parentPidFromStat, processTree } from '../../bench/neutron-log.ts';
 
 const line = (method: string, path: string, status = 200) =>
   `2026-12-05 08:42:33.699 28647 INFO neutron.wsgi [None req-b8dff96b - fake_project_id - - - -] 127.0.0.1 "${method} ${path} HTTP/1.1" status: ${status}  len: 189 time: 0.1580384`;
@@ -69,5 +69,23 @@ describe('CPU seconds from /proc/PID/stat', () => {
     expect(x).toBeGreaterThan(0);
     expect(after - before).toBeGreaterThanOrEqual(0.25);
     expect(after - before).toBeLessThan(5);
+  });
+});
+
+describe('a process tree from /proc', () => {
+  it('reads the parent pid, and collects a root with all its descendants', () => {
+    expect(parentPidFromStat('6259 (neutron-server: api worker) S 6209 6209 6209 0 -1 4194624 1 0 0 0 5 1 0 0 20 0 1 0 1 2 3')).toBe(6209);
+    expect(parentPidFromStat(readFileSync('/proc/self/stat', 'utf8'))).toBe(process.ppid);
+    const parents = new Map([
+      [6209, 1],
+      [6259, 6209],
+      [6260, 6209],
+      [6262, 6209],
+      [7000, 6259],
+      [8000, 1],
+      [8001, 8000],
+    ]);
+    expect(processTree(6209, parents)).toEqual([6209, 6259, 6260, 6262, 7000]);
+    expect(processTree(8001, parents)).toEqual([8001]);
   });
 });

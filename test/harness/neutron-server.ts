@@ -41,15 +41,18 @@ export interface NeutronOptions {
   /** Behind Keystone instead of noauth: the identity API root and the password of the service user
    *  `neutron` (project `service`, role admin), which must exist already (test/harness/keystone.ts). */
   keystone?: { url: string; servicePassword: string };
+  /** API worker processes (Neutron's api_workers); 0, the default, is one API process. */
+  apiWorkers?: number;
 }
 
 /** Installs Neutron if needed, starts it on a free loopback port with a fresh database, waits until it answers. */
 export async function startNeutron(o: NeutronOptions = {}): Promise<RunningNeutron> {
   const dir = join(mkdtempSync(join(tmpdir(), 'netform-neutron-')), 'srv');
   const port = await freePortPair();
-  const env = o.keystone
+  const env: NodeJS.ProcessEnv = o.keystone
     ? { ...process.env, NEUTRON_AUTH: 'keystone', KEYSTONE_URL: o.keystone.url, NEUTRON_KEYSTONE_PASSWORD: o.keystone.servicePassword }
-    : process.env;
+    : { ...process.env };
+  if (o.apiWorkers !== undefined) env.NEUTRON_API_WORKERS = String(o.apiWorkers);
   await run('bash', [NEUTRON_SH, 'start', dir, String(port)], { maxBuffer: 16 << 20, env });
   return {
     url: `http://127.0.0.1:${port}`,

@@ -15,6 +15,9 @@
 # adds DIR/etc/keystone-auth.conf (auth_strategy = keystone, [keystone_authtoken] as the service user
 # `neutron` in project `service`, token_cache_time = -1 so a revoked token is refused at once) and waits
 # for the 401 of an unauthenticated GET /v2.0/networks instead of a 200. Without NEUTRON_AUTH nothing changes.
+#
+# NEUTRON_API_WORKERS=N starts N API worker processes (api_workers) instead of one API process (0, the default
+# here; Neutron's own default is one per CPU). bench/neutron.ts passes BENCH_NEUTRON_API_WORKERS through.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -37,7 +40,7 @@ install() {
 
 render() { # template output
   sed -e "s|@PORT@|$PORT|g" -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@ETC@|$DIR/etc|g" -e "s|@STATE@|$DIR/state|g" \
-      -e "s|@LOG@|$DIR/log|g" -e "s|@MYSQL@|$DIR/mysql|g" "$1" > "$2"
+      -e "s|@LOG@|$DIR/log|g" -e "s|@MYSQL@|$DIR/mysql|g" -e "s|@API_WORKERS@|$API_WORKERS|g" "$1" > "$2"
 }
 
 wait_for() { # what pidfile-or-pid command...
@@ -53,6 +56,8 @@ wait_for() { # what pidfile-or-pid command...
 
 start() {
   DIR=$(realpath -m "$1"); PORT=$2; DB_PORT=${3:-$((PORT + 1))}
+  API_WORKERS=${NEUTRON_API_WORKERS:-0}
+  if ! [[ $API_WORKERS =~ ^[0-9]{1,2}$ ]]; then log "NEUTRON_API_WORKERS must be a number of processes, not '$API_WORKERS'"; return 1; fi
   stop_quiet "$DIR"
   rm -rf "$DIR"
   mkdir -p "$DIR/etc/policy.d" "$DIR/state/lock" "$DIR/log" "$DIR/mysql"
