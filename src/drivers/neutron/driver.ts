@@ -72,7 +72,8 @@ export interface NeutronDriverOptions {
   bulkMax?: number;
   /**
    * Whether a port's POST carries its owner tags where Neutron advertises
-   * `tag-ports-during-bulk-creation` (no tags PUT after it). Default true; false tests the other way.
+   * `tag-ports-during-bulk-creation` (no tags PUT after it). Default false: with it on, a chaos journey
+   * (test/chaos/vnic-journeys.test.ts, case 6) failed in 3 of 4 runs, not yet understood (ADR 24).
    */
   tagPortsOnCreate?: boolean;
 }
@@ -617,7 +618,7 @@ export class NeutronPorts implements ResourceDriver<VnicModel, PortState> {
     this.#creates = creates;
     this.#bulk = bulk;
     this.#extensions = extensions;
-    this.#tagOnCreate = opts.tagPortsOnCreate ?? true;
+    this.#tagOnCreate = opts.tagPortsOnCreate ?? false;
     this.#listing = new InstanceListing<NeutronPort>(client, 'ports', opts.snapshotTtlMs ?? 10_000);
     this.#lookups = new OwnerLookups<NeutronPort & { description?: string }>(client, 'ports');
   }
